@@ -1,0 +1,260 @@
+//! The one error type of ClientNest and its validation detail.
+
+use std::fmt;
+
+/// Boxed source error kept in [`Error::Backend`] and [`Error::Unavailable`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result alias used by every port.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A broken validation rule: which field, which rule, and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field path, e.g. `email` or `media[2].file_url`.
+    pub field: String,
+    /// The rule's stable name, e.g. `max_length`, `chk_users_email_format`.
+    pub rule: &'static str,
+    /// A message for people.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A new field error.
+    pub fn new(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), rule, message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.field, self.message, self.rule)
+    }
+}
+
+/// Every broken rule of one input, in field order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    /// True when no rule is broken.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a rule on a field is among the errors.
+    pub fn has(&self, field: &str, rule: &str) -> bool {
+        self.0.iter().any(|e| e.field == field && e.rule == rule)
+    }
+
+    /// The first error, if any.
+    pub fn first(&self) -> Option<&FieldError> {
+        self.0.first()
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The kind of entity an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// A user.
+    User,
+    /// A team.
+    Team,
+    /// A team membership.
+    TeamMember,
+    /// A connected social account.
+    SocialAccount,
+    /// A post.
+    Post,
+    /// A post's media item.
+    PostMedia,
+    /// An ingested comment.
+    Comment,
+    /// A response to a comment.
+    Response,
+    /// A content template.
+    Template,
+    /// A publishing schedule.
+    Schedule,
+    /// An automation rule.
+    Automation,
+    /// A webhook endpoint.
+    Webhook,
+    /// An AI usage record.
+    AiUsage,
+    /// A billing record (subscription period).
+    Billing,
+    /// A notification.
+    Notification,
+    /// A session.
+    Session,
+    /// A queued job.
+    Job,
+    /// A cache entry.
+    CacheEntry,
+    /// A temporary value.
+    TempValue,
+}
+
+impl Entity {
+    /// The entity's table-style name (`users`, `team_members`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::User => "users",
+            Entity::Team => "teams",
+            Entity::TeamMember => "team_members",
+            Entity::SocialAccount => "social_accounts",
+            Entity::Post => "posts",
+            Entity::PostMedia => "post_media",
+            Entity::Comment => "comments",
+            Entity::Response => "responses",
+            Entity::Template => "templates",
+            Entity::Schedule => "schedules",
+            Entity::Automation => "automations",
+            Entity::Webhook => "webhooks",
+            Entity::AiUsage => "ai_usage",
+            Entity::Billing => "billing",
+            Entity::Notification => "notifications",
+            Entity::Session => "sessions",
+            Entity::Job => "jobs",
+            Entity::CacheEntry => "cache",
+            Entity::TempValue => "temp",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of every ClientNest port, whatever the backend.
+///
+/// A unique violation gives [`Error::Conflict`] with the same rule name in every backend, a
+/// broken check gives [`Error::Validation`] naming the field and rule, a missing parent gives
+/// [`Error::MissingReference`]. [`Error::Unavailable`] is the one retryable variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input breaks one or more rules; nothing was stored.
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// No such record (or not visible through the given team or user).
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What was looked for.
+        entity: Entity,
+        /// The id (or key) looked for.
+        id: String,
+    },
+    /// A unique rule would be broken; `rule` is the rule's name (e.g. `uq_users_email`).
+    #[error("{entity} conflicts with an existing record ({rule})")]
+    Conflict {
+        /// The entity written.
+        entity: Entity,
+        /// The unique rule's name.
+        rule: &'static str,
+    },
+    /// A referenced record does not exist (or belongs to another team).
+    #[error("{entity} refers to a missing {references} ({rule})")]
+    MissingReference {
+        /// The entity written.
+        entity: Entity,
+        /// The entity referred to.
+        references: Entity,
+        /// The foreign key's name.
+        rule: &'static str,
+    },
+    /// The operation is not allowed in the record's current state (e.g. completing a schedule
+    /// claimed by another worker, or whose lease expired).
+    #[error("{entity} {id}: {reason}")]
+    InvalidState {
+        /// The entity.
+        entity: Entity,
+        /// Its id.
+        id: String,
+        /// Why the transition is refused.
+        reason: &'static str,
+    },
+    /// Stored data could not be decrypted or verified (wrong key, tampered ciphertext).
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
+    /// The backend is down, unreachable or timed out. Retryable.
+    #[error("backend unavailable: {source}")]
+    Unavailable {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// Any other backend failure, with its cause kept.
+    #[error("backend error: {source}")]
+    Backend {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// A validation error with one broken rule.
+    pub fn invalid(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation(ValidationErrors(vec![FieldError::new(field, rule, message)]))
+    }
+
+    /// A not-found error.
+    pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
+        Error::NotFound { entity, id: id.to_string() }
+    }
+
+    /// A backend error wrapping any cause.
+    pub fn backend(source: impl Into<BoxError>) -> Self {
+        Error::Backend { source: source.into() }
+    }
+
+    /// An unavailable error wrapping any cause.
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Error::Unavailable { source: source.into() }
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+
+    /// The validation errors, if this is a validation error.
+    pub fn validation(&self) -> Option<&ValidationErrors> {
+        match self {
+            Error::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The rule name carried by a conflict, reference, or single validation error.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Error::Conflict { rule, .. } | Error::MissingReference { rule, .. } => Some(rule),
+            Error::Validation(v) => v.first().map(|e| e.rule),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationErrors> for Error {
+    fn from(v: ValidationErrors) -> Self {
+        Error::Validation(v)
+    }
+}

@@ -1,0 +1,110 @@
+//! AI usage records (`ai_usage`) and their totals.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::FeatureType;
+use crate::error::Error;
+use crate::ids::{AiUsageId, TeamId, UserId};
+use crate::validate::{self as v, rule};
+
+/// A stored AI usage record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiUsage {
+    /// Id.
+    pub id: AiUsageId,
+    /// The user.
+    pub user_id: UserId,
+    /// The team billed.
+    pub team_id: TeamId,
+    /// Feature.
+    pub feature_type: FeatureType,
+    /// Tokens used, more than zero.
+    pub tokens_used: i32,
+    /// Cost, zero or more, `numeric(10,4)`.
+    pub cost: Decimal,
+    /// Model name.
+    pub model_used: String,
+    /// Request details.
+    pub request_data: serde_json::Value,
+    /// Response details.
+    pub response_data: serde_json::Value,
+    /// Time of use.
+    pub created_at: DateTime<Utc>,
+    /// Metadata.
+    pub metadata: serde_json::Value,
+}
+
+fn tokens(n: i32) -> Result<(), validator::ValidationError> {
+    if n > 0 {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new(rule::TOKENS_POSITIVE).with_message("must be more than zero".into()))
+    }
+}
+
+/// A usage to record.
+#[derive(Debug, Clone, Validate)]
+pub struct NewAiUsage {
+    /// The user (must exist).
+    pub user_id: UserId,
+    /// Feature.
+    pub feature_type: FeatureType,
+    /// Tokens used (`chk_ai_usage_tokens_positive`).
+    #[validate(custom(function = "tokens"))]
+    pub tokens_used: i32,
+    /// Cost (`chk_ai_usage_cost_positive`, `numeric(10,4)`).
+    #[validate(custom(function = "v::ai_cost"))]
+    pub cost: Decimal,
+    /// Model name, at most 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub model_used: String,
+    /// Request details.
+    #[validate(custom(function = "v::json"))]
+    pub request_data: serde_json::Value,
+    /// Response details.
+    #[validate(custom(function = "v::json"))]
+    pub response_data: serde_json::Value,
+    /// Metadata.
+    #[validate(custom(function = "v::json"))]
+    pub metadata: serde_json::Value,
+}
+
+/// Totals of one feature over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiUsageTotal {
+    /// Feature.
+    pub feature_type: FeatureType,
+    /// Number of records.
+    pub requests: i64,
+    /// Sum of tokens.
+    pub tokens: i64,
+    /// Sum of cost.
+    pub cost: Decimal,
+}
+
+/// A half-open time range `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+}
+
+impl Period {
+    /// A period; `end` must be after `start`.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, Error> {
+        if end <= start {
+            return Err(Error::invalid("period", rule::RANGE, "end must be after start"));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// Whether a time falls in the period.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.start <= t && t < self.end
+    }
+}

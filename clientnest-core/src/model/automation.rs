@@ -1,0 +1,318 @@
+//! Automations (`automations`): a typed trigger and a typed action.
+//!
+//! The seed stores `trigger_type` + `trigger_config` and `action_type` + `action_config`; here
+//! each pair is one enum whose variant is the type and whose fields are the config.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::{ActionType, Platform, Priority, Sentiment, TriggerType};
+use crate::error::Error;
+use crate::ids::{AutomationId, TeamId, TemplateId, UserId};
+use crate::validate::{self as v, Checks, rule};
+
+/// The engagement figure an [`Trigger::EngagementThreshold`] watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementMetric {
+    /// Likes.
+    Likes,
+    /// Comments.
+    Comments,
+    /// Shares.
+    Shares,
+    /// Views.
+    Views,
+}
+
+/// What starts an automation, with its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "config", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// A comment arrived on one of `platforms` (all when empty) containing any of `keywords`
+    /// (any comment when empty), optionally of a given sentiment.
+    CommentReceived {
+        /// Platforms watched (empty: all).
+        #[serde(default)]
+        platforms: Vec<Platform>,
+        /// Keywords (empty: any).
+        #[serde(default)]
+        keywords: Vec<String>,
+        /// Required sentiment.
+        #[serde(default)]
+        sentiment: Option<Sentiment>,
+    },
+    /// The team's name or a keyword was mentioned.
+    MentionDetected {
+        /// Platforms watched (empty: all).
+        #[serde(default)]
+        platforms: Vec<Platform>,
+        /// Keywords.
+        keywords: Vec<String>,
+    },
+    /// A time: a cron expression in an IANA zone.
+    ScheduleTime {
+        /// Five-field cron expression.
+        cron: String,
+        /// IANA zone.
+        timezone: String,
+    },
+    /// A post's metric crossed a threshold within a window.
+    EngagementThreshold {
+        /// The metric.
+        metric: EngagementMetric,
+        /// The threshold.
+        threshold: u64,
+        /// The window in hours.
+        window_hours: u32,
+    },
+}
+
+/// What an automation does, with its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "config", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Reply with a template, a fixed text, or AI.
+    AutoReply {
+        /// Template to use.
+        #[serde(default)]
+        template_id: Option<TemplateId>,
+        /// Fixed text.
+        #[serde(default)]
+        message: Option<String>,
+        /// Let AI write the reply.
+        #[serde(default)]
+        use_ai: bool,
+    },
+    /// Notify users.
+    SendNotification {
+        /// Who to notify (empty: the team's admins).
+        #[serde(default)]
+        user_ids: Vec<UserId>,
+        /// Notification priority.
+        priority: Priority,
+        /// Notification title.
+        title: String,
+    },
+    /// Create a post from a template.
+    CreatePost {
+        /// Template to use.
+        template_id: TemplateId,
+        /// Target platforms.
+        platforms: Vec<Platform>,
+        /// Minutes until it is scheduled (0: draft only).
+        #[serde(default)]
+        schedule_delay_minutes: u32,
+    },
+    /// Tag a user on the item.
+    TagUser {
+        /// The user to tag.
+        user_id: UserId,
+    },
+}
+
+fn split<T: Serialize>(x: &T) -> (String, serde_json::Value) {
+    let mut v = serde_json::to_value(x).unwrap_or_default();
+    let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
+    let config = v.get_mut("config").map(serde_json::Value::take).unwrap_or_else(|| serde_json::json!({}));
+    (kind, config)
+}
+
+fn join<T: for<'de> Deserialize<'de>>(kind: &str, config: serde_json::Value, field: &str) -> Result<T, Error> {
+    serde_json::from_value(serde_json::json!({ "type": kind, "config": config }))
+        .map_err(|e| Error::invalid(field, rule::FORMAT, format!("invalid {kind} configuration: {e}")))
+}
+
+impl Trigger {
+    /// The seed's `trigger_type`.
+    pub fn kind(&self) -> TriggerType {
+        match self {
+            Trigger::CommentReceived { .. } => TriggerType::CommentReceived,
+            Trigger::MentionDetected { .. } => TriggerType::MentionDetected,
+            Trigger::ScheduleTime { .. } => TriggerType::ScheduleTime,
+            Trigger::EngagementThreshold { .. } => TriggerType::EngagementThreshold,
+        }
+    }
+
+    /// The seed's `trigger_config` JSON.
+    pub fn config(&self) -> serde_json::Value {
+        split(self).1
+    }
+
+    /// Rebuild from the stored type and config.
+    pub fn from_parts(kind: TriggerType, config: serde_json::Value) -> Result<Self, Error> {
+        join(kind.as_str(), config, "trigger_config")
+    }
+
+    fn check(&self, c: &mut Checks) {
+        let texts: Vec<&String> = match self {
+            Trigger::CommentReceived { keywords, .. } | Trigger::MentionDetected { keywords, .. } => keywords.iter().collect(),
+            Trigger::ScheduleTime { cron, timezone } => {
+                c.ensure(v::timezone(timezone).is_ok(), "trigger.timezone", rule::TIMEZONE, "is not an IANA time zone name");
+                c.ensure(cron.split_whitespace().count() == 5, "trigger.cron", rule::FORMAT, "must have five fields");
+                vec![cron]
+            }
+            Trigger::EngagementThreshold { window_hours, .. } => {
+                c.ensure((1..=24 * 366).contains(window_hours), "trigger.window_hours", rule::RANGE, "must be 1 hour to 1 year");
+                vec![]
+            }
+        };
+        for t in texts {
+            c.ensure(v::required_text(t).is_ok() && t.chars().count() <= 200, "trigger", rule::FORMAT, "texts must be 1 to 200 characters without NUL");
+        }
+        if let Trigger::MentionDetected { keywords, .. } = self {
+            c.ensure(!keywords.is_empty(), "trigger.keywords", rule::REQUIRED, "needs at least one keyword");
+        }
+    }
+}
+
+impl Action {
+    /// The seed's `action_type`.
+    pub fn kind(&self) -> ActionType {
+        match self {
+            Action::AutoReply { .. } => ActionType::AutoReply,
+            Action::SendNotification { .. } => ActionType::SendNotification,
+            Action::CreatePost { .. } => ActionType::CreatePost,
+            Action::TagUser { .. } => ActionType::TagUser,
+        }
+    }
+
+    /// The seed's `action_config` JSON.
+    pub fn config(&self) -> serde_json::Value {
+        split(self).1
+    }
+
+    /// Rebuild from the stored type and config.
+    pub fn from_parts(kind: ActionType, config: serde_json::Value) -> Result<Self, Error> {
+        join(kind.as_str(), config, "action_config")
+    }
+
+    fn check(&self, c: &mut Checks) {
+        match self {
+            Action::AutoReply { template_id, message, use_ai } => {
+                c.ensure(
+                    template_id.is_some() || message.is_some() || *use_ai,
+                    "action",
+                    rule::REQUIRED,
+                    "auto_reply needs a template, a message or use_ai",
+                );
+                if let Some(m) = message {
+                    c.ensure(v::required_text(m).is_ok() && m.chars().count() <= 10_000, "action.message", rule::FORMAT, "must be 1 to 10000 characters without NUL");
+                }
+            }
+            Action::SendNotification { title, .. } => {
+                c.ensure(v::required_text(title).is_ok() && title.chars().count() <= 200, "action.title", rule::FORMAT, "must be 1 to 200 characters without NUL");
+            }
+            Action::CreatePost { platforms, .. } => {
+                c.ensure(!platforms.is_empty(), "action.platforms", rule::REQUIRED, "needs at least one platform");
+            }
+            Action::TagUser { .. } => {}
+        }
+    }
+}
+
+/// A stored automation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Automation {
+    /// Id.
+    pub id: AutomationId,
+    /// Author.
+    pub user_id: UserId,
+    /// Team.
+    pub team_id: TeamId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Trigger.
+    pub trigger: Trigger,
+    /// Action.
+    pub action: Action,
+    /// Whether it runs.
+    pub is_active: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An automation to create.
+#[derive(Debug, Clone, Validate)]
+pub struct NewAutomation {
+    /// Author (must exist).
+    pub user_id: UserId,
+    /// Name, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: String,
+    /// Description.
+    #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
+    pub description: String,
+    /// Trigger.
+    pub trigger: Trigger,
+    /// Action.
+    pub action: Action,
+    /// Active from the start.
+    pub is_active: bool,
+}
+
+impl NewAutomation {
+    /// All rules, the trigger's and action's included.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        self.trigger.check(&mut c);
+        self.action.check(&mut c);
+        c.finish()
+    }
+}
+
+/// Changes to an automation.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct AutomationUpdate {
+    /// New name.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: Option<String>,
+    /// New description.
+    #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
+    pub description: Option<String>,
+    /// New trigger.
+    pub trigger: Option<Trigger>,
+    /// New action.
+    pub action: Option<Action>,
+    /// Turn on or off.
+    pub is_active: Option<bool>,
+}
+
+impl AutomationUpdate {
+    /// All rules.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        if let Some(t) = &self.trigger {
+            t.check(&mut c);
+        }
+        if let Some(a) = &self.action {
+            a.check(&mut c);
+        }
+        c.finish()
+    }
+
+    /// Apply the changes.
+    pub fn apply(self, a: &mut Automation, now: DateTime<Utc>) {
+        if let Some(x) = self.name {
+            a.name = x;
+        }
+        if let Some(x) = self.description {
+            a.description = x;
+        }
+        if let Some(x) = self.trigger {
+            a.trigger = x;
+        }
+        if let Some(x) = self.action {
+            a.action = x;
+        }
+        if let Some(x) = self.is_active {
+            a.is_active = x;
+        }
+        a.updated_at = now;
+    }
+}

@@ -1,0 +1,128 @@
+//! Billing (`billing`): a team's subscription periods.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::{BillingStatus, PlanType};
+use crate::error::Error;
+use crate::ids::{BillingId, TeamId};
+use crate::validate::{self as v, Checks, rule};
+
+/// A stored billing record. `subscription_id` is unique; a team has at most one `active` record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Billing {
+    /// Id.
+    pub id: BillingId,
+    /// Team.
+    pub team_id: TeamId,
+    /// The payment provider's subscription id.
+    pub subscription_id: String,
+    /// Plan.
+    pub plan_type: PlanType,
+    /// Amount per period, `numeric(10,2)`.
+    pub amount: Decimal,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Status.
+    pub status: BillingStatus,
+    /// Period start.
+    pub period_start: DateTime<Utc>,
+    /// Period end (after the start).
+    pub period_end: DateTime<Utc>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Next charge.
+    pub next_billing: DateTime<Utc>,
+}
+
+/// A billing record to create.
+#[derive(Debug, Clone, Validate)]
+pub struct NewBilling {
+    /// Subscription id, at most 100 characters, unique.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub subscription_id: String,
+    /// Plan.
+    pub plan_type: PlanType,
+    /// Amount, zero or more.
+    #[validate(custom(function = "v::money_amount"))]
+    pub amount: Decimal,
+    /// ISO 4217 currency (`USD` by default in the seed).
+    #[validate(custom(function = "v::currency"))]
+    pub currency: String,
+    /// Status.
+    pub status: BillingStatus,
+    /// Period start.
+    #[validate(custom(function = "v::storable_time"))]
+    pub period_start: DateTime<Utc>,
+    /// Period end.
+    #[validate(custom(function = "v::storable_time"))]
+    pub period_end: DateTime<Utc>,
+    /// Next charge.
+    #[validate(custom(function = "v::storable_time"))]
+    pub next_billing: DateTime<Utc>,
+}
+
+impl NewBilling {
+    /// All rules, `period_end > period_start` included.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        c.ensure(self.period_end > self.period_start, "period_end", rule::BILLING_PERIOD, "must be after period_start");
+        c.finish()
+    }
+}
+
+/// Changes to a billing record.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct BillingUpdate {
+    /// New plan.
+    pub plan_type: Option<PlanType>,
+    /// New amount.
+    #[validate(custom(function = "v::money_amount"))]
+    pub amount: Option<Decimal>,
+    /// New status.
+    pub status: Option<BillingStatus>,
+    /// New period start.
+    #[validate(custom(function = "v::storable_time"))]
+    pub period_start: Option<DateTime<Utc>>,
+    /// New period end.
+    #[validate(custom(function = "v::storable_time"))]
+    pub period_end: Option<DateTime<Utc>>,
+    /// New next charge.
+    #[validate(custom(function = "v::storable_time"))]
+    pub next_billing: Option<DateTime<Utc>>,
+}
+
+impl BillingUpdate {
+    /// Apply the changes, then check the period on the result.
+    pub fn apply(self, b: &mut Billing, now: DateTime<Utc>) -> Result<(), Error> {
+        let mut next = b.clone();
+        if let Some(x) = self.plan_type {
+            next.plan_type = x;
+        }
+        if let Some(x) = self.amount {
+            next.amount = x;
+        }
+        if let Some(x) = self.status {
+            next.status = x;
+        }
+        if let Some(x) = self.period_start {
+            next.period_start = x;
+        }
+        if let Some(x) = self.period_end {
+            next.period_end = x;
+        }
+        if let Some(x) = self.next_billing {
+            next.next_billing = x;
+        }
+        if next.period_end <= next.period_start {
+            return Err(Error::invalid("period_end", rule::BILLING_PERIOD, "must be after period_start"));
+        }
+        next.updated_at = now;
+        *b = next;
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Ingested comments (`comments`) and the responses to them (`responses`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::{CommentStatus, Priority, ResponseStatus, Sentiment};
+use crate::ids::{CommentId, ResponseId, SocialAccountId, UserId};
+use crate::validate as v;
+
+/// A stored comment. Unique per (account, platform comment id): ingesting twice is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// The account the comment arrived on.
+    pub account_id: SocialAccountId,
+    /// The platform's comment id.
+    pub platform_id: String,
+    /// Text.
+    pub content: String,
+    /// Author's display name.
+    pub author_name: String,
+    /// Author's platform id.
+    pub author_id: String,
+    /// Sentiment, once analysed.
+    pub sentiment: Option<Sentiment>,
+    /// Triage priority.
+    pub priority: Priority,
+    /// Triage status.
+    pub status: CommentStatus,
+    /// When a response was sent.
+    pub replied_at: Option<DateTime<Utc>>,
+    /// Ingest time.
+    pub created_at: DateTime<Utc>,
+    /// Free-form metadata.
+    pub metadata: serde_json::Value,
+}
+
+/// A comment to ingest.
+#[derive(Debug, Clone, Validate)]
+pub struct NewComment {
+    /// The account (must belong to the team ingesting).
+    pub account_id: SocialAccountId,
+    /// The platform's comment id, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub platform_id: String,
+    /// Text.
+    #[validate(length(max = 100_000), custom(function = "v::no_nul"))]
+    pub content: String,
+    /// Author's display name, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::no_nul"))]
+    pub author_name: String,
+    /// Author's platform id, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::no_nul"))]
+    pub author_id: String,
+    /// Sentiment, if known.
+    pub sentiment: Option<Sentiment>,
+    /// Priority (default `medium`).
+    pub priority: Priority,
+    /// Metadata (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub metadata: serde_json::Value,
+}
+
+impl NewComment {
+    /// A comment with no sentiment, medium priority and no metadata.
+    pub fn new(
+        account_id: SocialAccountId,
+        platform_id: impl Into<String>,
+        content: impl Into<String>,
+        author_name: impl Into<String>,
+        author_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            account_id,
+            platform_id: platform_id.into(),
+            content: content.into(),
+            author_name: author_name.into(),
+            author_id: author_id.into(),
+            sentiment: None,
+            priority: Priority::Medium,
+            metadata: serde_json::json!({}),
+        }
+    }
+}
+
+/// Triage changes to a comment.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct CommentUpdate {
+    /// New sentiment, or `Some(None)` to clear it.
+    pub sentiment: Option<Option<Sentiment>>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New status.
+    pub status: Option<CommentStatus>,
+    /// New metadata.
+    #[validate(custom(function = "v::json"))]
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl CommentUpdate {
+    /// Apply the changes.
+    pub fn apply(self, c: &mut Comment) {
+        if let Some(x) = self.sentiment {
+            c.sentiment = x;
+        }
+        if let Some(x) = self.priority {
+            c.priority = x;
+        }
+        if let Some(x) = self.status {
+            c.status = x;
+        }
+        if let Some(x) = self.metadata {
+            c.metadata = x;
+        }
+    }
+}
+
+/// What a batch ingest did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// New comments stored.
+    pub inserted: u64,
+    /// Comments already stored (or repeated in the batch), left unchanged.
+    pub duplicates: u64,
+}
+
+/// Inbox filter; every set field must match.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxFilter {
+    /// Only this status.
+    pub status: Option<CommentStatus>,
+    /// Only this sentiment.
+    pub sentiment: Option<Sentiment>,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only this account.
+    pub account_id: Option<SocialAccountId>,
+}
+
+/// A stored response to a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// Id.
+    pub id: ResponseId,
+    /// The comment answered.
+    pub comment_id: CommentId,
+    /// The user who wrote or approved it.
+    pub user_id: UserId,
+    /// Text.
+    pub content: String,
+    /// Whether AI wrote it.
+    pub ai_generated: bool,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Status.
+    pub status: ResponseStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A response to record.
+#[derive(Debug, Clone, Validate)]
+pub struct NewResponse {
+    /// The comment (must be visible to the team).
+    pub comment_id: CommentId,
+    /// The user (must exist).
+    pub user_id: UserId,
+    /// Text.
+    #[validate(length(max = 100_000), custom(function = "v::required_text"))]
+    pub content: String,
+    /// Whether AI wrote it.
+    pub ai_generated: bool,
+}

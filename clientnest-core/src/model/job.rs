@@ -1,0 +1,192 @@
+//! Jobs of the reliable queue (`queue:{name}` in Redis).
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::schedule::RetryPolicy;
+use super::session::{MAX_VALUE_BYTES, check_key};
+use crate::error::Error;
+use crate::ids::JobId;
+use crate::validate::rule;
+
+/// A queue's name: 1 to 64 characters `[A-Za-z0-9_.-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QueueName(String);
+
+impl QueueName {
+    /// Check and wrap a name.
+    pub fn new(name: impl Into<String>) -> Result<Self, Error> {
+        let name = name.into();
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if ok { Ok(Self(name)) } else { Err(Error::invalid("queue", rule::FORMAT, "must be 1 to 64 characters [A-Za-z0-9_.-]")) }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// Opaque payload (any bytes, at most 8 MiB).
+    pub payload: Vec<u8>,
+    /// 0 to 9; higher runs first, ties in enqueue order.
+    pub priority: u8,
+    /// Run no earlier than this long from now.
+    pub delay: Option<Duration>,
+    /// Attempts and backoff (jittered between half and all of the computed delay).
+    pub retry: RetryPolicy,
+    /// A second enqueue with the same key, while the first job is known, is a no-op that
+    /// returns the first job's id.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewJob {
+    /// A job with priority 5, no delay, the default retry policy and no idempotency key.
+    pub fn new(payload: impl Into<Vec<u8>>) -> Self {
+        Self { payload: payload.into(), priority: 5, delay: None, retry: RetryPolicy::default(), idempotency_key: None }
+    }
+
+    /// Check the job.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.payload.len() > MAX_VALUE_BYTES {
+            return Err(Error::invalid("payload", rule::MAX_LENGTH, "must be at most 8 MiB"));
+        }
+        if self.priority > 9 {
+            return Err(Error::invalid("priority", rule::RANGE, "must be 0 to 9"));
+        }
+        if let Some(d) = self.delay {
+            if d < Duration::zero() || d > Duration::days(366) {
+                return Err(Error::invalid("delay", rule::RANGE, "must be 0 to 366 days"));
+            }
+        }
+        self.retry.check()?;
+        if self.retry.max_attempts > 1000 {
+            return Err(Error::invalid("retry_policy", rule::RANGE, "at most 1000 attempts"));
+        }
+        if let Some(k) = &self.idempotency_key {
+            check_key("idempotency_key", k)?;
+        }
+        Ok(())
+    }
+}
+
+/// A queued job as a worker sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Id.
+    pub id: JobId,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// Priority.
+    pub priority: u8,
+    /// Attempts started so far, this one included.
+    pub attempt: u32,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Enqueue time.
+    pub enqueued_at: DateTime<Utc>,
+    /// The previous attempt's error.
+    pub last_error: Option<String>,
+}
+
+/// Proof of a reservation: only its holder can ack, fail or extend it, and only until the
+/// lease is lost (expired and requeued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLease {
+    /// The job.
+    pub job_id: JobId,
+    /// Random token of this reservation.
+    pub token: String,
+    /// When the job becomes visible again unless acked or extended.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A reserved job and its lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reserved {
+    /// The job.
+    pub job: Job,
+    /// The lease.
+    pub lease: JobLease,
+}
+
+/// What an enqueue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job's id (the earlier job's, for a duplicate idempotency key).
+    pub id: JobId,
+    /// Whether an earlier job with the same idempotency key was found.
+    pub duplicate: bool,
+}
+
+/// What a failure report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFailOutcome {
+    /// Delayed for another attempt.
+    Retrying {
+        /// When it is ready again.
+        at: DateTime<Utc>,
+    },
+    /// Out of attempts: moved to the dead letters.
+    DeadLettered,
+}
+
+/// A dead job, with its last error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadJob {
+    /// The job.
+    pub job: Job,
+    /// The error of its last attempt.
+    pub error: String,
+    /// When it died.
+    pub died_at: DateTime<Utc>,
+}
+
+/// How many jobs a queue holds in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Ready to reserve.
+    pub ready: u64,
+    /// Waiting for a delay or backoff.
+    pub delayed: u64,
+    /// Reserved by a worker.
+    pub in_flight: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+/// The longest error message kept with a job; longer ones are cut at a character boundary
+/// and marked with `…`.
+pub const MAX_JOB_ERROR_CHARS: usize = 2000;
+
+/// Shorten an error message to [`MAX_JOB_ERROR_CHARS`].
+pub fn clip_error(e: &str) -> String {
+    if e.chars().count() <= MAX_JOB_ERROR_CHARS {
+        e.to_owned()
+    } else {
+        let mut s: String = e.chars().take(MAX_JOB_ERROR_CHARS - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// A visibility timeout between 1 second and 1 day.
+pub fn check_visibility(v: Duration) -> Result<(), Error> {
+    if v < Duration::seconds(1) || v > Duration::days(1) {
+        return Err(Error::invalid("visibility_timeout", rule::RANGE, "must be 1 second to 1 day"));
+    }
+    Ok(())
+}

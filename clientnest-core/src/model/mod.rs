@@ -1,0 +1,49 @@
+//! Domain types: per aggregate the stored record, the validated input and a patch.
+
+mod ai_usage;
+mod automation;
+mod billing;
+mod cache;
+mod choices;
+mod comment;
+mod job;
+mod notification;
+mod post;
+mod rate;
+mod schedule;
+mod session;
+mod social_account;
+mod team;
+mod template;
+mod user;
+mod webhook;
+
+pub use ai_usage::{AiUsage, AiUsageTotal, NewAiUsage, Period};
+pub use automation::{Action, Automation, AutomationUpdate, EngagementMetric, NewAutomation, Trigger};
+pub use billing::{Billing, BillingUpdate, NewBilling};
+pub use cache::CacheKey;
+pub use choices::{
+    ActionType, BillingStatus, CommentStatus, FeatureType, MediaType, MemberStatus, NotificationType, PlanType,
+    Platform, PlatformLimits, PostStatus, Priority, ResponseStatus, ScheduleStatus, Sentiment, TeamRole, TriggerType,
+    UnknownChoice,
+};
+pub use comment::{Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response};
+pub use job::{
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
+    check_visibility, clip_error,
+};
+pub use notification::{NewNotification, Notification, NotificationFilter};
+pub use post::{
+    Dimensions, ImportedPost, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
+    check_platform_fit, platform_fit,
+};
+pub use rate::{Quota, RateDecision, gcra};
+pub use schedule::{
+    FailOutcome, NewSchedule, RetryPolicy, Schedule, ScheduleFilter, WorkerId, check_batch, check_lease,
+};
+pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
+pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};
+pub use team::{NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
+pub use template::{NewTemplate, Template, TemplateFilter, TemplateUpdate};
+pub use user::{NewUser, User, UserUpdate};
+pub use webhook::{NewWebhook, Webhook, WebhookUpdate};

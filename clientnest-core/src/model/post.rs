@@ -1,0 +1,295 @@
+//! Posts (`posts`) and their media (`post_media`), with the per-platform content limits.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::{MediaType, Platform, PostStatus};
+use crate::error::{Error, FieldError};
+use crate::ids::{PostId, PostMediaId, TeamId, UserId};
+use crate::validate::{self as v, Checks, rule};
+
+/// A stored post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// Id.
+    pub id: PostId,
+    /// Author.
+    pub user_id: UserId,
+    /// Team.
+    pub team_id: TeamId,
+    /// Title (may be blank).
+    pub title: String,
+    /// Text.
+    pub content: String,
+    /// Hashtags.
+    pub hashtags: Vec<String>,
+    /// Status.
+    pub status: PostStatus,
+    /// When it is planned to go out.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// When it first went out.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Whether AI wrote it.
+    pub ai_generated: bool,
+    /// The prompt used (may be blank).
+    pub ai_prompt: String,
+    /// Engagement figures.
+    pub engagement: serde_json::Value,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Free-form metadata.
+    pub metadata: serde_json::Value,
+    /// The platforms the post is written for; its text and media fit each of them.
+    pub platforms: Vec<Platform>,
+}
+
+/// Pixel size of an image or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dimensions {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// A stored media item of a post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostMedia {
+    /// Id.
+    pub id: PostMediaId,
+    /// The post.
+    pub post_id: PostId,
+    /// Kind.
+    pub media_type: MediaType,
+    /// Where the file is (S3 or CDN URL).
+    pub file_url: String,
+    /// Size in bytes.
+    pub file_size: i64,
+    /// Pixel size, when known.
+    pub dimensions: Option<Dimensions>,
+    /// Alternative text (may be blank).
+    pub alt_text: String,
+    /// Position in the post, from 0.
+    pub order_index: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A post with its media in `order_index` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostWithMedia {
+    /// The post.
+    pub post: Post,
+    /// Its media.
+    pub media: Vec<PostMedia>,
+}
+
+/// A media item to attach; its `order_index` is its position in [`NewPost::media`].
+#[derive(Debug, Clone, Validate)]
+pub struct NewPostMedia {
+    /// Kind.
+    pub media_type: MediaType,
+    /// URL, absolute http(s).
+    #[validate(custom(function = "v::http_url"))]
+    pub file_url: String,
+    /// Size in bytes, zero or more.
+    #[validate(range(min = 0))]
+    pub file_size: i64,
+    /// Pixel size.
+    pub dimensions: Option<Dimensions>,
+    /// Alternative text.
+    #[validate(length(max = 1000), custom(function = "v::no_nul"))]
+    pub alt_text: String,
+}
+
+impl NewPostMedia {
+    /// A media item without dimensions or alt text.
+    pub fn new(media_type: MediaType, file_url: impl Into<String>, file_size: i64) -> Self {
+        Self { media_type, file_url: file_url.into(), file_size, dimensions: None, alt_text: String::new() }
+    }
+}
+
+/// A post to create, with its media, in one step.
+#[derive(Debug, Clone, Validate)]
+pub struct NewPost {
+    /// Author (must exist).
+    pub user_id: UserId,
+    /// Title, at most 200 characters, may be blank.
+    #[validate(length(max = 200), custom(function = "v::no_nul"))]
+    pub title: String,
+    /// Text; must fit every target platform.
+    #[validate(length(max = 100_000), custom(function = "v::required_text"))]
+    pub content: String,
+    /// Hashtags.
+    #[validate(length(max = 100), custom(function = "v::hashtags"))]
+    pub hashtags: Vec<String>,
+    /// Initial status (`draft` by default; `published` sets `published_at`).
+    pub status: PostStatus,
+    /// Planned publication time.
+    #[validate(custom(function = "v::storable_time"))]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Whether AI wrote it.
+    pub ai_generated: bool,
+    /// The AI prompt.
+    #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
+    pub ai_prompt: String,
+    /// Metadata (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub metadata: serde_json::Value,
+    /// Target platforms.
+    pub platforms: Vec<Platform>,
+    /// Media, in order.
+    #[validate(nested)]
+    pub media: Vec<NewPostMedia>,
+}
+
+impl NewPost {
+    /// A draft with text only, for no particular platform yet.
+    pub fn draft(user_id: UserId, content: impl Into<String>) -> Self {
+        Self {
+            user_id,
+            title: String::new(),
+            content: content.into(),
+            hashtags: Vec::new(),
+            status: PostStatus::Draft,
+            scheduled_at: None,
+            ai_generated: false,
+            ai_prompt: String::new(),
+            metadata: serde_json::json!({}),
+            platforms: Vec::new(),
+            media: Vec::new(),
+        }
+    }
+
+    /// All rules: the field rules and the fit to every target platform.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        c.ensure(self.media.len() <= 35, "media", rule::MAX_LENGTH, "at most 35 media items");
+        let kinds: Vec<MediaType> = self.media.iter().map(|m| m.media_type).collect();
+        for e in platform_fit(&self.content, &kinds, &self.platforms) {
+            c.push(e);
+        }
+        c.finish()
+    }
+}
+
+/// A post for the bulk path, with its original creation time (imports, seeding).
+#[derive(Debug, Clone)]
+pub struct ImportedPost {
+    /// The post and its media.
+    pub post: NewPost,
+    /// Its creation time (also its media's).
+    pub created_at: DateTime<Utc>,
+}
+
+/// Changes to a post.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct PostUpdate {
+    /// New title.
+    #[validate(length(max = 200), custom(function = "v::no_nul"))]
+    pub title: Option<String>,
+    /// New text.
+    #[validate(length(max = 100_000), custom(function = "v::required_text"))]
+    pub content: Option<String>,
+    /// New hashtags.
+    #[validate(custom(function = "v::hashtags"))]
+    pub hashtags: Option<Vec<String>>,
+    /// New status; `published` sets `published_at` if unset.
+    pub status: Option<PostStatus>,
+    /// New planned time, or `Some(None)` to clear it.
+    #[validate(custom(function = "v::storable_time"))]
+    pub scheduled_at: Option<Option<DateTime<Utc>>>,
+    /// New engagement figures.
+    #[validate(custom(function = "v::json"))]
+    pub engagement: Option<serde_json::Value>,
+    /// New metadata.
+    #[validate(custom(function = "v::json"))]
+    pub metadata: Option<serde_json::Value>,
+    /// New target platforms.
+    pub platforms: Option<Vec<Platform>>,
+}
+
+impl PostUpdate {
+    /// Apply the changes.
+    pub fn apply(self, p: &mut Post, now: DateTime<Utc>) {
+        if let Some(x) = self.title {
+            p.title = x;
+        }
+        if let Some(x) = self.content {
+            p.content = x;
+        }
+        if let Some(x) = self.hashtags {
+            p.hashtags = x;
+        }
+        if let Some(x) = self.status {
+            p.status = x;
+            if x == PostStatus::Published && p.published_at.is_none() {
+                p.published_at = Some(now);
+            }
+        }
+        if let Some(x) = self.scheduled_at {
+            p.scheduled_at = x;
+        }
+        if let Some(x) = self.engagement {
+            p.engagement = x;
+        }
+        if let Some(x) = self.metadata {
+            p.metadata = x;
+        }
+        if let Some(x) = self.platforms {
+            p.platforms = x;
+        }
+        p.updated_at = now;
+    }
+}
+
+/// The rules a post's text and media break on each of the given platforms.
+pub fn platform_fit(content: &str, media: &[MediaType], platforms: &[Platform]) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    let chars = content.chars().count();
+    for p in platforms {
+        let l = p.limits();
+        if chars > l.max_text_chars {
+            out.push(FieldError::new(
+                "content",
+                rule::PLATFORM_TEXT,
+                format!("{p} allows at most {} characters, got {chars}", l.max_text_chars),
+            ));
+        }
+        if media.len() < l.min_media || media.len() > l.max_media {
+            let want = if l.min_media == l.max_media {
+                format!("exactly {}", l.min_media)
+            } else {
+                format!("{} to {}", l.min_media, l.max_media)
+            };
+            out.push(FieldError::new(
+                "media",
+                rule::PLATFORM_MEDIA,
+                format!("{p} takes {want} media items, got {}", media.len()),
+            ));
+        }
+        if l.video_only && media.iter().any(|m| *m != MediaType::Video) {
+            out.push(FieldError::new("media", rule::PLATFORM_MEDIA_KIND, format!("{p} takes only video")));
+        }
+    }
+    out
+}
+
+/// [`platform_fit`] as a result.
+pub fn check_platform_fit(content: &str, media: &[MediaType], platforms: &[Platform]) -> Result<(), Error> {
+    let mut c = Checks::default();
+    for e in platform_fit(content, media, platforms) {
+        c.push(e);
+    }
+    c.finish()
+}
+
+/// Filter for listing a team's posts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostFilter {
+    /// Only posts with this status.
+    pub status: Option<PostStatus>,
+}

@@ -1,0 +1,163 @@
+//! Teams (`teams`) and memberships (`team_members`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::choices::{MemberStatus, PlanType, TeamRole};
+use crate::ids::{TeamId, TeamMemberId, UserId};
+use crate::validate as v;
+
+/// A stored team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Team {
+    /// Id.
+    pub id: TeamId,
+    /// Name.
+    pub name: String,
+    /// The owning user.
+    pub owner_id: UserId,
+    /// Plan.
+    pub plan_type: PlanType,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Team settings.
+    pub settings: serde_json::Value,
+    /// Billing details (address, tax id...).
+    pub billing_info: serde_json::Value,
+}
+
+/// A team to create; its owner becomes an `owner` member in the same step.
+#[derive(Debug, Clone, Validate)]
+pub struct NewTeam {
+    /// Name, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: String,
+    /// The owner (must exist).
+    pub owner_id: UserId,
+    /// Plan.
+    pub plan_type: PlanType,
+    /// Settings (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub settings: serde_json::Value,
+    /// Billing details (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub billing_info: serde_json::Value,
+}
+
+impl NewTeam {
+    /// A team with empty settings and billing details.
+    pub fn new(name: impl Into<String>, owner_id: UserId, plan_type: PlanType) -> Self {
+        Self {
+            name: name.into(),
+            owner_id,
+            plan_type,
+            settings: serde_json::json!({}),
+            billing_info: serde_json::json!({}),
+        }
+    }
+}
+
+/// Changes to a team.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct TeamUpdate {
+    /// New name.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: Option<String>,
+    /// New plan.
+    pub plan_type: Option<PlanType>,
+    /// New settings.
+    #[validate(custom(function = "v::json"))]
+    pub settings: Option<serde_json::Value>,
+    /// New billing details.
+    #[validate(custom(function = "v::json"))]
+    pub billing_info: Option<serde_json::Value>,
+}
+
+impl TeamUpdate {
+    /// Apply the changes.
+    pub fn apply(self, t: &mut Team, now: DateTime<Utc>) {
+        if let Some(x) = self.name {
+            t.name = x;
+        }
+        if let Some(x) = self.plan_type {
+            t.plan_type = x;
+        }
+        if let Some(x) = self.settings {
+            t.settings = x;
+        }
+        if let Some(x) = self.billing_info {
+            t.billing_info = x;
+        }
+        t.updated_at = now;
+    }
+}
+
+/// A stored membership: a user's role in a team (unique per user and team).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamMember {
+    /// Id.
+    pub id: TeamMemberId,
+    /// The member.
+    pub user_id: UserId,
+    /// The team.
+    pub team_id: TeamId,
+    /// Role.
+    pub role: TeamRole,
+    /// When the user joined.
+    pub joined_at: DateTime<Utc>,
+    /// Extra permissions.
+    pub permissions: serde_json::Value,
+    /// Status.
+    pub status: MemberStatus,
+}
+
+/// A membership to add.
+#[derive(Debug, Clone, Validate)]
+pub struct NewTeamMember {
+    /// The user (must exist).
+    pub user_id: UserId,
+    /// Role.
+    pub role: TeamRole,
+    /// Extra permissions (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub permissions: serde_json::Value,
+    /// Status (default `active`).
+    pub status: MemberStatus,
+}
+
+impl NewTeamMember {
+    /// An active member with no extra permissions.
+    pub fn new(user_id: UserId, role: TeamRole) -> Self {
+        Self { user_id, role, permissions: serde_json::json!({}), status: MemberStatus::Active }
+    }
+}
+
+/// Changes to a membership.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct TeamMemberUpdate {
+    /// New role.
+    pub role: Option<TeamRole>,
+    /// New permissions.
+    #[validate(custom(function = "v::json"))]
+    pub permissions: Option<serde_json::Value>,
+    /// New status.
+    pub status: Option<MemberStatus>,
+}
+
+impl TeamMemberUpdate {
+    /// Apply the changes.
+    pub fn apply(self, m: &mut TeamMember) {
+        if let Some(x) = self.role {
+            m.role = x;
+        }
+        if let Some(x) = self.permissions {
+            m.permissions = x;
+        }
+        if let Some(x) = self.status {
+            m.status = x;
+        }
+    }
+}

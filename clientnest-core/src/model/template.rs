@@ -1,0 +1,115 @@
+//! Content templates (`templates`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::ids::{TeamId, TemplateId, UserId};
+use crate::validate as v;
+
+/// A stored template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    /// Id.
+    pub id: TemplateId,
+    /// Author.
+    pub user_id: UserId,
+    /// Team.
+    pub team_id: TeamId,
+    /// Name.
+    pub name: String,
+    /// Description (may be blank).
+    pub description: String,
+    /// Text.
+    pub content: String,
+    /// Category.
+    pub category: String,
+    /// Hashtags.
+    pub hashtags: Vec<String>,
+    /// Whether other teams may see it.
+    pub is_public: bool,
+    /// How often it was used.
+    pub usage_count: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A template to create.
+#[derive(Debug, Clone, Validate)]
+pub struct NewTemplate {
+    /// Author (must exist).
+    pub user_id: UserId,
+    /// Name, at most 100 characters.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: String,
+    /// Description.
+    #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
+    pub description: String,
+    /// Text.
+    #[validate(length(max = 100_000), custom(function = "v::required_text"))]
+    pub content: String,
+    /// Category, at most 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub category: String,
+    /// Hashtags.
+    #[validate(length(max = 100), custom(function = "v::hashtags"))]
+    pub hashtags: Vec<String>,
+    /// Public to other teams.
+    pub is_public: bool,
+}
+
+/// Changes to a template.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct TemplateUpdate {
+    /// New name.
+    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    pub name: Option<String>,
+    /// New description.
+    #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
+    pub description: Option<String>,
+    /// New text.
+    #[validate(length(max = 100_000), custom(function = "v::required_text"))]
+    pub content: Option<String>,
+    /// New category.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub category: Option<String>,
+    /// New hashtags.
+    #[validate(custom(function = "v::hashtags"))]
+    pub hashtags: Option<Vec<String>>,
+    /// Public or not.
+    pub is_public: Option<bool>,
+}
+
+impl TemplateUpdate {
+    /// Apply the changes.
+    pub fn apply(self, t: &mut Template, now: DateTime<Utc>) {
+        if let Some(x) = self.name {
+            t.name = x;
+        }
+        if let Some(x) = self.description {
+            t.description = x;
+        }
+        if let Some(x) = self.content {
+            t.content = x;
+        }
+        if let Some(x) = self.category {
+            t.category = x;
+        }
+        if let Some(x) = self.hashtags {
+            t.hashtags = x;
+        }
+        if let Some(x) = self.is_public {
+            t.is_public = x;
+        }
+        t.updated_at = now;
+    }
+}
+
+/// Filter for listing a team's templates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateFilter {
+    /// Only this category.
+    pub category: Option<String>,
+}

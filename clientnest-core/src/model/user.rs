@@ -1,0 +1,157 @@
+//! Users (`users`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::ids::UserId;
+use crate::secret::PasswordHash;
+use crate::validate as v;
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Email, unique regardless of case.
+    pub email: String,
+    /// argon2id hash of the password.
+    pub password_hash: PasswordHash,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Avatar URL.
+    pub avatar_url: Option<String>,
+    /// IANA time zone name.
+    pub timezone: String,
+    /// Whether the user may sign in.
+    pub is_active: bool,
+    /// Whether the email was verified.
+    pub email_verified: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Last sign-in.
+    pub last_login: Option<DateTime<Utc>>,
+    /// Free-form preferences.
+    pub preferences: serde_json::Value,
+}
+
+/// A user to create. The password arrives already hashed
+/// ([`hash_password`](crate::crypto::hash_password)).
+#[derive(Debug, Clone, Validate)]
+pub struct NewUser {
+    /// Email (seed CHECK `chk_users_email_format`, at most 254 characters).
+    #[validate(length(max = 254), custom(function = "v::email"))]
+    pub email: String,
+    /// argon2id hash.
+    #[validate(custom(function = "v::password_hash"))]
+    pub password_hash: PasswordHash,
+    /// First name, at most 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub first_name: String,
+    /// Last name, at most 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub last_name: String,
+    /// Avatar URL.
+    #[validate(custom(function = "v::http_url"))]
+    pub avatar_url: Option<String>,
+    /// IANA time zone, at most 50 characters (default `UTC`).
+    #[validate(length(max = 50), custom(function = "v::timezone"))]
+    pub timezone: String,
+    /// Preferences (default `{}`).
+    #[validate(custom(function = "v::json"))]
+    pub preferences: serde_json::Value,
+}
+
+impl NewUser {
+    /// A user with the seed's defaults (zone `UTC`, no avatar, empty preferences).
+    pub fn new(
+        email: impl Into<String>,
+        password_hash: PasswordHash,
+        first_name: impl Into<String>,
+        last_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            email: email.into(),
+            password_hash,
+            first_name: first_name.into(),
+            last_name: last_name.into(),
+            avatar_url: None,
+            timezone: "UTC".to_owned(),
+            preferences: serde_json::json!({}),
+        }
+    }
+}
+
+/// Changes to a user; `None` leaves a field as is, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct UserUpdate {
+    /// New email.
+    #[validate(length(max = 254), custom(function = "v::email"))]
+    pub email: Option<String>,
+    /// New password hash.
+    #[validate(custom(function = "v::password_hash"))]
+    pub password_hash: Option<PasswordHash>,
+    /// New first name.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub first_name: Option<String>,
+    /// New last name.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub last_name: Option<String>,
+    /// New avatar URL, or `Some(None)` to remove it.
+    #[validate(custom(function = "v::http_url"))]
+    pub avatar_url: Option<Option<String>>,
+    /// New time zone.
+    #[validate(length(max = 50), custom(function = "v::timezone"))]
+    pub timezone: Option<String>,
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+    /// Mark the email verified or not.
+    pub email_verified: Option<bool>,
+    /// Record a sign-in time.
+    #[validate(custom(function = "v::storable_time"))]
+    pub last_login: Option<DateTime<Utc>>,
+    /// New preferences.
+    #[validate(custom(function = "v::json"))]
+    pub preferences: Option<serde_json::Value>,
+}
+
+impl UserUpdate {
+    /// Apply the changes to a record (after validation).
+    pub fn apply(self, u: &mut User, now: DateTime<Utc>) {
+        if let Some(x) = self.email {
+            u.email = x;
+        }
+        if let Some(x) = self.password_hash {
+            u.password_hash = x;
+        }
+        if let Some(x) = self.first_name {
+            u.first_name = x;
+        }
+        if let Some(x) = self.last_name {
+            u.last_name = x;
+        }
+        if let Some(x) = self.avatar_url {
+            u.avatar_url = x;
+        }
+        if let Some(x) = self.timezone {
+            u.timezone = x;
+        }
+        if let Some(x) = self.is_active {
+            u.is_active = x;
+        }
+        if let Some(x) = self.email_verified {
+            u.email_verified = x;
+        }
+        if let Some(x) = self.last_login {
+            u.last_login = Some(x);
+        }
+        if let Some(x) = self.preferences {
+            u.preferences = x;
+        }
+        u.updated_at = now;
+    }
+}

@@ -1,0 +1,111 @@
+//! Webhooks (`webhooks`): endpoints a user registers, with a signing secret kept encrypted.
+
+use chrono::{DateTime, Utc};
+use validator::Validate;
+
+use super::choices::Platform;
+use crate::ids::{UserId, WebhookId};
+use crate::secret::Secret;
+use crate::error::Error;
+use crate::validate::{self as v, Checks, rule};
+
+/// A stored webhook. Owned by a user (the seed's ERD), reached through that user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// Id.
+    pub id: WebhookId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Platform whose events it receives.
+    pub platform: Platform,
+    /// Event type, e.g. `comment.created`.
+    pub event_type: String,
+    /// Where deliveries go.
+    pub endpoint_url: String,
+    /// Signing secret.
+    pub secret_key: Secret,
+    /// Whether deliveries are made.
+    pub is_active: bool,
+    /// Last delivery time.
+    pub last_triggered: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn check_secret(c: &mut Checks, s: &Secret) {
+    c.ensure(!s.expose().trim().is_empty(), "secret_key", rule::REQUIRED, "must not be blank");
+    c.ensure(!s.expose().contains('\0'), "secret_key", rule::NUL_BYTE, "must not contain NUL bytes");
+    c.ensure(s.expose().chars().count() <= 100, "secret_key", rule::MAX_LENGTH, "must be at most 100 characters");
+}
+
+/// A webhook to register.
+#[derive(Debug, Clone, Validate)]
+pub struct NewWebhook {
+    /// Platform.
+    pub platform: Platform,
+    /// Event type, at most 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub event_type: String,
+    /// Endpoint URL.
+    #[validate(custom(function = "v::http_url"))]
+    pub endpoint_url: String,
+    /// Signing secret, at most 100 characters
+    /// ([`generate_webhook_secret`](crate::crypto::generate_webhook_secret)).
+    #[validate(skip)]
+    pub secret_key: Secret,
+}
+
+impl NewWebhook {
+    /// All rules, the secret's included.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        check_secret(&mut c, &self.secret_key);
+        c.finish()
+    }
+}
+
+/// Changes to a webhook.
+#[derive(Debug, Clone, Default, Validate)]
+pub struct WebhookUpdate {
+    /// New event type.
+    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    pub event_type: Option<String>,
+    /// New endpoint.
+    #[validate(custom(function = "v::http_url"))]
+    pub endpoint_url: Option<String>,
+    /// New secret (rotation).
+    #[validate(skip)]
+    pub secret_key: Option<Secret>,
+    /// Turn on or off.
+    pub is_active: Option<bool>,
+}
+
+impl WebhookUpdate {
+    /// All rules, the secret's included.
+    pub fn check(&self) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        if let Some(s) = &self.secret_key {
+            check_secret(&mut c, s);
+        }
+        c.finish()
+    }
+
+    /// Apply the changes.
+    pub fn apply(self, w: &mut Webhook, now: DateTime<Utc>) {
+        if let Some(x) = self.event_type {
+            w.event_type = x;
+        }
+        if let Some(x) = self.endpoint_url {
+            w.endpoint_url = x;
+        }
+        if let Some(x) = self.secret_key {
+            w.secret_key = x;
+        }
+        if let Some(x) = self.is_active {
+            w.is_active = x;
+        }
+        w.updated_at = now;
+    }
+}

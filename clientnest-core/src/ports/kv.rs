@@ -1,0 +1,92 @@
+//! Key-value ports (Redis in production): sessions, caches, the job queue, rate limits and
+//! temporary data. Every TTL is kept by the backend; an expired entry is never returned.
+
+use async_trait::async_trait;
+use chrono::Duration;
+
+use crate::error::Result;
+use crate::ids::{JobId, UserId};
+use crate::model::*;
+
+/// Sessions.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Create a session with a fresh random id; never overwrites an existing one.
+    async fn create_session(&self, session: NewSession) -> Result<Session>;
+    /// A live session.
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>>;
+    /// Record activity and push the expiry to now + `ttl` (sliding expiry). `None` when the
+    /// session is gone.
+    async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>>;
+    /// End a session; true when it existed.
+    async fn delete_session(&self, id: &SessionId) -> Result<bool>;
+    /// End every session of a user (password change, account lock); returns how many.
+    async fn revoke_user_sessions(&self, user: UserId) -> Result<u64>;
+}
+
+/// A byte cache with TTLs and a per-key load lock (for stampede protection). Typed access and
+/// get-or-load are in [`CacheExt`](crate::cache::CacheExt).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Cache: Send + Sync {
+    /// The cached bytes, if present and not expired.
+    async fn get_bytes(&self, key: &CacheKey) -> Result<Option<Vec<u8>>>;
+    /// Store bytes for `ttl`.
+    async fn set_bytes(&self, key: &CacheKey, value: Vec<u8>, ttl: Duration) -> Result<()>;
+    /// Remove a key; true when it existed.
+    async fn delete(&self, key: &CacheKey) -> Result<bool>;
+    /// Try to take the load lock of a key for `ttl`; returns a token when taken.
+    async fn try_lock(&self, key: &CacheKey, ttl: Duration) -> Result<Option<String>>;
+    /// Release a load lock if the token still holds it.
+    async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()>;
+}
+
+/// A reliable job queue: at-least-once delivery with visibility timeouts, retries with
+/// backoff and dead letters.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueue a job (ready now, or delayed).
+    async fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued>;
+    /// Reserve the next ready job (highest priority, then oldest) until now + `visibility`.
+    async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>>;
+    /// Acknowledge a finished job; `InvalidState` when the lease was lost.
+    async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
+    /// Report a failed attempt: retried after a jittered exponential backoff, or dead-lettered
+    /// with the error after the last attempt.
+    async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome>;
+    /// Extend a lease (heartbeat) to now + `visibility`.
+    async fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: Duration) -> Result<JobLease>;
+    /// Make jobs whose lease expired ready again; returns how many.
+    async fn requeue_expired(&self, queue: &QueueName) -> Result<u64>;
+    /// Dead letters, oldest first.
+    async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>>;
+    /// Move a dead job back to ready with its attempts reset.
+    async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()>;
+    /// Counts per state.
+    async fn counts(&self, queue: &QueueName) -> Result<QueueCounts>;
+}
+
+/// Rate limiting (GCRA).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Count one request of `subject` (a user id, an API key, any 1 to 1024 bytes) against the
+    /// quota, and say whether it may go ahead.
+    async fn check_rate(&self, subject: &str, quota: &Quota) -> Result<RateDecision>;
+}
+
+/// Temporary data with a TTL.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TempStore: Send + Sync {
+    /// Store a value for `ttl`, replacing any earlier one.
+    async fn put_temp(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()>;
+    /// The value, if present.
+    async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Get and delete atomically: of concurrent takers, one gets the value.
+    async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Delete; true when it existed.
+    async fn delete_temp(&self, key: &str) -> Result<bool>;
+}

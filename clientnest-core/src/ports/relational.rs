@@ -1,0 +1,290 @@
+//! Repository ports: one small trait per aggregate. Every team-owned record is reached through
+//! its team, every user-owned one (webhooks, notifications) through its user.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration};
+use chrono::Utc;
+
+use crate::error::Result;
+use crate::ids::*;
+use crate::model::*;
+use crate::page::{Page, PageRequest};
+
+/// Users.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Create a user. Email is unique regardless of case (`uq_users_email`).
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    /// A user by id.
+    async fn get_user(&self, id: UserId) -> Result<User>;
+    /// A user by email, regardless of case.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Change a user.
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User>;
+    /// Delete a user and, by cascade, everything the user owns (teams they own included).
+    async fn delete_user(&self, id: UserId) -> Result<()>;
+}
+
+/// Teams and their memberships.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TeamRepository: Send + Sync {
+    /// Create a team and its owner's `owner` membership atomically.
+    async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)>;
+    /// A team by id.
+    async fn get_team(&self, id: TeamId) -> Result<Team>;
+    /// Change a team.
+    async fn update_team(&self, id: TeamId, update: TeamUpdate) -> Result<Team>;
+    /// Delete a team and everything in it.
+    async fn delete_team(&self, id: TeamId) -> Result<()>;
+    /// The teams a user is a member of, newest first.
+    async fn teams_of_user(&self, user: UserId, page: PageRequest) -> Result<Page<Team>>;
+    /// Add a member (`uq_team_members_user_team`).
+    async fn add_member(&self, team: TeamId, member: NewTeamMember) -> Result<TeamMember>;
+    /// A user's membership, if any.
+    async fn membership(&self, team: TeamId, user: UserId) -> Result<Option<TeamMember>>;
+    /// The team's members, newest first (by `joined_at`).
+    async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>>;
+    /// Change a membership.
+    async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember>;
+    /// Remove a member. The team's owner cannot be removed.
+    async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()>;
+}
+
+/// Connected social accounts.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SocialAccountRepository: Send + Sync {
+    /// Connect an account, or reconnect it (same platform, platform id and team): the tokens,
+    /// handle, expiry and scopes are replaced and the account is active again, but a missing
+    /// refresh token keeps the stored one.
+    async fn connect_account(&self, team: TeamId, account: NewSocialAccount) -> Result<SocialAccount>;
+    /// An account of the team.
+    async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount>;
+    /// The team's accounts, newest first.
+    async fn list_accounts(&self, team: TeamId, page: PageRequest) -> Result<Page<SocialAccount>>;
+    /// Change an account.
+    async fn update_account(&self, team: TeamId, id: SocialAccountId, update: SocialAccountUpdate)
+    -> Result<SocialAccount>;
+    /// Delete an account (its comments go with it).
+    async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()>;
+    /// Active accounts, across teams, whose token expires before `before` (for the refresher),
+    /// soonest first.
+    async fn accounts_expiring_before(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<SocialAccount>>;
+}
+
+/// Posts and their media.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PostRepository: Send + Sync {
+    /// Create a post with its media in one step.
+    async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia>;
+    /// Bulk path: many posts with their media, for imports and seeding. All or nothing.
+    async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64>;
+    /// A post of the team with its media.
+    async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia>;
+    /// Change a post; its text must still fit its platforms with its media.
+    async fn update_post(&self, team: TeamId, id: PostId, update: PostUpdate) -> Result<Post>;
+    /// Delete a post (media and schedules go with it).
+    async fn delete_post(&self, team: TeamId, id: PostId) -> Result<()>;
+    /// The team's posts, newest first.
+    async fn list_posts(&self, team: TeamId, filter: PostFilter, page: PageRequest) -> Result<Page<Post>>;
+    /// The team feed: published posts, newest first, with their media.
+    async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>>;
+}
+
+/// Comments and responses.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait CommentRepository: Send + Sync {
+    /// Ingest a batch; comments already stored (same account and platform id) are skipped.
+    /// Every account must belong to the team, else nothing is stored.
+    async fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport>;
+    /// A comment of the team.
+    async fn get_comment(&self, team: TeamId, id: CommentId) -> Result<Comment>;
+    /// The inbox: the team's comments matching the filter, newest first.
+    async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>>;
+    /// Triage a comment.
+    async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment>;
+    /// Save a draft response.
+    async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
+    /// Record a response as sent now; its comment becomes `replied` in the same step.
+    async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
+    /// Mark a draft response sent (its comment becomes `replied`).
+    async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response>;
+    /// Mark a response failed.
+    async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response>;
+    /// A comment's responses, newest first.
+    async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>>;
+}
+
+/// Content templates.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TemplateRepository: Send + Sync {
+    /// Create a template.
+    async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template>;
+    /// A template of the team.
+    async fn get_template(&self, team: TeamId, id: TemplateId) -> Result<Template>;
+    /// The team's templates, newest first.
+    async fn list_templates(&self, team: TeamId, filter: TemplateFilter, page: PageRequest) -> Result<Page<Template>>;
+    /// Public templates of every team, newest first.
+    async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>>;
+    /// Change a template.
+    async fn update_template(&self, team: TeamId, id: TemplateId, update: TemplateUpdate) -> Result<Template>;
+    /// Delete a template.
+    async fn delete_template(&self, team: TeamId, id: TemplateId) -> Result<()>;
+    /// Count one use, atomically; returns the new count.
+    async fn record_template_use(&self, team: TeamId, id: TemplateId) -> Result<i32>;
+}
+
+/// Publishing schedules and the workers' claim protocol.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ScheduleRepository: Send + Sync {
+    /// Schedule a post on one of the team's accounts. The post must fit the account's
+    /// platform; a draft post becomes `scheduled`.
+    async fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule>;
+    /// A schedule of the team.
+    async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
+    /// The team's schedules, newest first.
+    async fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>>;
+    /// Cancel a pending schedule.
+    async fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
+    /// Claim up to `limit` due schedules (pending, due now, account active), oldest due first,
+    /// for `worker` until now + `lease`. Each due schedule goes to exactly one claimer.
+    async fn claim_due(&self, worker: &WorkerId, limit: u32, lease: Duration) -> Result<Vec<Schedule>>;
+    /// Extend a lease the worker holds.
+    async fn renew_lease(&self, id: ScheduleId, worker: &WorkerId, lease: Duration) -> Result<Schedule>;
+    /// Complete a claim with the platform's post id; the post becomes `published`.
+    /// Refused (`InvalidState`) unless the worker holds the claim.
+    async fn complete(&self, id: ScheduleId, worker: &WorkerId, platform_post_id: &str) -> Result<Schedule>;
+    /// Report a failed attempt: back to pending after a backoff, or `failed` for good once the
+    /// policy's attempts are used up. The error is kept.
+    async fn fail(&self, id: ScheduleId, worker: &WorkerId, error: &str, policy: RetryPolicy) -> Result<FailOutcome>;
+    /// Return expired claims to pending; returns how many.
+    async fn recover_expired(&self) -> Result<u64>;
+}
+
+/// Automations.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AutomationRepository: Send + Sync {
+    /// Create an automation.
+    async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation>;
+    /// An automation of the team.
+    async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation>;
+    /// The team's automations, newest first.
+    async fn list_automations(&self, team: TeamId, page: PageRequest) -> Result<Page<Automation>>;
+    /// Change an automation.
+    async fn update_automation(&self, team: TeamId, id: AutomationId, update: AutomationUpdate) -> Result<Automation>;
+    /// Delete an automation.
+    async fn delete_automation(&self, team: TeamId, id: AutomationId) -> Result<()>;
+    /// The team's active automations for a trigger type.
+    async fn active_automations(&self, team: TeamId, trigger: TriggerType) -> Result<Vec<Automation>>;
+}
+
+/// Webhooks, owned by users.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Register a webhook.
+    async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook>;
+    /// A webhook of the user.
+    async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook>;
+    /// The user's webhooks, newest first.
+    async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>>;
+    /// Change a webhook.
+    async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook>;
+    /// Delete a webhook.
+    async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()>;
+    /// Active webhooks, across users, for a platform's event (for the delivery worker).
+    async fn webhooks_for_event(&self, platform: Platform, event_type: &str) -> Result<Vec<Webhook>>;
+    /// Record a delivery time.
+    async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()>;
+}
+
+/// AI usage.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AiUsageRepository: Send + Sync {
+    /// Record a usage.
+    async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage>;
+    /// The team's usage records, newest first.
+    async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>>;
+    /// Totals per feature over a period, in feature order; features without use are left out.
+    async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>>;
+}
+
+/// Billing.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait BillingRepository: Send + Sync {
+    /// Record a subscription period (`uq_billing_subscription_id`, `uq_billing_team_active`).
+    async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing>;
+    /// A billing record of the team.
+    async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing>;
+    /// Change a billing record.
+    async fn update_billing(&self, team: TeamId, id: BillingId, update: BillingUpdate) -> Result<Billing>;
+    /// The team's active subscription, if any.
+    async fn active_subscription(&self, team: TeamId) -> Result<Option<Billing>>;
+    /// The team's billing records, newest first.
+    async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>>;
+}
+
+/// Notifications, owned by users.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait NotificationRepository: Send + Sync {
+    /// Notify a user.
+    async fn notify(&self, user: UserId, notification: NewNotification) -> Result<Notification>;
+    /// The user's notifications, newest first.
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        filter: NotificationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Notification>>;
+    /// How many are unread.
+    async fn unread_count(&self, user: UserId) -> Result<u64>;
+    /// Mark one read (idempotent).
+    async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<Notification>;
+    /// Mark all read; returns how many changed.
+    async fn mark_all_read(&self, user: UserId) -> Result<u64>;
+    /// Delete one.
+    async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()>;
+}
+
+/// Every repository port at once: what a full relational backend implements.
+pub trait Repositories:
+    UserRepository
+    + TeamRepository
+    + SocialAccountRepository
+    + PostRepository
+    + CommentRepository
+    + TemplateRepository
+    + ScheduleRepository
+    + AutomationRepository
+    + WebhookRepository
+    + AiUsageRepository
+    + BillingRepository
+    + NotificationRepository
+{
+}
+
+impl<T> Repositories for T where
+    T: UserRepository
+        + TeamRepository
+        + SocialAccountRepository
+        + PostRepository
+        + CommentRepository
+        + TemplateRepository
+        + ScheduleRepository
+        + AutomationRepository
+        + WebhookRepository
+        + AiUsageRepository
+        + BillingRepository
+        + NotificationRepository
+{
+}

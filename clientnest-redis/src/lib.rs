@@ -1,0 +1,1 @@
+//! ClientNest redis adapter.
