@@ -29,6 +29,7 @@
 
 pub mod cache;
 pub mod clock;
+pub mod constraint;
 pub mod crypto;
 pub mod error;
 pub mod ids;

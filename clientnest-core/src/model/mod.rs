@@ -35,7 +35,7 @@ pub use job::{
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{
     Dimensions, ImportedPost, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
-    check_platform_fit, platform_fit,
+    check_import, check_platform_fit, platform_fit,
 };
 pub use rate::{Quota, RateDecision, gcra};
 pub use schedule::{

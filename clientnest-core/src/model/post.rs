@@ -185,6 +185,31 @@ pub struct ImportedPost {
     pub created_at: DateTime<Utc>,
 }
 
+/// Check a bulk import: at most [`MAX_BATCH`](crate::constraint::MAX_BATCH) posts, each valid
+/// (errors name the post, e.g. `posts[3].content`) with a storable creation time.
+pub fn check_import(posts: &[ImportedPost]) -> Result<(), Error> {
+    if posts.len() > crate::constraint::MAX_BATCH {
+        return Err(Error::invalid("posts", rule::RANGE, "at most 10000 posts per import"));
+    }
+    for (i, p) in posts.iter().enumerate() {
+        let mut errors = match p.post.check() {
+            Ok(()) => Vec::new(),
+            Err(Error::Validation(v)) => v.0,
+            Err(e) => return Err(e),
+        };
+        if v::storable_time(&p.created_at).is_err() {
+            errors.push(FieldError::new("created_at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));
+        }
+        if !errors.is_empty() {
+            for e in &mut errors {
+                e.field = format!("posts[{i}].{}", e.field);
+            }
+            return Err(Error::Validation(crate::error::ValidationErrors(errors)));
+        }
+    }
+    Ok(())
+}
+
 /// Changes to a post.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct PostUpdate {
