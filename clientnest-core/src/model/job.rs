@@ -67,10 +67,10 @@ impl NewJob {
         if self.priority > 9 {
             return Err(Error::invalid("priority", rule::RANGE, "must be 0 to 9"));
         }
-        if let Some(d) = self.delay {
-            if d < Duration::zero() || d > Duration::days(366) {
-                return Err(Error::invalid("delay", rule::RANGE, "must be 0 to 366 days"));
-            }
+        if let Some(d) = self.delay
+            && (d < Duration::zero() || d > Duration::days(366))
+        {
+            return Err(Error::invalid("delay", rule::RANGE, "must be 0 to 366 days"));
         }
         self.retry.check()?;
         if self.retry.max_attempts > 1000 {

@@ -90,3 +90,8 @@ pub trait TempStore: Send + Sync {
     /// Delete; true when it existed.
     async fn delete_temp(&self, key: &str) -> Result<bool>;
 }
+
+/// Every key-value port at once: what a full key-value backend (Redis, `MemoryKv`) implements.
+pub trait KvStores: SessionStore + Cache + JobQueue + RateLimiter + TempStore {}
+
+impl<T> KvStores for T where T: SessionStore + Cache + JobQueue + RateLimiter + TempStore {}

@@ -1,0 +1,201 @@
+//! The in-memory relational store: every table behind one lock, the clock, and the helpers the
+//! aggregates share (reference checks, keyset paging).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::clock::{SharedClock, system_clock, to_micros};
+use crate::error::{Entity, Error, Result};
+use crate::ids::*;
+use crate::model::*;
+use crate::page::{Cursor, Page, PageRequest};
+
+/// A comment with the team of its account, so tenancy checks need no second look-up.
+#[derive(Debug, Clone)]
+pub(super) struct StoredComment {
+    /// The team owning the comment's account.
+    pub(super) team_id: TeamId,
+    /// The comment.
+    pub(super) comment: Comment,
+}
+
+/// Every table, with the secondary indexes the unique rules need.
+#[derive(Debug, Default)]
+pub(super) struct Tables {
+    pub(super) users: HashMap<UserId, User>,
+    /// `lower(email)` → user (`uq_users_email`).
+    pub(super) emails: HashMap<String, UserId>,
+    pub(super) teams: HashMap<TeamId, Team>,
+    pub(super) members: HashMap<TeamMemberId, TeamMember>,
+    /// (team, user) → membership (`uq_team_members_user_team`).
+    pub(super) member_keys: HashMap<(TeamId, UserId), TeamMemberId>,
+    pub(super) accounts: HashMap<SocialAccountId, SocialAccount>,
+    /// (platform, platform id, team) → account (`uq_social_accounts_platform_account_team`).
+    pub(super) account_keys: HashMap<(Platform, String, TeamId), SocialAccountId>,
+    pub(super) posts: HashMap<PostId, Post>,
+    /// A post's media in `order_index` order.
+    pub(super) media: HashMap<PostId, Vec<PostMedia>>,
+    pub(super) comments: HashMap<CommentId, StoredComment>,
+    /// (account, platform comment id) → comment (`uq_comments_account_platform_id`).
+    pub(super) comment_keys: HashMap<(SocialAccountId, String), CommentId>,
+    pub(super) responses: HashMap<ResponseId, Response>,
+    pub(super) templates: HashMap<TemplateId, Template>,
+    pub(super) schedules: HashMap<ScheduleId, Schedule>,
+    pub(super) automations: HashMap<AutomationId, Automation>,
+    pub(super) webhooks: HashMap<WebhookId, Webhook>,
+    pub(super) ai_usage: HashMap<AiUsageId, AiUsage>,
+    pub(super) billing: HashMap<BillingId, Billing>,
+    pub(super) notifications: HashMap<NotificationId, Notification>,
+}
+
+impl Tables {
+    /// `Ok` when the user exists, else the `MissingReference` of `entity` under `rule`.
+    pub(super) fn require_user(&self, id: UserId, entity: Entity, rule: &'static str) -> Result<()> {
+        if self.users.contains_key(&id) { Ok(()) } else { Err(missing(entity, Entity::User, rule)) }
+    }
+
+    /// `Ok` when the team exists, else the `MissingReference` of `entity` under `rule`.
+    pub(super) fn require_team(&self, id: TeamId, entity: Entity, rule: &'static str) -> Result<()> {
+        if self.teams.contains_key(&id) { Ok(()) } else { Err(missing(entity, Entity::Team, rule)) }
+    }
+
+    /// The media kinds of a post, in order (for the platform fit).
+    pub(super) fn media_kinds(&self, post: PostId) -> Vec<MediaType> {
+        self.media.get(&post).map(|m| m.iter().map(|x| x.media_type).collect()).unwrap_or_default()
+    }
+
+    /// A post with its media.
+    pub(super) fn with_media(&self, post: Post) -> PostWithMedia {
+        let media = self.media.get(&post.id).cloned().unwrap_or_default();
+        PostWithMedia { post, media }
+    }
+}
+
+/// The `MissingReference` error of a create or change.
+pub(super) fn missing(entity: Entity, references: Entity, rule: &'static str) -> Error {
+    Error::MissingReference { entity, references, rule }
+}
+
+struct Inner {
+    clock: SharedClock,
+    tables: Mutex<Tables>,
+}
+
+/// Every repository port in memory, with the same rules as PostgreSQL: unique rules, references,
+/// cascades, checks, tenancy and keyset paging.
+///
+/// All tables sit behind one lock, so every call (cascades, claims and batches included) is
+/// atomic. Clones share the same data. Tokens and webhook secrets are kept as given (nothing
+/// leaves the process) and never logged.
+///
+/// ```
+/// use clientnest_core::memory::MemoryStore;
+/// use clientnest_core::clock::ManualClock;
+/// use std::sync::Arc;
+///
+/// let clock = ManualClock::starting_now();
+/// let store = MemoryStore::with_clock(Arc::new(clock.clone()));
+/// let shared = store.clone(); // the same tables
+/// # let _ = shared;
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(system_clock())
+    }
+
+    /// An empty store reading time from `clock` (a [`ManualClock`](crate::clock::ManualClock)
+    /// in tests).
+    pub fn with_clock(clock: SharedClock) -> Self {
+        Self { inner: Arc::new(Inner { clock, tables: Mutex::new(Tables::default()) }) }
+    }
+
+    /// The clock the store reads.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// The current time, microsecond precision.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        to_micros(self.inner.clock.now())
+    }
+
+    /// The tables, locked. A poisoned lock is recovered: every write checks before it changes
+    /// anything, so a panic never leaves a half-done change behind.
+    pub(super) fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.inner.tables.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.tables();
+        f.debug_struct("MemoryStore")
+            .field("clock", &self.inner.clock)
+            .field("users", &t.users.len())
+            .field("teams", &t.teams.len())
+            .field("posts", &t.posts.len())
+            .field("comments", &t.comments.len())
+            .field("schedules", &t.schedules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored time: microsecond precision, as PostgreSQL keeps it.
+pub(super) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    to_micros(t)
+}
+
+/// `created_at DESC, id DESC` order of two keys.
+fn desc(a: &Cursor, b: &Cursor) -> Ordering {
+    (b.created_at, b.id).cmp(&(a.created_at, a.id))
+}
+
+/// One keyset page of `rows`, newest first by `key`, after the request's cursor.
+pub(super) fn page_desc<'a, T, I>(rows: I, page: &PageRequest, key: impl Fn(&T) -> Cursor) -> Page<T>
+where
+    T: Clone + 'a,
+    I: Iterator<Item = &'a T>,
+{
+    let after = page.after;
+    let mut hits: Vec<&T> = rows
+        .filter(|r| {
+            let k = key(r);
+            after.is_none_or(|c| c.is_before(k.created_at, k.id))
+        })
+        .collect();
+    let want = page.limit as usize + 1;
+    if hits.len() > want {
+        hits.select_nth_unstable_by(want - 1, |a, b| desc(&key(a), &key(b)));
+        hits.truncate(want);
+    }
+    hits.sort_unstable_by(|a, b| desc(&key(a), &key(b)));
+    Page::from_overfetch(hits.into_iter().cloned().collect(), page.limit, key)
+}
+
+/// Rows sorted `created_at ASC, id ASC`, cloned.
+pub(super) fn oldest_first<'a, T, I>(rows: I, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Vec<T>
+where
+    T: Clone + 'a,
+    I: Iterator<Item = &'a T>,
+{
+    let mut out: Vec<&T> = rows.collect();
+    out.sort_unstable_by_key(|r| key(r));
+    out.into_iter().cloned().collect()
+}
