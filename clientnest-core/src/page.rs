@@ -76,10 +76,14 @@ impl PageRequest {
         Self { limit, after: Some(cursor) }
     }
 
-    /// Check the limit.
+    /// Check the limit, and that the cursor's time is one a row can have (a forged cursor
+    /// outside 1900..=9999 is refused the same way by every backend).
     pub fn check(&self) -> Result<(), Error> {
         if self.limit == 0 || self.limit > Self::MAX_LIMIT {
             return Err(Error::invalid("limit", rule::RANGE, "must be between 1 and 500"));
+        }
+        if self.after.is_some_and(|c| crate::validate::storable_time(&c.created_at).is_err()) {
+            return Err(Error::invalid("cursor", rule::CURSOR, "is not a valid page cursor"));
         }
         Ok(())
     }

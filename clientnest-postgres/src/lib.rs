@@ -1,1 +1,115 @@
-//! ClientNest postgres adapter.
+//! # clientnest-postgres
+//!
+//! ClientNest's transactional data on PostgreSQL: the seed's schema as four embedded
+//! migrations, and [`PgStore`], which implements every repository port of
+//! [`clientnest_core`] (so `PgStore: Repositories`) and passes the same conformance suite as
+//! the in-memory backend.
+//!
+//! ```no_run
+//! use clientnest_core::prelude::*;
+//! use clientnest_postgres::{PgConfig, PgStore};
+//!
+//! # async fn run() -> clientnest_core::Result<()> {
+//! let config = PgConfig::new(std::env::var("DATABASE_URL").unwrap_or_default());
+//! let keys = KeyRing::new("2024-06", KeyRing::generate_key())?; // load yours from a secret store
+//! let store = PgStore::connect(&config, keys).await?;
+//! store.migrate().await?;
+//!
+//! let ada = store
+//!     .create_user(NewUser::new("ada@example.com", hash_password(&Secret::new("pw 1234"))?, "Ada", "Lovelace"))
+//!     .await?;
+//! let (team, _owner) = store.create_team(NewTeam::new("Analytical", ada.id, PlanType::Starter)).await?;
+//! let mut post = NewPost::draft(ada.id, "Hello from PostgreSQL");
+//! post.status = PostStatus::Published;
+//! store.create_post(team.id, post).await?;
+//!
+//! // The seed's hot query: the newest 20 published posts with their media, one round trip.
+//! let feed = store.feed(team.id, PageRequest::first(20)).await?;
+//! assert_eq!(feed.items.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Configuration
+//!
+//! [`PgConfig`] holds the URL and the pool: by default the seed's settings (at most 20
+//! connections, at least 5 kept open, each recycled after 10 minutes) plus a 5 second acquire
+//! timeout, after which a call fails with the retryable
+//! [`Error::Unavailable`](clientnest_core::Error::Unavailable). `with_search_path` puts the
+//! tables in a schema of your choice (one per tenant, or per test). `Debug` never prints the
+//! password. [`PgStore::from_pool`] wraps a pool you built yourself.
+//!
+//! ## Schema
+//!
+//! [`MIGRATOR`] applies `0001_core` (users, teams, team members), `0002_social` (social
+//! accounts, posts, post media), `0003_ai_automation` (comments, responses, templates, AI usage,
+//! automations, schedules, webhooks) and `0004_analytics_billing` (billing, notifications).
+//! Every foreign key of the seed's ERD cascades on delete; constraint names are those of
+//! [`clientnest_core::constraint`] (`fk_posts_team`, `uq_users_email`, ...), and the seed's
+//! CHECKs and indexes keep the seed's names (`chk_users_email_format`,
+//! `idx_posts_team_status_created`, ...). Every choice column has a CHECK of its values.
+//!
+//! ## Errors
+//!
+//! Input is validated with the core rules before any SQL runs. The database keeps its
+//! constraints as a second line: a unique violation becomes `Conflict` with the rule's name, a
+//! foreign key violation `MissingReference`, a CHECK violation `Validation` with the core
+//! validator's rule name. A lost connection, a pool timeout, a server shutting down or a
+//! deadlock become `Unavailable`; anything else `Backend` with its source kept. Every
+//! team-owned row is read and written with `team_id = $team` (comments and responses through
+//! their account's team), so an id of another team is `NotFound`.
+//!
+//! ## Secrets at rest
+//!
+//! OAuth tokens (`social_accounts.access_token_enc`, `refresh_token_enc`) and webhook secrets
+//! (`webhooks.secret_key_enc`) are sealed with the application's
+//! [`KeyRing`](clientnest_core::crypto::KeyRing) (AES-256-GCM) before they are written, and
+//! opened when read. The associated data binds each ciphertext to its table, column and row id
+//! ([`secrets::aad`]), so a value copied elsewhere does not decrypt; a tampered or foreign value
+//! reads as [`Error::Crypto`](clientnest_core::Error::Crypto). Rotate keys by adding the old key
+//! with `KeyRing::with_old_key`: values re-seal under the primary key whenever they are written.
+//! Passwords are stored only as argon2id PHC strings.
+//!
+//! ## Scheduling
+//!
+//! Workers call `claim_due(worker, n, lease)`: one statement,
+//! `UPDATE schedules ... WHERE id IN (SELECT ... FOR UPDATE OF s SKIP LOCKED) RETURNING *`
+//! ([`sql::CLAIM_DUE`]), takes up to `n` pending schedules due now on active accounts, oldest
+//! first, and marks them `processing` with `locked_by = worker` and `locked_until = now + lease`.
+//! Concurrent claimers skip each other's rows, so each due schedule goes to exactly one of them.
+//! `renew_lease`, `complete` and `fail` succeed only while the schedule is `processing` and
+//! locked by the same worker (`InvalidState` otherwise); `complete` stores the platform's post
+//! id and publishes the post in the same statement; `fail` retries with exponential backoff,
+//! then ends as `failed` with the error kept. `recover_expired` (one `UPDATE`) returns
+//! schedules whose lease ran out to `pending`, so a crashed worker's claims are taken by
+//! another.
+//!
+//! ## Bulk paths
+//!
+//! `ingest_comments` is one `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT (account_id,
+//! platform_id) DO NOTHING` after checking every account is the team's, in one transaction;
+//! `import_posts` inserts posts and media from `UNNEST` arrays in one transaction.
+#![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod migrate;
+mod repo;
+pub mod secrets;
+mod store;
+
+pub use config::{DEFAULT_URL, PgConfig};
+pub use migrate::{MIGRATOR, migrate};
+pub use store::PgStore;
+
+/// The SQL of the hot paths, for `EXPLAIN`, benchmarks and load generators that want to compare
+/// against the same statements.
+pub mod sql {
+    /// The team feed (see `PostRepository::feed`). `$1` team id, `$2`/`$3` the keyset cursor
+    /// (`created_at`, `id`; the first page passes `'10000-01-01'` and the largest UUID),
+    /// `$4` the page size plus one.
+    pub const FEED: &str = crate::repo::FEED;
+    /// The claim (see `ScheduleRepository::claim_due`). `$1` worker id, `$2` lease end,
+    /// `$3` now, `$4` batch size.
+    pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
+}

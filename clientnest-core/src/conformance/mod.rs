@@ -17,7 +17,9 @@ use chrono::Duration;
 
 use crate::clock::ManualClock;
 
+pub mod hostile;
 pub mod kv;
+pub mod proxy;
 pub mod relational;
 
 /// How a test moves time forward.
@@ -62,6 +64,25 @@ impl<S: ?Sized> Clone for Harness<S> {
     }
 }
 
+/// What a conformance factory returns: a [`Harness`], or `Option<Harness>` where `None` skips
+/// the test (an adapter whose service is absent; its factory says so loudly).
+pub trait IntoHarness<S: ?Sized> {
+    /// The harness, or `None` to skip.
+    fn into_harness(self) -> Option<Harness<S>>;
+}
+
+impl<S: ?Sized> IntoHarness<S> for Harness<S> {
+    fn into_harness(self) -> Option<Harness<S>> {
+        Some(self)
+    }
+}
+
+impl<S: ?Sized> IntoHarness<S> for Option<Harness<S>> {
+    fn into_harness(self) -> Option<Harness<S>> {
+        self
+    }
+}
+
 /// Expands to one `#[tokio::test]` per listed conformance function of `$module`, each calling
 /// `$factory().await` for a fresh harness.
 #[doc(hidden)]
@@ -71,9 +92,108 @@ macro_rules! __conformance_tests {
         $(
             #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                let harness = $factory().await;
+                let Some(harness) = $crate::conformance::IntoHarness::into_harness($factory().await) else {
+                    return;
+                };
                 $crate::conformance::$module::$name(&harness).await;
             }
         )+
+    };
+}
+
+/// Every key-value port in one bound: what the [`kv`] conformance tests take (the in-memory
+/// [`MemoryKv`](crate::memory::MemoryKv), the Redis adapter).
+pub trait KvStores:
+    crate::ports::SessionStore + crate::ports::Cache + crate::ports::JobQueue + crate::ports::RateLimiter + crate::ports::TempStore
+{
+}
+
+impl<T> KvStores for T where
+    T: crate::ports::SessionStore
+        + crate::ports::Cache
+        + crate::ports::JobQueue
+        + crate::ports::RateLimiter
+        + crate::ports::TempStore
+        + ?Sized
+{
+}
+
+/// Generates one `#[tokio::test]` per key-value conformance test ([`kv`]), each on a fresh
+/// harness from `$factory`, an `async fn() -> Harness<S>` where `S` implements [`KvStores`].
+///
+/// ```ignore
+/// async fn harness() -> Harness<RedisKv> { /* a fresh key prefix, TimeControl::Real */ }
+/// clientnest_core::kv_conformance!(harness);
+/// ```
+#[macro_export]
+macro_rules! kv_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(kv, $factory;
+            session_create_get_round_trip, session_ids_are_unique, session_touch_slides_expiry, session_expires,
+            session_delete, session_revoke_user_sessions, session_invalid_input_rejected,
+            cache_set_get_delete, cache_entry_expires, cache_typed_get_set, cache_get_or_load_runs_loader_once,
+            cache_get_or_load_none_is_not_cached, cache_api_key_params_order_insensitive, cache_lock_token_semantics,
+            cache_lock_expires, cache_invalid_input_rejected,
+            queue_priority_then_fifo, queue_fifo_within_priority, queue_delay_holds_job, queue_ack_removes_job,
+            queue_unknown_lease_refused, queue_visibility_timeout_redelivers, queue_reserve_recovers_expired_lease,
+            queue_extend_keeps_job_invisible, queue_fail_backoff_then_dead_letter, queue_zero_backoff_retries_at_once,
+            queue_dead_letters_oldest_first, queue_replay_dead, queue_counts_each_state, queue_idempotency_key,
+            queue_concurrent_workers_each_job_once, queues_are_independent, queue_invalid_input_rejected,
+            rate_burst_then_refusal, rate_recovers_after_waiting, rate_subjects_independent, rate_invalid_input_rejected,
+            temp_put_get_take_delete, temp_take_once_concurrently, temp_expires, temp_invalid_input_rejected,
+            hostile_temp_keys_round_trip_without_collision, hostile_cache_keys_round_trip_without_collision,
+            hostile_rate_subjects_do_not_collide, hostile_payloads_round_trip, hostile_session_permissions_round_trip,
+            keyspaces_are_separate, oversize_values_and_empty_keys_rejected,
+        );
+    };
+}
+
+/// Generates one `#[tokio::test]` per relational conformance test ([`relational`]), each on a
+/// fresh harness from `$factory`, an `async fn() -> Harness<S>` where `S` implements
+/// [`Repositories`](crate::ports::Repositories) and reads the harness's clock.
+///
+/// ```ignore
+/// async fn harness() -> Harness<PgStore> { /* a fresh schema, TimeControl::Manual(clock) */ }
+/// clientnest_core::relational_conformance!(harness);
+/// ```
+#[macro_export]
+macro_rules! relational_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(relational, $factory;
+            users_create_get_and_find_by_email, users_email_unique_regardless_of_case, users_email_format_checked,
+            users_field_rules, users_update_rules, users_update_applies_patch, users_not_found_and_delete,
+            users_concurrent_same_email,
+            teams_create_makes_owner_membership, teams_create_rules, teams_members_unique_and_lookup,
+            teams_update_and_remove_members, teams_update_get_delete, teams_of_user_lists_memberships,
+            accounts_connect_and_get, accounts_reconnect_keeps_refresh_token, accounts_unique_per_platform_and_team,
+            accounts_references, accounts_field_rules, accounts_update_and_delete, accounts_expiring_before_order,
+            posts_create_with_media_in_order, posts_create_published_sets_published_at, posts_platform_text_limits,
+            posts_platform_media_rules, posts_field_rules, posts_references, posts_update_rechecks_platform_fit,
+            posts_list_filters_by_status, posts_feed_published_newest_first, posts_import_all_or_nothing,
+            comments_ingest_skips_duplicates, comments_ingest_references, comments_ingest_rules, comments_inbox_filters,
+            comments_triage, comments_send_response_marks_replied, comments_response_life_cycle,
+            comments_response_references, comments_responses_newest_first,
+            templates_crud_and_filter, templates_rules_and_references, templates_concurrent_use_counting,
+            templates_public_listed_across_teams,
+            schedules_create_makes_post_scheduled, schedules_create_rules, schedules_create_references,
+            schedules_claim_when_due_with_lease, schedules_claim_order_and_limits,
+            schedules_claim_exactly_once_concurrently, schedules_complete_by_holder_only,
+            schedules_complete_keeps_published_at, schedules_fail_retries_then_fails, schedules_lease_recovery,
+            schedules_renew_lease_extends, schedules_cancel_only_pending, schedules_inactive_account_not_claimed,
+            schedules_list_filters,
+            automations_typed_round_trip, automations_config_rules, automations_references,
+            automations_update_delete_and_active,
+            webhooks_crud, webhooks_rules_and_references, webhooks_for_event_and_triggered,
+            ai_usage_record_and_list, ai_usage_checks, ai_usage_references, ai_usage_totals_per_feature,
+            billing_create_and_active_subscription, billing_unique_subscription_id, billing_one_active_per_team,
+            billing_checks, billing_references_and_not_found,
+            notifications_notify_and_list, notifications_unread_and_mark_read, notifications_rules_and_references,
+            tenancy_members, tenancy_accounts_and_posts, tenancy_comments_and_responses, tenancy_schedules,
+            tenancy_templates_and_automations, tenancy_billing_and_ai_usage, tenancy_webhooks_between_users,
+            tenancy_notifications_between_users,
+            paging_stable_order_without_gaps, paging_with_concurrent_inserts, paging_invalid_limits_rejected,
+            paging_cursor_round_trip, paging_every_list_operation,
+            cascade_delete_user, cascade_delete_team, cascade_delete_account, cascade_delete_post,
+        );
     };
 }

@@ -65,12 +65,8 @@ impl Tables {
         if accounts.is_empty() {
             return;
         }
-        let comments = self
-            .comments
-            .values()
-            .filter(|c| accounts.contains(&c.comment.account_id))
-            .map(|c| c.comment.id)
-            .collect();
+        let comments =
+            self.comments.values().filter(|c| accounts.contains(&c.comment.account_id)).map(|c| c.comment.id).collect();
         self.remove_comments(&comments);
         self.schedules.retain(|_, s| !accounts.contains(&s.social_account_id));
         for id in accounts {

@@ -5,11 +5,26 @@
 //! clock. Applications test against it; the conformance suite holds it to the same behaviour
 //! as every other backend.
 
+// The relational store (`MemoryStore`).
 mod accounts;
+mod ai_usage;
+mod automations;
+mod billing;
 mod cascade;
+mod comments;
+mod notifications;
 mod posts;
+mod schedules;
 mod store;
 mod teams;
+mod templates;
 mod users;
+mod webhooks;
 
+#[cfg(test)]
+mod tests;
+
+mod kv;
+
+pub use kv::MemoryKv;
 pub use store::MemoryStore;

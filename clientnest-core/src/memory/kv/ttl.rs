@@ -78,6 +78,7 @@ impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
     }
 
     /// How many entries are held, dead ones not yet purged included.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }

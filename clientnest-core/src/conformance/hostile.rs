@@ -1,0 +1,165 @@
+//! Hostile input through the public API: SQL injection strings, quotes and backslashes, NUL
+//! bytes, megabyte strings, emoji and combining characters exactly at the length limits and one
+//! over, invalid zones, negative money, decimals with too many places, far-future and far-past
+//! times, JSON holding `\u0000`, forged cursor tokens, hostile filters and ids.
+//!
+//! Every [`Case`] names one value, where it goes ([`Target`]) and what must happen
+//! ([`Expect`]): either the value round-trips exactly (read back, compared field by field; a
+//! look-up answers exactly), or the call is refused with [`Error::Validation`] naming the field
+//! and rule, and nothing at all was stored (a census of the team's and user's rows is taken
+//! before and after, post statuses and media counts included).
+//!
+//! [`hostile_inputs`] runs the whole list against any backend and fails with every broken case
+//! listed, so the in-memory store and each adapter agree:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn hostile_inputs() {
+//!     clientnest_core::conformance::hostile::hostile_inputs(&harness().await).await;
+//! }
+//! ```
+//!
+//! [`Error::Validation`]: crate::Error::Validation
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::conformance::Harness;
+use crate::model::*;
+use crate::ports::Repositories;
+
+mod attempt;
+mod cases;
+mod census;
+mod fixture;
+
+pub use cases::cases;
+pub use fixture::Fixture;
+
+/// A change made to a valid default input, turning it into the hostile one.
+pub type Edit<T> = Box<dyn Fn(&mut T) + Send + Sync>;
+
+/// Where a hostile value goes. Writes start from a valid input for the fixture and apply the
+/// edit; batch targets put the hostile item second, after a valid one.
+#[non_exhaustive]
+pub enum Target {
+    /// `create_user`.
+    User(Edit<NewUser>),
+    /// `update_user` of a fresh user, setting `last_login`.
+    LastLogin(DateTime<Utc>),
+    /// `create_team` owned by the fixture's user.
+    Team(Edit<NewTeam>),
+    /// `connect_account` in the fixture's team.
+    Account(Edit<NewSocialAccount>),
+    /// `create_post` in the fixture's team.
+    Post(Edit<NewPost>),
+    /// `import_posts` of two posts, the second edited.
+    Import(Edit<ImportedPost>),
+    /// `ingest_comments` of two comments on the fixture's account, the second edited.
+    Comments(Edit<NewComment>),
+    /// `create_template`, then `list_templates` filtered by its category.
+    Template(Edit<NewTemplate>),
+    /// `create_schedule` of a fresh draft post on the fixture's account.
+    Schedule(Edit<NewSchedule>),
+    /// `create_billing` (status `cancelled`, so any number may exist).
+    Billing(Edit<NewBilling>),
+    /// `record_ai_usage`.
+    AiUsage(Edit<NewAiUsage>),
+    /// `notify` the fixture's user.
+    Notification(Edit<NewNotification>),
+    /// `create_webhook`, then `webhooks_for_event` with its event type.
+    Webhook(Edit<NewWebhook>),
+    /// Store a user with email `stored`, then `find_user_by_email(query)`: found or not.
+    FindEmail {
+        /// The stored email.
+        stored: String,
+        /// The hostile query.
+        query: String,
+        /// Whether the query must find the stored user.
+        found: bool,
+    },
+    /// `list_templates` with a category filter that no template has: an empty page.
+    TemplateCategory(String),
+    /// `Cursor::decode` of a token; when it decodes, `list_posts` after it must answer.
+    CursorToken(String),
+    /// `list_posts` after a cursor at this many microseconds since the epoch: every post older
+    /// than it, none newer.
+    CursorAt(i64),
+    /// `list_posts` with this page size.
+    PageLimit(u32),
+    /// `get_post` of the fixture's team with an id that is not one of its posts (`None`: the
+    /// other team's post).
+    ForeignPost(Option<Uuid>),
+}
+
+/// What must happen to a hostile value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Stored and read back exactly (times at microsecond precision), or a look-up answers
+    /// exactly.
+    Exact,
+    /// Refused with [`Error::Validation`](crate::Error::Validation) holding this field and rule;
+    /// nothing stored.
+    Rejected {
+        /// The field path, e.g. `media[1].alt_text`.
+        field: &'static str,
+        /// The rule, e.g. `nul_byte`.
+        rule: &'static str,
+    },
+    /// Refused with [`Error::NotFound`](crate::Error::NotFound).
+    NotFound,
+}
+
+/// One hostile value, where it goes and what must happen.
+pub struct Case {
+    /// What the value is, for failure messages.
+    pub name: String,
+    /// Where it goes.
+    pub target: Target,
+    /// What must happen.
+    pub expect: Expect,
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case").field("name", &self.name).field("expect", &self.expect).finish_non_exhaustive()
+    }
+}
+
+/// Run one case against the backend; `Err` says how it went wrong.
+pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, case: &Case) -> Result<(), String> {
+    let store = &*h.store;
+    let prepared = attempt::prepare(store, fx, &case.target).await?;
+    let before = census::take(store, fx).await?;
+    let outcome = attempt::run(store, fx, prepared).await;
+    match (case.expect, outcome) {
+        (Expect::Exact, Ok(compared)) => compared,
+        (Expect::Exact, Err(e)) => Err(format!("expected an exact round trip, got the error {e:?}")),
+        (Expect::Rejected { field, rule }, Err(e)) => {
+            attempt::expect_rejection(&e, field, rule)?;
+            census::unchanged(store, fx, &before).await
+        }
+        (Expect::NotFound, Err(crate::Error::NotFound { .. })) => census::unchanged(store, fx, &before).await,
+        (expect, Err(e)) => Err(format!("expected {expect:?}, got the error {e:?}")),
+        (expect, Ok(_)) => Err(format!("expected {expect:?}, but the call succeeded")),
+    }
+}
+
+/// Run every case of [`cases`] against a backend, on one fixture, and panic listing each case
+/// that went wrong.
+pub async fn hostile_inputs<S: Repositories + ?Sized>(h: &Harness<S>) {
+    let fx = match Fixture::create(h).await {
+        Ok(fx) => fx,
+        Err(e) => panic!("hostile-input fixture: {e}"),
+    };
+    let mut failures = Vec::new();
+    let all = cases();
+    for case in &all {
+        if let Err(why) = check_case(h, &fx, case).await {
+            failures.push(format!("- {}: {why}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} hostile cases failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+}

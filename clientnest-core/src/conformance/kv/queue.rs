@@ -1,0 +1,436 @@
+//! The job queue: order, delay, leases and redelivery, retries with backoff, dead letters,
+//! counts, idempotency, concurrent workers, validation.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+use tokio::sync::Barrier;
+
+use super::{assert_job_not_found, assert_lease_refused, assert_validation, ms, secs, slack, unique_queue, worker};
+use crate::conformance::{Harness, KvStores};
+use crate::ids::JobId;
+use crate::model::{
+    JobFailOutcome, JobLease, MAX_VALUE_BYTES, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, clip_error,
+};
+
+/// A job with a text payload and a priority.
+fn job(payload: &str, priority: u8) -> NewJob {
+    NewJob { priority, ..NewJob::new(payload.as_bytes()) }
+}
+
+/// A job that dies at its first failure.
+fn fragile(payload: &str, priority: u8) -> NewJob {
+    NewJob { retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }, ..job(payload, priority) }
+}
+
+/// Reserve with a 30-second lease, expecting a job.
+async fn reserve_one<S: KvStores + ?Sized>(h: &Harness<S>, q: &QueueName, what: &str) -> Reserved {
+    reserve_for(h, q, secs(30)).await.unwrap_or_else(|| panic!("{what}: expected a ready job"))
+}
+
+/// Reserve with the given visibility.
+async fn reserve_for<S: KvStores + ?Sized>(h: &Harness<S>, q: &QueueName, visibility: Duration) -> Option<Reserved> {
+    h.store.reserve(q, &worker(), visibility).await.expect("reserve")
+}
+
+/// The payload as text.
+fn text(r: &Reserved) -> String {
+    String::from_utf8_lossy(&r.job.payload).into_owned()
+}
+
+/// Counts, expected to be `(ready, delayed, in_flight, dead)`.
+async fn assert_counts<S: KvStores + ?Sized>(
+    h: &Harness<S>,
+    q: &QueueName,
+    expected: (u64, u64, u64, u64),
+    what: &str,
+) {
+    let counts = h.store.counts(q).await.expect("counts");
+    let (ready, delayed, in_flight, dead) = expected;
+    assert_eq!(
+        counts,
+        QueueCounts { ready, delayed, in_flight, dead },
+        "counts (ready, delayed, in flight, dead): {what}"
+    );
+}
+
+/// Reservation goes by priority (9 first), then enqueue order; a reserved job has its first
+/// attempt and the enqueued fields.
+pub async fn queue_priority_then_fifo<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("priority");
+    let mut ids = Vec::new();
+    for (payload, priority) in [("low", 1), ("high-1", 9), ("mid-1", 5), ("high-2", 9), ("mid-2", 5)] {
+        let enqueued = h.store.enqueue(&q, job(payload, priority)).await.expect("enqueue");
+        assert!(!enqueued.duplicate, "a job without an idempotency key is never a duplicate");
+        ids.push((payload, enqueued.id));
+    }
+    for expected in ["high-1", "high-2", "mid-1", "mid-2", "low"] {
+        let r = reserve_one(h, &q, expected).await;
+        assert_eq!(text(&r), expected, "highest priority first, then oldest");
+        let id = ids.iter().find(|(p, _)| *p == expected).map(|(_, id)| *id);
+        assert_eq!(Some(r.job.id), id, "the reserved job has its enqueued id");
+        assert_eq!(r.job.attempt, 1, "the first reservation is attempt 1");
+        assert_eq!(r.job.last_error, None, "no error yet");
+        assert_eq!(r.lease.job_id, r.job.id, "the lease names the job");
+    }
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an empty queue reserves nothing");
+}
+
+/// Jobs of one priority come out in enqueue order.
+pub async fn queue_fifo_within_priority<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("fifo");
+    for i in 0..20 {
+        h.store.enqueue(&q, job(&format!("job-{i:02}"), 3)).await.expect("enqueue");
+    }
+    for i in 0..20 {
+        let r = reserve_one(h, &q, "fifo").await;
+        assert_eq!(text(&r), format!("job-{i:02}"), "same priority: first in, first out");
+    }
+}
+
+/// A delayed job is not reservable before its time, counts as delayed, then as ready and is
+/// reserved once due; a zero delay is ready at once.
+pub async fn queue_delay_holds_job<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("delay");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(1)), ..job("later", 9) }).await.expect("enqueue delayed");
+    h.store.enqueue(&q, job("now", 0)).await.expect("enqueue ready");
+    assert_counts(h, &q, (1, 1, 0, 0), "one ready, one delayed").await;
+
+    let r = reserve_one(h, &q, "the ready job").await;
+    assert_eq!(text(&r), "now", "a delayed job is skipped, whatever its priority");
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "a delayed job is not reservable before its time");
+
+    h.time.advance(ms(1100)).await;
+    assert_counts(h, &q, (1, 0, 1, 0), "a due delayed job counts as ready").await;
+    let later = reserve_one(h, &q, "the due job").await;
+    assert_eq!(text(&later), "later", "a due job is reserved");
+    assert_eq!(later.job.attempt, 1, "its first attempt");
+
+    h.store.enqueue(&q, NewJob { delay: Some(Duration::zero()), ..job("zero", 5) }).await.expect("enqueue");
+    assert_eq!(text(&reserve_one(h, &q, "zero delay").await), "zero", "a zero delay is ready at once");
+}
+
+/// Acknowledging removes the job; the lease is then spent.
+pub async fn queue_ack_removes_job<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("ack");
+    h.store.enqueue(&q, job("work", 5)).await.expect("enqueue");
+    let r = reserve_one(h, &q, "the job").await;
+    assert_counts(h, &q, (0, 0, 1, 0), "reserved").await;
+
+    h.store.ack(&q, &r.lease).await.expect("ack");
+    assert_counts(h, &q, (0, 0, 0, 0), "acked jobs are gone").await;
+    assert_lease_refused(h.store.ack(&q, &r.lease).await, "a second ack");
+    assert_lease_refused(h.store.fail(&q, &r.lease, "late").await, "fail after ack");
+    assert_lease_refused(h.store.extend(&q, &r.lease, secs(30)).await, "extend after ack");
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an acked job is never delivered again");
+}
+
+/// A lease with a made-up token or job, or on another queue, is refused and changes nothing.
+pub async fn queue_unknown_lease_refused<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let (q, elsewhere) = (unique_queue("forged"), unique_queue("elsewhere"));
+    h.store.enqueue(&q, job("work", 5)).await.expect("enqueue");
+    let r = reserve_one(h, &q, "the job").await;
+
+    let forged = JobLease { token: "forged-token".to_owned(), ..r.lease.clone() };
+    assert_lease_refused(h.store.ack(&q, &forged).await, "ack with a forged token");
+    assert_lease_refused(h.store.fail(&q, &forged, "x").await, "fail with a forged token");
+    assert_lease_refused(h.store.extend(&q, &forged, secs(30)).await, "extend with a forged token");
+    let unknown = JobLease { job_id: JobId::new(), ..r.lease.clone() };
+    assert_lease_refused(h.store.ack(&q, &unknown).await, "ack of an unknown job");
+    assert_lease_refused(h.store.ack(&elsewhere, &r.lease).await, "ack on another queue");
+
+    assert_counts(h, &q, (0, 0, 1, 0), "refused operations changed nothing").await;
+    h.store.ack(&q, &r.lease).await.expect("the real lease still acks");
+}
+
+/// A job whose lease expires is redelivered (attempt 2, a new token) after `requeue_expired`;
+/// the old lease is refused everywhere.
+pub async fn queue_visibility_timeout_redelivers<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("visibility");
+    let id = h.store.enqueue(&q, job("work", 5)).await.expect("enqueue").id;
+    let first = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "a reserved job is invisible");
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 0, "a live lease is not requeued");
+
+    h.time.advance(ms(1100)).await;
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 1, "the expired lease is requeued");
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 0, "only once");
+    assert_counts(h, &q, (1, 0, 0, 0), "a requeued job is ready").await;
+
+    let second = reserve_one(h, &q, "the redelivered job").await;
+    assert_eq!(second.job.id, id, "the same job comes back");
+    assert_eq!(second.job.attempt, 2, "its second attempt");
+    assert_ne!(second.lease.token, first.lease.token, "with a new token");
+    assert_lease_refused(h.store.ack(&q, &first.lease).await, "ack with the lost lease");
+    assert_lease_refused(h.store.fail(&q, &first.lease, "late").await, "fail with the lost lease");
+    assert_lease_refused(h.store.extend(&q, &first.lease, secs(30)).await, "extend with the lost lease");
+    h.store.ack(&q, &second.lease).await.expect("ack with the current lease");
+    assert_counts(h, &q, (0, 0, 0, 0), "done").await;
+}
+
+/// `reserve` itself brings back jobs whose lease expired (no janitor needed).
+pub async fn queue_reserve_recovers_expired_lease<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("recover");
+    let id = h.store.enqueue(&q, job("work", 5)).await.expect("enqueue").id;
+    let first = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
+    h.time.advance(ms(1100)).await;
+
+    let second = reserve_one(h, &q, "the job of a dead worker").await;
+    assert_eq!((second.job.id, second.job.attempt), (id, 2), "the same job, second attempt");
+    assert_lease_refused(h.store.ack(&q, &first.lease).await, "the dead worker's ack");
+    h.store.ack(&q, &second.lease).await.expect("ack");
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 0, "nothing left to requeue");
+}
+
+/// Extending a lease keeps the job invisible past the first expiry; the token stays the same.
+pub async fn queue_extend_keeps_job_invisible<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("extend");
+    h.store.enqueue(&q, job("long work", 5)).await.expect("enqueue");
+    let r = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
+    h.time.advance(ms(500)).await;
+
+    let extended = h.store.extend(&q, &r.lease, secs(2)).await.expect("extend");
+    assert_eq!((extended.job_id, &extended.token), (r.lease.job_id, &r.lease.token), "same job, same token");
+    assert!(extended.expires_at >= r.lease.expires_at + ms(500), "the new expiry is now + visibility");
+
+    h.time.advance(ms(700)).await;
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 0, "an extended lease is not expired");
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "the job stays invisible");
+    assert_counts(h, &q, (0, 0, 1, 0), "still in flight").await;
+    h.store.ack(&q, &extended).await.expect("ack after extending");
+    assert_counts(h, &q, (0, 0, 0, 0), "done").await;
+}
+
+/// A failed attempt is retried after a backoff jittered within `[delay / 2, delay]`, with the
+/// error kept; after the last attempt the job is dead with its (clipped) error.
+pub async fn queue_fail_backoff_then_dead_letter<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("retry");
+    let retry = RetryPolicy { max_attempts: 3, base_delay: ms(400), max_delay: ms(800) };
+    let id = h.store.enqueue(&q, NewJob { retry, ..job("flaky", 5) }).await.expect("enqueue").id;
+    let visibility = secs(30);
+
+    let first = reserve_for(h, &q, visibility).await.expect("attempt 1");
+    let reserved_at = first.lease.expires_at - visibility;
+    let outcome = h.store.fail(&q, &first.lease, "first error").await.expect("fail attempt 1");
+    let JobFailOutcome::Retrying { at } = outcome else { panic!("attempt 1 of 3 must be retried, got {outcome:?}") };
+    assert!(at >= reserved_at + ms(200), "the backoff is at least half of base_delay");
+    assert!(at <= reserved_at + ms(400) + slack(h), "the backoff is at most base_delay");
+    assert_counts(h, &q, (0, 1, 0, 0), "waiting for its backoff").await;
+    assert!(reserve_for(h, &q, visibility).await.is_none(), "not reservable during the backoff");
+    assert_lease_refused(h.store.ack(&q, &first.lease).await, "a failed lease is spent");
+
+    h.time.advance(ms(450)).await;
+    let second = reserve_for(h, &q, visibility).await.expect("attempt 2 after the backoff");
+    assert_eq!((second.job.id, second.job.attempt), (id, 2), "the same job, attempt 2");
+    assert_eq!(second.job.last_error.as_deref(), Some("first error"), "the previous error is kept");
+    let reserved_at = second.lease.expires_at - visibility;
+    let outcome = h.store.fail(&q, &second.lease, "second error").await.expect("fail attempt 2");
+    let JobFailOutcome::Retrying { at } = outcome else { panic!("attempt 2 of 3 must be retried, got {outcome:?}") };
+    assert!(at >= reserved_at + ms(400), "the second backoff doubles: at least half of 800 ms");
+    assert!(at <= reserved_at + ms(800) + slack(h), "at most max_delay");
+
+    h.time.advance(ms(850)).await;
+    let third = reserve_for(h, &q, visibility).await.expect("attempt 3 after the backoff");
+    assert_eq!((third.job.attempt, third.job.last_error.as_deref()), (3, Some("second error")), "attempt 3");
+    let died_after = third.lease.expires_at - visibility;
+    let long_error = "é".repeat(3000);
+    let outcome = h.store.fail(&q, &third.lease, &long_error).await.expect("fail attempt 3");
+    assert_eq!(outcome, JobFailOutcome::DeadLettered, "the last attempt's failure dead-letters");
+    assert_counts(h, &q, (0, 0, 0, 1), "dead").await;
+    assert!(reserve_for(h, &q, visibility).await.is_none(), "a dead job is not reserved");
+
+    let dead = h.store.dead_letters(&q, 10).await.expect("dead letters");
+    assert_eq!(dead.len(), 1, "one dead letter");
+    assert_eq!((dead[0].job.id, dead[0].job.attempt), (id, 3), "the dead job with its attempts");
+    assert_eq!(dead[0].job.payload, b"flaky".to_vec(), "its payload");
+    assert_eq!(dead[0].error, clip_error(&long_error), "the last error, clipped");
+    assert!(dead[0].died_at >= died_after && dead[0].died_at <= died_after + slack(h), "died_at is the failure time");
+}
+
+/// With a zero backoff a failed job is ready again at once.
+pub async fn queue_zero_backoff_retries_at_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("zero-backoff");
+    let retry = RetryPolicy { max_attempts: 2, base_delay: Duration::zero(), max_delay: Duration::zero() };
+    h.store.enqueue(&q, NewJob { retry, ..job("again", 5) }).await.expect("enqueue");
+    let first = reserve_one(h, &q, "attempt 1").await;
+    let outcome = h.store.fail(&q, &first.lease, "oops").await.expect("fail");
+    assert!(matches!(outcome, JobFailOutcome::Retrying { .. }), "retried, got {outcome:?}");
+    assert_counts(h, &q, (1, 0, 0, 0), "ready again").await;
+    let second = reserve_one(h, &q, "attempt 2").await;
+    assert_eq!((second.job.attempt, second.job.last_error.as_deref()), (2, Some("oops")), "attempt 2");
+    let outcome = h.store.fail(&q, &second.lease, "oops again").await.expect("fail");
+    assert_eq!(outcome, JobFailOutcome::DeadLettered, "max_attempts reached");
+}
+
+/// Dead letters are listed oldest first, up to the limit.
+pub async fn queue_dead_letters_oldest_first<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("dead-order");
+    for (payload, priority) in [("a", 9), ("b", 8), ("c", 7)] {
+        h.store.enqueue(&q, fragile(payload, priority)).await.expect("enqueue");
+    }
+    for expected in ["a", "b", "c"] {
+        let r = reserve_one(h, &q, expected).await;
+        assert_eq!(text(&r), expected, "reserved by priority");
+        let outcome = h.store.fail(&q, &r.lease, &format!("{expected} failed")).await.expect("fail");
+        assert_eq!(outcome, JobFailOutcome::DeadLettered, "one attempt only");
+        h.time.advance(ms(20)).await;
+    }
+    let dead = h.store.dead_letters(&q, 10).await.expect("dead letters");
+    let order: Vec<_> =
+        dead.iter().map(|d| (String::from_utf8_lossy(&d.job.payload).into_owned(), d.error.clone())).collect();
+    let expected: Vec<_> = ["a", "b", "c"].iter().map(|p| (p.to_string(), format!("{p} failed"))).collect();
+    assert_eq!(order, expected, "oldest first, each with its error");
+    assert!(dead.windows(2).all(|w| w[0].died_at < w[1].died_at), "died_at increases");
+    let two = h.store.dead_letters(&q, 2).await.expect("dead letters");
+    assert_eq!(two.iter().map(|d| d.job.id).collect::<Vec<_>>(), vec![dead[0].job.id, dead[1].job.id], "the limit");
+    let none = h.store.dead_letters(&unique_queue("never-used"), 10).await.expect("dead letters");
+    assert!(none.is_empty(), "an unknown queue has no dead letters");
+}
+
+/// Replaying a dead job makes it ready with its attempts reset and its last error kept;
+/// replaying anything else is `NotFound`.
+pub async fn queue_replay_dead<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("replay");
+    let id = h.store.enqueue(&q, fragile("fragile", 5)).await.expect("enqueue").id;
+    let r = reserve_one(h, &q, "attempt 1").await;
+    h.store.fail(&q, &r.lease, "boom").await.expect("fail");
+    assert_counts(h, &q, (0, 0, 0, 1), "dead").await;
+
+    h.store.replay_dead(&q, id).await.expect("replay");
+    assert_counts(h, &q, (1, 0, 0, 0), "replayed jobs are ready").await;
+    assert!(h.store.dead_letters(&q, 10).await.expect("dead letters").is_empty(), "no longer a dead letter");
+    let again = reserve_one(h, &q, "the replayed job").await;
+    assert_eq!((again.job.id, again.job.attempt), (id, 1), "attempts start over");
+    assert_eq!(again.job.last_error.as_deref(), Some("boom"), "the last error is kept");
+
+    assert_job_not_found(h.store.replay_dead(&q, id).await, "replaying an in-flight job");
+    assert_job_not_found(h.store.replay_dead(&q, JobId::new()).await, "replaying an unknown job");
+    assert_job_not_found(h.store.replay_dead(&unique_queue("other"), id).await, "replaying on another queue");
+    h.store.ack(&q, &again.lease).await.expect("ack the replayed job");
+}
+
+/// Counts report every state at once: ready, delayed, in flight, dead; a due delayed job counts
+/// as ready even before a reserve promotes it.
+pub async fn queue_counts_each_state<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("counts");
+    assert_counts(h, &q, (0, 0, 0, 0), "an unknown queue is empty").await;
+    h.store.enqueue(&q, job("in flight", 9)).await.expect("enqueue");
+    h.store.enqueue(&q, fragile("dead", 8)).await.expect("enqueue");
+    h.store.enqueue(&q, job("ready", 1)).await.expect("enqueue");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(60)), ..job("delayed", 5) }).await.expect("enqueue");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(1)), ..job("soon", 5) }).await.expect("enqueue");
+    reserve_one(h, &q, "in flight").await;
+    let doomed = reserve_one(h, &q, "dead").await;
+    h.store.fail(&q, &doomed.lease, "fatal").await.expect("fail");
+    assert_counts(h, &q, (1, 2, 1, 1), "one job in each state, two delayed").await;
+
+    h.time.advance(ms(1100)).await;
+    assert_counts(h, &q, (2, 1, 1, 1), "the due delayed job counts as ready").await;
+}
+
+/// An idempotency key makes a second enqueue a no-op returning the first id, for 24 hours from
+/// the enqueue (even after the job is done); keys are per queue.
+pub async fn queue_idempotency_key<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let (q, other) = (unique_queue("idem"), unique_queue("idem-other"));
+    let keyed = |payload: &str| NewJob { idempotency_key: Some("order-42:{paid}".to_owned()), ..job(payload, 5) };
+    let first = h.store.enqueue(&q, keyed("first")).await.expect("enqueue");
+    assert!(!first.duplicate, "the first enqueue is not a duplicate");
+    let second = h.store.enqueue(&q, keyed("second")).await.expect("enqueue again");
+    assert!(second.duplicate, "the same key again is a duplicate");
+    assert_eq!(second.id, first.id, "a duplicate returns the first job's id");
+    assert_counts(h, &q, (1, 0, 0, 0), "a duplicate enqueues nothing").await;
+
+    let r = reserve_one(h, &q, "the keyed job").await;
+    assert_eq!(text(&r), "first", "the first payload is kept");
+    h.store.ack(&q, &r.lease).await.expect("ack");
+    let after_ack = h.store.enqueue(&q, keyed("third")).await.expect("enqueue after ack");
+    assert_eq!((after_ack.id, after_ack.duplicate), (first.id, true), "the key outlives the job");
+    assert_counts(h, &q, (0, 0, 0, 0), "still nothing enqueued").await;
+
+    let elsewhere = h.store.enqueue(&other, keyed("other queue")).await.expect("enqueue on another queue");
+    assert!(!elsewhere.duplicate && elsewhere.id != first.id, "keys are per queue");
+
+    if h.time.is_manual() {
+        h.time.advance(Duration::hours(24) + secs(1)).await;
+        let fresh = h.store.enqueue(&q, keyed("next day")).await.expect("enqueue a day later");
+        assert!(!fresh.duplicate && fresh.id != first.id, "the key is forgotten 24 hours after its enqueue");
+    }
+}
+
+/// 8 workers reserving and acking 200 jobs concurrently get each job exactly once.
+pub async fn queue_concurrent_workers_each_job_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("concurrent");
+    let mut enqueued = HashSet::new();
+    for i in 0..200u32 {
+        let id = h.store.enqueue(&q, job(&i.to_string(), u8::try_from(i % 10).unwrap_or(0))).await.expect("enqueue").id;
+        enqueued.insert(id);
+    }
+    let barrier = Arc::new(Barrier::new(8));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (store, q, barrier) = (Arc::clone(&h.store), q.clone(), Arc::clone(&barrier));
+        workers.push(tokio::spawn(async move {
+            let me = worker();
+            let mut got = Vec::new();
+            barrier.wait().await;
+            while let Some(r) = store.reserve(&q, &me, secs(60)).await.expect("reserve") {
+                store.ack(&q, &r.lease).await.expect("ack a job reserved by this worker");
+                got.push(r.job.id);
+            }
+            got
+        }));
+    }
+    let mut seen = Vec::new();
+    for w in workers {
+        seen.extend(w.await.expect("the worker task"));
+    }
+    let unique: HashSet<JobId> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), 200, "200 deliveries in all, no job twice");
+    assert_eq!(unique, enqueued, "every enqueued job was delivered");
+    assert_counts(h, &q, (0, 0, 0, 0), "all done").await;
+}
+
+/// Queues do not share jobs, leases or idempotency keys.
+pub async fn queues_are_independent<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let (a, b) = (unique_queue("a"), unique_queue("b"));
+    h.store.enqueue(&a, job("for a", 5)).await.expect("enqueue on a");
+    assert!(reserve_for(h, &b, secs(30)).await.is_none(), "b does not see a's job");
+    assert_counts(h, &b, (0, 0, 0, 0), "b is empty").await;
+    let r = reserve_one(h, &a, "a's job").await;
+    assert_lease_refused(h.store.ack(&b, &r.lease).await, "a's lease on b");
+    assert_eq!(h.store.requeue_expired(&b).await.expect("requeue"), 0, "nothing to requeue on b");
+    assert_counts(h, &a, (0, 0, 1, 0), "a's job is still in flight").await;
+    h.store.ack(&a, &r.lease).await.expect("ack on a");
+}
+
+/// Bad jobs, visibilities and limits are refused with `Validation`, storing nothing.
+pub async fn queue_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("invalid");
+    let bad_jobs = [
+        ("priority 10", job("x", 10)),
+        ("a negative delay", NewJob { delay: Some(secs(-1)), ..job("x", 5) }),
+        ("a delay over 366 days", NewJob { delay: Some(Duration::days(367)), ..job("x", 5) }),
+        ("a payload over 8 MiB", NewJob::new(vec![0u8; MAX_VALUE_BYTES + 1])),
+        ("zero attempts", NewJob { retry: RetryPolicy { max_attempts: 0, ..RetryPolicy::default() }, ..job("x", 5) }),
+        ("an empty idempotency key", NewJob { idempotency_key: Some(String::new()), ..job("x", 5) }),
+        ("a 1025-byte idempotency key", NewJob { idempotency_key: Some("k".repeat(1025)), ..job("x", 5) }),
+    ];
+    for (what, bad) in bad_jobs {
+        assert_validation(h.store.enqueue(&q, bad).await, what);
+    }
+    assert_counts(h, &q, (0, 0, 0, 0), "refused jobs were not stored").await;
+
+    h.store.enqueue(&q, job("valid", 5)).await.expect("enqueue");
+    for visibility in [Duration::zero(), ms(500), Duration::days(2)] {
+        assert_validation(h.store.reserve(&q, &worker(), visibility).await, "a visibility outside 1 s to 1 day");
+    }
+    assert_counts(h, &q, (1, 0, 0, 0), "refused reserves took nothing").await;
+    let r = reserve_one(h, &q, "the valid job").await;
+    assert_validation(h.store.extend(&q, &r.lease, Duration::zero()).await, "extend with a zero visibility");
+    for limit in [0, 1001] {
+        assert_validation(h.store.dead_letters(&q, limit).await, "a dead-letter limit outside 1 to 1000");
+    }
+    assert_validation(QueueName::new("bad:name"), "a queue name outside [A-Za-z0-9_.-]");
+    h.store.ack(&q, &r.lease).await.expect("the lease survived the refused extend");
+}

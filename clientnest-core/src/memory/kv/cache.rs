@@ -1,0 +1,64 @@
+//! The byte cache and its load locks, in memory.
+
+use async_trait::async_trait;
+use chrono::Duration;
+
+use super::ttl::TtlMap;
+use super::{MemoryKv, after, lock, random_token};
+use crate::error::Result;
+use crate::model::{CacheKey, check_ttl, check_value};
+use crate::ports::Cache;
+
+/// Cached values and, apart from them, the load locks (a lock never hides or removes a value).
+#[derive(Debug, Default)]
+pub(super) struct CacheState {
+    values: TtlMap<CacheKey, Vec<u8>>,
+    locks: TtlMap<CacheKey, String>,
+}
+
+#[async_trait]
+impl Cache for MemoryKv {
+    async fn get_bytes(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        let now = self.now();
+        Ok(lock(&self.inner.cache).values.get(key, now).cloned())
+    }
+
+    async fn set_bytes(&self, key: &CacheKey, value: Vec<u8>, ttl: Duration) -> Result<()> {
+        check_ttl("ttl", ttl)?;
+        check_value("value", &value)?;
+        let now = self.now();
+        let mut cache = lock(&self.inner.cache);
+        cache.values.purge(now);
+        cache.values.insert(key.clone(), value, after(now, ttl));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &CacheKey) -> Result<bool> {
+        let now = self.now();
+        let mut cache = lock(&self.inner.cache);
+        cache.values.purge(now);
+        Ok(cache.values.remove(key, now).is_some())
+    }
+
+    async fn try_lock(&self, key: &CacheKey, ttl: Duration) -> Result<Option<String>> {
+        check_ttl("ttl", ttl)?;
+        let now = self.now();
+        let mut cache = lock(&self.inner.cache);
+        cache.locks.purge(now);
+        if cache.locks.get(key, now).is_some() {
+            return Ok(None);
+        }
+        let token = random_token();
+        cache.locks.insert(key.clone(), token.clone(), after(now, ttl));
+        Ok(Some(token))
+    }
+
+    async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()> {
+        let now = self.now();
+        let mut cache = lock(&self.inner.cache);
+        if cache.locks.get(key, now).is_some_and(|held| held == token) {
+            cache.locks.remove(key, now);
+        }
+        Ok(())
+    }
+}

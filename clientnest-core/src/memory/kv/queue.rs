@@ -1,0 +1,308 @@
+//! The reliable job queue in memory: per queue, the jobs and one ordered index per state.
+//!
+//! Rules (the same as the Redis adapter's, checked by the conformance suite):
+//! - ready jobs are reserved highest priority first, then in enqueue order;
+//! - a delayed job (or a retry waiting for its backoff) is due at `at <= now` and counts as
+//!   ready from then on; `reserve` promotes due jobs first;
+//! - a lease is lost when it expired (`expires_at <= now`) and the job was requeued, by
+//!   [`JobQueue::requeue_expired`] or by any `reserve` on the queue; a requeued job keeps its
+//!   attempt count and its place in enqueue order;
+//! - a failed attempt is retried after `retry.delay_after(attempt)` jittered uniformly in
+//!   `[delay / 2, delay]` (microsecond steps), unless it was the last one: then the job is dead
+//!   with the clipped error;
+//! - an idempotency key is remembered for 24 hours from its enqueue, whatever the job's fate.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+
+use super::ttl::TtlMap;
+use super::{MemoryKv, after, lock, random_token};
+use crate::error::{Entity, Error, Result};
+use crate::ids::JobId;
+use crate::model::{
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
+    check_batch, check_visibility, clip_error,
+};
+use crate::ports::JobQueue;
+
+/// How long an idempotency key is remembered after its enqueue.
+const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
+
+/// Why an ack, fail or extend is refused.
+const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
+
+/// Every queue by name.
+#[derive(Debug, Default)]
+pub(super) struct Queues(HashMap<QueueName, QueueState>);
+
+/// Where a job is.
+#[derive(Debug, Clone)]
+enum State {
+    Ready,
+    Delayed { at: DateTime<Utc> },
+    InFlight { token: String, expires_at: DateTime<Utc> },
+    Dead { error: String, died_at: DateTime<Utc> },
+}
+
+/// A job with its enqueue sequence number and state.
+#[derive(Debug)]
+struct Stored {
+    job: Job,
+    seq: u64,
+    state: State,
+}
+
+/// One queue: the jobs, an ordered index per state, and the idempotency keys.
+#[derive(Debug, Default)]
+struct QueueState {
+    jobs: HashMap<JobId, Stored>,
+    ready: BTreeSet<(Reverse<u8>, u64, JobId)>,
+    delayed: BTreeSet<(DateTime<Utc>, u64, JobId)>,
+    in_flight: BTreeSet<(DateTime<Utc>, JobId)>,
+    dead: BTreeSet<(DateTime<Utc>, u64, JobId)>,
+    idempotency: TtlMap<String, JobId>,
+    next_seq: u64,
+}
+
+impl QueueState {
+    /// Add a new job in the given state.
+    fn add(&mut self, job: Job, state: State) {
+        let id = job.id;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.jobs.insert(id, Stored { job, seq, state });
+        self.index(id);
+    }
+
+    /// Move a job to another state, keeping the indexes in step.
+    fn set_state(&mut self, id: JobId, state: State) {
+        self.unindex(id);
+        if let Some(stored) = self.jobs.get_mut(&id) {
+            stored.state = state;
+        }
+        self.index(id);
+    }
+
+    /// Forget a job entirely.
+    fn remove(&mut self, id: JobId) {
+        self.unindex(id);
+        self.jobs.remove(&id);
+    }
+
+    /// Enter a job in the index of its state.
+    fn index(&mut self, id: JobId) {
+        let Some(s) = self.jobs.get(&id) else { return };
+        match &s.state {
+            State::Ready => self.ready.insert((Reverse(s.job.priority), s.seq, id)),
+            State::Delayed { at } => self.delayed.insert((*at, s.seq, id)),
+            State::InFlight { expires_at, .. } => self.in_flight.insert((*expires_at, id)),
+            State::Dead { died_at, .. } => self.dead.insert((*died_at, s.seq, id)),
+        };
+    }
+
+    /// Take a job out of the index of its state.
+    fn unindex(&mut self, id: JobId) {
+        let Some(s) = self.jobs.get(&id) else { return };
+        match &s.state {
+            State::Ready => self.ready.remove(&(Reverse(s.job.priority), s.seq, id)),
+            State::Delayed { at } => self.delayed.remove(&(*at, s.seq, id)),
+            State::InFlight { expires_at, .. } => self.in_flight.remove(&(*expires_at, id)),
+            State::Dead { died_at, .. } => self.dead.remove(&(*died_at, s.seq, id)),
+        };
+    }
+
+    /// Make delayed jobs due at `now` ready.
+    fn promote_due(&mut self, now: DateTime<Utc>) {
+        let due: Vec<JobId> = self.delayed.iter().take_while(|(at, ..)| *at <= now).map(|(.., id)| *id).collect();
+        for id in due {
+            self.set_state(id, State::Ready);
+        }
+    }
+
+    /// Make in-flight jobs whose lease expired at `now` ready; returns how many.
+    fn requeue_expired(&mut self, now: DateTime<Utc>) -> u64 {
+        let expired: Vec<JobId> = self.in_flight.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect();
+        for id in &expired {
+            self.set_state(*id, State::Ready);
+        }
+        u64::try_from(expired.len()).unwrap_or(u64::MAX)
+    }
+
+    /// Reserve the first ready job until `expires_at`.
+    fn reserve_next(&mut self, expires_at: DateTime<Utc>) -> Option<Reserved> {
+        let &(_, _, id) = self.ready.first()?;
+        let token = random_token();
+        self.set_state(id, State::InFlight { token: token.clone(), expires_at });
+        let stored = self.jobs.get_mut(&id)?;
+        stored.job.attempt = stored.job.attempt.saturating_add(1);
+        Some(Reserved { job: stored.job.clone(), lease: JobLease { job_id: id, token, expires_at } })
+    }
+
+    /// The job a lease holds, if the lease still holds it.
+    fn leased(&self, lease: &JobLease) -> Result<&Stored> {
+        match self.jobs.get(&lease.job_id) {
+            Some(s) if matches!(&s.state, State::InFlight { token, .. } if *token == lease.token) => Ok(s),
+            _ => Err(lease_lost(lease)),
+        }
+    }
+
+    /// How many jobs each state holds at `now` (due delayed jobs count as ready).
+    fn counts(&self, now: DateTime<Utc>) -> QueueCounts {
+        let due = self.delayed.iter().take_while(|(at, ..)| *at <= now).count();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        QueueCounts {
+            ready: count(self.ready.len() + due),
+            delayed: count(self.delayed.len() - due),
+            in_flight: count(self.in_flight.len()),
+            dead: count(self.dead.len()),
+        }
+    }
+}
+
+/// The error of an ack, fail or extend whose lease no longer holds the job.
+fn lease_lost(lease: &JobLease) -> Error {
+    Error::InvalidState { entity: Entity::Job, id: lease.job_id.to_string(), reason: LEASE_LOST }
+}
+
+/// The wait before retrying a job whose attempt number `attempt` failed:
+/// `retry.delay_after(attempt)` jittered uniformly in `[delay / 2, delay]`, so jobs that failed
+/// together do not all come back at once.
+fn jittered_backoff(retry: &RetryPolicy, attempt: u32) -> Duration {
+    let full = retry.delay_after(attempt).num_microseconds().unwrap_or(i64::MAX).max(0);
+    Duration::microseconds(rand::thread_rng().gen_range(full / 2..=full))
+}
+
+/// A job as first stored.
+fn new_job(job: NewJob, now: DateTime<Utc>) -> Job {
+    Job {
+        id: JobId::new(),
+        payload: job.payload,
+        priority: job.priority,
+        attempt: 0,
+        retry: job.retry,
+        enqueued_at: now,
+        last_error: None,
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryKv {
+    async fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued> {
+        job.check()?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        let q = queues.0.entry(queue.clone()).or_default();
+        q.idempotency.purge(now);
+        if let Some(&id) = job.idempotency_key.as_deref().and_then(|key| q.idempotency.get(key, now)) {
+            return Ok(Enqueued { id, duplicate: true });
+        }
+        let key = job.idempotency_key.clone();
+        let state = match job.delay {
+            Some(d) if d > Duration::zero() => State::Delayed { at: after(now, d) },
+            _ => State::Ready,
+        };
+        let stored = new_job(job, now);
+        let id = stored.id;
+        q.add(stored, state);
+        if let Some(key) = key {
+            q.idempotency.insert(key, id, after(now, Duration::hours(IDEMPOTENCY_WINDOW_HOURS)));
+        }
+        Ok(Enqueued { id, duplicate: false })
+    }
+
+    async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>> {
+        check_visibility(visibility)?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        let Some(q) = queues.0.get_mut(queue) else { return Ok(None) };
+        q.requeue_expired(now);
+        q.promote_due(now);
+        let reserved = q.reserve_next(after(now, visibility));
+        if let Some(r) = &reserved {
+            tracing::trace!(queue = %queue, worker = %worker, job = %r.job.id, attempt = r.job.attempt, "reserved");
+        }
+        Ok(reserved)
+    }
+
+    async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
+        let mut queues = lock(&self.inner.queues);
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        q.leased(lease)?;
+        q.remove(lease.job_id);
+        Ok(())
+    }
+
+    async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome> {
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        let (attempt, retry) = {
+            let stored = q.leased(lease)?;
+            (stored.job.attempt, stored.job.retry)
+        };
+        let error = clip_error(error);
+        if let Some(stored) = q.jobs.get_mut(&lease.job_id) {
+            stored.job.last_error = Some(error.clone());
+        }
+        if attempt >= retry.max_attempts {
+            q.set_state(lease.job_id, State::Dead { error, died_at: now });
+            return Ok(JobFailOutcome::DeadLettered);
+        }
+        let at = after(now, jittered_backoff(&retry, attempt));
+        let state = if at <= now { State::Ready } else { State::Delayed { at } };
+        q.set_state(lease.job_id, state);
+        Ok(JobFailOutcome::Retrying { at })
+    }
+
+    async fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: Duration) -> Result<JobLease> {
+        check_visibility(visibility)?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        q.leased(lease)?;
+        let expires_at = after(now, visibility);
+        q.set_state(lease.job_id, State::InFlight { token: lease.token.clone(), expires_at });
+        Ok(JobLease { job_id: lease.job_id, token: lease.token.clone(), expires_at })
+    }
+
+    async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        Ok(queues.0.get_mut(queue).map_or(0, |q| q.requeue_expired(now)))
+    }
+
+    async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>> {
+        check_batch(limit)?;
+        let queues = lock(&self.inner.queues);
+        let Some(q) = queues.0.get(queue) else { return Ok(Vec::new()) };
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        let dead = q.dead.iter().filter_map(|(.., id)| q.jobs.get(id)).filter_map(|s| match &s.state {
+            State::Dead { error, died_at } => {
+                Some(DeadJob { job: s.job.clone(), error: error.clone(), died_at: *died_at })
+            }
+            _ => None,
+        });
+        Ok(dead.take(take).collect())
+    }
+
+    async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()> {
+        let mut queues = lock(&self.inner.queues);
+        let q = queues.0.get_mut(queue).ok_or_else(|| Error::not_found(Entity::Job, id))?;
+        match q.jobs.get_mut(&id) {
+            Some(stored) if matches!(stored.state, State::Dead { .. }) => stored.job.attempt = 0,
+            _ => return Err(Error::not_found(Entity::Job, id)),
+        }
+        q.set_state(id, State::Ready);
+        Ok(())
+    }
+
+    async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
+        let now = self.now();
+        let queues = lock(&self.inner.queues);
+        Ok(queues.0.get(queue).map_or_else(QueueCounts::default, |q| q.counts(now)))
+    }
+}

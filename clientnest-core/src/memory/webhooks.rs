@@ -1,0 +1,94 @@
+//! Webhooks: owned by users and reached through them; the delivery worker looks them up by
+//! platform and event across users.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::store::{MemoryStore, Tables, oldest_first, page_desc, stored};
+use crate::constraint::FK_WEBHOOKS_USER;
+use crate::error::{Entity, Error, Result};
+use crate::ids::{UserId, WebhookId};
+use crate::model::{NewWebhook, Platform, Webhook, WebhookUpdate};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::ports::WebhookRepository;
+use crate::validate::{self, rule};
+
+fn webhook_cursor(w: &Webhook) -> Cursor {
+    Cursor::after(w.created_at, w.id)
+}
+
+impl Tables {
+    fn user_webhook(&self, user: UserId, id: WebhookId) -> Result<&Webhook> {
+        self.webhooks.get(&id).filter(|w| w.user_id == user).ok_or_else(|| Error::not_found(Entity::Webhook, id))
+    }
+
+    fn user_webhook_mut(&mut self, user: UserId, id: WebhookId) -> Result<&mut Webhook> {
+        self.webhooks.get_mut(&id).filter(|w| w.user_id == user).ok_or_else(|| Error::not_found(Entity::Webhook, id))
+    }
+}
+
+#[async_trait]
+impl WebhookRepository for MemoryStore {
+    async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
+        webhook.check()?;
+        let now = self.now();
+        let mut t = self.tables();
+        t.require_user(user, Entity::Webhook, FK_WEBHOOKS_USER)?;
+        let row = Webhook {
+            id: WebhookId::new(),
+            user_id: user,
+            platform: webhook.platform,
+            event_type: webhook.event_type,
+            endpoint_url: webhook.endpoint_url,
+            secret_key: webhook.secret_key,
+            is_active: true,
+            last_triggered: None,
+            created_at: now,
+            updated_at: now,
+        };
+        t.webhooks.insert(row.id, row.clone());
+        Ok(row)
+    }
+
+    async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
+        self.tables().user_webhook(user, id).cloned()
+    }
+
+    async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>> {
+        page.check()?;
+        let t = self.tables();
+        Ok(page_desc(t.webhooks.values().filter(|w| w.user_id == user), &page, webhook_cursor))
+    }
+
+    async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
+        update.check()?;
+        let now = self.now();
+        let mut t = self.tables();
+        let webhook = t.user_webhook_mut(user, id)?;
+        update.apply(webhook, now);
+        Ok(webhook.clone())
+    }
+
+    async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()> {
+        let mut t = self.tables();
+        t.user_webhook(user, id)?;
+        t.webhooks.remove(&id);
+        Ok(())
+    }
+
+    async fn webhooks_for_event(&self, platform: Platform, event_type: &str) -> Result<Vec<Webhook>> {
+        let t = self.tables();
+        let rows = t.webhooks.values().filter(|w| w.is_active && w.platform == platform && w.event_type == event_type);
+        Ok(oldest_first(rows, |w| (w.created_at, w.id.as_uuid())))
+    }
+
+    async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
+        if validate::storable_time(&at).is_err() {
+            return Err(Error::invalid("at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));
+        }
+        let mut t = self.tables();
+        let webhook = t.webhooks.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Webhook, id))?;
+        webhook.last_triggered = Some(stored(at));
+        Ok(())
+    }
+}

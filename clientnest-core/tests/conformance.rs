@@ -1,0 +1,13 @@
+//! The conformance suite run against the in-memory backends: one test binary for the crate,
+//! one module per suite, each in `tests/conformance/` (a test crate's root looks for its modules
+//! beside it, hence the `#[path]`).
+#![cfg(feature = "conformance")]
+
+#[path = "conformance/kv.rs"]
+mod kv;
+
+#[path = "conformance/hostile.rs"]
+mod hostile;
+
+#[path = "conformance/relational.rs"]
+mod relational;

@@ -1,0 +1,234 @@
+//! Connection settings: the URL and the pool, with the seed's pool settings as defaults.
+
+use std::fmt;
+use std::time::Duration;
+
+use clientnest_core::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The URL used when none is given.
+pub const DEFAULT_URL: &str = "postgres://localhost:5432/clientnest";
+
+/// How [`PgStore::connect`](crate::PgStore::connect) reaches PostgreSQL and sizes its pool.
+///
+/// The defaults are the seed's pool settings: at most 20 connections, at least 5 kept open,
+/// each recycled after 10 minutes; plus a 5 second acquire timeout (a request waits at most
+/// that long for a connection, then fails with the retryable
+/// [`Error::Unavailable`](clientnest_core::Error::Unavailable)) and a 5 minute idle timeout.
+///
+/// `Debug` never shows the password of the URL.
+///
+/// ```
+/// use std::time::Duration;
+/// use clientnest_postgres::PgConfig;
+///
+/// let config = PgConfig::new("postgres://app:s3cret@db.internal/clientnest")
+///     .with_max_connections(50)
+///     .with_acquire_timeout(Duration::from_secs(2));
+/// assert_eq!(config.max_connections, 50);
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgConfig {
+    /// `postgres://user:password@host:port/database?options`.
+    pub url: String,
+    /// Most connections open at once (seed: 20).
+    pub max_connections: u32,
+    /// Connections kept open even when idle (seed: 5).
+    pub min_connections: u32,
+    /// A connection is closed and replaced after this long (seed: 10 minutes); `None` keeps
+    /// connections forever.
+    pub max_lifetime: Option<Duration>,
+    /// An idle connection above `min_connections` is closed after this long.
+    pub idle_timeout: Option<Duration>,
+    /// How long a call waits for a connection before failing with `Unavailable`.
+    pub acquire_timeout: Duration,
+    /// The schema search path set on every connection (e.g. one schema per tenant or test);
+    /// `None` keeps the server's default.
+    pub search_path: Option<String>,
+    /// `application_name` shown in `pg_stat_activity`.
+    pub application_name: String,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_URL.to_owned(),
+            max_connections: 20,
+            min_connections: 5,
+            max_lifetime: Some(Duration::from_secs(600)),
+            idle_timeout: Some(Duration::from_secs(300)),
+            acquire_timeout: Duration::from_secs(5),
+            search_path: None,
+            application_name: "clientnest".to_owned(),
+        }
+    }
+}
+
+impl PgConfig {
+    /// The default settings for a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), ..Self::default() }
+    }
+
+    /// Use another URL.
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    /// Set the largest pool size.
+    pub fn with_max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Set how many connections stay open when idle.
+    pub fn with_min_connections(mut self, min: u32) -> Self {
+        self.min_connections = min;
+        self
+    }
+
+    /// Set (or, with `None`, remove) the connection lifetime.
+    pub fn with_max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Set (or, with `None`, remove) the idle timeout.
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Set how long a call waits for a connection.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Set the search path of every connection (a schema name, or a comma-separated list).
+    pub fn with_search_path(mut self, search_path: impl Into<String>) -> Self {
+        self.search_path = Some(search_path.into());
+        self
+    }
+
+    /// Set the `application_name`.
+    pub fn with_application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// The connect options: the URL parsed, with the search path and application name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `url`, rule `format`) when the URL does not parse; the
+    /// message never contains the URL.
+    pub fn connect_options(&self) -> Result<PgConnectOptions> {
+        let mut options: PgConnectOptions = self
+            .url
+            .parse()
+            .map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
+        options = options.application_name(&self.application_name);
+        if let Some(path) = &self.search_path {
+            options = options.options([("search_path", path.as_str())]);
+        }
+        Ok(options)
+    }
+
+    /// The pool options: sizes and timeouts.
+    pub fn pool_options(&self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections.min(self.max_connections))
+            .max_lifetime(self.max_lifetime)
+            .idle_timeout(self.idle_timeout)
+            .acquire_timeout(self.acquire_timeout)
+    }
+}
+
+impl fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("search_path", &self.search_path)
+            .field("application_name", &self.application_name)
+            .finish()
+    }
+}
+
+/// The URL with the password of its user info and any `password=` query value replaced by
+/// `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (head, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = authority.split_at(at);
+            match userinfo.find(':') {
+                Some(colon) => format!("{}:***{host}", &userinfo[..colon]),
+                None => authority.to_owned(),
+            }
+        }
+        None => authority.to_owned(),
+    };
+    format!("{head}{authority}{}", redact_query(tail))
+}
+
+/// `password=...` values of a query string replaced by `***`.
+fn redact_query(tail: &str) -> String {
+    let Some(q) = tail.find('?') else {
+        return tail.to_owned();
+    };
+    let (path, query) = tail.split_at(q + 1);
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}{}", parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds_pool_settings() {
+        let c = PgConfig::default();
+        assert_eq!((c.max_connections, c.min_connections), (20, 5));
+        assert_eq!(c.max_lifetime, Some(Duration::from_secs(600)));
+        assert_eq!(c.acquire_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(redact_url("postgres://app:pw@h:5432/db"), "postgres://app:***@h:5432/db");
+        assert_eq!(redact_url("postgres://app@h/db"), "postgres://app@h/db");
+        assert_eq!(redact_url("postgres://a:p%40ss@h/db?sslmode=require"), "postgres://a:***@h/db?sslmode=require");
+        assert_eq!(redact_url("postgres://h/db?user=a&password=pw"), "postgres://h/db?user=a&password=***");
+        let c = PgConfig::new("postgres://app:hunter2@db/x");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_urls_are_validation_errors_without_the_url() {
+        let err = PgConfig::new("mysql://nope:secret@x").connect_options().map(|_| ()).err();
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("url"), "{text}");
+        assert!(!text.contains("secret"));
+    }
+}

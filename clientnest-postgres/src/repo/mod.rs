@@ -1,0 +1,101 @@
+//! One module per aggregate: its row types, its SQL and its port implementation. This module
+//! holds what they share: keyset paging and decoding stored choices.
+
+mod ai_usage;
+mod automations;
+mod billing;
+mod comments;
+mod notifications;
+mod posts;
+mod schedules;
+mod social_accounts;
+mod teams;
+mod templates;
+mod users;
+mod webhooks;
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::{Entity, Error, Result};
+use uuid::Uuid;
+
+use crate::error::corrupt;
+
+pub(crate) use posts::FEED;
+pub(crate) use schedules::CLAIM_DUE;
+
+/// Where a keyset page starts and how many rows to fetch (`limit + 1`).
+///
+/// Every list filters `(created_at, id) < ($at, $id)` and orders `created_at DESC, id DESC`;
+/// the first page starts above every storable time (the year 10000), so one statement serves
+/// every page and the planner walks the index from the cursor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keyset {
+    /// The cursor's time, or the sentinel above every row.
+    pub(crate) at: DateTime<Utc>,
+    /// The cursor's id, or the largest UUID.
+    pub(crate) id: Uuid,
+    /// `limit + 1`: the extra row tells whether a next page exists.
+    pub(crate) fetch: i64,
+}
+
+/// 10000-01-01T00:00:00Z: later than any time the validators accept.
+fn far_future() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(253_402_300_800, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// 1900-01-01T00:00:00Z: earlier than any time the validators accept.
+fn far_past() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(-2_208_988_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// A bound for comparisons with stored times, moved into the range PostgreSQL can take without
+/// changing any comparison's outcome (stored times lie between the years 1900 and 9999).
+pub(crate) fn clamp_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.clamp(far_past(), far_future())
+}
+
+impl Keyset {
+    /// Check the page request and turn it into bounds.
+    pub(crate) fn of(page: &PageRequest) -> Result<Self> {
+        page.check()?;
+        let (at, id) = match page.after {
+            Some(c) => (clamp_time(c.created_at), c.id),
+            None => (far_future(), Uuid::max()),
+        };
+        Ok(Self { at, id, fetch: i64::from(page.limit) + 1 })
+    }
+}
+
+/// Build a page from overfetched rows, converting each.
+pub(crate) fn page_of<R, T>(
+    rows: Vec<R>,
+    page: &PageRequest,
+    convert: impl Fn(R) -> Result<T>,
+    key: impl Fn(&T) -> Cursor,
+) -> Result<Page<T>> {
+    let items = rows.into_iter().map(convert).collect::<Result<Vec<T>>>()?;
+    Ok(Page::from_overfetch(items, page.limit, key))
+}
+
+/// A stored choice (status, role, platform...) back into its enum.
+pub(crate) fn choice<T>(s: &str) -> Result<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    s.parse::<T>().map_err(corrupt)
+}
+
+/// `NotFound` when an update or delete touched no row.
+pub(crate) fn found(rows: u64, entity: Entity, id: impl Display) -> Result<()> {
+    if rows == 0 { Err(Error::not_found(entity, id)) } else { Ok(()) }
+}
+
+/// A `MissingReference` error.
+pub(crate) fn missing(entity: Entity, references: Entity, rule: &'static str) -> Error {
+    Error::MissingReference { entity, references, rule }
+}

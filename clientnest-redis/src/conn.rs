@@ -1,0 +1,78 @@
+//! One connection type over both topologies: a single node through redis-rs'
+//! `ConnectionManager` (reconnects by itself), or a Cluster through `cluster_async`
+//! (routes each command to its slot's master, follows MOVED/ASK).
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use crate::config::RedisConfig;
+
+/// A cheap-to-clone handle on one node or on a Cluster. Both multiplex every call of every
+/// clone over their connections.
+#[derive(Clone)]
+pub(crate) enum Conn {
+    /// One Redis server.
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    /// Connect to the first URL of the config as a single node.
+    pub(crate) async fn single(config: &RedisConfig) -> redis::RedisResult<Self> {
+        let url = config.urls().first().map(String::as_str).unwrap_or_default();
+        let client = redis::Client::open(url)?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.response_timeout()))
+            .set_number_of_retries(config.reconnect_retries());
+        let manager = ConnectionManager::new_with_config(client, manager_config).await?;
+        Ok(Conn::Single(manager))
+    }
+
+    /// Connect to a Cluster through any of the config's URLs.
+    pub(crate) async fn cluster(config: &RedisConfig) -> redis::RedisResult<Self> {
+        let retries = u32::try_from(config.reconnect_retries()).unwrap_or(u32::MAX);
+        let client = ClusterClientBuilder::new(config.urls().iter().map(String::as_str))
+            .connection_timeout(config.connect_timeout())
+            .response_timeout(config.response_timeout())
+            .retries(retries)
+            .build()?;
+        Ok(Conn::Cluster(client.get_async_connection().await?))
+    }
+
+    /// Whether this is a Cluster connection.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! [`JobQueue`] on Redis: a reliable queue with at-least-once delivery.
+//!
+//! Per queue, all in the queue's slot: a ready zset scored by priority then enqueue order, a
+//! delayed zset by due time, an in-flight zset by lease expiry, a dead zset by death time, one
+//! hash of job data (payload, attempts, policy, last error, lease token), a sequence counter and
+//! the idempotency keys (kept 24 hours). Every state change is one script, so a job is always in
+//! exactly one of the four sets: a worker that dies holding a job only delays it until its lease
+//! expires, and the next `reserve` (or `requeue_expired`) makes it ready again.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeDelta, Utc};
+use clientnest_core::ids::JobId;
+use clientnest_core::model::{
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy,
+    WorkerId, check_batch, check_visibility, clip_error,
+};
+use clientnest_core::ports::JobQueue;
+use clientnest_core::{Entity, Error, Result};
+
+use crate::cache::random_token;
+use crate::error::bad_reply;
+use crate::scripts::SCRIPTS;
+use crate::store::RedisKv;
+use crate::time::{from_micros, micros, parse_micros};
+
+/// How long an idempotency key is remembered after its enqueue, in ms (24 hours).
+const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Why an ack, fail or extend is refused (the in-memory backend's words).
+const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
+
+/// The fields of a job that never change, as stored: `priority|max_attempts|base s|base ns|max s|max ns`.
+fn encode_fixed(priority: u8, retry: &RetryPolicy) -> String {
+    format!(
+        "{priority}|{}|{}|{}|{}|{}",
+        retry.max_attempts,
+        retry.base_delay.num_seconds(),
+        retry.base_delay.subsec_nanos(),
+        retry.max_delay.num_seconds(),
+        retry.max_delay.subsec_nanos()
+    )
+}
+
+/// The priority and retry policy back from [`encode_fixed`].
+fn decode_fixed(s: &str) -> Result<(u8, RetryPolicy)> {
+    let bad = || bad_reply("job fields");
+    let parts: Vec<&str> = s.split('|').collect();
+    let [priority, attempts, base_s, base_ns, max_s, max_ns] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let duration = |secs: &str, nanos: &str| -> Result<Duration> {
+        TimeDelta::new(secs.parse().map_err(|_| bad())?, nanos.parse().map_err(|_| bad())?).ok_or_else(bad)
+    };
+    let retry = RetryPolicy {
+        max_attempts: attempts.parse().map_err(|_| bad())?,
+        base_delay: duration(base_s, base_ns)?,
+        max_delay: duration(max_s, max_ns)?,
+    };
+    Ok((priority.parse().map_err(|_| bad())?, retry))
+}
+
+/// The error of an ack, fail or extend whose lease no longer holds the job.
+fn lease_lost(lease: &JobLease) -> Error {
+    Error::InvalidState { entity: Entity::Job, id: lease.job_id.to_string(), reason: LEASE_LOST }
+}
+
+/// A job id from its stored text.
+fn parse_id(s: &str) -> Result<JobId> {
+    s.parse().map_err(|_| bad_reply("job id is not a uuid"))
+}
+
+/// Text from stored bytes.
+fn text(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|_| bad_reply("stored text is not UTF-8"))
+}
+
+/// A job from its stored fields.
+struct StoredJob<'a> {
+    id: JobId,
+    payload: Vec<u8>,
+    attempt: &'a str,
+    enqueued_us: &'a str,
+    fixed: &'a str,
+    last_error: Option<String>,
+}
+
+impl StoredJob<'_> {
+    /// The job as workers see it.
+    fn into_job(self) -> Result<Job> {
+        let (priority, retry) = decode_fixed(self.fixed)?;
+        Ok(Job {
+            id: self.id,
+            payload: self.payload,
+            priority,
+            attempt: self.attempt.parse().map_err(|_| bad_reply("job attempt"))?,
+            retry,
+            enqueued_at: parse_micros(self.enqueued_us)?,
+            last_error: self.last_error,
+        })
+    }
+}
+
+/// The reply of `queue_reserve.lua`.
+type ReserveReply = Option<(String, Vec<u8>, u32, String, String, Option<String>, i64)>;
+
+/// One dead letter from seven fields of `queue_dead_letters.lua`.
+fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
+    let field = |i: usize| row.get(i).and_then(Option::as_deref).ok_or_else(|| bad_reply("dead letter field"));
+    let died: f64 = text(field(1)?)?.parse().map_err(|_| bad_reply("dead letter score"))?;
+    let error = text(field(6)?)?.to_owned();
+    let job = StoredJob {
+        id: parse_id(text(field(0)?)?)?,
+        payload: field(2)?.to_vec(),
+        attempt: text(field(3)?)?,
+        enqueued_us: text(field(4)?)?,
+        fixed: text(field(5)?)?,
+        last_error: Some(error.clone()),
+    }
+    .into_job()?;
+    // Scores are integers below 2^53: the cast is exact.
+    Ok(DeadJob { job, error, died_at: from_micros(died as i64)? })
+}
+
+impl RedisKv {
+    /// Run a lease-checked script returning `{status, µs}`; a status of 0 is a lost lease.
+    async fn leased_call(&self, lease: &JobLease, call: &redis::ScriptInvocation<'_>) -> Result<(i64, DateTime<Utc>)> {
+        let (status, at): (i64, Option<i64>) = self.eval(call).await?;
+        if status == 0 {
+            return Err(lease_lost(lease));
+        }
+        Ok((status, from_micros(at.ok_or_else(|| bad_reply("lease script time"))?)?))
+    }
+}
+
+#[async_trait]
+impl JobQueue for RedisKv {
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
+    async fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued> {
+        job.check()?;
+        let keys = self.keys().queue(queue);
+        let id = JobId::new();
+        let mut call = SCRIPTS.queue_enqueue.key(keys.ready());
+        call.key(keys.delayed()).key(keys.jobs()).key(keys.seq());
+        if let Some(k) = &job.idempotency_key {
+            call.key(keys.idempotency(k));
+        }
+        call.arg(id.to_string())
+            .arg(&job.payload)
+            .arg(job.priority)
+            .arg(job.delay.map_or(0, micros).max(0))
+            .arg(encode_fixed(job.priority, &job.retry))
+            .arg(job.retry.max_attempts)
+            .arg(job.retry.base_delay.num_milliseconds())
+            .arg(micros(job.retry.max_delay))
+            .arg(IDEMPOTENCY_WINDOW_MS);
+        let (stored_id, duplicate): (String, i64) = self.eval(&call).await?;
+        Ok(Enqueued { id: parse_id(&stored_id)?, duplicate: duplicate == 1 })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, worker = %worker))]
+    async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>> {
+        check_visibility(visibility)?;
+        let keys = self.keys().queue(queue);
+        let token = random_token();
+        let reply: ReserveReply = self
+            .eval(
+                SCRIPTS
+                    .queue_reserve
+                    .key(keys.ready())
+                    .key(keys.delayed())
+                    .key(keys.inflight())
+                    .key(keys.jobs())
+                    .arg(micros(visibility))
+                    .arg(&token)
+                    .arg(worker.as_str()),
+            )
+            .await?;
+        let Some((id, payload, attempt, enqueued_us, fixed, last_error, expires_us)) = reply else {
+            return Ok(None);
+        };
+        let job_id = parse_id(&id)?;
+        let attempt = attempt.to_string();
+        let job = StoredJob { id: job_id, payload, attempt: &attempt, enqueued_us: &enqueued_us, fixed: &fixed, last_error }
+            .into_job()?;
+        Ok(Some(Reserved { job, lease: JobLease { job_id, token, expires_at: from_micros(expires_us)? } }))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
+    async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
+        let keys = self.keys().queue(queue);
+        let acked: i64 = self
+            .eval(
+                SCRIPTS
+                    .queue_ack
+                    .key(keys.inflight())
+                    .key(keys.jobs())
+                    .arg(lease.job_id.to_string())
+                    .arg(&lease.token),
+            )
+            .await?;
+        if acked == 1 { Ok(()) } else { Err(lease_lost(lease)) }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
+    async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome> {
+        let keys = self.keys().queue(queue);
+        let mut call = SCRIPTS.queue_fail.key(keys.inflight());
+        call.key(keys.ready())
+            .key(keys.delayed())
+            .key(keys.dead())
+            .key(keys.jobs())
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token)
+            .arg(clip_error(error))
+            .arg(rand::random::<u32>());
+        match self.leased_call(lease, &call).await? {
+            (2, _) => Ok(JobFailOutcome::DeadLettered),
+            (_, at) => Ok(JobFailOutcome::Retrying { at }),
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
+    async fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: Duration) -> Result<JobLease> {
+        check_visibility(visibility)?;
+        let keys = self.keys().queue(queue);
+        let mut call = SCRIPTS.queue_extend.key(keys.inflight());
+        call.key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token).arg(micros(visibility));
+        let (_, expires_at) = self.leased_call(lease, &call).await?;
+        Ok(JobLease { job_id: lease.job_id, token: lease.token.clone(), expires_at })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
+    async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
+        let keys = self.keys().queue(queue);
+        self.eval(SCRIPTS.queue_requeue.key(keys.inflight()).key(keys.ready()).key(keys.jobs())).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
+    async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>> {
+        check_batch(limit)?;
+        let keys = self.keys().queue(queue);
+        let flat: Vec<Option<Vec<u8>>> =
+            self.eval_read(SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit)).await?;
+        flat.chunks(7).map(decode_dead).collect()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %id))]
+    async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()> {
+        let keys = self.keys().queue(queue);
+        let replayed: i64 = self
+            .eval(SCRIPTS.queue_replay.key(keys.dead()).key(keys.ready()).key(keys.jobs()).arg(id.to_string()))
+            .await?;
+        if replayed == 1 { Ok(()) } else { Err(Error::not_found(Entity::Job, id)) }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
+    async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
+        let keys = self.keys().queue(queue);
+        let (ready, delayed, in_flight, dead): (u64, u64, u64, u64) = self
+            .eval_read(
+                SCRIPTS.queue_counts.key(keys.ready()).key(keys.delayed()).key(keys.inflight()).key(keys.dead()),
+            )
+            .await?;
+        Ok(QueueCounts { ready, delayed, in_flight, dead })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_fields_round_trip_exactly() {
+        let retry = RetryPolicy {
+            max_attempts: 7,
+            base_delay: Duration::nanoseconds(1_500_000_123),
+            max_delay: Duration::days(3) + Duration::nanoseconds(9),
+        };
+        let (priority, back) = decode_fixed(&encode_fixed(9, &retry)).expect("decodes");
+        assert_eq!((priority, back), (9, retry));
+        assert!(decode_fixed("1|2|3").is_err());
+        assert!(decode_fixed("x|1|0|0|0|0").is_err());
+    }
+
+    #[test]
+    fn dead_letters_decode_from_bulk_fields() {
+        let id = JobId::new();
+        let fixed = encode_fixed(3, &RetryPolicy::default());
+        let row: Vec<Option<Vec<u8>>> = [
+            id.to_string().as_str(),
+            "1700000000123456",
+            "\u{0}bytes",
+            "5",
+            "1700000000000001",
+            fixed.as_str(),
+            "boom",
+        ]
+        .iter()
+        .map(|s| Some(s.as_bytes().to_vec()))
+        .collect();
+        let dead = decode_dead(&row).expect("decodes");
+        assert_eq!(dead.job.id, id);
+        assert_eq!(dead.job.payload, b"\0bytes");
+        assert_eq!(dead.job.attempt, 5);
+        assert_eq!(dead.error, "boom");
+        assert_eq!(dead.job.last_error.as_deref(), Some("boom"));
+        assert_eq!(dead.died_at.timestamp_micros(), 1_700_000_000_123_456);
+        assert!(decode_dead(&row[..6]).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! [`SessionStore`] on Redis: one hash per session with its TTL kept by Redis, and per session
+//! bucket an index of `<user>|<session id>` by expiry, for revocation.
+//!
+//! A session id is a fresh 256-bit random id whose first two characters are replaced by the
+//! user's bucket (12 bits of a hash of the user id), leaving 244 random bits. The bucket puts a
+//! user's sessions and their index in one Cluster slot, so revocation runs as one script.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use clientnest_core::ids::UserId;
+use clientnest_core::model::{NewSession, Session, SessionId, check_ttl};
+use clientnest_core::ports::SessionStore;
+use clientnest_core::{Error, Result};
+
+use crate::error::bad_reply;
+use crate::keys::session_bucket;
+use crate::scripts::SCRIPTS;
+use crate::store::RedisKv;
+use crate::time::{from_micros, micros, parse_micros};
+
+/// How many fresh ids `create_session` tries before giving up (only a bound: 244 random bits
+/// do not collide).
+const MAX_ID_TRIES: usize = 4;
+
+/// How many sessions one revocation script deletes at most.
+const REVOKE_CHUNK: usize = 500;
+
+/// How many passes a revocation makes over a user's index (new sessions created while it
+/// runs are caught by the next pass).
+const REVOKE_PASSES: usize = 8;
+
+/// Permissions are stored joined by NUL, which no permission holds.
+const PERMISSION_SEPARATOR: char = '\0';
+
+/// A fresh session id in a user's bucket.
+fn session_id_for(user: UserId) -> Result<SessionId> {
+    let raw = SessionId::generate();
+    let bucket = session_bucket(user);
+    let mut id = String::with_capacity(43);
+    id.push(char::from(bucket[0]));
+    id.push(char::from(bucket[1]));
+    id.push_str(raw.expose().get(2..).unwrap_or_default());
+    SessionId::parse(&id)
+}
+
+/// The index member of a session.
+fn member(user: UserId, id: &SessionId) -> String {
+    format!("{user}|{}", id.expose())
+}
+
+/// Permissions from their stored form.
+fn split_permissions(joined: &str) -> Vec<String> {
+    if joined.is_empty() { Vec::new() } else { joined.split(PERMISSION_SEPARATOR).map(str::to_owned).collect() }
+}
+
+/// A session from its stored fields `[user, permissions, created, expires, last activity]`.
+fn decode(id: &SessionId, fields: [&str; 5]) -> Result<Session> {
+    let [user, perms, created, expires, last] = fields;
+    Ok(Session {
+        id: id.clone(),
+        user_id: user.parse().map_err(|_| bad_reply("session user is not a uuid"))?,
+        permissions: split_permissions(perms),
+        created_at: parse_micros(created)?,
+        expires_at: parse_micros(expires)?,
+        last_activity: parse_micros(last)?,
+    })
+}
+
+/// A session from `HGETALL`; `None` for an empty (missing) hash.
+fn decode_hash(id: &SessionId, hash: &HashMap<String, String>) -> Result<Option<Session>> {
+    if hash.is_empty() {
+        return Ok(None);
+    }
+    let field = |name: &str| hash.get(name).map(String::as_str).ok_or_else(|| bad_reply("session field missing"));
+    decode(id, [field("u")?, field("p")?, field("c")?, field("e")?, field("l")?]).map(Some)
+}
+
+impl RedisKv {
+    /// Index members of a user's sessions, read with `ZSCAN MATCH "<user>|*"`.
+    async fn session_members(&self, user: UserId, index: &str) -> Result<Vec<String>> {
+        let pattern = format!("{user}|*");
+        let mut cursor = 0u64;
+        let mut members = Vec::new();
+        loop {
+            let (next, page): (u64, Vec<String>) = self
+                .read(redis::cmd("ZSCAN").arg(index).arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                .await?;
+            // ZSCAN returns member, score pairs.
+            members.extend(page.into_iter().step_by(2));
+            if next == 0 {
+                return Ok(members);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Delete listed sessions of a user (one script per chunk); returns how many were live.
+    async fn revoke_members(&self, user: UserId, index: &str, members: &[String]) -> Result<u64> {
+        let mut listed = Vec::with_capacity(members.len());
+        for m in members {
+            match m.split_once('|').map(|(_, id)| SessionId::parse(id)) {
+                Some(Ok(id)) => listed.push((m, id)),
+                // A malformed member names no session: drop it.
+                _ => {
+                    let _: i64 = self.write(redis::cmd("ZREM").arg(index).arg(m)).await?;
+                }
+            }
+        }
+        let mut revoked = 0u64;
+        for chunk in listed.chunks(REVOKE_CHUNK) {
+            let mut call = SCRIPTS.session_revoke.key(index);
+            call.arg(user.to_string());
+            for (m, id) in chunk {
+                call.key(self.keys().session(id)).arg(m.as_str());
+            }
+            let n: u64 = self.eval(&call).await?;
+            revoked += n;
+        }
+        Ok(revoked)
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisKv {
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id))]
+    async fn create_session(&self, session: NewSession) -> Result<Session> {
+        session.check()?;
+        let permissions = session.permissions.join(&PERMISSION_SEPARATOR.to_string());
+        for _ in 0..MAX_ID_TRIES {
+            let id = session_id_for(session.user_id)?;
+            let created: i64 = self
+                .eval(
+                    SCRIPTS
+                        .session_create
+                        .key(self.keys().session(&id))
+                        .key(self.keys().session_index_of_id(&id))
+                        .arg(micros(session.ttl))
+                        .arg(session.user_id.to_string())
+                        .arg(&permissions)
+                        .arg(member(session.user_id, &id)),
+                )
+                .await?;
+            if created == 0 {
+                continue;
+            }
+            let created_at = from_micros(created)?;
+            return Ok(Session {
+                id,
+                user_id: session.user_id,
+                permissions: session.permissions,
+                created_at,
+                expires_at: from_micros(created.saturating_add(micros(session.ttl)))?,
+                last_activity: created_at,
+            });
+        }
+        Err(Error::backend("could not find a free session id"))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
+        let hash: HashMap<String, String> = self.read(redis::cmd("HGETALL").arg(self.keys().session(id))).await?;
+        decode_hash(id, &hash)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>> {
+        check_ttl("ttl", ttl)?;
+        let fields: Option<Vec<String>> = self
+            .eval(
+                SCRIPTS
+                    .session_touch
+                    .key(self.keys().session(id))
+                    .key(self.keys().session_index_of_id(id))
+                    .arg(micros(ttl))
+                    .arg(id.expose()),
+            )
+            .await?;
+        let Some(fields) = fields else { return Ok(None) };
+        match fields.as_slice() {
+            [u, p, c, e, l] => decode(id, [u, p, c, e, l]).map(Some),
+            _ => Err(bad_reply("session_touch")),
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_session(&self, id: &SessionId) -> Result<bool> {
+        let deleted: i64 = self
+            .eval(
+                SCRIPTS
+                    .session_delete
+                    .key(self.keys().session(id))
+                    .key(self.keys().session_index_of_id(id))
+                    .arg(id.expose()),
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
+    async fn revoke_user_sessions(&self, user: UserId) -> Result<u64> {
+        let index = self.keys().session_index_of_user(user);
+        let mut revoked = 0u64;
+        for _ in 0..REVOKE_PASSES {
+            let members = self.session_members(user, &index).await?;
+            if members.is_empty() {
+                break;
+            }
+            revoked += self.revoke_members(user, &index, &members).await?;
+        }
+        Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_carry_the_users_bucket_and_stay_valid() {
+        let user = UserId::new();
+        let a = session_id_for(user).expect("valid id");
+        let b = session_id_for(user).expect("valid id");
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), 43);
+        assert_eq!(a.expose().as_bytes()[..2], session_bucket(user));
+    }
+
+    #[test]
+    fn permissions_round_trip() {
+        for perms in [vec![], vec!["a".to_owned()], vec!["posts:write".to_owned(), "a b|c".to_owned()]] {
+            let joined = perms.join("\0");
+            assert_eq!(split_permissions(&joined), perms);
+        }
+    }
+}

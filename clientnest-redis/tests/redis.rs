@@ -1,0 +1,19 @@
+//! Integration tests of clientnest-redis against real servers: the key-value conformance suite
+//! on a single node (`REDIS_URL`) and on a Redis Cluster (`REDIS_CLUSTER_URLS`, comma-separated),
+//! and Redis-specific checks (hash tags and slots, scripts, TTLs, errors).
+//!
+//! Without the variables the tests say so and skip, unless `CLIENTNEST_REQUIRE_SERVICES=1`.
+//! Every test runs under a key prefix of its own, so they run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "redis/common.rs"]
+mod common;
+
+#[path = "redis/single.rs"]
+mod single;
+
+#[path = "redis/cluster.rs"]
+mod cluster;
+
+#[path = "redis/specific.rs"]
+mod specific;
