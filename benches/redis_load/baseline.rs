@@ -27,7 +27,9 @@ impl Server {
             None => (None, authority),
         };
         let (user, password) = match userinfo.map(|u| u.split_once(':').unwrap_or((u, ""))) {
-            Some((u, p)) => (Some(u.to_owned()).filter(|u| !u.is_empty()), Some(p.to_owned()).filter(|p| !p.is_empty())),
+            Some((u, p)) => {
+                (Some(u.to_owned()).filter(|u| !u.is_empty()), Some(p.to_owned()).filter(|p| !p.is_empty()))
+            }
             None => (None, None),
         };
         let (host, port) = match hostport.rsplit_once(':') {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 
 /// A source of the current time. Backends read time only through this port.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -11,9 +11,11 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// Truncate a time to microseconds, the precision every backend keeps.
+/// Truncate a time to microseconds, the precision every backend keeps (for every year: chrono's
+/// `duration_trunc` gives up after 2262, where nanoseconds since the epoch overflow).
 pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+    let nanos = t.nanosecond();
+    t.with_nanosecond(nanos - nanos % 1_000).unwrap_or(t)
 }
 
 /// The system clock.

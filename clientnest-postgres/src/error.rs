@@ -91,8 +91,15 @@ fn is_unavailable_code(code: &str) -> bool {
         || matches!(code, "57014" | "40001" | "40P01" | "55P03") // timeout, serialization, deadlock, lock not available
 }
 
-/// Convert any sqlx error into the core error.
-pub(crate) fn map_sqlx(e: sqlx::Error) -> Error {
+/// Convert any sqlx error into the core error, as every [`PgStore`](crate::PgStore) call does:
+/// a unique violation of a known rule becomes [`Error::Conflict`], a foreign key violation
+/// [`Error::MissingReference`], a CHECK violation [`Error::Validation`] naming the rule; a lost
+/// connection, pool timeout, server shutdown, statement timeout, serialization failure or
+/// deadlock becomes the retryable [`Error::Unavailable`]; anything else [`Error::Backend`] with
+/// the sqlx error as its source.
+///
+/// Use it for your own queries on [`PgStore::pool`](crate::PgStore::pool).
+pub fn map_sqlx(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::Database(db) => map_database(db),
         sqlx::Error::Io(_)

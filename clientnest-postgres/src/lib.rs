@@ -99,6 +99,7 @@ pub mod secrets;
 mod store;
 
 pub use config::{DEFAULT_URL, PgConfig};
+pub use error::map_sqlx as map_error;
 pub use migrate::{MIGRATOR, migrate};
 pub use store::PgStore;
 

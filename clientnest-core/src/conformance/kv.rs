@@ -3,7 +3,7 @@
 //!
 //! These functions are the precise specification of the key-value backends: the in-memory
 //! [`MemoryKv`](crate::memory::MemoryKv) and the Redis adapter (single node and Cluster) pass all
-//! of them. Each takes a fresh [`Harness`](super::Harness) and asserts one behaviour.
+//! of them. Each takes a fresh [`Harness`] and asserts one behaviour.
 //!
 //! - Every key, subject, queue name and user a test touches contains a fresh random UUID, so the
 //!   tests can share one store (one Redis prefix) and run in parallel.

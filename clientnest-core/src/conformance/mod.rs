@@ -101,22 +101,9 @@ macro_rules! __conformance_tests {
     };
 }
 
-/// Every key-value port in one bound: what the [`kv`] conformance tests take (the in-memory
-/// [`MemoryKv`](crate::memory::MemoryKv), the Redis adapter).
-pub trait KvStores:
-    crate::ports::SessionStore + crate::ports::Cache + crate::ports::JobQueue + crate::ports::RateLimiter + crate::ports::TempStore
-{
-}
-
-impl<T> KvStores for T where
-    T: crate::ports::SessionStore
-        + crate::ports::Cache
-        + crate::ports::JobQueue
-        + crate::ports::RateLimiter
-        + crate::ports::TempStore
-        + ?Sized
-{
-}
+/// Every key-value port in one bound, re-exported from [`ports`](crate::ports): what the [`kv`]
+/// conformance tests take.
+pub use crate::ports::KvStores;
 
 /// Generates one `#[tokio::test]` per key-value conformance test ([`kv`]), each on a fresh
 /// harness from `$factory`, an `async fn() -> Harness<S>` where `S` implements [`KvStores`].

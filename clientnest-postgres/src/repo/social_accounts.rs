@@ -88,7 +88,7 @@ const EXPIRING: &str = "SELECT * FROM social_accounts WHERE is_active AND token_
 /// What one attempt at connecting did.
 enum Connect {
     /// The account, stored.
-    Done(AccountRow),
+    Done(Box<AccountRow>),
     /// Another caller connected the same account at the same time: try again.
     Raced,
 }
@@ -134,7 +134,7 @@ impl PgStore {
             .await
             .map_err(map_sqlx)?;
         if let Some(row) = row {
-            return Ok(Connect::Done(row));
+            return Ok(Connect::Done(Box::new(row)));
         }
         let team_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
             .bind(team.0)
@@ -159,7 +159,7 @@ impl PgStore {
             .await
             .map_err(map_sqlx)?;
         let outcome = match existing {
-            Some(id) => Connect::Done(self.reconnect(&mut tx, id, a).await?),
+            Some(id) => Connect::Done(Box::new(self.reconnect(&mut tx, id, a).await?)),
             None => self.insert_account(&mut tx, team, a).await?,
         };
         if matches!(outcome, Connect::Done(_)) {

@@ -109,6 +109,10 @@ impl TemplateRepository for PgStore {
 
     async fn list_templates(&self, team: TeamId, filter: TemplateFilter, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
+        if filter.category.as_deref().is_some_and(|c| c.contains('\0')) {
+            // No stored category holds a NUL (validation forbids it) and PostgreSQL text cannot.
+            return Ok(Page { items: Vec::new(), next: None });
+        }
         let query = match &filter.category {
             Some(category) => {
                 sqlx::query_as(LIST_BY_CATEGORY).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).bind(category)

@@ -1,5 +1,6 @@
 //! Connecting the tests: environment, skip rules, a fresh key prefix per test.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use clientnest_core::conformance::{Harness, TimeControl};
@@ -7,7 +8,7 @@ use clientnest_redis::{RedisConfig, RedisKv};
 
 /// Which deployment a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topology {
+pub(crate) enum Topology {
     /// One node, from `REDIS_URL`.
     Single,
     /// A Cluster, from `REDIS_CLUSTER_URLS`.
@@ -30,13 +31,13 @@ fn required() -> bool {
 }
 
 /// A key prefix no other test or run uses.
-pub fn unique_prefix() -> String {
+pub(crate) fn unique_prefix() -> String {
     format!("t-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// The configuration of a topology under a fresh prefix, or `None` (with a loud message) when
 /// its variable is not set.
-pub fn config(topology: Topology) -> Option<RedisConfig> {
+pub(crate) fn config(topology: Topology) -> Option<RedisConfig> {
     let var = topology.variable();
     match std::env::var(var) {
         Ok(urls) if !urls.trim().is_empty() => {
@@ -44,14 +45,18 @@ pub fn config(topology: Topology) -> Option<RedisConfig> {
         }
         _ if required() => panic!("{var} is not set and CLIENTNEST_REQUIRE_SERVICES=1: Redis is required"),
         _ => {
-            eprintln!("\n*** SKIPPED: {var} is not set, so this Redis test did not run ({topology:?}) ***\n");
+            // Straight to stderr, past the test harness' capture, so the skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** SKIPPED: {var} is not set, so this Redis test did not run ({topology:?}) ***"
+            );
             None
         }
     }
 }
 
 /// A fresh handle on a topology, or `None` when it is not configured.
-pub async fn connect(topology: Topology) -> Option<RedisKv> {
+pub(crate) async fn connect(topology: Topology) -> Option<RedisKv> {
     let config = config(topology)?;
     let kv = match topology {
         Topology::Single => RedisKv::connect(&config).await,
@@ -61,7 +66,7 @@ pub async fn connect(topology: Topology) -> Option<RedisKv> {
 }
 
 /// A conformance harness on a topology: real time (Redis `TIME`).
-pub async fn harness(topology: Topology) -> Option<Harness<RedisKv>> {
+pub(crate) async fn harness(topology: Topology) -> Option<Harness<RedisKv>> {
     let kv = connect(topology).await?;
     Some(Harness { store: Arc::new(kv), time: TimeControl::Real })
 }

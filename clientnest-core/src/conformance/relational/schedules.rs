@@ -227,8 +227,14 @@ pub async fn schedules_claim_order_and_limits<S: Repositories + ?Sized + 'static
     }
     by_due.sort();
     let w = worker("ordered");
-    for (limit, lease_len) in [(0, lease()), (1001, lease()), (10, Duration::zero()), (10, Duration::days(2))] {
-        invalid_any(h.store.claim_due(&w, limit, lease_len).await);
+    let refused = [
+        (0, lease(), "limit"),
+        (1001, lease(), "limit"),
+        (10, Duration::zero(), "lease"),
+        (10, Duration::days(2), "lease"),
+    ];
+    for (limit, lease_len, field) in refused {
+        invalid(h.store.claim_due(&w, limit, lease_len).await, field, rule::RANGE);
     }
     h.time.advance(Duration::minutes(60)).await;
     let first: Vec<ScheduleId> =
@@ -415,7 +421,7 @@ pub async fn schedules_renew_lease_extends<S: Repositories + ?Sized + 'static>(h
     make_due(h, &s.schedule).await;
     h.store.claim_due(&w, 10, Duration::seconds(60)).await.expect("claim");
     h.time.advance(Duration::seconds(30)).await;
-    invalid_any(h.store.renew_lease(s.schedule.id, &w, Duration::zero()).await);
+    invalid(h.store.renew_lease(s.schedule.id, &w, Duration::zero()).await, "lease", rule::RANGE);
     invalid_state(h.store.renew_lease(s.schedule.id, &worker("other"), lease()).await, Entity::Schedule);
     let renewed = h.store.renew_lease(s.schedule.id, &w, Duration::seconds(120)).await.expect("renew");
     assert_eq!(renewed.locked_until, Some(now(h) + Duration::seconds(120)));

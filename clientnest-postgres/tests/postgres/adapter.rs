@@ -1,0 +1,126 @@
+//! What is specific to the adapter: building a store from a `PgConfig` (search path, pool
+//! settings), mapping database errors raised by raw SQL, and an unreachable server.
+
+use std::time::Duration;
+
+use clientnest_core::prelude::*;
+use clientnest_postgres::{PgConfig, PgStore, map_error};
+use sqlx::{AssertSqlSafe, Executor};
+
+use crate::support::{TestDb, database_url, keys};
+
+#[tokio::test]
+async fn connect_with_a_config_uses_its_search_path() {
+    let Some(db) = TestDb::new().await else { return };
+    let Some(url) = database_url() else { return };
+    let config = PgConfig::new(url).with_search_path(db.schema.clone()).with_max_connections(2).with_min_connections(0);
+    let store = PgStore::connect(&config, keys()).await.expect("connect");
+    let schema: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(schema, db.schema);
+    let hash = hash_password(&Secret::new("config test password")).unwrap();
+    let user = store.create_user(NewUser::new("cfg@example.com", hash, "Con", "Fig")).await.unwrap();
+    assert_eq!(db.store.get_user(user.id).await.unwrap().email, "cfg@example.com");
+    assert_eq!(store.pool().options().get_max_connections(), 2);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let config = PgConfig::new(format!("postgres://nobody:secret@127.0.0.1:{port}/none"))
+        .with_acquire_timeout(Duration::from_millis(500))
+        .with_min_connections(0);
+    let err = PgStore::connect(&config, keys()).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(!format!("{config:?}").contains("secret"));
+}
+
+#[tokio::test]
+async fn raw_constraint_violations_map_to_the_core_errors() {
+    let Some(db) = TestDb::new().await else { return };
+    let pool = db.pool();
+    let user = uuid::Uuid::now_v7();
+    pool.execute(AssertSqlSafe(format!(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name) VALUES ('{user}', 'raw@example.com', 'x', 'R', 'W')"
+    )))
+    .await
+    .unwrap();
+
+    let dup = sqlx::query("INSERT INTO users (id, email, password_hash, first_name, last_name) VALUES ($1, 'RAW@example.com', 'x', 'R', 'W')")
+        .bind(uuid::Uuid::now_v7())
+        .execute(pool)
+        .await
+        .unwrap_err();
+    let dup = map_error(dup);
+    assert!(matches!(dup, Error::Conflict { entity: Entity::User, .. }), "{dup:?}");
+    assert_eq!(dup.rule(), Some("uq_users_email"));
+
+    let email = sqlx::query("INSERT INTO users (id, email, password_hash, first_name, last_name) VALUES ($1, 'not-an-email', 'x', 'R', 'W')")
+        .bind(uuid::Uuid::now_v7())
+        .execute(pool)
+        .await
+        .unwrap_err();
+    let email = map_error(email);
+    assert!(email.validation().is_some_and(|v| v.has("email", "chk_users_email_format")), "{email:?}");
+
+    let orphan = sqlx::query("INSERT INTO teams (id, name, owner_id, plan_type) VALUES ($1, 'T', $2, 'free')")
+        .bind(uuid::Uuid::now_v7())
+        .bind(uuid::Uuid::now_v7())
+        .execute(pool)
+        .await
+        .unwrap_err();
+    let orphan = map_error(orphan);
+    assert!(
+        matches!(orphan, Error::MissingReference { entity: Entity::Team, references: Entity::User, .. }),
+        "{orphan:?}"
+    );
+    assert_eq!(orphan.rule(), Some("fk_teams_owner"));
+
+    let team = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO teams (id, name, owner_id, plan_type) VALUES ($1, 'T', $2, 'free')")
+        .bind(team)
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    let tokens = sqlx::query(
+        "INSERT INTO ai_usage (id, user_id, team_id, feature_type, tokens_used, cost, model_used) \
+         VALUES ($1, $2, $3, 'content_generation', 0, 0, 'm')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(user)
+    .bind(team)
+    .execute(pool)
+    .await
+    .unwrap_err();
+    assert_eq!(map_error(tokens).rule(), Some("chk_ai_usage_tokens_positive"));
+
+    let period = sqlx::query(
+        "INSERT INTO billing (id, team_id, subscription_id, plan_type, amount, status, period_start, period_end, \
+         next_billing) VALUES ($1, $2, 'sub', 'free', 0, 'active', now(), now() - interval '1 day', now())",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(team)
+    .execute(pool)
+    .await
+    .unwrap_err();
+    assert_eq!(map_error(period).rule(), Some("chk_billing_period"));
+
+    let syntax = sqlx::query("SELEC 1").execute(pool).await.unwrap_err();
+    assert!(matches!(map_error(syntax), Error::Backend { .. }));
+}
+
+#[tokio::test]
+async fn the_store_reads_its_clock() {
+    let Some(db) = TestDb::new().await else { return };
+    let hash = hash_password(&Secret::new("clock test password")).unwrap();
+    let user = db.store.create_user(NewUser::new("clock@example.com", hash, "Clo", "Ck")).await.unwrap();
+    assert_eq!(user.created_at, db.clock.now());
+    db.clock.advance(chrono::Duration::days(400));
+    let updated = db.store.update_user(user.id, UserUpdate { first_name: Some("Tick".to_owned()), ..Default::default() }).await.unwrap();
+    assert_eq!(updated.updated_at, db.clock.now());
+    assert_eq!(updated.created_at, user.created_at);
+    assert!(format!("{:?}", db.store).contains("test-key"));
+}

@@ -1,0 +1,252 @@
+//! After migrating, the catalog holds the seed's 15 tables, its 11 indexes and 4 CHECKs by name,
+//! every unique rule and foreign key under the core's names, and every foreign key cascades.
+
+use std::collections::BTreeSet;
+
+use clientnest_core::constraint as c;
+
+use crate::support::TestDb;
+
+const TABLES: [&str; 15] = [
+    "users",
+    "teams",
+    "team_members",
+    "social_accounts",
+    "posts",
+    "post_media",
+    "comments",
+    "responses",
+    "templates",
+    "schedules",
+    "automations",
+    "webhooks",
+    "ai_usage",
+    "billing",
+    "notifications",
+];
+
+const SEED_INDEXES: [&str; 11] = [
+    "idx_posts_user_team",
+    "idx_posts_status_scheduled",
+    "idx_comments_account_status",
+    "idx_comments_created_at",
+    "idx_social_accounts_platform",
+    "idx_ai_usage_team_created",
+    "idx_schedules_status_time",
+    "idx_notifications_user_read",
+    "idx_posts_team_status_created",
+    "idx_comments_sentiment_priority",
+    "idx_ai_usage_feature_team_date",
+];
+
+const SEED_CHECKS: [&str; 4] = [
+    "chk_users_email_format",
+    "chk_ai_usage_tokens_positive",
+    "chk_ai_usage_cost_positive",
+    "chk_schedules_future_time",
+];
+
+const FOREIGN_KEYS: [&str; 24] = [
+    c::FK_TEAMS_OWNER,
+    c::FK_TEAM_MEMBERS_USER,
+    c::FK_TEAM_MEMBERS_TEAM,
+    c::FK_SOCIAL_ACCOUNTS_USER,
+    c::FK_SOCIAL_ACCOUNTS_TEAM,
+    c::FK_POSTS_USER,
+    c::FK_POSTS_TEAM,
+    c::FK_POST_MEDIA_POST,
+    c::FK_COMMENTS_ACCOUNT,
+    c::FK_RESPONSES_COMMENT,
+    c::FK_RESPONSES_USER,
+    c::FK_TEMPLATES_USER,
+    c::FK_TEMPLATES_TEAM,
+    c::FK_SCHEDULES_USER,
+    c::FK_SCHEDULES_TEAM,
+    c::FK_SCHEDULES_POST,
+    c::FK_SCHEDULES_SOCIAL_ACCOUNT,
+    c::FK_AUTOMATIONS_USER,
+    c::FK_AUTOMATIONS_TEAM,
+    c::FK_WEBHOOKS_USER,
+    c::FK_AI_USAGE_USER,
+    c::FK_AI_USAGE_TEAM,
+    c::FK_BILLING_TEAM,
+    c::FK_NOTIFICATIONS_USER,
+];
+
+const UNIQUE_RULES: [&str; 6] = [
+    c::UQ_USERS_EMAIL,
+    c::UQ_TEAM_MEMBERS_USER_TEAM,
+    c::UQ_SOCIAL_ACCOUNTS_PLATFORM_ACCOUNT_TEAM,
+    c::UQ_COMMENTS_ACCOUNT_PLATFORM_ID,
+    c::UQ_BILLING_SUBSCRIPTION_ID,
+    c::UQ_BILLING_TEAM_ACTIVE,
+];
+
+async fn names(db: &TestDb, sql: &'static str) -> BTreeSet<String> {
+    sqlx::query_scalar::<_, String>(sql).fetch_all(db.pool()).await.expect("catalog query").into_iter().collect()
+}
+
+fn missing<'a>(want: &[&'a str], have: &BTreeSet<String>) -> Vec<&'a str> {
+    want.iter().copied().filter(|n| !have.contains(*n)).collect()
+}
+
+#[tokio::test]
+async fn all_fifteen_tables_exist() {
+    let Some(db) = TestDb::new().await else { return };
+    let tables = names(
+        &db,
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'",
+    )
+    .await;
+    let want: BTreeSet<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(tables, want);
+}
+
+#[tokio::test]
+async fn the_seeds_indexes_and_unique_rules_exist_by_name() {
+    let Some(db) = TestDb::new().await else { return };
+    let indexes = names(&db, "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()").await;
+    assert_eq!(missing(&SEED_INDEXES, &indexes), Vec::<&str>::new());
+    assert_eq!(missing(&UNIQUE_RULES, &indexes), Vec::<&str>::new(), "unique rules are backed by named indexes");
+    let feed: String = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_posts_team_status_created'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(feed.contains("(team_id, status, created_at DESC)"), "{feed}");
+    let email: String = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'uq_users_email'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(email.contains("UNIQUE") && email.contains("lower((email)::text)"), "{email}");
+    let active: String = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'uq_billing_team_active'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(active.contains("UNIQUE") && active.contains("WHERE"), "{active}");
+}
+
+#[tokio::test]
+async fn the_seeds_checks_exist_by_name_and_every_choice_column_is_checked() {
+    let Some(db) = TestDb::new().await else { return };
+    let checks = names(
+        &db,
+        "SELECT con.conname::text FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace \
+         WHERE n.nspname = current_schema() AND con.contype = 'c'",
+    )
+    .await;
+    assert_eq!(missing(&SEED_CHECKS, &checks), Vec::<&str>::new());
+    let choices = [
+        "chk_billing_period",
+        "chk_teams_plan_type",
+        "chk_team_members_role",
+        "chk_team_members_status",
+        "chk_social_accounts_platform",
+        "chk_posts_status",
+        "chk_posts_platforms",
+        "chk_post_media_media_type",
+        "chk_comments_sentiment",
+        "chk_comments_priority",
+        "chk_comments_status",
+        "chk_responses_status",
+        "chk_ai_usage_feature_type",
+        "chk_automations_trigger_type",
+        "chk_automations_action_type",
+        "chk_schedules_platform",
+        "chk_schedules_status",
+        "chk_webhooks_platform",
+        "chk_billing_plan_type",
+        "chk_billing_status",
+        "chk_notifications_type",
+        "chk_notifications_priority",
+    ];
+    assert_eq!(missing(&choices, &checks), Vec::<&str>::new());
+    let email: String = sqlx::query_scalar(
+        "SELECT pg_get_constraintdef(con.oid) FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace \
+         WHERE n.nspname = current_schema() AND con.conname = 'chk_users_email_format'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(email.contains("~*") && email.contains("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+"), "{email}");
+}
+
+#[tokio::test]
+async fn every_foreign_key_is_named_and_cascades() {
+    let Some(db) = TestDb::new().await else { return };
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT con.conname::text, con.confdeltype::text FROM pg_constraint con \
+         JOIN pg_namespace n ON n.oid = con.connamespace WHERE n.nspname = current_schema() AND con.contype = 'f'",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let have: BTreeSet<String> = rows.iter().map(|(n, _)| n.clone()).collect();
+    let want: BTreeSet<String> = FOREIGN_KEYS.iter().map(|n| n.to_string()).collect();
+    assert_eq!(have, want);
+    let not_cascading: Vec<&String> = rows.iter().filter(|(_, del)| del != "c").map(|(n, _)| n).collect();
+    assert!(not_cascading.is_empty(), "without ON DELETE CASCADE: {not_cascading:?}");
+}
+
+#[tokio::test]
+async fn every_foreign_key_has_an_index_leading_with_its_column() {
+    let Some(db) = TestDb::new().await else { return };
+    let unindexed = names(
+        &db,
+        "SELECT con.conname::text FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace \
+         WHERE n.nspname = current_schema() AND con.contype = 'f' AND NOT EXISTS ( \
+           SELECT 1 FROM pg_index i WHERE i.indrelid = con.conrelid AND i.indkey[0] = con.conkey[1])",
+    )
+    .await;
+    assert!(unindexed.is_empty(), "foreign keys without an index: {unindexed:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_user_cascades_through_the_catalog() {
+    let Some(db) = TestDb::new().await else { return };
+    let pool = db.pool();
+    let user = uuid::Uuid::now_v7();
+    let team = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO users (id, email, password_hash, first_name, last_name) VALUES ($1, 'c@example.com', 'x', 'C', 'D')")
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO teams (id, name, owner_id, plan_type) VALUES ($1, 'T', $2, 'free')")
+        .bind(team)
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO posts (id, user_id, team_id, content) VALUES ($1, $2, $3, 'hello')")
+        .bind(uuid::Uuid::now_v7())
+        .bind(user)
+        .bind(team)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(user).execute(pool).await.unwrap();
+    let left: (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM teams), (SELECT count(*) FROM posts)")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(left, (0, 0));
+}
+
+#[tokio::test]
+async fn migrating_twice_is_harmless_and_records_four_phases() {
+    let Some(db) = TestDb::new().await else { return };
+    db.store.migrate().await.expect("second migrate is a no-op");
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(clientnest_postgres::MIGRATOR.iter().count(), 4);
+}

@@ -1,0 +1,111 @@
+//! The feed's plan on a table large enough for the planner to care: 50,000 posts over 50 teams,
+//! seeded through the bulk path, then analysed. The page of posts must come from
+//! `idx_posts_team_status_created`.
+
+use chrono::Duration;
+use clientnest_core::prelude::*;
+use clientnest_postgres::PgStore;
+use serde_json::Value;
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+use crate::support::TestDb;
+
+const TEAMS: usize = 50;
+const POSTS_PER_TEAM: usize = 1000;
+
+/// `POSTS_PER_TEAM` posts of a team over the last year, 70% published, some with media.
+fn posts_of(user: UserId, now: chrono::DateTime<chrono::Utc>) -> Vec<ImportedPost> {
+    (0..POSTS_PER_TEAM)
+        .map(|i| {
+            let mut post = NewPost::draft(user, format!("post {i}"));
+            post.status = if i % 10 < 7 { PostStatus::Published } else { PostStatus::Draft };
+            post.media = (0..i % 3)
+                .map(|m| NewPostMedia::new(MediaType::Image, format!("https://cdn.example.com/{i}/{m}.jpg"), 1024))
+                .collect();
+            let minutes = i64::try_from(i).unwrap_or(0) * 500;
+            ImportedPost { post, created_at: now - Duration::minutes(minutes) }
+        })
+        .collect()
+}
+
+async fn seed(store: &PgStore, now: chrono::DateTime<chrono::Utc>) -> Vec<TeamId> {
+    let hash = hash_password(&Secret::new("plan test password")).unwrap();
+    let mut teams = Vec::new();
+    for t in 0..TEAMS {
+        let email = format!("plan-{t}-{}@example.com", Uuid::new_v4().simple());
+        let user = store.create_user(NewUser::new(email, hash.clone(), "Plan", "Ner")).await.unwrap();
+        let (team, _) = store.create_team(NewTeam::new(format!("Team {t}"), user.id, PlanType::Professional)).await.unwrap();
+        teams.push((team.id, user.id));
+    }
+    for chunk in teams.chunks(10) {
+        for (team, user) in chunk {
+            let n = store.import_posts(*team, posts_of(*user, now)).await.unwrap();
+            assert_eq!(n, POSTS_PER_TEAM as u64);
+        }
+    }
+    teams.into_iter().map(|(t, _)| t).collect()
+}
+
+/// Every index named anywhere in a JSON plan.
+fn index_names(plan: &Value, out: &mut Vec<String>) {
+    match plan {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key == "Index Name" {
+                    out.extend(value.as_str().map(str::to_owned));
+                }
+                index_names(value, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| index_names(v, out)),
+        _ => {}
+    }
+}
+
+/// Whether a plan reads `posts` sequentially.
+fn seq_scans_posts(plan: &Value) -> bool {
+    match plan {
+        Value::Object(map) => {
+            (map.get("Node Type").and_then(Value::as_str) == Some("Seq Scan")
+                && map.get("Relation Name").and_then(Value::as_str) == Some("posts"))
+                || map.values().any(seq_scans_posts)
+        }
+        Value::Array(items) => items.iter().any(seq_scans_posts),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_is_served_by_idx_posts_team_status_created() {
+    let Some(db) = TestDb::new().await else { return };
+    let now = db.clock.now();
+    let teams = seed(&db.store, now).await;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM posts").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(total, (TEAMS * POSTS_PER_TEAM) as i64);
+    sqlx::query("ANALYZE posts").execute(db.pool()).await.unwrap();
+    sqlx::query("ANALYZE post_media").execute(db.pool()).await.unwrap();
+
+    let team = teams[TEAMS / 2];
+    let first = db.store.feed(team, PageRequest::first(20)).await.unwrap();
+    assert_eq!(first.items.len(), 20);
+    assert!(first.items.iter().all(|p| p.post.status == PostStatus::Published));
+    let next = first.next.expect("more pages");
+
+    let explain = format!("EXPLAIN (FORMAT JSON) {}", clientnest_postgres::sql::FEED);
+    let far = chrono::DateTime::<chrono::Utc>::from_timestamp(253_402_300_800, 0).unwrap();
+    for (at, id) in [(far, Uuid::max()), (next.created_at, next.id)] {
+        let plan: Value = sqlx::query_scalar(AssertSqlSafe(explain.clone()))
+            .bind(team.0)
+            .bind(at)
+            .bind(id)
+            .bind(21_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let mut indexes = Vec::new();
+        index_names(&plan, &mut indexes);
+        assert!(indexes.iter().any(|i| i == "idx_posts_team_status_created"), "plan: {plan:#}");
+        assert!(!seq_scans_posts(&plan), "plan: {plan:#}");
+    }
+}
