@@ -127,10 +127,8 @@ impl PgConfig {
     /// [`Error::Validation`] (field `url`, rule `format`) when the URL does not parse; the
     /// message never contains the URL.
     pub fn connect_options(&self) -> Result<PgConnectOptions> {
-        let mut options: PgConnectOptions = self
-            .url
-            .parse()
-            .map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
+        let mut options: PgConnectOptions =
+            self.url.parse().map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
         options = options.application_name(&self.application_name);
         if let Some(path) = &self.search_path {
             options = options.options([("search_path", path.as_str())]);

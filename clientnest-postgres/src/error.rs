@@ -116,10 +116,10 @@ fn map_database(db: Box<dyn DatabaseError>) -> Error {
     let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
     let constraint = db.constraint().unwrap_or_default();
     let mapped = match code.as_str() {
-        "23505" => UNIQUE.iter().find(|(name, _)| *name == constraint).map(|(rule, entity)| Error::Conflict {
-            entity: *entity,
-            rule,
-        }),
+        "23505" => UNIQUE
+            .iter()
+            .find(|(name, _)| *name == constraint)
+            .map(|(rule, entity)| Error::Conflict { entity: *entity, rule }),
         "23503" => FOREIGN.iter().find(|(name, ..)| *name == constraint).map(|(rule, entity, references)| {
             Error::MissingReference { entity: *entity, references: *references, rule }
         }),

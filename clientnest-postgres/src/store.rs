@@ -3,9 +3,9 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use clientnest_core::Result;
 use clientnest_core::clock::{SharedClock, system_clock, to_micros};
 use clientnest_core::crypto::KeyRing;
-use clientnest_core::Result;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::config::PgConfig;

@@ -17,3 +17,6 @@ mod cluster;
 
 #[path = "redis/specific.rs"]
 mod specific;
+
+#[path = "redis/resilience.rs"]
+mod resilience;

@@ -79,6 +79,7 @@ const TOTALS: &str = "SELECT feature_type, count(*) AS requests, sum(tokens_used
 
 #[async_trait]
 impl AiUsageRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage> {
         validate::check(&usage)?;
         let row: Option<UsageRow> = sqlx::query_as(INSERT)
@@ -99,6 +100,7 @@ impl AiUsageRepository for PgStore {
         row.ok_or_else(|| missing(Entity::AiUsage, Entity::Team, FK_AI_USAGE_TEAM))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<UsageRow> = sqlx::query_as(LIST)
@@ -112,6 +114,7 @@ impl AiUsageRepository for PgStore {
         page_of(rows, &page, AiUsage::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>> {
         let rows: Vec<TotalRow> = sqlx::query_as(TOTALS)
             .bind(team.0)

@@ -72,6 +72,7 @@ const SAVE: &str = "UPDATE automations SET name = $2, description = $3, trigger_
 
 #[async_trait]
 impl AutomationRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation> {
         automation.check()?;
         let row: Option<AutomationRow> = sqlx::query_as(INSERT)
@@ -92,6 +93,7 @@ impl AutomationRepository for PgStore {
         row.ok_or_else(|| missing(Entity::Automation, Entity::Team, FK_AUTOMATIONS_TEAM))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation> {
         let row: Option<AutomationRow> = sqlx::query_as("SELECT * FROM automations WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -102,6 +104,7 @@ impl AutomationRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Automation, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_automations(&self, team: TeamId, page: PageRequest) -> Result<Page<Automation>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<AutomationRow> = sqlx::query_as(LIST)
@@ -115,6 +118,7 @@ impl AutomationRepository for PgStore {
         page_of(rows, &page, Automation::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_automation(&self, team: TeamId, id: AutomationId, update: AutomationUpdate) -> Result<Automation> {
         update.check()?;
         let now = self.now();
@@ -145,6 +149,7 @@ impl AutomationRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_automation(&self, team: TeamId, id: AutomationId) -> Result<()> {
         let done = sqlx::query("DELETE FROM automations WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -155,6 +160,7 @@ impl AutomationRepository for PgStore {
         found(done.rows_affected(), Entity::Automation, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn active_automations(&self, team: TeamId, trigger: TriggerType) -> Result<Vec<Automation>> {
         let rows: Vec<AutomationRow> = sqlx::query_as(ACTIVE)
             .bind(team.0)

@@ -69,6 +69,7 @@ const SAVE: &str = "UPDATE billing SET plan_type = $2, amount = $3, status = $4,
 
 #[async_trait]
 impl BillingRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing> {
         billing.check()?;
         let row: BillingRow = sqlx::query_as(INSERT)
@@ -89,6 +90,7 @@ impl BillingRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing> {
         let row: Option<BillingRow> = sqlx::query_as("SELECT * FROM billing WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -99,6 +101,7 @@ impl BillingRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Billing, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_billing(&self, team: TeamId, id: BillingId, mut update: BillingUpdate) -> Result<Billing> {
         validate::check(&update)?;
         update.period_start = update.period_start.map(to_micros);
@@ -130,6 +133,7 @@ impl BillingRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn active_subscription(&self, team: TeamId) -> Result<Option<Billing>> {
         let row: Option<BillingRow> = sqlx::query_as("SELECT * FROM billing WHERE team_id = $1 AND status = 'active'")
             .bind(team.0)
@@ -139,6 +143,7 @@ impl BillingRepository for PgStore {
         row.map(Billing::try_from).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<BillingRow> = sqlx::query_as(LIST)

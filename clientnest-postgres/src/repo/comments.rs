@@ -190,12 +190,8 @@ impl CommentColumns {
 impl PgStore {
     /// A response of the team, locked for update.
     async fn locked_response(&self, tx: &mut Tx, team: TeamId, id: ResponseId) -> Result<Response> {
-        let row: Option<ResponseRow> = sqlx::query_as(LOCK_RESPONSE)
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<ResponseRow> =
+            sqlx::query_as(LOCK_RESPONSE).bind(id.0).bind(team.0).fetch_optional(&mut **tx).await.map_err(map_sqlx)?;
         row.ok_or_else(|| Error::not_found(Entity::Response, id))?.try_into()
     }
 
@@ -218,13 +214,14 @@ impl PgStore {
 
     /// Set a response's status (and its comment's, when sent).
     async fn set_response_status(&self, tx: &mut Tx, r: &Response) -> Result<Response> {
-        let row: ResponseRow = sqlx::query_as("UPDATE responses SET status = $2, sent_at = $3 WHERE id = $1 RETURNING *")
-            .bind(r.id.0)
-            .bind(r.status.as_str())
-            .bind(r.sent_at)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(map_sqlx)?;
+        let row: ResponseRow =
+            sqlx::query_as("UPDATE responses SET status = $2, sent_at = $3 WHERE id = $1 RETURNING *")
+                .bind(r.id.0)
+                .bind(r.status.as_str())
+                .bind(r.sent_at)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_sqlx)?;
         if r.status == ResponseStatus::Sent {
             sqlx::query("UPDATE comments SET status = 'replied', replied_at = $2 WHERE id = $1")
                 .bind(r.comment_id.0)
@@ -239,14 +236,14 @@ impl PgStore {
 
 #[async_trait]
 impl CommentRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport> {
         check_batch(&comments)?;
         if comments.is_empty() {
             return Ok(IngestReport::default());
         }
         let total = comments.len() as u64;
-        let accounts: Vec<Uuid> =
-            comments.iter().map(|c| c.account_id.0).collect::<HashSet<_>>().into_iter().collect();
+        let accounts: Vec<Uuid> = comments.iter().map(|c| c.account_id.0).collect::<HashSet<_>>().into_iter().collect();
         let cols = CommentColumns::of(comments);
         let mut tx = self.begin().await?;
         let owned: i64 = sqlx::query_scalar(COUNT_TEAM_ACCOUNTS)
@@ -277,12 +274,14 @@ impl CommentRepository for PgStore {
         Ok(IngestReport { inserted, duplicates: total - inserted })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_comment(&self, team: TeamId, id: CommentId) -> Result<Comment> {
         let row: Option<CommentRow> =
             sqlx::query_as(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         row.ok_or_else(|| Error::not_found(Entity::Comment, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<CommentRow> = sqlx::query_as(INBOX)
@@ -300,6 +299,7 @@ impl CommentRepository for PgStore {
         page_of(rows, &page, Comment::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment> {
         validate::check(&update)?;
         let mut tx = self.begin().await?;
@@ -322,14 +322,17 @@ impl CommentRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
         self.insert_response(DRAFT, team, response).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
         self.insert_response(SEND, team, response).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response> {
         let mut tx = self.begin().await?;
         let mut response = self.locked_response(&mut tx, team, id).await?;
@@ -343,6 +346,7 @@ impl CommentRepository for PgStore {
         Ok(saved)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response> {
         let mut tx = self.begin().await?;
         let mut response = self.locked_response(&mut tx, team, id).await?;
@@ -359,9 +363,14 @@ impl CommentRepository for PgStore {
         Ok(saved)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>> {
-        let visible: Option<i32> =
-            sqlx::query_scalar(TEAM_COMMENT).bind(comment.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let visible: Option<i32> = sqlx::query_scalar(TEAM_COMMENT)
+            .bind(comment.0)
+            .bind(team.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
         if visible.is_none() {
             return Err(Error::not_found(Entity::Comment, comment));
         }

@@ -66,6 +66,7 @@ const MARK_READ: &str = "UPDATE notifications SET is_read = true, read_at = CASE
 
 #[async_trait]
 impl NotificationRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn notify(&self, user: UserId, notification: NewNotification) -> Result<Notification> {
         validate::check(&notification)?;
         let row: NotificationRow = sqlx::query_as(INSERT)
@@ -83,6 +84,7 @@ impl NotificationRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn list_notifications(
         &self,
         user: UserId,
@@ -102,6 +104,7 @@ impl NotificationRepository for PgStore {
         page_of(rows, &page, Notification::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn unread_count(&self, user: UserId) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND NOT is_read")
             .bind(user.0)
@@ -111,6 +114,7 @@ impl NotificationRepository for PgStore {
         Ok(count.unsigned_abs())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<Notification> {
         let row: Option<NotificationRow> = sqlx::query_as(MARK_READ)
             .bind(id.0)
@@ -122,16 +126,19 @@ impl NotificationRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Notification, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn mark_all_read(&self, user: UserId) -> Result<u64> {
-        let done = sqlx::query("UPDATE notifications SET is_read = true, read_at = $2 WHERE user_id = $1 AND NOT is_read")
-            .bind(user.0)
-            .bind(self.now())
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let done =
+            sqlx::query("UPDATE notifications SET is_read = true, read_at = $2 WHERE user_id = $1 AND NOT is_read")
+                .bind(user.0)
+                .bind(self.now())
+                .execute(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()> {
         let done = sqlx::query("DELETE FROM notifications WHERE id = $1 AND user_id = $2")
             .bind(id.0)

@@ -284,6 +284,7 @@ impl PgStore {
 
 #[async_trait]
 impl PostRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia> {
         post.check()?;
         let now = self.now();
@@ -320,6 +321,7 @@ impl PostRepository for PgStore {
         row.ok_or_else(|| missing(Entity::Post, Entity::Team, FK_POSTS_TEAM))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64> {
         check_import(&posts)?;
         if posts.is_empty() {
@@ -377,27 +379,21 @@ impl PostRepository for PgStore {
         Ok(count)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia> {
-        let row: Option<PostWithMediaRow> = sqlx::query_as(GET)
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<PostWithMediaRow> =
+            sqlx::query_as(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         row.ok_or_else(|| Error::not_found(Entity::Post, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_post(&self, team: TeamId, id: PostId, mut update: PostUpdate) -> Result<Post> {
         validate::check(&update)?;
         update.scheduled_at = update.scheduled_at.map(|t| t.map(to_micros));
         let now = self.now();
         let mut tx = self.begin().await?;
-        let locked: Option<LockedPost> = sqlx::query_as(LOCK_FOR_UPDATE)
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
+        let locked: Option<LockedPost> =
+            sqlx::query_as(LOCK_FOR_UPDATE).bind(id.0).bind(team.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
         let locked = locked.ok_or_else(|| Error::not_found(Entity::Post, id))?;
         let kinds = locked.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
         let mut post: Post = locked.post.try_into()?;
@@ -422,6 +418,7 @@ impl PostRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_post(&self, team: TeamId, id: PostId) -> Result<()> {
         let done = sqlx::query("DELETE FROM posts WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -432,16 +429,20 @@ impl PostRepository for PgStore {
         found(done.rows_affected(), Entity::Post, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_posts(&self, team: TeamId, filter: PostFilter, page: PageRequest) -> Result<Page<Post>> {
         let k = Keyset::of(&page)?;
         let query = match filter.status {
-            Some(status) => sqlx::query_as(LIST_BY_STATUS).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).bind(status.as_str()),
+            Some(status) => {
+                sqlx::query_as(LIST_BY_STATUS).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).bind(status.as_str())
+            }
             None => sqlx::query_as(LIST).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch),
         };
         let rows: Vec<PostRow> = query.fetch_all(self.pool()).await.map_err(map_sqlx)?;
         page_of(rows, &page, Post::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<PostWithMediaRow> = sqlx::query_as(FEED)

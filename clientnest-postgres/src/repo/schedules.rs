@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use clientnest_core::clock::to_micros;
-use clientnest_core::constraint::{FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER};
+use clientnest_core::constraint::{
+    FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER,
+};
 use clientnest_core::ids::{PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use clientnest_core::model::{
     FailOutcome, MediaType, NewSchedule, Platform, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId,
@@ -229,6 +231,7 @@ impl PgStore {
 
 #[async_trait]
 impl ScheduleRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule> {
         let now = self.now();
         schedule.check(now)?;
@@ -257,6 +260,7 @@ impl ScheduleRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
         let row: Option<ScheduleRow> = sqlx::query_as("SELECT * FROM schedules WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -267,6 +271,7 @@ impl ScheduleRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Schedule, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<ScheduleRow> = sqlx::query_as(LIST)
@@ -282,6 +287,7 @@ impl ScheduleRepository for PgStore {
         page_of(rows, &page, Schedule::try_from, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
         let row: Option<ScheduleRow> = sqlx::query_as(CANCEL)
             .bind(id.0)
@@ -303,6 +309,7 @@ impl ScheduleRepository for PgStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn claim_due(&self, worker: &WorkerId, limit: u32, lease: Duration) -> Result<Vec<Schedule>> {
         check_batch(limit)?;
         check_lease(lease)?;
@@ -321,6 +328,7 @@ impl ScheduleRepository for PgStore {
         Ok(claimed)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn renew_lease(&self, id: ScheduleId, worker: &WorkerId, lease: Duration) -> Result<Schedule> {
         check_lease(lease)?;
         let now = self.now();
@@ -338,6 +346,7 @@ impl ScheduleRepository for PgStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn complete(&self, id: ScheduleId, worker: &WorkerId, platform_post_id: &str) -> Result<Schedule> {
         check_platform_post_id(platform_post_id)?;
         let row: Option<ScheduleRow> = sqlx::query_as(COMPLETE)
@@ -354,6 +363,7 @@ impl ScheduleRepository for PgStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn fail(&self, id: ScheduleId, worker: &WorkerId, error: &str, policy: RetryPolicy) -> Result<FailOutcome> {
         policy.check()?;
         let now = self.now();
@@ -390,6 +400,7 @@ impl ScheduleRepository for PgStore {
         Ok(outcome)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn recover_expired(&self) -> Result<u64> {
         let done = sqlx::query(RECOVER).bind(self.now()).execute(self.pool()).await.map_err(map_sqlx)?;
         Ok(done.rows_affected())

@@ -183,6 +183,7 @@ impl PgStore {
 
 #[async_trait]
 impl SocialAccountRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn connect_account(&self, team: TeamId, mut account: NewSocialAccount) -> Result<SocialAccount> {
         account.check()?;
         account.token_expires = account.token_expires.map(to_micros);
@@ -194,6 +195,7 @@ impl SocialAccountRepository for PgStore {
         Err(Error::Conflict { entity: Entity::SocialAccount, rule: UQ_SOCIAL_ACCOUNTS_PLATFORM_ACCOUNT_TEAM })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount> {
         let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -204,6 +206,7 @@ impl SocialAccountRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::SocialAccount, id))?.open(self.sealer())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_accounts(&self, team: TeamId, page: PageRequest) -> Result<Page<SocialAccount>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<AccountRow> = sqlx::query_as(LIST)
@@ -217,6 +220,7 @@ impl SocialAccountRepository for PgStore {
         page_of(rows, &page, |r| r.open(self.sealer()), cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_account(
         &self,
         team: TeamId,
@@ -249,6 +253,7 @@ impl SocialAccountRepository for PgStore {
         row.open(sealer)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()> {
         let done = sqlx::query("DELETE FROM social_accounts WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -259,6 +264,7 @@ impl SocialAccountRepository for PgStore {
         found(done.rows_affected(), Entity::SocialAccount, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn accounts_expiring_before(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<SocialAccount>> {
         check_batch(limit)?;
         let rows: Vec<AccountRow> = sqlx::query_as(EXPIRING)

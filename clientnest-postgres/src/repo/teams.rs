@@ -110,6 +110,7 @@ impl PgStore {
 
 #[async_trait]
 impl TeamRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)> {
         validate::check(&team)?;
         let now = self.now();
@@ -141,6 +142,7 @@ impl TeamRepository for PgStore {
         Ok((row.try_into()?, member.try_into()?))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_team(&self, id: TeamId) -> Result<Team> {
         let row: Option<TeamRow> = sqlx::query_as("SELECT * FROM teams WHERE id = $1")
             .bind(id.0)
@@ -150,6 +152,7 @@ impl TeamRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Team, id))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn update_team(&self, id: TeamId, update: TeamUpdate) -> Result<Team> {
         validate::check(&update)?;
         let now = self.now();
@@ -178,11 +181,14 @@ impl TeamRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn delete_team(&self, id: TeamId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
+        let done =
+            sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Team, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn teams_of_user(&self, user: UserId, page: PageRequest) -> Result<Page<Team>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<TeamRow> = sqlx::query_as(TEAMS_OF_USER)
@@ -196,6 +202,7 @@ impl TeamRepository for PgStore {
         page_of(rows, &page, Team::try_from, team_cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn add_member(&self, team: TeamId, member: NewTeamMember) -> Result<TeamMember> {
         validate::check(&member)?;
         let row: Option<MemberRow> = sqlx::query_as(INSERT_MEMBER)
@@ -212,10 +219,12 @@ impl TeamRepository for PgStore {
         row.ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))?.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn membership(&self, team: TeamId, user: UserId) -> Result<Option<TeamMember>> {
         self.member_row(team, user).await?.map(TeamMember::try_from).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<MemberRow> = sqlx::query_as(LIST_MEMBERS)
@@ -229,6 +238,7 @@ impl TeamRepository for PgStore {
         page_of(rows, &page, TeamMember::try_from, member_cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember> {
         validate::check(&update)?;
         let mut tx = self.begin().await?;
@@ -255,6 +265,7 @@ impl TeamRepository for PgStore {
         row.try_into()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()> {
         let removed: Option<Uuid> = sqlx::query_scalar(REMOVE_MEMBER)
             .bind(team.0)

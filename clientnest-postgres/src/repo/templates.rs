@@ -78,6 +78,7 @@ fn convert(r: TemplateRow) -> Result<Template> {
 
 #[async_trait]
 impl TemplateRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template> {
         validate::check(&template)?;
         let row: Option<TemplateRow> = sqlx::query_as(INSERT)
@@ -97,6 +98,7 @@ impl TemplateRepository for PgStore {
         row.map(Template::from).ok_or_else(|| missing(Entity::Template, Entity::Team, FK_TEMPLATES_TEAM))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_template(&self, team: TeamId, id: TemplateId) -> Result<Template> {
         let row: Option<TemplateRow> = sqlx::query_as("SELECT * FROM templates WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -107,6 +109,7 @@ impl TemplateRepository for PgStore {
         row.map(Template::from).ok_or_else(|| Error::not_found(Entity::Template, id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_templates(&self, team: TeamId, filter: TemplateFilter, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
         if filter.category.as_deref().is_some_and(|c| c.contains('\0')) {
@@ -123,6 +126,7 @@ impl TemplateRepository for PgStore {
         page_of(rows, &page, convert, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<TemplateRow> = sqlx::query_as(LIST_PUBLIC)
@@ -135,6 +139,7 @@ impl TemplateRepository for PgStore {
         page_of(rows, &page, convert, cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_template(&self, team: TeamId, id: TemplateId, update: TemplateUpdate) -> Result<Template> {
         validate::check(&update)?;
         let now = self.now();
@@ -164,6 +169,7 @@ impl TemplateRepository for PgStore {
         Ok(row.into())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_template(&self, team: TeamId, id: TemplateId) -> Result<()> {
         let done = sqlx::query("DELETE FROM templates WHERE id = $1 AND team_id = $2")
             .bind(id.0)
@@ -174,6 +180,7 @@ impl TemplateRepository for PgStore {
         found(done.rows_affected(), Entity::Template, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn record_template_use(&self, team: TeamId, id: TemplateId) -> Result<i32> {
         let count: Option<i32> = sqlx::query_scalar(
             "UPDATE templates SET usage_count = usage_count + 1 WHERE id = $1 AND team_id = $2 RETURNING usage_count",

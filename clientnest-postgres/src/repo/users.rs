@@ -84,6 +84,7 @@ async fn save(tx: &mut Tx, u: &User) -> Result<User> {
 
 #[async_trait]
 impl UserRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, user: NewUser) -> Result<User> {
         validate::check(&user)?;
         let row: UserRow = sqlx::query_as(INSERT)
@@ -102,6 +103,7 @@ impl UserRepository for PgStore {
         Ok(row.into())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_user(&self, id: UserId) -> Result<User> {
         let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1")
             .bind(id.0)
@@ -111,6 +113,7 @@ impl UserRepository for PgStore {
         row.map(User::from).ok_or_else(|| Error::not_found(Entity::User, id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         if email.contains('\0') {
             // No stored email holds a NUL (the CHECK forbids it) and PostgreSQL text cannot.
@@ -124,6 +127,7 @@ impl UserRepository for PgStore {
         Ok(row.map(User::from))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn update_user(&self, id: UserId, mut update: UserUpdate) -> Result<User> {
         validate::check(&update)?;
         update.last_login = update.last_login.map(to_micros);
@@ -141,8 +145,10 @@ impl UserRepository for PgStore {
         Ok(saved)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn delete_user(&self, id: UserId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::User, id)
     }
 }

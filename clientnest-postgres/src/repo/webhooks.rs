@@ -68,6 +68,7 @@ const SAVE: &str = "UPDATE webhooks SET event_type = $2, endpoint_url = $3, secr
 
 #[async_trait]
 impl WebhookRepository for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
         webhook.check()?;
         let id = WebhookId::new().0;
@@ -86,6 +87,7 @@ impl WebhookRepository for PgStore {
         row.open(self.sealer())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
         let row: Option<WebhookRow> = sqlx::query_as("SELECT * FROM webhooks WHERE id = $1 AND user_id = $2")
             .bind(id.0)
@@ -96,6 +98,7 @@ impl WebhookRepository for PgStore {
         row.ok_or_else(|| Error::not_found(Entity::Webhook, id))?.open(self.sealer())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>> {
         let k = Keyset::of(&page)?;
         let rows: Vec<WebhookRow> = sqlx::query_as(LIST)
@@ -109,17 +112,19 @@ impl WebhookRepository for PgStore {
         page_of(rows, &page, |r| r.open(self.sealer()), cursor)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
         update.check()?;
         let now = self.now();
         let sealer = self.sealer();
         let mut tx = self.begin().await?;
-        let row: Option<WebhookRow> = sqlx::query_as("SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE")
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<WebhookRow> =
+            sqlx::query_as("SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE")
+                .bind(id.0)
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
         let mut webhook = row.ok_or_else(|| Error::not_found(Entity::Webhook, id))?.open(sealer)?;
         update.apply(&mut webhook, now);
         let sealed = sealer.seal(SealedColumn::WebhookSecret, id.0, &webhook.secret_key)?;
@@ -137,6 +142,7 @@ impl WebhookRepository for PgStore {
         row.open(sealer)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()> {
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
             .bind(id.0)
@@ -147,6 +153,7 @@ impl WebhookRepository for PgStore {
         found(done.rows_affected(), Entity::Webhook, id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn webhooks_for_event(&self, platform: Platform, event_type: &str) -> Result<Vec<Webhook>> {
         if event_type.contains('\0') {
             // No stored event type holds a NUL (PostgreSQL text cannot).
@@ -161,6 +168,7 @@ impl WebhookRepository for PgStore {
         rows.into_iter().map(|r| r.open(self.sealer())).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
         if validate::storable_time(&at).is_err() {
             return Err(Error::invalid("at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));

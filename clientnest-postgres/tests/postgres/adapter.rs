@@ -119,7 +119,11 @@ async fn the_store_reads_its_clock() {
     let user = db.store.create_user(NewUser::new("clock@example.com", hash, "Clo", "Ck")).await.unwrap();
     assert_eq!(user.created_at, db.clock.now());
     db.clock.advance(chrono::Duration::days(400));
-    let updated = db.store.update_user(user.id, UserUpdate { first_name: Some("Tick".to_owned()), ..Default::default() }).await.unwrap();
+    let updated = db
+        .store
+        .update_user(user.id, UserUpdate { first_name: Some("Tick".to_owned()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(updated.updated_at, db.clock.now());
     assert_eq!(updated.created_at, user.created_at);
     assert!(format!("{:?}", db.store).contains("test-key"));

@@ -35,7 +35,8 @@ async fn seed(store: &PgStore, now: chrono::DateTime<chrono::Utc>) -> Vec<TeamId
     for t in 0..TEAMS {
         let email = format!("plan-{t}-{}@example.com", Uuid::new_v4().simple());
         let user = store.create_user(NewUser::new(email, hash.clone(), "Plan", "Ner")).await.unwrap();
-        let (team, _) = store.create_team(NewTeam::new(format!("Team {t}"), user.id, PlanType::Professional)).await.unwrap();
+        let (team, _) =
+            store.create_team(NewTeam::new(format!("Team {t}"), user.id, PlanType::Professional)).await.unwrap();
         teams.push((team.id, user.id));
     }
     for chunk in teams.chunks(10) {

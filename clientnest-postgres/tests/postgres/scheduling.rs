@@ -90,10 +90,8 @@ async fn eight_workers_claim_ten_thousand_schedules_each_exactly_once() {
     assert_eq!(owner.len(), DUE as usize, "every due schedule claimed");
     assert!(busy_workers > 1, "the claims were spread over several workers");
     // The table agrees: each row is processing, held by the worker that got it.
-    let rows: Vec<(Uuid, String, String)> = sqlx::query_as("SELECT id, status, locked_by FROM schedules")
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, status, locked_by FROM schedules").fetch_all(db.pool()).await.unwrap();
     assert_eq!(rows.len(), DUE as usize);
     for (id, status, locked_by) in rows {
         assert_eq!(status, "processing");
@@ -135,11 +133,12 @@ async fn a_dead_workers_claims_are_recovered_and_taken_by_another() {
     }
     let post = store.get_post(w.1, w.3).await.unwrap().post;
     assert_eq!(post.status, PostStatus::Published);
-    let published: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM schedules WHERE status = 'completed' AND platform_post_id LIKE 'fb_%'")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM schedules WHERE status = 'completed' AND platform_post_id LIKE 'fb_%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     assert_eq!(published, 100);
 }
 

@@ -98,7 +98,10 @@ async fn the_associated_data_names_table_column_and_row() {
         .unwrap();
     let opened = keys().open_secret(&access, &aad(SealedColumn::AccessToken, acc.id.0)).unwrap();
     assert_eq!(opened.expose(), ACCESS);
-    assert_eq!(aad(SealedColumn::AccessToken, acc.id.0), format!("social_accounts.access_token:{}", acc.id).into_bytes());
+    assert_eq!(
+        aad(SealedColumn::AccessToken, acc.id.0),
+        format!("social_accounts.access_token:{}", acc.id).into_bytes()
+    );
     assert_eq!(SealedColumn::WebhookSecret.column(), "secret_key_enc");
 }
 

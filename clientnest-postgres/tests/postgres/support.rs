@@ -26,7 +26,9 @@ pub(crate) fn database_url() -> Option<String> {
             if std::env::var("CLIENTNEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
                 panic!("DATABASE_URL is not set but CLIENTNEST_REQUIRE_SERVICES=1: PostgreSQL is required");
             }
-            eprintln!("!!! DATABASE_URL is not set: SKIPPING this PostgreSQL test (set it, e.g. postgres://postgres@127.0.0.1:5432/test) !!!");
+            eprintln!(
+                "!!! DATABASE_URL is not set: SKIPPING this PostgreSQL test (set it, e.g. postgres://postgres@127.0.0.1:5432/test) !!!"
+            );
             None
         }
     }
