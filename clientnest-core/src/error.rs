@@ -180,7 +180,7 @@ pub enum Error {
         rule: &'static str,
     },
     /// The operation is not allowed in the record's current state (e.g. completing a schedule
-    /// claimed by another worker, or whose lease expired).
+    /// that another worker holds, or that was recovered and is no longer `processing`).
     #[error("{entity} {id}: {reason}")]
     InvalidState {
         /// The entity.

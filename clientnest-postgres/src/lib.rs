@@ -84,6 +84,11 @@
 //! schedules whose lease ran out to `pending`, so a crashed worker's claims are taken by
 //! another.
 //!
+//! ## Observability
+//!
+//! Every repository call runs in a `tracing` span at `DEBUG` level named after the method, with
+//! the team, user or record id as a field (never a secret or any content).
+//!
 //! ## Bulk paths
 //!
 //! `ingest_comments` is one `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT (account_id,

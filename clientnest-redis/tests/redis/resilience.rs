@@ -415,7 +415,7 @@ async fn killed_consumers_lose_no_job() {
             enqueued_in = started.elapsed();
         }
         crew.replace_the_dead().await;
-        if tick % 4 == 0 {
+        if tick.is_multiple_of(4) {
             crew.kill_one();
         }
         // Counts first: a job acked before they were read was completed before, so counted.
