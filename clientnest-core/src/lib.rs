@@ -28,6 +28,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cache;
+pub mod cache_aside;
 pub mod clock;
 pub mod constraint;
 pub mod crypto;

@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn bad_urls_are_validation_errors_without_the_url() {
-        let err = PgConfig::new("mysql://nope:secret@x").connect_options().map(|_| ()).err();
+        let err = PgConfig::new("postgres://nope:secret@[::1").connect_options().map(|_| ()).err();
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("url"), "{text}");
         assert!(!text.contains("secret"));

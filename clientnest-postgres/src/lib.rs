@@ -118,4 +118,16 @@ pub mod sql {
     /// The claim (see `ScheduleRepository::claim_due`). `$1` worker id, `$2` lease end,
     /// `$3` now, `$4` batch size.
     pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
+    /// A post and its media in one statement (see `PostRepository::create_post`). `$1` post
+    /// id, `$2` user, `$3` team, `$4`-`$11` title, content, hashtags, status, scheduled_at,
+    /// published_at, ai_generated, ai_prompt, `$12` now, `$13` metadata, `$14` platforms,
+    /// `$15`-`$20` the media as arrays (ids, kinds, URLs, sizes, dimensions, alt texts).
+    pub const CREATE_POST: &str = crate::repo::CREATE_POST;
+    /// What a new schedule refers to, read before creating it (see
+    /// `ScheduleRepository::create_schedule`). `$1` team, `$2` post, `$3` account, `$4` user.
+    pub const SCHEDULE_REFERENCES: &str = crate::repo::SCHEDULE_REFERENCES;
+    /// The schedule, its post turned `scheduled`, in one statement. `$1` id, `$2` user,
+    /// `$3` team, `$4` post, `$5` account, `$6` platform, `$7` scheduled time, `$8` zone,
+    /// `$9` now.
+    pub const CREATE_SCHEDULE: &str = crate::repo::CREATE_SCHEDULE;
 }

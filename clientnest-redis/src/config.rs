@@ -133,7 +133,11 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<(), Error> {
     let ok = !prefix.is_empty()
         && prefix.len() <= 64
         && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok { Ok(()) } else { Err(Error::invalid("key_prefix", rule::FORMAT, "must be 1 to 64 characters [A-Za-z0-9_.-]")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("key_prefix", rule::FORMAT, "must be 1 to 64 characters [A-Za-z0-9_.-]"))
+    }
 }
 
 /// A URL with any password replaced by `***`.

@@ -198,8 +198,8 @@ mod tests {
 
     fn hostile() -> Vec<String> {
         let mut v: Vec<String> = [
-            "a", "a:b", "a%3Ab", "a%b", "{a}", "a}", "{", "}", "}{", "a b", "a\nb", "a\tb", "*", "?", "[x]", "\\",
-            "%", "%25", "é", "%C3%A9", "😀", "a\u{0}b", "a\u{7f}", "x:lock", "x}:lock", "user:1", "user%3A1",
+            "a", "a:b", "a%3Ab", "a%b", "{a}", "a}", "{", "}", "}{", "a b", "a\nb", "a\tb", "*", "?", "[x]", "\\", "%",
+            "%25", "é", "%C3%A9", "😀", "a\u{0}b", "a\u{7f}", "x:lock", "x}:lock", "user:1", "user%3A1",
         ]
         .iter()
         .map(|s| (*s).to_owned())

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use clientnest_core::ids::JobId;
 use clientnest_core::model::{
-    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy,
-    WorkerId, check_batch, check_visibility, clip_error,
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
+    check_batch, check_visibility, clip_error,
 };
 use clientnest_core::ports::JobQueue;
 use clientnest_core::{Entity, Error, Result};
@@ -180,8 +180,9 @@ impl JobQueue for RedisKv {
         };
         let job_id = parse_id(&id)?;
         let attempt = attempt.to_string();
-        let job = StoredJob { id: job_id, payload, attempt: &attempt, enqueued_us: &enqueued_us, fixed: &fixed, last_error }
-            .into_job()?;
+        let job =
+            StoredJob { id: job_id, payload, attempt: &attempt, enqueued_us: &enqueued_us, fixed: &fixed, last_error }
+                .into_job()?;
         Ok(Some(Reserved { job, lease: JobLease { job_id, token, expires_at: from_micros(expires_us)? } }))
     }
 
@@ -190,12 +191,7 @@ impl JobQueue for RedisKv {
         let keys = self.keys().queue(queue);
         let acked: i64 = self
             .eval(
-                SCRIPTS
-                    .queue_ack
-                    .key(keys.inflight())
-                    .key(keys.jobs())
-                    .arg(lease.job_id.to_string())
-                    .arg(&lease.token),
+                SCRIPTS.queue_ack.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token),
             )
             .await?;
         if acked == 1 { Ok(()) } else { Err(lease_lost(lease)) }
@@ -257,9 +253,7 @@ impl JobQueue for RedisKv {
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
         let keys = self.keys().queue(queue);
         let (ready, delayed, in_flight, dead): (u64, u64, u64, u64) = self
-            .eval_read(
-                SCRIPTS.queue_counts.key(keys.ready()).key(keys.delayed()).key(keys.inflight()).key(keys.dead()),
-            )
+            .eval_read(SCRIPTS.queue_counts.key(keys.ready()).key(keys.delayed()).key(keys.inflight()).key(keys.dead()))
             .await?;
         Ok(QueueCounts { ready, delayed, in_flight, dead })
     }

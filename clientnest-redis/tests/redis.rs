@@ -20,3 +20,6 @@ mod specific;
 
 #[path = "redis/resilience.rs"]
 mod resilience;
+
+#[path = "redis/hostile.rs"]
+mod hostile;

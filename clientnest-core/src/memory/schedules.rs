@@ -10,7 +10,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::{ScheduleId, TeamId};
 use crate::model::{
     FailOutcome, NewSchedule, PostStatus, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch,
-    check_lease, check_platform_fit, clip_error,
+    check_lease, check_platform_fit, check_platform_post_id, clip_error,
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::ScheduleRepository;
@@ -21,19 +21,6 @@ fn schedule_cursor(s: &Schedule) -> Cursor {
 }
 
 /// A platform post id: 1 to 200 characters without NUL.
-fn check_platform_post_id(id: &str) -> Result<()> {
-    let field = "platform_post_id";
-    if id.is_empty() {
-        return Err(Error::invalid(field, rule::REQUIRED, "must not be empty"));
-    }
-    if id.chars().count() > 200 {
-        return Err(Error::invalid(field, rule::MAX_LENGTH, "must be at most 200 characters"));
-    }
-    if id.contains('\0') {
-        return Err(Error::invalid(field, rule::NUL_BYTE, "must not contain NUL bytes"));
-    }
-    Ok(())
-}
 
 /// `now + by`, or a validation error on `field` when that is past the representable times.
 fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>> {

@@ -168,14 +168,17 @@ pub struct QueueCounts {
     pub dead: u64,
 }
 
-/// The longest error message kept with a job; longer ones are cut at a character boundary
-/// and marked with `…`.
+/// The longest error message kept with a job or schedule; longer ones are cut at a character
+/// boundary and marked with `…`.
 pub const MAX_JOB_ERROR_CHARS: usize = 2000;
 
-/// Shorten an error message to [`MAX_JOB_ERROR_CHARS`].
+/// The form in which every backend keeps a worker's error message: at most
+/// [`MAX_JOB_ERROR_CHARS`] characters (longer ones end in `…`), NUL bytes replaced by U+FFFD
+/// (PostgreSQL text cannot hold NUL). A failure report is never refused for its message.
 pub fn clip_error(e: &str) -> String {
+    let e = e.replace('\0', "\u{FFFD}");
     if e.chars().count() <= MAX_JOB_ERROR_CHARS {
-        e.to_owned()
+        e
     } else {
         let mut s: String = e.chars().take(MAX_JOB_ERROR_CHARS - 1).collect();
         s.push('…');

@@ -168,6 +168,21 @@ pub fn check_batch(limit: u32) -> Result<(), Error> {
     Ok(())
 }
 
+/// The platform's post id given to `complete`: 1 to 200 characters without NUL.
+pub fn check_platform_post_id(id: &str) -> Result<(), Error> {
+    let field = "platform_post_id";
+    if id.is_empty() {
+        return Err(Error::invalid(field, rule::REQUIRED, "must not be empty"));
+    }
+    if id.chars().count() > 200 {
+        return Err(Error::invalid(field, rule::MAX_LENGTH, "must be at most 200 characters"));
+    }
+    if id.contains('\0') {
+        return Err(Error::invalid(field, rule::NUL_BYTE, "must not contain NUL bytes"));
+    }
+    Ok(())
+}
+
 /// Filter for listing a team's schedules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScheduleFilter {

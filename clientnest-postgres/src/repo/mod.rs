@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
-pub(crate) use posts::FEED;
-pub(crate) use schedules::CLAIM_DUE;
+pub(crate) use posts::{CREATE as CREATE_POST, FEED};
+pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
 
 /// Where a keyset page starts and how many rows to fetch (`limit + 1`).
 ///

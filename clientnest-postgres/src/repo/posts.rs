@@ -153,7 +153,7 @@ const LIST_BY_STATUS: &str = "SELECT * FROM posts WHERE team_id = $1 AND status 
      ORDER BY created_at DESC, id DESC LIMIT $4";
 
 /// One statement: the post (only if the team exists), then its media from arrays.
-const CREATE: &str = "WITH p AS (\
+pub(crate) const CREATE: &str = "WITH p AS (\
        INSERT INTO posts (id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, \
          ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms) \
        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}'::jsonb, $12, $12, $13, $14 \

@@ -14,7 +14,7 @@ use clientnest_core::constraint::{
 use clientnest_core::ids::{PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use clientnest_core::model::{
     FailOutcome, MediaType, NewSchedule, Platform, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId,
-    check_batch, check_lease, check_platform_fit, clip_error,
+    check_batch, check_lease, check_platform_fit, check_platform_post_id, clip_error,
 };
 use clientnest_core::page::{Cursor, Page, PageRequest};
 use clientnest_core::ports::ScheduleRepository;
@@ -90,7 +90,7 @@ fn cursor(s: &Schedule) -> Cursor {
     Cursor::after(s.created_at, s.id)
 }
 
-const REFERENCES: &str = "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists, \
+pub(crate) const REFERENCES: &str = "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists, \
        EXISTS (SELECT 1 FROM users WHERE id = $4) AS user_exists, \
        p.content AS post_content, \
        ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[] \
@@ -101,7 +101,7 @@ const REFERENCES: &str = "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS t
      LEFT JOIN social_accounts a ON a.id = $3 AND a.team_id = $1";
 
 /// The schedule, and its post becomes `scheduled` if it was a draft, in one statement.
-const CREATE: &str = "WITH s AS (\
+pub(crate) const CREATE: &str = "WITH s AS (\
        INSERT INTO schedules (id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, timezone, \
          status, retry_count, last_attempt, created_at, updated_at, next_attempt_at) \
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, NULL, $9, $9, $7) RETURNING *\
@@ -150,19 +150,6 @@ const RECOVER: &str = "UPDATE schedules SET status = 'pending', locked_by = NULL
      next_attempt_at = $1, updated_at = $1 WHERE status = 'processing' AND locked_until <= $1";
 
 /// A platform post id: 1 to 200 characters without NUL.
-fn check_platform_post_id(id: &str) -> Result<()> {
-    let field = "platform_post_id";
-    if id.is_empty() {
-        return Err(Error::invalid(field, rule::REQUIRED, "must not be empty"));
-    }
-    if id.chars().count() > 200 {
-        return Err(Error::invalid(field, rule::MAX_LENGTH, "must be at most 200 characters"));
-    }
-    if id.contains('\0') {
-        return Err(Error::invalid(field, rule::NUL_BYTE, "must not contain NUL bytes"));
-    }
-    Ok(())
-}
 
 /// `now + by`, or a validation error on `field` past the representable times.
 fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>> {
@@ -171,11 +158,6 @@ fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>>
         .ok_or_else(|| Error::invalid(field, rule::RANGE, "ends past the latest storable time"))
 }
 
-/// A failure message as stored: clipped, and NUL (which PostgreSQL text cannot hold) replaced
-/// by U+FFFD.
-fn stored_error(error: &str) -> String {
-    clip_error(error).replace('\0', "\u{FFFD}")
-}
 
 /// The refusal when a worker does not hold a claim.
 fn not_held(id: ScheduleId) -> Error {
@@ -390,7 +372,7 @@ impl ScheduleRepository for PgStore {
             .bind(id.0)
             .bind(status.as_str())
             .bind(retry_count)
-            .bind(stored_error(error))
+            .bind(clip_error(error))
             .bind(next_attempt_at)
             .bind(now)
             .execute(&mut *tx)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use clientnest_core::prelude::*;
 use clientnest_postgres::PgStore;
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use crate::support::TestDb;
@@ -151,6 +152,19 @@ async fn a_claim_skips_rows_another_transaction_holds() {
     let w = world(&db.store).await;
     seed_due(&db, 2000, w).await;
     sqlx::query("ANALYZE schedules").execute(db.pool()).await.unwrap();
+    // The claim walks the partial index of pending schedules by due time (EXPLAIN alone does
+    // not run the UPDATE).
+    let now = db.clock.now();
+    let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}")))
+        .bind("explainer")
+        .bind(now + Duration::minutes(1))
+        .bind(now)
+        .bind(50_i64)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("idx_schedules_claimable") && plan.contains("LockRows"), "{plan}");
     // A second, concurrent claimer skips what the first holds in an open transaction.
     let mut tx = db.pool().begin().await.unwrap();
     let held: Vec<Uuid> = sqlx::query_scalar(

@@ -346,10 +346,10 @@ impl Crew {
         self.rng % bound
     }
 
-    /// Start a consumer that dies holding a job after 500 to 4,499 jobs.
+    /// Start a consumer that dies holding a job after 20 to 619 jobs (unless killed before).
     fn spawn(&mut self) -> JoinHandle<Result<()>> {
         self.started += 1;
-        let dies_after = 500 + u32::try_from(self.random(4_000)).expect("small");
+        let dies_after = 20 + u32::try_from(self.random(600)).expect("small");
         tokio::spawn(consumer(self.kv.clone(), self.q.clone(), Arc::clone(&self.consumed), dies_after))
     }
 

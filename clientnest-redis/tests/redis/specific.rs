@@ -6,16 +6,17 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use clientnest_core::Error;
-use clientnest_core::model::{CacheKey, NewJob, NewSession, Quota, QueueName, gcra};
-use clientnest_core::ports::{Cache, JobQueue, RateLimiter, SessionStore, TempStore};
 use clientnest_core::ids::UserId;
+use clientnest_core::model::{CacheKey, NewJob, NewSession, QueueName, Quota, gcra};
+use clientnest_core::ports::{Cache, JobQueue, RateLimiter, SessionStore, TempStore};
 use clientnest_redis::keys::{escape, hash_tag};
 use clientnest_redis::{RedisConfig, RedisKv, script_hashes};
 
 use crate::common::{Topology, connect};
 
 /// Keys and ids that could break out of a key pattern or a hash tag.
-const HOSTILE: &[&str] = &["a:b", "{a}", "}{", "a}:{b", "{}", "*", "?[x]", "sp ace", "new\nline", "nul\0", "é🚀", "%7B"];
+const HOSTILE: &[&str] =
+    &["a:b", "{a}", "}{", "a}:{b", "{}", "*", "?[x]", "sp ace", "new\nline", "nul\0", "é🚀", "%7B"];
 
 /// Generates, for each listed `async fn(RedisKv)`, a test on the single node and one on the
 /// Cluster (each skipped when its servers are not configured).

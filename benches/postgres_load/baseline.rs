@@ -1,0 +1,146 @@
+//! The raw baselines, run beside the library in the same run: `pgbench -M prepared` with the
+//! library's own SQL, and `psql \copy` of the same rows.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::BenchResult;
+
+/// Replace the placeholders `$1`, `$2`... of `sql` by `args[0]`, `args[1]`... (SQL text: a
+/// typed literal, an expression or a pgbench `:variable`).
+pub(crate) fn bind_sql(sql: &str, args: &[&str]) -> BenchResult<String> {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c != '$' || !chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0usize;
+        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+            n = n * 10 + d.to_digit(10).map_or(0, |d| d as usize);
+            chars.next();
+        }
+        let arg = n.checked_sub(1).and_then(|i| args.get(i)).ok_or_else(|| format!("no argument for ${n}"))?;
+        out.push_str(arg);
+    }
+    Ok(out)
+}
+
+/// A SQL string literal.
+pub(crate) fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Run pgbench on `scripts` (picked at random, equal weights) with `clients` connections for
+/// `secs` seconds, prepared statements, no vacuum; returns transactions (script runs) per
+/// second.
+pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: usize, secs: u64) -> BenchResult<f64> {
+    let mut cmd = Command::new("pgbench");
+    cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
+    cmd.args(["-T", &secs.to_string()]);
+    for s in scripts {
+        cmd.arg("-f").arg(format!("{}@1", s.display()));
+    }
+    cmd.arg(url);
+    let out = cmd.output().map_err(|e| format!("pgbench could not start: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("pgbench failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let failed = stdout.lines().find(|l| l.starts_with("number of failed transactions"));
+    if let Some(line) = failed.filter(|l| !l.contains(": 0 ")) {
+        return Err(format!("pgbench had failures: {line}").into());
+    }
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse::<f64>().ok())
+        .ok_or_else(|| format!("no tps in pgbench's output:\n{stdout}").into())
+}
+
+/// `\copy table (columns) FROM file` in CSV, one psql process per file, all at once; returns
+/// the wall time until the last one finished.
+pub(crate) fn psql_copy(url: &str, table: &str, columns: &str, files: &[PathBuf]) -> BenchResult<Duration> {
+    let started = Instant::now();
+    let children: Vec<Child> = files
+        .iter()
+        .map(|f| {
+            let copy = format!("\\copy {table} ({columns}) FROM '{}' WITH (FORMAT csv)", f.display());
+            Command::new("psql")
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", &copy])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("psql could not start: {e}"))?;
+    for child in children {
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(format!("psql \\copy into {table} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// Run one SQL command with psql (setup, not measured).
+pub(crate) fn psql(url: &str, sql: &str) -> BenchResult<()> {
+    let out = Command::new("psql").args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr)).into())
+    }
+}
+
+/// A CSV file in PostgreSQL's `FORMAT csv`: every value quoted, `NULL` as an unquoted empty
+/// field.
+pub(crate) struct Csv {
+    out: BufWriter<File>,
+    first: bool,
+}
+
+impl Csv {
+    /// Create (or truncate) the file.
+    pub(crate) fn create(path: &Path) -> BenchResult<Csv> {
+        Ok(Csv { out: BufWriter::with_capacity(1 << 20, File::create(path)?), first: true })
+    }
+
+    /// One value; `None` is NULL.
+    pub(crate) fn value(&mut self, v: Option<&str>) -> BenchResult<&mut Self> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        if let Some(v) = v {
+            self.out.write_all(b"\"")?;
+            self.out.write_all(v.replace('"', "\"\"").as_bytes())?;
+            self.out.write_all(b"\"")?;
+        }
+        Ok(self)
+    }
+
+    /// One non-null value.
+    pub(crate) fn text(&mut self, v: &str) -> BenchResult<&mut Self> {
+        self.value(Some(v))
+    }
+
+    /// End the row.
+    pub(crate) fn end(&mut self) -> BenchResult<()> {
+        self.out.write_all(b"\n")?;
+        self.first = true;
+        Ok(())
+    }
+
+    /// Flush to disk.
+    pub(crate) fn finish(mut self) -> BenchResult<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
