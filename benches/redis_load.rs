@@ -23,18 +23,43 @@ mod baseline;
 mod measure;
 
 use baseline::{Server, redis_benchmark, sequence_rate};
-use measure::{Stats, drive};
+use measure::{Stats, drive, process_cpu};
 
 /// A small job payload (32 bytes).
 const PAYLOAD: &[u8] = b"{\"post\":\"0190c0de\",\"try\":1}....";
+
+/// Our side of a case: throughput and latency, and CPU per operation in this process and in
+/// the Redis server.
+#[derive(Debug, Clone, Copy)]
+struct Ours {
+    stats: Stats,
+    client_us: Option<f64>,
+    server_us: f64,
+}
+
+/// The raw side of a case: `redis-benchmark`'s throughput and the Redis server's CPU per
+/// operation (per sequence, for a command sequence).
+#[derive(Debug, Clone, Copy)]
+struct Raw {
+    ops_per_sec: f64,
+    server_us: f64,
+}
+
+impl Raw {
+    /// A sequence of commands run one after the other by each client.
+    fn sequence(parts: &[Raw]) -> Raw {
+        let rates: Vec<f64> = parts.iter().map(|p| p.ops_per_sec).collect();
+        Raw { ops_per_sec: sequence_rate(&rates), server_us: parts.iter().map(|p| p.server_us).sum() }
+    }
+}
 
 /// One line of the result table.
 struct Row {
     op: &'static str,
     concurrency: usize,
-    ours: Stats,
+    ours: Ours,
     baseline: &'static str,
-    baseline_ops: f64,
+    raw: Raw,
 }
 
 /// Everything the cases share: the adapter, the server, and the keys set up for them.
@@ -155,17 +180,19 @@ impl Bench {
         let mut best = case()?;
         for _ in 1..self.rounds {
             for (b, r) in best.iter_mut().zip(case()?) {
-                if r.ours.ops_per_sec > b.ours.ops_per_sec {
+                if r.ours.stats.ops_per_sec > b.ours.stats.ops_per_sec {
                     b.ours = r.ours;
                 }
-                b.baseline_ops = b.baseline_ops.max(r.baseline_ops);
+                if r.raw.ops_per_sec > b.raw.ops_per_sec {
+                    b.raw = r.raw;
+                }
             }
         }
         Ok(best)
     }
 
     /// Run one of our cases: a short warm-up, then `ops` measured operations.
-    fn measure<F, Fut>(&self, concurrency: usize, op: F) -> Result<Stats>
+    fn measure<F, Fut>(&self, concurrency: usize, op: F) -> Result<Ours>
     where
         F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
@@ -173,12 +200,32 @@ impl Bench {
         let op = Arc::new(op);
         let warm = Arc::clone(&op);
         self.runtime.block_on(drive(concurrency, (self.ops / 10).min(2_000), move |t, i| warm(t, i)))?;
-        self.runtime.block_on(drive(concurrency, self.ops, move |t, i| op(t, i)))
+        let (client_before, server_before) = (process_cpu(), self.server_cpu()?);
+        let stats = self.runtime.block_on(drive(concurrency, self.ops, move |t, i| op(t, i)))?;
+        let (client_after, server_after) = (process_cpu(), self.server_cpu()?);
+        let per_op = |seconds: f64| seconds * 1e6 / stats.ops as f64;
+        let client_us = client_before.zip(client_after).map(|(b, a)| per_op(a.saturating_sub(b).as_secs_f64()));
+        Ok(Ours { stats, client_us, server_us: per_op(server_after - server_before) })
     }
 
     /// `redis-benchmark` of one command at this concurrency, with as many requests as our side.
-    fn raw(&self, concurrency: usize, command: &[&str]) -> Result<f64> {
-        redis_benchmark(&self.server, concurrency, self.ops, command)
+    fn raw(&self, concurrency: usize, command: &[&str]) -> Result<Raw> {
+        let before = self.server_cpu()?;
+        let ops_per_sec = redis_benchmark(&self.server, concurrency, self.ops, command)?;
+        let server_us = (self.server_cpu()? - before) * 1e6 / self.ops as f64;
+        Ok(Raw { ops_per_sec, server_us })
+    }
+
+    /// CPU seconds (user + system) the Redis server has used, from `INFO cpu`.
+    fn server_cpu(&self) -> Result<f64> {
+        let info: String = self.runtime.block_on(self.kv.command(&redis_cmd(&["INFO", "cpu"])))?;
+        let field = |name: &str| -> Option<f64> {
+            info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+        };
+        field("used_cpu_user")
+            .zip(field("used_cpu_sys"))
+            .map(|(user, sys)| user + sys)
+            .ok_or_else(|| Error::backend("INFO cpu has no used_cpu_user / used_cpu_sys"))
     }
 
     /// `get_session` against GET of a session-sized string and HGETALL of the session hash.
@@ -194,8 +241,8 @@ impl Bench {
         let get = self.raw(concurrency, &["GET", &self.session_sized])?;
         let hgetall = self.raw(concurrency, &["HGETALL", &self.session_key])?;
         Ok(vec![
-            Row { op: "session get", concurrency, ours, baseline: "GET (session-sized value)", baseline_ops: get },
-            Row { op: "session get", concurrency, ours, baseline: "HGETALL (the session hash)", baseline_ops: hgetall },
+            Row { op: "session get", concurrency, ours, baseline: "GET (session-sized value)", raw: get },
+            Row { op: "session get", concurrency, ours, baseline: "HGETALL (the session hash)", raw: hgetall },
         ])
     }
 
@@ -229,15 +276,9 @@ impl Bench {
                 concurrency,
                 ours,
                 baseline: "HSET+PEXPIREAT+ZADD+HMGET",
-                baseline_ops: sequence_rate(&raw),
+                raw: Raw::sequence(&raw),
             },
-            Row {
-                op: "session touch",
-                concurrency,
-                ours,
-                baseline: "EVALSHA session_touch.lua",
-                baseline_ops: evalsha,
-            },
+            Row { op: "session touch", concurrency, ours, baseline: "EVALSHA session_touch.lua", raw: evalsha },
         ])
     }
 
@@ -257,7 +298,7 @@ impl Bench {
         let key = self.kv.keys().rate(&self.subject);
         let (t, tau, burst) = (t.to_string(), tau.to_string(), self.quota.burst.to_string());
         let evalsha = self.raw(concurrency, &["EVALSHA", &sha, "1", &key, &t, &tau, &burst, ""])?;
-        Ok(vec![Row { op: "rate check", concurrency, ours, baseline: "EVALSHA rate_gcra.lua", baseline_ops: evalsha }])
+        Ok(vec![Row { op: "rate check", concurrency, ours, baseline: "EVALSHA rate_gcra.lua", raw: evalsha }])
     }
 
     /// One enqueue, one reserve and one ack per operation, against the classic raw reliable
@@ -286,7 +327,7 @@ impl Bench {
             concurrency,
             ours,
             baseline: "LPUSH+LMOVE+LREM",
-            baseline_ops: sequence_rate(&raw),
+            raw: Raw::sequence(&raw),
         }])
     }
 
@@ -324,7 +365,9 @@ fn redis_cmd(words: &[&str]) -> redis::Cmd {
     cmd
 }
 
-/// Print the result table.
+/// Print the result table: ours (throughput, latency, CPU per operation in this process and
+/// in Redis), then the raw baseline (what redis-benchmark ran, its throughput, Redis CPU per
+/// operation), then the ratio of throughputs.
 fn print_table(bench: &Bench, rows: &[Row]) {
     println!(
         "Redis load (ours: N tasks on one multiplexed connection, {} tokio worker thread(s); redis-benchmark: -c N connections, -P 1; {} ops per case, best of {} rounds)",
@@ -333,20 +376,35 @@ fn print_table(bench: &Bench, rows: &[Row]) {
         bench.rounds
     );
     println!(
-        "{:<20} {:>4} {:>10} {:>9} {:>9}  {:<28} {:>12} {:>6}",
-        "op", "conc", "ops/s", "p50 µs", "p95 µs", "redis-benchmark runs", "raw ops/s", "ratio"
+        "{:<20} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7}  {:<27} {:>8} {:>7} {:>6}",
+        "op",
+        "conc",
+        "ops/s",
+        "p50 µs",
+        "p95 µs",
+        "cli µs",
+        "srv µs",
+        "redis-benchmark runs",
+        "raw op/s",
+        "srv µs",
+        "ratio"
     );
     for r in rows {
+        let client = r.ours.client_us.map_or_else(|| "-".to_owned(), |us| format!("{us:.1}"));
         println!(
-            "{:<20} {:>4} {:>10.0} {:>9.1} {:>9.1}  {:<28} {:>12.0} {:>5.2}x",
+            "{:<20} {:>4} {:>8.0} {:>7.1} {:>7.1} {:>7} {:>7.1}  {:<27} {:>8.0} {:>7.1} {:>5.2}x",
             r.op,
             r.concurrency,
-            r.ours.ops_per_sec,
-            r.ours.p50.as_secs_f64() * 1e6,
-            r.ours.p95.as_secs_f64() * 1e6,
+            r.ours.stats.ops_per_sec,
+            r.ours.stats.p50.as_secs_f64() * 1e6,
+            r.ours.stats.p95.as_secs_f64() * 1e6,
+            client,
+            r.ours.server_us,
             r.baseline,
-            r.baseline_ops,
-            r.ours.ops_per_sec / r.baseline_ops,
+            r.raw.ops_per_sec,
+            r.raw.server_us,
+            r.ours.stats.ops_per_sec / r.raw.ops_per_sec,
         );
     }
+    println!("cli µs / srv µs: CPU time per operation of this process / of the Redis server (INFO cpu)");
 }

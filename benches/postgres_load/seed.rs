@@ -19,7 +19,8 @@ const POST_COLUMNS: &str = "id, user_id, team_id, title, content, hashtags, stat
      ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms";
 
 /// The `post_media` columns the COPY baseline fills (every column).
-const MEDIA_COLUMNS: &str = "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at";
+const MEDIA_COLUMNS: &str =
+    "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at";
 
 /// Filler for post text.
 const LOREM: &str = "Launch week! Our spring collection is live: fresh colours, recycled fabrics, free shipping.";
@@ -85,7 +86,11 @@ fn account(user: UserId, team: usize) -> NewSocialAccount {
 /// A media item: images have dimensions and alt text.
 fn media(rng: &mut Rng, team: usize, post: usize, i: usize) -> NewPostMedia {
     let kind = [MediaType::Image, MediaType::Image, MediaType::Video, MediaType::Gif][rng.below(4)];
-    let mut m = NewPostMedia::new(kind, format!("https://cdn.example.com/t{team}/p{post}/{i}"), 10_000 + rng.below(5_000_000) as i64);
+    let mut m = NewPostMedia::new(
+        kind,
+        format!("https://cdn.example.com/t{team}/p{post}/{i}"),
+        10_000 + rng.below(5_000_000) as i64,
+    );
     if kind == MediaType::Image {
         m.dimensions = Some(Dimensions { width: 1080, height: 1350 });
         m.alt_text = "Product photo".to_owned();

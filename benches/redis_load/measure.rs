@@ -10,6 +10,8 @@ use clientnest::Result;
 /// Throughput and latency of one measured case.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stats {
+    /// Operations completed.
+    pub(crate) ops: usize,
     /// Completed operations per second of wall time.
     pub(crate) ops_per_sec: f64,
     /// Median latency of one operation.
@@ -64,6 +66,7 @@ fn summarise(mut latencies: Vec<Duration>, elapsed: Duration) -> Stats {
     latencies.sort_unstable();
     let ops = latencies.len();
     Stats {
+        ops,
         ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
         p50: percentile(&latencies, 50),
         p95: percentile(&latencies, 95),
@@ -77,4 +80,14 @@ fn percentile(sorted: &[Duration], pct: usize) -> Duration {
     }
     let rank = (sorted.len() * pct).div_ceil(100).max(1);
     sorted[rank - 1]
+}
+
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (Linux; 100
+/// clock ticks per second). `None` where that file is missing.
+pub(crate) fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start with the state, field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<u64>().ok();
+    Some(Duration::from_millis((ticks(14)? + ticks(15)?) * 10))
 }

@@ -3,12 +3,14 @@
 //! and delete invalidates the entry.
 //!
 //! ```
+//! use std::sync::Arc;
+//! use chrono::Duration;
 //! use clientnest_core::cache_aside::CachedUsers;
 //! use clientnest_core::memory::{MemoryKv, MemoryStore};
 //! use clientnest_core::prelude::*;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let users = CachedUsers::new(MemoryStore::new(), MemoryKv::new());
+//! let users = CachedUsers::new(Arc::new(MemoryStore::new()), Arc::new(MemoryKv::new()), Duration::minutes(5));
 //! let hash = hash_password(&Secret::new("correct horse battery staple"))?;
 //! let ada = users.create_user(NewUser::new("ada@example.com", hash, "Ada", "Lovelace")).await?;
 //! assert_eq!(users.get_user(ada.id).await?, ada); // loaded, then cached
@@ -19,6 +21,7 @@
 //! # }).unwrap();
 //! ```
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -30,11 +33,12 @@ use crate::ids::UserId;
 use crate::model::{CacheKey, NewUser, User, UserUpdate, check_ttl};
 use crate::ports::{Cache, UserRepository};
 
-/// How long a user stays cached unless changed through the decorator: 5 minutes.
-pub const DEFAULT_USER_TTL_SECONDS: i64 = 300;
-
 /// A [`UserRepository`] that serves `get_user` from a [`Cache`] (key
 /// [`CacheKey::user`], i.e. `user:{id}`) and loads misses from the wrapped repository.
+///
+/// Both sides are shared handles (`Arc`), so trait objects work too:
+/// `CachedUsers<dyn Repositories, dyn KvStores>` over the backends an application picked at run
+/// time.
 ///
 /// - Concurrent misses of one user run one load (the cache's load lock, see
 ///   [`CacheExt::get_or_load`]); the others get the loaded value.
@@ -46,24 +50,24 @@ pub const DEFAULT_USER_TTL_SECONDS: i64 = 300;
 ///   call). A stale user (say, still active after being deactivated) must not go unnoticed.
 /// - When the cache fails on a read, the read goes to the repository.
 /// - Changes made to the repository around the decorator are seen once the entry expires.
-#[derive(Debug, Clone)]
-pub struct CachedUsers<R, C> {
-    repo: R,
-    cache: C,
+#[derive(Debug)]
+pub struct CachedUsers<R: ?Sized, C: ?Sized> {
+    repo: Arc<R>,
+    cache: Arc<C>,
     ttl: Duration,
 }
 
-impl<R: UserRepository, C: Cache> CachedUsers<R, C> {
-    /// Wrap a repository, caching users in `cache` for [`DEFAULT_USER_TTL_SECONDS`].
-    pub fn new(repo: R, cache: C) -> Self {
-        Self { repo, cache, ttl: Duration::seconds(DEFAULT_USER_TTL_SECONDS) }
+impl<R: ?Sized, C: ?Sized> Clone for CachedUsers<R, C> {
+    fn clone(&self) -> Self {
+        Self { repo: Arc::clone(&self.repo), cache: Arc::clone(&self.cache), ttl: self.ttl }
     }
+}
 
-    /// Cache users for `ttl` instead (1 ms to 366 days).
-    pub fn with_ttl(mut self, ttl: Duration) -> Result<Self> {
-        check_ttl("ttl", ttl)?;
-        self.ttl = ttl;
-        Ok(self)
+impl<R: UserRepository + ?Sized, C: Cache + ?Sized> CachedUsers<R, C> {
+    /// Wrap a repository, caching users in `cache` for `ttl` (1 ms to 366 days; a TTL out of
+    /// that range makes `get_user` fail with [`Error::Validation`]).
+    pub fn new(repo: Arc<R>, cache: Arc<C>, ttl: Duration) -> Self {
+        Self { repo, cache, ttl }
     }
 
     /// How long users stay cached.
@@ -72,12 +76,12 @@ impl<R: UserRepository, C: Cache> CachedUsers<R, C> {
     }
 
     /// The wrapped repository (writes made through it bypass invalidation).
-    pub fn repository(&self) -> &R {
+    pub fn repository(&self) -> &Arc<R> {
         &self.repo
     }
 
     /// The cache.
-    pub fn cache(&self) -> &C {
+    pub fn cache(&self) -> &Arc<C> {
         &self.cache
     }
 
@@ -96,12 +100,13 @@ impl<R: UserRepository, C: Cache> CachedUsers<R, C> {
 }
 
 #[async_trait]
-impl<R: UserRepository, C: Cache> UserRepository for CachedUsers<R, C> {
+impl<R: UserRepository + ?Sized, C: Cache + ?Sized> UserRepository for CachedUsers<R, C> {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         self.repo.create_user(user).await
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
+        check_ttl("ttl", self.ttl)?;
         let loader_failed = AtomicBool::new(false);
         let load = || async {
             match self.repo.get_user(id).await {
@@ -154,11 +159,14 @@ mod tests {
     }
 
     /// A decorator over fresh memory backends sharing one manual clock, and a stored user.
+    /// The cache TTL of the tests.
+    const TTL_SECONDS: i64 = 300;
+
     async fn setup() -> (CachedUsers<MemoryStore, MemoryKv>, ManualClock, User) {
         let clock = ManualClock::starting_now();
-        let store = MemoryStore::with_clock(Arc::new(clock.clone()));
-        let kv = MemoryKv::with_clock(Arc::new(clock.clone()));
-        let users = CachedUsers::new(store, kv);
+        let store = Arc::new(MemoryStore::with_clock(Arc::new(clock.clone())));
+        let kv = Arc::new(MemoryKv::with_clock(Arc::new(clock.clone())));
+        let users = CachedUsers::new(store, kv, Duration::seconds(TTL_SECONDS));
         let ada = users.create_user(NewUser::new("ada@example.com", hash(), "Ada", "Lovelace")).await.expect("create");
         (users, clock, ada)
     }
@@ -178,7 +186,7 @@ mod tests {
         users.repository().update_user(ada.id, rename("Hidden")).await.expect("direct update");
         assert_eq!(users.get_user(ada.id).await.expect("get").first_name, "Ada", "served from the cache");
 
-        clock.advance(Duration::seconds(DEFAULT_USER_TTL_SECONDS + 1));
+        clock.advance(Duration::seconds(TTL_SECONDS + 1));
         assert_eq!(users.get_user(ada.id).await.expect("get").first_name, "Hidden", "reloaded after the TTL");
     }
 
@@ -210,9 +218,19 @@ mod tests {
 
     #[tokio::test]
     async fn the_ttl_is_checked() {
-        let (users, _clock, _ada) = setup().await;
-        assert!(matches!(users.clone().with_ttl(Duration::zero()), Err(Error::Validation(_))));
-        assert_eq!(users.with_ttl(Duration::seconds(5)).expect("valid").ttl(), Duration::seconds(5));
+        let (users, _clock, ada) = setup().await;
+        let bad = CachedUsers::new(Arc::clone(users.repository()), Arc::clone(users.cache()), Duration::zero());
+        assert!(matches!(bad.get_user(ada.id).await, Err(Error::Validation(_))), "a zero TTL is refused");
+        assert_eq!(users.ttl(), Duration::seconds(TTL_SECONDS));
+    }
+
+    #[tokio::test]
+    async fn trait_objects_work() {
+        let (users, _clock, ada) = setup().await;
+        let repo: Arc<dyn UserRepository> = users.repository().clone();
+        let cache: Arc<dyn Cache> = users.cache().clone();
+        let dynamic = CachedUsers::new(repo, cache, Duration::seconds(60));
+        assert_eq!(dynamic.get_user(ada.id).await.expect("get"), ada);
     }
 
     /// A cache that is always down.
@@ -244,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_survive_a_cache_outage_but_writes_report_it() {
-        let users = CachedUsers::new(MemoryStore::new(), DownCache);
+        let users = CachedUsers::new(Arc::new(MemoryStore::new()), Arc::new(DownCache), Duration::seconds(60));
         let ada = users.create_user(NewUser::new("ada@example.com", hash(), "Ada", "L")).await.expect("create");
         assert_eq!(users.get_user(ada.id).await.expect("read from the repository"), ada);
         let err = users.update_user(ada.id, rename("X")).await.expect_err("cannot invalidate");

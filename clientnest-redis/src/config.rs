@@ -49,6 +49,11 @@ impl Default for RedisConfig {
 }
 
 impl RedisConfig {
+    /// The defaults with one server URL (a single node, or one seed node of a Cluster).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::default().with_urls([url])
+    }
+
     /// The server URLs: one for a single node, any reachable nodes (seeds) for a Cluster.
     pub fn with_urls<I, S>(mut self, urls: I) -> Self
     where

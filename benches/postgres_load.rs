@@ -1,0 +1,356 @@
+//! PostgreSQL load generator: seeds teams x users x posts through the library's bulk path, then
+//! runs the hot paths at 1 and 4 connections, each beside its raw baseline in the same run, and
+//! prints one table (workload, connections, ops/s, p50, p95, baseline, baseline ops/s, ratio,
+//! target).
+//!
+//! | workload | the library | baseline |
+//! | --- | --- | --- |
+//! | W0 seed | `import_posts`, one call per team (2,000 posts with 0-3 media) | `psql \copy` of the same posts and media |
+//! | W1 feed | `feed(team, first 20)` of a random team | `pgbench -M prepared` with the library's feed statement |
+//! | W2 create | `create_post` (2 media) then `create_schedule` | `pgbench -M prepared` with the same three statements |
+//! | W3 claim | workers `claim_due` 50 at a time until no schedule is due | target 30,000 schedules/s at 4 workers |
+//! | W4 ingest | `ingest_comments`, 1,000 per call | `psql \copy` of the same comments, one process per connection |
+//! | W5 read | `unread_count` then `mark_all_read` per user | none |
+//!
+//! It works in a database of its own (`BENCH_PG_DB`, default `clientnest_bench`, dropped and
+//! created on the server of `DATABASE_URL`), with the COPY baseline in its schema
+//! `copy_baseline` (the same migrations). Run it with `scripts/bench-postgres` (release build).
+//!
+//! Knobs (environment): `BENCH_PG_TEAMS` (100), `BENCH_PG_USERS` (users per team, 10),
+//! `BENCH_PG_POSTS` (posts per team, 2000), `BENCH_PG_SCHEDULES` (20000), `BENCH_PG_COMMENTS`
+//! (100000), `BENCH_PG_SECS` (seconds per timed case, 10), `BENCH_PG_THREADS` (tokio workers,
+//! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=0`
+//! (pools that do not ping a connection before each use: shows what that round trip costs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clientnest::postgres::{PgConfig, PgStore};
+use clientnest::prelude::*;
+use tokio::runtime::Runtime;
+
+#[path = "postgres_load/baseline.rs"]
+mod baseline;
+#[path = "postgres_load/measure.rs"]
+mod measure;
+#[path = "postgres_load/seed.rs"]
+mod seed;
+#[path = "postgres_load/workloads.rs"]
+mod workloads;
+
+use baseline::{pgbench, psql};
+use measure::Stats;
+use seed::World;
+
+/// Any failure of the bench.
+pub(crate) type BenchError = Box<dyn std::error::Error + Send + Sync>;
+/// The bench's results.
+pub(crate) type BenchResult<T> = Result<T, BenchError>;
+
+/// Sizes, durations and where the server is.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// `DATABASE_URL`: where to create the bench database.
+    admin_url: String,
+    /// The bench database.
+    pub(crate) url: String,
+    /// Its name.
+    db: String,
+    pub(crate) teams: usize,
+    pub(crate) users_per_team: usize,
+    pub(crate) posts_per_team: usize,
+    pub(crate) schedules: usize,
+    pub(crate) comments: usize,
+    /// Length of each timed case (W1, W2), both sides.
+    pub(crate) secs: Duration,
+    /// Tokio worker threads, and the most pgbench threads.
+    pub(crate) threads: usize,
+    keep: bool,
+    /// Whether pools ping a connection before handing it out (sqlx's default).
+    ping: bool,
+}
+
+fn env_usize(name: &str, default: usize) -> BenchResult<usize> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().map_err(|_| format!("{name}={v} is not a number").into()),
+        Err(_) => Ok(default),
+    }
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> BenchResult<String> {
+    let (scheme, rest) = url.split_once("://").ok_or("DATABASE_URL has no scheme")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let query = rest[end..].find('?').map_or("", |q| &rest[end + q..]);
+    Ok(format!("{scheme}://{}/{db}{query}", &rest[..end]))
+}
+
+impl Config {
+    fn from_env() -> BenchResult<Config> {
+        let admin_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let db = std::env::var("BENCH_PG_DB").unwrap_or_else(|_| "clientnest_bench".to_owned());
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Config {
+            url: with_database(&admin_url, &db)?,
+            admin_url,
+            db,
+            teams: env_usize("BENCH_PG_TEAMS", 100)?.max(1),
+            users_per_team: env_usize("BENCH_PG_USERS", 10)?.max(1),
+            posts_per_team: env_usize("BENCH_PG_POSTS", 2000)?.min(clientnest::constraint::MAX_BATCH),
+            schedules: env_usize("BENCH_PG_SCHEDULES", 20_000)?,
+            comments: env_usize("BENCH_PG_COMMENTS", 100_000)?,
+            secs: Duration::from_secs(env_usize("BENCH_PG_SECS", 10)? as u64),
+            threads: env_usize("BENCH_PG_THREADS", cores)?.max(1),
+            keep: std::env::var("BENCH_PG_KEEP").is_ok_and(|v| v == "1"),
+            ping: std::env::var("BENCH_PG_PING").map_or(true, |v| v != "0"),
+        })
+    }
+}
+
+/// What a row must reach.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// At least this share of the baseline.
+    Ratio(f64),
+    /// At least this many units per second.
+    PerSec(f64),
+    None,
+}
+
+/// One line of the table.
+struct Row {
+    workload: String,
+    conc: usize,
+    ours: Stats,
+    baseline: Option<(&'static str, f64)>,
+    target: Target,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        self.baseline.map(|(_, b)| self.ours.per_sec / b.max(f64::MIN_POSITIVE))
+    }
+
+    fn verdict(&self) -> String {
+        match (self.target, self.ratio()) {
+            (Target::Ratio(t), Some(r)) => format!(">= {t}x: {}", if r >= t { "met" } else { "MISSED" }),
+            (Target::PerSec(t), _) => {
+                format!(">= {t:.0}/s: {}", if self.ours.per_sec >= t { "met" } else { "MISSED" })
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| workload | conns | ops/s | p50 | p95 | baseline | baseline ops/s | ratio | target |");
+    println!("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |");
+    for r in rows {
+        let (name, base) = r.baseline.map_or(("-", "-".to_owned()), |(n, b)| (n, format!("{b:.0}")));
+        let ratio = r.ratio().map_or("-".to_owned(), |x| format!("{x:.2}"));
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {name} | {base} | {ratio} | {} |",
+            r.workload,
+            r.conc,
+            r.ours.per_sec,
+            ms(r.ours.p50),
+            ms(r.ours.p95),
+            r.verdict()
+        );
+    }
+}
+
+/// A store whose pool holds exactly `n` connections (`BENCH_PG_PING=0`: a pool that does not
+/// ping a connection before handing it out, to measure what that round trip costs).
+async fn connect(cfg: &Config, n: u32) -> BenchResult<PgStore> {
+    let config = PgConfig::new(&cfg.url).with_max_connections(n).with_min_connections(n);
+    let keys = KeyRing::new("bench", [7u8; 32])?;
+    if cfg.ping {
+        return Ok(PgStore::connect(&config, keys).await?);
+    }
+    let pool = config.pool_options().test_before_acquire(false).connect_with(config.connect_options()?).await?;
+    Ok(PgStore::from_pool(pool, keys))
+}
+
+/// A time-ordered UUID made by the server, for the pgbench scripts and SQL set-up (the library
+/// makes v7 ids on the client; random v4 ids would scatter the primary key's inserts).
+const UUID7_FN: &str = "CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$ \
+     SELECT encode(overlay(uuid_send(gen_random_uuid()) PLACING \
+       substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 'hex')::uuid $$";
+
+/// A fresh database, migrated (public and `copy_baseline`), with the world seeded.
+fn prepare(rt: &Runtime, cfg: &Config) -> BenchResult<Arc<World>> {
+    psql(&cfg.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", cfg.db))?;
+    psql(&cfg.admin_url, &format!("CREATE DATABASE {}", cfg.db))?;
+    psql(&cfg.url, "CREATE SCHEMA copy_baseline")?;
+    psql(&cfg.url, UUID7_FN)?;
+    let world = rt.block_on(async {
+        let store = connect(cfg, 4).await?;
+        store.migrate().await?;
+        let baseline = PgConfig::new(&cfg.url).with_search_path("copy_baseline").with_max_connections(1);
+        PgStore::connect(&baseline, KeyRing::new("bench", [7u8; 32])?).await?.migrate().await?;
+        let world = seed::world(&store, cfg).await?;
+        store.close().await;
+        Ok::<_, BenchError>(world)
+    })?;
+    for table in ["users", "teams", "team_members", "social_accounts"] {
+        psql(&cfg.url, &format!("INSERT INTO copy_baseline.{table} SELECT * FROM public.{table}"))?;
+    }
+    Ok(Arc::new(world))
+}
+
+/// W0: seed the posts, beside COPY.
+fn w0(rt: &Runtime, cfg: &Config, world: &World, dir: &std::path::Path) -> BenchResult<Row> {
+    let seeded = rt.block_on(async {
+        let store = connect(cfg, 1).await?;
+        let seeded = seed::seed_posts(&store, world, cfg, dir).await?;
+        store.close().await;
+        Ok::<_, BenchError>(seeded)
+    })?;
+    eprintln!("seeded {} posts with {} media", seeded.posts, seeded.media);
+    psql(&cfg.url, "VACUUM ANALYZE")?;
+    Ok(Row {
+        workload: "W0 seed: import_posts (posts/s)".to_owned(),
+        conc: 1,
+        ours: seeded.ours,
+        baseline: Some(("psql \\copy", seeded.copy_per_sec)),
+        target: Target::Ratio(0.8),
+    })
+}
+
+/// W1 and W2 at one concurrency: the library, then pgbench with the same SQL.
+fn timed(
+    rt: &Runtime,
+    cfg: &Config,
+    world: &Arc<World>,
+    scripts: (&[PathBuf], &[PathBuf]),
+    c: usize,
+) -> BenchResult<[Row; 2]> {
+    let (feed, create) = rt.block_on(async {
+        let store = connect(cfg, c as u32).await?;
+        let feed = workloads::feed(&store, world, c, cfg.secs).await?;
+        let create = workloads::create(&store, world, c, cfg.secs).await?;
+        store.close().await;
+        Ok::<_, BenchError>((feed, create))
+    })?;
+    let secs = cfg.secs.as_secs();
+    let feed_base = pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?;
+    let create_base = pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?;
+    let row = |workload: &str, ours, base| Row {
+        workload: workload.to_owned(),
+        conc: c,
+        ours,
+        baseline: Some(("pgbench -M prepared", base)),
+        target: Target::Ratio(0.9),
+    };
+    Ok([row("W1 team feed", feed, feed_base), row("W2 create post + schedule", create, create_base)])
+}
+
+/// W3 at one number of workers.
+fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
+    workloads::reset_schedules(cfg)?;
+    let (stats, duplicates) = rt.block_on(async {
+        let store = connect(cfg, workers as u32).await?;
+        let out = workloads::claim(&store, workers, cfg.schedules).await?;
+        store.close().await;
+        Ok::<_, BenchError>(out)
+    })?;
+    if duplicates > 0 {
+        return Err(format!("W3: {duplicates} schedules were claimed twice").into());
+    }
+    Ok(Row {
+        workload: format!("W3 claim_due x50 (schedules/s, {duplicates} duplicates)"),
+        conc: workers,
+        ours: stats,
+        baseline: None,
+        target: if workers == 4 { Target::PerSec(30_000.0) } else { Target::None },
+    })
+}
+
+/// W4 at one concurrency, beside COPY.
+fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path) -> BenchResult<Row> {
+    let (ours, copy) = rt.block_on(async {
+        let store = connect(cfg, c as u32).await?;
+        let out = workloads::ingest(&store, world, cfg, c, c, dir).await?;
+        store.close().await;
+        Ok::<_, BenchError>(out)
+    })?;
+    Ok(Row {
+        workload: "W4 ingest_comments x1000 (comments/s)".to_owned(),
+        conc: c,
+        ours,
+        baseline: Some(("psql \\copy", copy)),
+        target: Target::Ratio(0.8),
+    })
+}
+
+/// W5 at one concurrency.
+fn w5(rt: &Runtime, cfg: &Config, world: &World, c: usize) -> BenchResult<Row> {
+    workloads::reset_notifications(cfg)?;
+    let ours = rt.block_on(async {
+        let store = connect(cfg, c as u32).await?;
+        let out = workloads::read_all(&store, world.users(), c).await?;
+        store.close().await;
+        Ok::<_, BenchError>(out)
+    })?;
+    Ok(Row {
+        workload: "W5 unread_count + mark_all_read (users/s)".to_owned(),
+        conc: c,
+        ours,
+        baseline: None,
+        target: Target::None,
+    })
+}
+
+fn run() -> BenchResult<()> {
+    let cfg = Config::from_env()?;
+    let dir = std::env::temp_dir().join(format!("clientnest-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.threads).enable_all().build()?;
+    eprintln!("preparing {} ({} teams x {} users)", cfg.db, cfg.teams, cfg.users_per_team);
+    let world = prepare(&rt, &cfg)?;
+    eprintln!("W0: seeding {} posts per team", cfg.posts_per_team);
+    let mut rows = vec![w0(&rt, &cfg, &world, &dir)?];
+    let scripts = (workloads::feed_scripts(&world, &dir)?, workloads::create_scripts(&world, &dir)?);
+    for c in [1, 4] {
+        eprintln!("W1, W2 at {c} connection(s), {} s per side", cfg.secs.as_secs());
+        rows.extend(timed(&rt, &cfg, &world, (&scripts.0, &scripts.1), c)?);
+    }
+    eprintln!("W3: {} due schedules", cfg.schedules);
+    workloads::due_schedules(&cfg, cfg.schedules)?;
+    for c in [1, 4] {
+        rows.push(w3(&rt, &cfg, c)?);
+    }
+    for c in [1, 4] {
+        eprintln!("W4: {} comments at {c} connection(s)", cfg.comments);
+        rows.push(w4(&rt, &cfg, &world, c, &dir)?);
+    }
+    workloads::notifications(&cfg)?;
+    for c in [1, 4] {
+        eprintln!("W5 at {c} connection(s)");
+        rows.push(w5(&rt, &cfg, &world, c)?);
+    }
+    print_table(&rows);
+    std::fs::remove_dir_all(&dir)?;
+    if !cfg.keep {
+        psql(&cfg.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", cfg.db))?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("postgres_load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! W1-W5: the hot paths through the library at a given concurrency, and the pgbench scripts
+//! holding the SQL the library issues for W1 and W2.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clientnest::postgres::{PgStore, sql};
+use clientnest::prelude::*;
+
+use crate::baseline::{Csv, bind_sql, literal, psql, psql_copy};
+use crate::measure::{Rng, Stats, for_duration};
+use crate::seed::{TeamInfo, World, ts};
+use crate::{BenchResult, Config};
+
+/// The largest number of pgbench scripts (pgbench takes at most 128).
+const MAX_SCRIPTS: usize = 100;
+
+/// The team and a user of it for operation `i` of `task` (spread over every team).
+fn pick(world: &World, task: usize, i: usize) -> (&TeamInfo, UserId) {
+    let mut rng = Rng::new(((task as u64) << 40) ^ i as u64);
+    let team = &world.teams[rng.below(world.teams.len())];
+    (team, team.users[rng.below(team.users.len())])
+}
+
+fn uuid_lit(id: impl std::fmt::Display) -> String {
+    format!("'{id}'::uuid")
+}
+
+/// W1 on the library: the first feed page (20 posts with media) of a random team.
+pub(crate) async fn feed(store: &PgStore, world: &Arc<World>, tasks: usize, secs: Duration) -> BenchResult<Stats> {
+    let (store, world) = (store.clone(), Arc::clone(world));
+    for_duration(tasks, secs, move |task, i| {
+        let (store, team) = (store.clone(), pick(&world, task, i).0.id);
+        async move {
+            store.feed(team, PageRequest::first(20)).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// W1 for pgbench: the library's feed statement, one script per team (picked at random).
+pub(crate) fn feed_scripts(world: &World, dir: &Path) -> BenchResult<Vec<PathBuf>> {
+    let first_page = ["'10000-01-01T00:00:00Z'::timestamptz", "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"];
+    world
+        .teams
+        .iter()
+        .take(MAX_SCRIPTS)
+        .enumerate()
+        .map(|(t, team)| {
+            let query = bind_sql(sql::FEED, &[&uuid_lit(team.id), first_page[0], first_page[1], ":fetch"])?;
+            let path = dir.join(format!("w1_feed_{t}.sql"));
+            std::fs::write(&path, format!("\\set fetch 21\n{query};\n"))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// A post with two images for Facebook.
+fn w2_post(user: UserId, task: usize, i: usize) -> NewPost {
+    let mut post = NewPost::draft(user, format!("W2 post {task}-{i}: new arrivals this week"));
+    post.platforms = vec![Platform::Facebook];
+    post.media = (1..=2)
+        .map(|m| NewPostMedia::new(MediaType::Image, format!("https://cdn.example.com/w2/{m}.png"), 2048 * m))
+        .collect();
+    post
+}
+
+/// W2 on the library: `create_post` with 2 media, then `create_schedule` on the team's account.
+pub(crate) async fn create(store: &PgStore, world: &Arc<World>, tasks: usize, secs: Duration) -> BenchResult<Stats> {
+    let (store, world) = (store.clone(), Arc::clone(world));
+    for_duration(tasks, secs, move |task, i| {
+        let store = store.clone();
+        let (team, user) = pick(&world, task, i);
+        let (team, account) = (team.id, team.account);
+        async move {
+            let post = store.create_post(team, w2_post(user, task, i)).await?;
+            let schedule = NewSchedule {
+                user_id: user,
+                post_id: post.post.id,
+                social_account_id: account,
+                scheduled_time: Utc::now() + chrono::Duration::days(1),
+                timezone: "Europe/Paris".to_owned(),
+            };
+            store.create_schedule(team, schedule).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// W2's three statements for one team, with literals for the values the client supplies.
+fn create_script(team: &TeamInfo, user: UserId) -> BenchResult<String> {
+    let (team_id, user_id, account) = (uuid_lit(team.id), uuid_lit(user), uuid_lit(team.account));
+    let post = bind_sql(
+        sql::CREATE_POST,
+        &[
+            "bench_uuid7()",
+            &user_id,
+            &team_id,
+            "''::text",
+            &literal("W2 post: new arrivals this week"),
+            "'[]'::jsonb",
+            "'draft'::text",
+            "NULL::timestamptz",
+            "NULL::timestamptz",
+            "false",
+            "''::text",
+            "now()",
+            "'{}'::jsonb",
+            "ARRAY['facebook']::text[]",
+            "ARRAY[bench_uuid7(), bench_uuid7()]",
+            "ARRAY['image', 'image']::text[]",
+            "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
+            "ARRAY[2048, 4096]::int8[]",
+            "ARRAY[NULL, NULL]::jsonb[]",
+            "ARRAY['', '']::text[]",
+        ],
+    )?;
+    let refs = bind_sql(sql::SCHEDULE_REFERENCES, &[&team_id, ":id", &account, &user_id])?;
+    let schedule = bind_sql(
+        sql::CREATE_SCHEDULE,
+        &[
+            "bench_uuid7()",
+            &user_id,
+            &team_id,
+            ":id",
+            &account,
+            "'facebook'::text",
+            "(now() + interval '1 day')",
+            "'Europe/Paris'::text",
+            "now()",
+        ],
+    )?;
+    Ok(format!("{post} \\gset\n{refs};\n{schedule};\n"))
+}
+
+/// W2 for pgbench: one script per team.
+pub(crate) fn create_scripts(world: &World, dir: &Path) -> BenchResult<Vec<PathBuf>> {
+    world
+        .teams
+        .iter()
+        .take(MAX_SCRIPTS)
+        .enumerate()
+        .map(|(t, team)| {
+            let path = dir.join(format!("w2_create_{t}.sql"));
+            std::fs::write(&path, create_script(team, team.users[t % team.users.len()])?)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// W3 setup: `n` pending schedules due within the last hour, on random posts (not measured).
+pub(crate) fn due_schedules(cfg: &Config, n: usize) -> BenchResult<()> {
+    psql(
+        &cfg.url,
+        &format!(
+            "INSERT INTO schedules (id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, \
+               timezone, status, retry_count, created_at, updated_at, next_attempt_at) \
+             SELECT bench_uuid7(), p.user_id, p.team_id, p.id, a.id, 'facebook', p.due, 'Etc/UTC', 'pending', 0, \
+               p.due - interval '1 hour', p.due, p.due \
+             FROM (SELECT *, now() - interval '1 hour' + random() * interval '50 minutes' AS due \
+                   FROM posts ORDER BY random() LIMIT {n}) p \
+             JOIN social_accounts a ON a.team_id = p.team_id"
+        ),
+    )
+}
+
+/// W3 between runs: every seeded schedule pending again, the table vacuumed.
+pub(crate) fn reset_schedules(cfg: &Config) -> BenchResult<()> {
+    psql(
+        &cfg.url,
+        "UPDATE schedules SET status = 'pending', locked_by = NULL, locked_until = NULL, last_attempt = NULL \
+         WHERE timezone = 'Etc/UTC'",
+    )?;
+    psql(&cfg.url, "VACUUM ANALYZE schedules")
+}
+
+/// W3 on the library: `workers` claimers take batches of 50 until none is due. Returns the
+/// schedules per second and how many schedules were claimed twice (must be 0).
+pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> BenchResult<(Stats, usize)> {
+    let started = Instant::now();
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let worker = WorkerId::unique(&format!("bench-{w}"));
+                let (mut ids, mut latencies) = (Vec::new(), Vec::new());
+                loop {
+                    let call = Instant::now();
+                    let batch = store.claim_due(&worker, 50, chrono::Duration::minutes(10)).await?;
+                    latencies.push(call.elapsed());
+                    if batch.is_empty() {
+                        return Ok::<_, Error>((ids, latencies));
+                    }
+                    ids.extend(batch.into_iter().map(|s| s.id));
+                }
+            })
+        })
+        .collect();
+    let (mut ids, mut latencies) = (Vec::new(), Vec::new());
+    for h in handles {
+        let (i, l) = h.await??;
+        ids.extend(i);
+        latencies.extend(l);
+    }
+    let elapsed = started.elapsed();
+    let distinct: HashSet<ScheduleId> = ids.iter().copied().collect();
+    if distinct.len() != expected {
+        return Err(format!("W3 claimed {} distinct schedules, {expected} were due", distinct.len()).into());
+    }
+    Ok((Stats::of(ids.len(), elapsed, latencies), ids.len() - distinct.len()))
+}
+
+/// The comments columns the COPY baseline fills (every column).
+const COMMENT_COLUMNS: &str = "id, account_id, platform_id, content, author_name, author_id, sentiment, priority, \
+     status, replied_at, created_at, metadata";
+
+/// W4's comments for run `run`: `per_team` on each team's account, new platform ids per run.
+fn comments_of(team: &TeamInfo, t: usize, run: usize, per_team: usize) -> Vec<NewComment> {
+    let mut rng = Rng::new(((run as u64) << 32) ^ t as u64);
+    (0..per_team)
+        .map(|i| {
+            let mut c = NewComment::new(
+                team.account,
+                format!("r{run}-t{t}-c{i}"),
+                "Love this! When does the spring collection ship to Canada?",
+                format!("Fan {}", rng.below(10_000)),
+                format!("fb-user-{}", rng.below(1_000_000)),
+            );
+            c.sentiment = Some([Sentiment::Positive, Sentiment::Neutral, Sentiment::Negative][rng.below(3)]);
+            c.priority = [Priority::Low, Priority::Medium, Priority::High][rng.below(3)];
+            c
+        })
+        .collect()
+}
+
+/// The same comments as CSV rows for COPY (fresh ids, created now).
+fn write_comments(batch: &[NewComment], out: &mut Csv) -> BenchResult<()> {
+    let now = ts(Utc::now());
+    for c in batch {
+        out.text(&uuid::Uuid::now_v7().to_string())?.text(&c.account_id.to_string())?.text(&c.platform_id)?;
+        out.text(&c.content)?.text(&c.author_name)?.text(&c.author_id)?.value(c.sentiment.map(|s| s.as_str()))?;
+        out.text(c.priority.as_str())?.text("new")?.value(None)?.text(&now)?.text(&c.metadata.to_string())?.end()?;
+    }
+    Ok(())
+}
+
+/// W4 on the library (`tasks` at once, one batch per team) and with `\copy` of the same rows
+/// (`tasks` psql processes at once): comments per second of each.
+pub(crate) async fn ingest(
+    store: &PgStore,
+    world: &World,
+    cfg: &Config,
+    tasks: usize,
+    run: usize,
+    dir: &Path,
+) -> BenchResult<(Stats, f64)> {
+    let per_team = cfg.comments / world.teams.len();
+    let mut files: Vec<PathBuf> = (0..tasks).map(|k| dir.join(format!("comments_{run}_{k}.csv"))).collect();
+    let mut csv: Vec<Csv> = files.iter().map(|f| Csv::create(f)).collect::<BenchResult<_>>()?;
+    let mut queues: Vec<Vec<(TeamId, Vec<NewComment>)>> = vec![Vec::new(); tasks];
+    for (t, team) in world.teams.iter().enumerate() {
+        let batch = comments_of(team, t, run, per_team);
+        write_comments(&batch, &mut csv[t % tasks])?;
+        queues[t % tasks].push((team.id, batch));
+    }
+    csv.into_iter().try_for_each(Csv::finish)?;
+    let started = Instant::now();
+    let handles: Vec<_> = queues
+        .into_iter()
+        .map(|queue| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for (team, batch) in queue {
+                    let call = Instant::now();
+                    store.ingest_comments(team, batch).await?;
+                    latencies.push(call.elapsed());
+                }
+                Ok::<_, Error>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    let ours = Stats::of(per_team * world.teams.len(), started.elapsed(), latencies);
+    let copy = psql_copy(&cfg.url, "copy_baseline.comments", COMMENT_COLUMNS, &files)?;
+    files.iter_mut().for_each(|f| drop(std::fs::remove_file(f)));
+    Ok((ours, (per_team * world.teams.len()) as f64 / copy.as_secs_f64().max(f64::MIN_POSITIVE)))
+}
+
+/// W5 setup: 10 unread notifications for every user (not measured).
+pub(crate) fn notifications(cfg: &Config) -> BenchResult<()> {
+    psql(
+        &cfg.url,
+        "INSERT INTO notifications (id, user_id, type, title, message, data, is_read, priority, created_at) \
+         SELECT bench_uuid7(), u.id, 'comment', 'New comment', 'Someone commented on your post', '{}', false, \
+           'medium', now() - g * interval '1 minute' \
+         FROM users u CROSS JOIN generate_series(1, 10) g",
+    )
+}
+
+/// W5 between runs: every notification unread again, the table vacuumed.
+pub(crate) fn reset_notifications(cfg: &Config) -> BenchResult<()> {
+    psql(&cfg.url, "UPDATE notifications SET is_read = false, read_at = NULL")?;
+    psql(&cfg.url, "VACUUM ANALYZE notifications")
+}
+
+/// W5 on the library: for each user, `unread_count` then `mark_all_read`, `tasks` users at once.
+pub(crate) async fn read_all(store: &PgStore, users: Vec<UserId>, tasks: usize) -> BenchResult<Stats> {
+    let total = users.len();
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|k| {
+            let store = store.clone();
+            let mine: Vec<UserId> = users.iter().skip(k).step_by(tasks).copied().collect();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(mine.len());
+                for user in mine {
+                    let call = Instant::now();
+                    let unread = store.unread_count(user).await?;
+                    let marked = store.mark_all_read(user).await?;
+                    latencies.push(call.elapsed());
+                    if unread != marked {
+                        return Err(format!("user {user}: {unread} unread but {marked} marked").into());
+                    }
+                }
+                Ok::<_, crate::BenchError>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await??);
+    }
+    Ok(Stats::of(total, started.elapsed(), latencies))
+}
