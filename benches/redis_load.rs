@@ -78,6 +78,7 @@ struct Bench {
     quota: Quota,
     subject: String,
     queue: QueueName,
+    raw_queue: QueueName,
 }
 
 fn main() -> ExitCode {
@@ -156,6 +157,7 @@ impl Bench {
             quota: Quota::per(1_000_000, Duration::seconds(1)),
             subject: "user-bench".to_owned(),
             queue: QueueName::new("bench")?,
+            raw_queue: QueueName::new("bench-raw")?,
             runtime,
             kv,
         };
@@ -210,8 +212,13 @@ impl Bench {
 
     /// `redis-benchmark` of one command at this concurrency, with as many requests as our side.
     fn raw(&self, concurrency: usize, command: &[&str]) -> Result<Raw> {
+        self.raw_with(concurrency, &[], command)
+    }
+
+    /// [`raw`](Self::raw) with more `redis-benchmark` options (e.g. `-r` for `__rand_int__`).
+    fn raw_with(&self, concurrency: usize, options: &[&str], command: &[&str]) -> Result<Raw> {
         let before = self.server_cpu()?;
-        let ops_per_sec = redis_benchmark(&self.server, concurrency, self.ops, command)?;
+        let ops_per_sec = redis_benchmark(&self.server, concurrency, self.ops, options, command)?;
         let server_us = (self.server_cpu()? - before) * 1e6 / self.ops as f64;
         Ok(Raw { ops_per_sec, server_us })
     }
@@ -322,18 +329,77 @@ impl Bench {
             self.raw(concurrency, &["LMOVE", &self.list, &self.list_done, "RIGHT", "LEFT"])?,
             self.raw(concurrency, &["LREM", &self.list_done, "1", &payload])?,
         ];
-        Ok(vec![Row {
-            op: "enqueue+reserve+ack",
-            concurrency,
-            ours,
-            baseline: "LPUSH+LMOVE+LREM",
-            raw: Raw::sequence(&raw),
-        }])
+        let scripts = self.raw_queue_scripts(concurrency)?;
+        Ok(vec![
+            Row {
+                op: "enqueue+reserve+ack",
+                concurrency,
+                ours,
+                baseline: "LPUSH+LMOVE+LREM",
+                raw: Raw::sequence(&raw),
+            },
+            Row {
+                op: "enqueue+reserve+ack",
+                concurrency,
+                ours,
+                baseline: "EVALSHA the 3 queue scripts*",
+                raw: Raw::sequence(&scripts),
+            },
+        ])
+    }
+
+    /// The adapter's own enqueue, reserve and ack scripts run by `redis-benchmark` on a queue of
+    /// their own: enqueue with a random job id, reserve with a one-day lease (so no lease
+    /// expires during the run), and ack of an unknown lease: `redis-benchmark` cannot carry a
+    /// reserved job's token into the ack, so the ack runs only its lease check, cheaper than a
+    /// real ack (this baseline is an upper bound of the scripts' raw rate).
+    fn raw_queue_scripts(&self, concurrency: usize) -> Result<[Raw; 3]> {
+        let q = self.kv.keys().queue(&self.raw_queue);
+        let (ready, delayed, inflight, jobs, seq) = (q.ready(), q.delayed(), q.inflight(), q.jobs(), q.seq());
+        let retry = RetryPolicy::default();
+        let fixed = format!(
+            "5|{}|{}|{}|{}|{}",
+            retry.max_attempts,
+            retry.base_delay.num_seconds(),
+            retry.base_delay.subsec_nanos(),
+            retry.max_delay.num_seconds(),
+            retry.max_delay.subsec_nanos()
+        );
+        let (attempts, base_ms) = (retry.max_attempts.to_string(), retry.base_delay.num_milliseconds().to_string());
+        let max_us = retry.max_delay.num_microseconds().unwrap_or(i64::MAX).to_string();
+        let payload = String::from_utf8_lossy(PAYLOAD).into_owned();
+        let (enqueue, reserve, ack) =
+            (script_sha("queue_enqueue.lua")?, script_sha("queue_reserve.lua")?, script_sha("queue_ack.lua")?);
+        let day_us = Duration::days(1).num_microseconds().unwrap_or(i64::MAX).to_string();
+        let enqueue_args = [
+            "EVALSHA",
+            &enqueue,
+            "4",
+            &ready,
+            &delayed,
+            &jobs,
+            &seq,
+            "job-__rand_int__",
+            &payload,
+            "5",
+            "0",
+            &fixed,
+            &attempts,
+            &base_ms,
+            &max_us,
+            "86400000",
+        ];
+        let reserve_args = ["EVALSHA", &reserve, "4", &ready, &delayed, &inflight, &jobs, &day_us, "token", "worker"];
+        Ok([
+            self.raw_with(concurrency, &["-r", "1000000000"], &enqueue_args)?,
+            self.raw(concurrency, &reserve_args)?,
+            self.raw(concurrency, &["EVALSHA", &ack, "2", &inflight, &jobs, "job-unknown", "token"])?,
+        ])
     }
 
     /// Delete every key the run made.
     fn cleanup(&self) -> Result<()> {
-        let q = self.kv.keys().queue(&self.queue);
+        let (q, raw_q) = (self.kv.keys().queue(&self.queue), self.kv.keys().queue(&self.raw_queue));
         let keys = [
             self.session_key.clone(),
             self.session_index.clone(),
@@ -347,6 +413,11 @@ impl Bench {
             q.dead(),
             q.jobs(),
             q.seq(),
+            raw_q.ready(),
+            raw_q.delayed(),
+            raw_q.inflight(),
+            raw_q.jobs(),
+            raw_q.seq(),
         ];
         for key in keys {
             let _: i64 = self.runtime.block_on(self.kv.command(&redis_cmd(&["DEL", &key])))?;

@@ -50,7 +50,7 @@ async fn main() -> Result<()> {
     println!("2. team '{}' owned by {:?}; Charles is {:?}", team.name, owner.role, role);
 
     // 3. Connected accounts. Tokens are secrets: redacted in Debug, encrypted at rest.
-    let x = repos.connect_account(team.id, account(ada.id, Platform::Twitter, "x-1", Some("x-refresh"))).await?;
+    repos.connect_account(team.id, account(ada.id, Platform::Twitter, "x-1", Some("x-refresh"))).await?;
     let insta = repos.connect_account(team.id, account(ada.id, Platform::Instagram, "ig-1", Some("ig-refresh"))).await?;
     // Reconnecting without a refresh token keeps the stored one.
     let x = repos.connect_account(team.id, account(ada.id, Platform::Twitter, "x-1", None)).await?;

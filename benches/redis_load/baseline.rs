@@ -56,12 +56,19 @@ impl Server {
     }
 }
 
-/// Run `redis-benchmark -c <concurrency> -n <requests> --csv <command...>` (one connection per
-/// client, no pipelining) and return its requests per second.
-pub(crate) fn redis_benchmark(server: &Server, concurrency: usize, requests: usize, command: &[&str]) -> Result<f64> {
+/// Run `redis-benchmark -c <concurrency> -n <requests> --csv <options...> <command...>` (one
+/// connection per client, no pipelining) and return its requests per second.
+pub(crate) fn redis_benchmark(
+    server: &Server,
+    concurrency: usize,
+    requests: usize,
+    options: &[&str],
+    command: &[&str],
+) -> Result<f64> {
     let output = Command::new("redis-benchmark")
         .args(server.args())
         .args(["-c", &concurrency.to_string(), "-n", &requests.to_string(), "--csv"])
+        .args(options)
         .args(command)
         .output()
         .map_err(|e| Error::backend(format!("running redis-benchmark: {e}")))?;
