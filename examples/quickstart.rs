@@ -41,9 +41,15 @@ async fn main() -> Result<()> {
     println!("   rejected: {err}");
 
     // 2. A team with its owner (one atomic step), and a member.
-    let (team, owner) = repos.create_team(NewTeam::new(format!("Analytical Engines {run}"), ada.id, PlanType::Professional)).await?;
+    let (team, owner) =
+        repos.create_team(NewTeam::new(format!("Analytical Engines {run}"), ada.id, PlanType::Professional)).await?;
     let charles = repos
-        .create_user(NewUser::new(format!("charles+{run}@example.com"), hash_password(&Secret::new("difference engine"))?, "Charles", "Babbage"))
+        .create_user(NewUser::new(
+            format!("charles+{run}@example.com"),
+            hash_password(&Secret::new("difference engine"))?,
+            "Charles",
+            "Babbage",
+        ))
         .await?;
     repos.add_member(team.id, NewTeamMember::new(charles.id, TeamRole::Editor)).await?;
     let role = repos.membership(team.id, charles.id).await?.map(|m| m.role);
@@ -51,10 +57,14 @@ async fn main() -> Result<()> {
 
     // 3. Connected accounts. Tokens are secrets: redacted in Debug, encrypted at rest.
     repos.connect_account(team.id, account(ada.id, Platform::Twitter, "x-1", Some("x-refresh"))).await?;
-    let insta = repos.connect_account(team.id, account(ada.id, Platform::Instagram, "ig-1", Some("ig-refresh"))).await?;
+    let insta =
+        repos.connect_account(team.id, account(ada.id, Platform::Instagram, "ig-1", Some("ig-refresh"))).await?;
     // Reconnecting without a refresh token keeps the stored one.
     let x = repos.connect_account(team.id, account(ada.id, Platform::Twitter, "x-1", None)).await?;
-    println!("3. connected {} and {}; refresh token kept on reconnect: {:?}", x.platform, insta.platform, x.refresh_token);
+    println!(
+        "3. connected {} and {}; refresh token kept on reconnect: {:?}",
+        x.platform, insta.platform, x.refresh_token
+    );
 
     // 4. A post with media, written for X and Instagram, scheduled on both accounts.
     let mut post = NewPost::draft(ada.id, "Notes on the Analytical Engine, now in 280 characters. #history");
@@ -87,7 +97,11 @@ async fn main() -> Result<()> {
         repos.complete(s.id, &worker, &format!("{}-post-{}", s.platform, &s.id.to_string()[..8])).await?;
     }
     let feed = repos.feed(team.id, PageRequest::first(20)).await?;
-    println!("5. worker {worker} claimed {} schedules and published them; feed has {} post(s)", ours.len(), feed.items.len());
+    println!(
+        "5. worker {worker} claimed {} schedules and published them; feed has {} post(s)",
+        ours.len(),
+        feed.items.len()
+    );
 
     // 6. Comments ingested twice: the second batch is recognised, nothing is duplicated.
     let comments = vec![
@@ -97,55 +111,86 @@ async fn main() -> Result<()> {
     ];
     let first = repos.ingest_comments(team.id, comments.clone()).await?;
     let again = repos.ingest_comments(team.id, comments).await?;
-    println!("6. ingested {} comments; re-ingest: {} new, {} duplicates", first.inserted, again.inserted, again.duplicates);
+    println!(
+        "6. ingested {} comments; re-ingest: {} new, {} duplicates",
+        first.inserted, again.inserted, again.duplicates
+    );
 
     // 7. Triage the inbox and send a reply; the comment becomes `replied`.
-    let inbox = repos.inbox(team.id, InboxFilter { status: Some(CommentStatus::New), ..Default::default() }, PageRequest::first(10)).await?;
+    let inbox = repos
+        .inbox(team.id, InboxFilter { status: Some(CommentStatus::New), ..Default::default() }, PageRequest::first(10))
+        .await?;
     let critic = inbox.items.iter().find(|c| c.platform_id == "c-2").expect("ingested comment");
     repos
-        .update_comment(team.id, critic.id, CommentUpdate { sentiment: Some(Some(Sentiment::Negative)), priority: Some(Priority::High), ..Default::default() })
+        .update_comment(
+            team.id,
+            critic.id,
+            CommentUpdate {
+                sentiment: Some(Some(Sentiment::Negative)),
+                priority: Some(Priority::High),
+                ..Default::default()
+            },
+        )
         .await?;
-    let reply = NewResponse { comment_id: critic.id, user_id: charles.id, content: "Thanks! The design was complete; see note G.".into(), ai_generated: true };
+    let reply = NewResponse {
+        comment_id: critic.id,
+        user_id: charles.id,
+        content: "Thanks! The design was complete; see note G.".into(),
+        ai_generated: true,
+    };
     repos.send_response(team.id, reply).await?;
     let critic = repos.get_comment(team.id, critic.id).await?;
     println!("7. inbox had {} new comments; replied to the critic: status {}", inbox.items.len(), critic.status);
 
     // 8. Templates, with use counting.
     let template = repos
-        .create_template(team.id, NewTemplate {
-            user_id: ada.id,
-            name: "Thank you".into(),
-            description: "Short thanks".into(),
-            content: "Thank you for your kind words!".into(),
-            category: "replies".into(),
-            hashtags: vec![],
-            is_public: false,
-        })
+        .create_template(
+            team.id,
+            NewTemplate {
+                user_id: ada.id,
+                name: "Thank you".into(),
+                description: "Short thanks".into(),
+                content: "Thank you for your kind words!".into(),
+                category: "replies".into(),
+                hashtags: vec![],
+                is_public: false,
+            },
+        )
         .await?;
     let uses = repos.record_template_use(team.id, template.id).await?;
     println!("8. template '{}' used {uses} time(s)", template.name);
 
     // 9. An automation: positive comments on Instagram get the template as an auto-reply.
     let automation = repos
-        .create_automation(team.id, NewAutomation {
-            user_id: ada.id,
-            name: "Thank fans".into(),
-            description: String::new(),
-            trigger: Trigger::CommentReceived { platforms: vec![Platform::Instagram], keywords: vec![], sentiment: Some(Sentiment::Positive) },
-            action: Action::AutoReply { template_id: Some(template.id), message: None, use_ai: false },
-            is_active: true,
-        })
+        .create_automation(
+            team.id,
+            NewAutomation {
+                user_id: ada.id,
+                name: "Thank fans".into(),
+                description: String::new(),
+                trigger: Trigger::CommentReceived {
+                    platforms: vec![Platform::Instagram],
+                    keywords: vec![],
+                    sentiment: Some(Sentiment::Positive),
+                },
+                action: Action::AutoReply { template_id: Some(template.id), message: None, use_ai: false },
+                is_active: true,
+            },
+        )
         .await?;
     println!("9. automation '{}' on {} -> {}", automation.name, automation.trigger.kind(), automation.action.kind());
 
     // 10. A webhook with a generated secret, and a signed payload verified the way a receiver would.
     let webhook = repos
-        .create_webhook(ada.id, NewWebhook {
-            platform: Platform::Instagram,
-            event_type: "comment.created".into(),
-            endpoint_url: "https://hooks.example.com/clientnest".into(),
-            secret_key: generate_webhook_secret(),
-        })
+        .create_webhook(
+            ada.id,
+            NewWebhook {
+                platform: Platform::Instagram,
+                event_type: "comment.created".into(),
+                endpoint_url: "https://hooks.example.com/clientnest".into(),
+                secret_key: generate_webhook_secret(),
+            },
+        )
         .await?;
     let payload = br#"{"event":"comment.created","comment":"c-1"}"#;
     let now = Utc::now().timestamp();
@@ -154,50 +199,81 @@ async fn main() -> Result<()> {
     println!("10. webhook {} signed and verified: {}", webhook.endpoint_url, &header[..20]);
 
     // 11. AI usage and its totals for the month.
-    for (feature, tokens, cost) in [(FeatureType::ResponseGeneration, 420, "0.0084"), (FeatureType::SentimentAnalysis, 96, "0.0002")] {
+    for (feature, tokens, cost) in
+        [(FeatureType::ResponseGeneration, 420, "0.0084"), (FeatureType::SentimentAnalysis, 96, "0.0002")]
+    {
         repos
-            .record_ai_usage(team.id, NewAiUsage {
-                user_id: ada.id,
-                feature_type: feature,
-                tokens_used: tokens,
-                cost: cost.parse::<Decimal>().map_err(Error::backend)?,
-                model_used: "gpt-4o-mini".into(),
-                request_data: serde_json::json!({}),
-                response_data: serde_json::json!({}),
-                metadata: serde_json::json!({}),
-            })
+            .record_ai_usage(
+                team.id,
+                NewAiUsage {
+                    user_id: ada.id,
+                    feature_type: feature,
+                    tokens_used: tokens,
+                    cost: cost.parse::<Decimal>().map_err(Error::backend)?,
+                    model_used: "gpt-4o-mini".into(),
+                    request_data: serde_json::json!({}),
+                    response_data: serde_json::json!({}),
+                    metadata: serde_json::json!({}),
+                },
+            )
             .await?;
     }
     let month = Period::new(Utc::now() - Duration::days(30), Utc::now() + Duration::minutes(1))?;
     for total in repos.ai_usage_totals(team.id, month).await? {
-        println!("11. AI {}: {} request(s), {} tokens, ${}", total.feature_type, total.requests, total.tokens, total.cost);
+        println!(
+            "11. AI {}: {} request(s), {} tokens, ${}",
+            total.feature_type, total.requests, total.tokens, total.cost
+        );
     }
 
     // 12. Billing: the team's active subscription.
     repos
-        .create_billing(team.id, NewBilling {
-            subscription_id: format!("sub_{run}"),
-            plan_type: PlanType::Professional,
-            amount: Decimal::new(4900, 2),
-            currency: "USD".into(),
-            status: BillingStatus::Active,
-            period_start: Utc::now(),
-            period_end: Utc::now() + Duration::days(30),
-            next_billing: Utc::now() + Duration::days(30),
-        })
+        .create_billing(
+            team.id,
+            NewBilling {
+                subscription_id: format!("sub_{run}"),
+                plan_type: PlanType::Professional,
+                amount: Decimal::new(4900, 2),
+                currency: "USD".into(),
+                status: BillingStatus::Active,
+                period_start: Utc::now(),
+                period_end: Utc::now() + Duration::days(30),
+                next_billing: Utc::now() + Duration::days(30),
+            },
+        )
         .await?;
     let sub = repos.active_subscription(team.id).await?.expect("active subscription");
     println!("12. subscription {} on {}: {} {}", sub.subscription_id, sub.plan_type, sub.amount, sub.currency);
 
     // 13. Notifications: unread count, then mark all read.
-    repos.notify(ada.id, NewNotification::new(NotificationType::PostPublished, "Post published", "Your post is live on X and Instagram.")).await?;
-    repos.notify(ada.id, NewNotification::new(NotificationType::Comment, "New comment", "Critic commented on your post.")).await?;
+    repos
+        .notify(
+            ada.id,
+            NewNotification::new(
+                NotificationType::PostPublished,
+                "Post published",
+                "Your post is live on X and Instagram.",
+            ),
+        )
+        .await?;
+    repos
+        .notify(
+            ada.id,
+            NewNotification::new(NotificationType::Comment, "New comment", "Critic commented on your post."),
+        )
+        .await?;
     let unread = repos.unread_count(ada.id).await?;
     let marked = repos.mark_all_read(ada.id).await?;
     println!("13. {unread} unread notification(s); marked {marked} read");
 
     // 14. A session with sliding expiry, then revoked with every session of the user.
-    let session = kv.create_session(NewSession { user_id: ada.id, permissions: vec!["posts:write".into()], ttl: Duration::minutes(30) }).await?;
+    let session = kv
+        .create_session(NewSession {
+            user_id: ada.id,
+            permissions: vec!["posts:write".into()],
+            ttl: Duration::minutes(30),
+        })
+        .await?;
     let touched = kv.touch_session(&session.id, Duration::minutes(30)).await?.expect("live session");
     let revoked = kv.revoke_user_sessions(ada.id).await?;
     println!("14. session {:?} expires {}; revoked {revoked}", session.id, touched.expires_at);
@@ -217,13 +293,20 @@ async fn main() -> Result<()> {
 
     // 16. A job queue with a visibility timeout: reserve, then ack.
     let queue = QueueName::new(format!("ai-replies-{run}"))?;
-    let mut job = NewJob::new(serde_json::to_vec(&serde_json::json!({ "comment": critic.id })).map_err(Error::backend)?);
+    let mut job =
+        NewJob::new(serde_json::to_vec(&serde_json::json!({ "comment": critic.id })).map_err(Error::backend)?);
     job.idempotency_key = Some(format!("reply:{}", critic.id));
     kv.enqueue(&queue, job.clone()).await?;
     let dup = kv.enqueue(&queue, job).await?;
     let reserved = kv.reserve(&queue, &worker, Duration::seconds(30)).await?.expect("a job");
     kv.ack(&queue, &reserved.lease).await?;
-    println!("16. job {} done on attempt {} (duplicate enqueue ignored: {}); counts {:?}", reserved.job.id, reserved.job.attempt, dup.duplicate, kv.counts(&queue).await?);
+    println!(
+        "16. job {} done on attempt {} (duplicate enqueue ignored: {}); counts {:?}",
+        reserved.job.id,
+        reserved.job.attempt,
+        dup.duplicate,
+        kv.counts(&queue).await?
+    );
 
     // 17. Temporary data taken exactly once (e.g. an OAuth state).
     let key = format!("oauth-state:{run}");

@@ -90,8 +90,7 @@ pub fn hash_password(password: &Secret) -> Result<PasswordHash> {
 /// salt and a hash; `Error::Crypto("unsupported password hash")` when it is a PHC string that
 /// argon2 cannot verify (another algorithm, invalid parameters).
 pub fn verify_password(password: &Secret, hash: &PasswordHash) -> Result<bool> {
-    let parsed =
-        PhcHash::new(hash.as_phc()).map_err(|_| Error::Crypto("malformed password hash"))?;
+    let parsed = PhcHash::new(hash.as_phc()).map_err(|_| Error::Crypto("malformed password hash"))?;
     if parsed.salt.is_none() || parsed.hash.is_none() {
         return Err(Error::Crypto("malformed password hash"));
     }
@@ -154,9 +153,7 @@ impl KeyEntry {
             return Err(Error::invalid(
                 "key_id",
                 "format",
-                format!(
-                    "key id must be 1 to {MAX_KEY_ID_LEN} characters of A-Z, a-z, 0-9, '_' or '-'"
-                ),
+                format!("key id must be 1 to {MAX_KEY_ID_LEN} characters of A-Z, a-z, 0-9, '_' or '-'"),
             ));
         }
         Ok(entry)
@@ -170,15 +167,13 @@ impl KeyEntry {
 
 /// Whether `id` is 1..=32 characters of `[A-Za-z0-9_-]`.
 fn is_valid_key_id(id: &str) -> bool {
-    (1..=MAX_KEY_ID_LEN).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=MAX_KEY_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Split a sealed value into its key id and base64 body, checking the version.
 fn parse_sealed(sealed: &str) -> Result<(&str, &str)> {
     let mut parts = sealed.split('.');
-    let (Some(version), Some(key_id), Some(body), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(version), Some(key_id), Some(body), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::Crypto(MALFORMED_CIPHERTEXT));
     };
@@ -263,9 +258,8 @@ impl KeyRing {
         let mut raw = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         raw.extend_from_slice(&nonce);
         raw.extend_from_slice(&ciphertext);
-        let mut sealed = String::with_capacity(
-            SEALED_VERSION.len() + self.primary.id.len() + 2 + raw.len().div_ceil(3) * 4,
-        );
+        let mut sealed =
+            String::with_capacity(SEALED_VERSION.len() + self.primary.id.len() + 2 + raw.len().div_ceil(3) * 4);
         sealed.push_str(SEALED_VERSION);
         sealed.push('.');
         sealed.push_str(&self.primary.id);
@@ -292,10 +286,7 @@ impl KeyRing {
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         entry
             .cipher()
-            .decrypt(
-                aes_gcm::aead::Nonce::<Aes256Gcm>::from_slice(nonce),
-                Payload { msg: ciphertext, aad },
-            )
+            .decrypt(aes_gcm::aead::Nonce::<Aes256Gcm>::from_slice(nonce), Payload { msg: ciphertext, aad })
             .map_err(|_| Error::Crypto(AUTH_FAILED))
     }
 
@@ -345,10 +336,7 @@ impl KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let old_ids: Vec<&str> = self.old.iter().map(|k| k.id.as_str()).collect();
-        f.debug_struct("KeyRing")
-            .field("primary_key_id", &self.primary.id)
-            .field("old_key_ids", &old_ids)
-            .finish()
+        f.debug_struct("KeyRing").field("primary_key_id", &self.primary.id).field("old_key_ids", &old_ids).finish()
     }
 }
 
@@ -417,10 +405,7 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    s.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
-        .collect()
+    s.as_bytes().chunks_exact(2).map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?)).collect()
 }
 
 /// A parsed `t=...,v1=...` header.
@@ -461,9 +446,7 @@ fn parse_signature_header(header: &str) -> Option<SignatureHeader> {
         }
     }
     match timestamp {
-        Some(timestamp) if !signatures.is_empty() => {
-            Some(SignatureHeader { timestamp, signatures })
-        }
+        Some(timestamp) if !signatures.is_empty() => Some(SignatureHeader { timestamp, signatures }),
         _ => None,
     }
 }
@@ -486,13 +469,7 @@ pub fn sign_webhook(secret: &Secret, timestamp: i64, payload: &[u8]) -> String {
 ///
 /// `Error::Crypto` with `"malformed webhook signature header"`, `"webhook timestamp outside
 /// tolerance"` or `"webhook signature mismatch"`.
-pub fn verify_webhook(
-    secret: &Secret,
-    header: &str,
-    payload: &[u8],
-    now: i64,
-    tolerance_secs: i64,
-) -> Result<()> {
+pub fn verify_webhook(secret: &Secret, header: &str, payload: &[u8], now: i64, tolerance_secs: i64) -> Result<()> {
     let parsed = parse_signature_header(header).ok_or(Error::Crypto(MALFORMED_HEADER))?;
     let skew = (i128::from(now) - i128::from(parsed.timestamp)).abs();
     if skew > i128::from(tolerance_secs) {
@@ -500,10 +477,7 @@ pub fn verify_webhook(
     }
     let mac = webhook_mac(secret, parsed.timestamp, payload);
     // Check every candidate (no early exit) so timing does not tell which one matched.
-    let matched = parsed
-        .signatures
-        .iter()
-        .fold(false, |found, sig| mac.clone().verify_slice(sig).is_ok() | found);
+    let matched = parsed.signatures.iter().fold(false, |found, sig| mac.clone().verify_slice(sig).is_ok() | found);
     if matched { Ok(()) } else { Err(Error::Crypto(SIGNATURE_MISMATCH)) }
 }
 
@@ -576,12 +550,8 @@ mod tests {
                 "{bad}"
             );
         }
-        let other_algo =
-            "$pbkdf2-sha256$i=1000$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        assert_eq!(
-            crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))),
-            "unsupported password hash"
-        );
+        let other_algo = "$pbkdf2-sha256$i=1000$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))), "unsupported password hash");
     }
 
     #[test]
@@ -624,10 +594,7 @@ mod tests {
         let sealed = ring.seal_secret(&Secret::new("refresh-token"), AAD).unwrap();
         assert_eq!(ring.open_secret(&sealed, AAD).unwrap().expose(), "refresh-token");
         let binary = ring.encrypt(&[0xff, 0xfe], AAD).unwrap();
-        assert_eq!(
-            crypto_msg(ring.open_secret(&binary, AAD)),
-            "decrypted secret is not valid UTF-8"
-        );
+        assert_eq!(crypto_msg(ring.open_secret(&binary, AAD)), "decrypted secret is not valid UTF-8");
     }
 
     #[test]
@@ -694,8 +661,7 @@ mod tests {
         let old = ring("2024-01", 1);
         let sealed_old = old.encrypt(b"token", AAD).unwrap();
 
-        let rotated =
-            KeyRing::new("2024-06", [2; 32]).unwrap().with_old_key("2024-01", [1; 32]).unwrap();
+        let rotated = KeyRing::new("2024-06", [2; 32]).unwrap().with_old_key("2024-01", [1; 32]).unwrap();
         assert_eq!(rotated.primary_key_id(), "2024-06");
         assert_eq!(rotated.decrypt(&sealed_old, AAD).unwrap(), b"token");
         assert!(rotated.needs_rotation(&sealed_old));
@@ -725,8 +691,7 @@ mod tests {
 
     #[test]
     fn key_ring_debug_shows_only_ids() {
-        let ring =
-            KeyRing::new("primary", [0xAB; 32]).unwrap().with_old_key("older", [0xCD; 32]).unwrap();
+        let ring = KeyRing::new("primary", [0xAB; 32]).unwrap().with_old_key("older", [0xCD; 32]).unwrap();
         let debug = format!("{ring:?}");
         assert_eq!(debug, r#"KeyRing { primary_key_id: "primary", old_key_ids: ["older"] }"#);
         for needle in ["171", "205", "ab", "AB", "cd", "CD", "q6ur", "zc3N"] {
@@ -802,8 +767,7 @@ mod tests {
         let multi = format!("t={T}, v0=legacy, v1={other_sig}, {v1}");
         verify_webhook(&secret, &multi, payload, T, 300).unwrap();
         // Uppercase hex is accepted.
-        verify_webhook(&secret, &format!("t={T},v1={}", hex.to_uppercase()), payload, T, 5)
-            .unwrap();
+        verify_webhook(&secret, &format!("t={T},v1={}", hex.to_uppercase()), payload, T, 5).unwrap();
     }
 
     #[test]
@@ -822,18 +786,9 @@ mod tests {
     fn webhook_tampered_payload_or_wrong_secret_fails() {
         let secret = Secret::new("whsec_test");
         let header = sign_webhook(&secret, T, b"{\"amount\":1}");
+        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)), SIGNATURE_MISMATCH);
         assert_eq!(
-            crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)),
-            SIGNATURE_MISMATCH
-        );
-        assert_eq!(
-            crypto_msg(verify_webhook(
-                &Secret::new("whsec_other"),
-                &header,
-                b"{\"amount\":1}",
-                T,
-                300
-            )),
+            crypto_msg(verify_webhook(&Secret::new("whsec_other"), &header, b"{\"amount\":1}", T, 300)),
             SIGNATURE_MISMATCH
         );
     }
@@ -842,24 +797,12 @@ mod tests {
     fn webhook_old_or_future_timestamp_fails() {
         let secret = Secret::new("whsec_test");
         let header = sign_webhook(&secret, T, b"x");
-        assert_eq!(
-            crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)),
-            TIMESTAMP_OUT_OF_TOLERANCE
-        );
-        assert_eq!(
-            crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)),
-            TIMESTAMP_OUT_OF_TOLERANCE
-        );
-        assert_eq!(
-            crypto_msg(verify_webhook(&secret, &header, b"x", T, -1)),
-            TIMESTAMP_OUT_OF_TOLERANCE
-        );
+        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)), TIMESTAMP_OUT_OF_TOLERANCE);
+        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)), TIMESTAMP_OUT_OF_TOLERANCE);
+        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T, -1)), TIMESTAMP_OUT_OF_TOLERANCE);
         // Extreme values do not overflow.
         let extreme = sign_webhook(&secret, i64::MIN, b"x");
-        assert_eq!(
-            crypto_msg(verify_webhook(&secret, &extreme, b"x", i64::MAX, i64::MAX)),
-            TIMESTAMP_OUT_OF_TOLERANCE
-        );
+        assert_eq!(crypto_msg(verify_webhook(&secret, &extreme, b"x", i64::MAX, i64::MAX)), TIMESTAMP_OUT_OF_TOLERANCE);
     }
 
     #[test]
@@ -882,11 +825,7 @@ mod tests {
             format!("t={T},v1={sig},{}", "x".repeat(MAX_WEBHOOK_HEADER_LEN)),
         ];
         for header in &cases {
-            assert_eq!(
-                crypto_msg(verify_webhook(&secret, header, b"x", T, 300)),
-                MALFORMED_HEADER,
-                "{header:?}"
-            );
+            assert_eq!(crypto_msg(verify_webhook(&secret, header, b"x", T, 300)), MALFORMED_HEADER, "{header:?}");
         }
     }
 
@@ -898,11 +837,7 @@ mod tests {
         assert!(a.expose().starts_with("whsec_"));
         assert_eq!(a.len(), 49);
         assert!(a.len() < 100);
-        assert!(
-            a.expose()["whsec_".len()..]
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        );
+        assert!(a.expose()["whsec_".len()..].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_eq!(URL_SAFE_NO_PAD.decode(&a.expose()[6..]).unwrap().len(), 32);
     }
 

@@ -35,6 +35,6 @@
 pub use crate::ports::{
     MockAiUsageRepository, MockAutomationRepository, MockBillingRepository, MockCache, MockCommentRepository,
     MockJobQueue, MockNotificationRepository, MockPostRepository, MockRateLimiter, MockScheduleRepository,
-    MockSessionStore, MockSocialAccountRepository, MockTeamRepository, MockTemplateRepository, MockTempStore,
+    MockSessionStore, MockSocialAccountRepository, MockTeamRepository, MockTempStore, MockTemplateRepository,
     MockUserRepository, MockWebhookRepository,
 };

@@ -105,11 +105,7 @@ pub fn http_url(s: &str) -> Result<(), validator::ValidationError> {
 
 /// An IANA time zone name known to the tz database (`Europe/Paris`, `UTC`).
 pub fn timezone(s: &str) -> Result<(), validator::ValidationError> {
-    if s.parse::<chrono_tz::Tz>().is_ok() {
-        Ok(())
-    } else {
-        Err(verr(rule::TIMEZONE, "is not an IANA time zone name"))
-    }
+    if s.parse::<chrono_tz::Tz>().is_ok() { Ok(()) } else { Err(verr(rule::TIMEZONE, "is not an IANA time zone name")) }
 }
 
 /// An ISO 4217 currency code, upper case (`USD`, `EUR`).
@@ -248,9 +244,27 @@ fn field_error(path: &str, e: &validator::ValidationError) -> FieldError {
 fn known_rule(code: &str) -> &'static str {
     use rule::*;
     [
-        MAX_LENGTH, REQUIRED, URL, TIMEZONE, CURRENCY, NUL_BYTE, TIME_RANGE, RANGE, PRECISION, EMAIL,
-        TOKENS_POSITIVE, COST_NON_NEGATIVE, SCHEDULE_FUTURE, BILLING_PERIOD, PLATFORM_TEXT, PLATFORM_MEDIA,
-        PLATFORM_MEDIA_KIND, PASSWORD_HASH, CURSOR, FORMAT, MISMATCH,
+        MAX_LENGTH,
+        REQUIRED,
+        URL,
+        TIMEZONE,
+        CURRENCY,
+        NUL_BYTE,
+        TIME_RANGE,
+        RANGE,
+        PRECISION,
+        EMAIL,
+        TOKENS_POSITIVE,
+        COST_NON_NEGATIVE,
+        SCHEDULE_FUTURE,
+        BILLING_PERIOD,
+        PLATFORM_TEXT,
+        PLATFORM_MEDIA,
+        PLATFORM_MEDIA_KIND,
+        PASSWORD_HASH,
+        CURSOR,
+        FORMAT,
+        MISMATCH,
     ]
     .into_iter()
     .find(|r| *r == code)

@@ -147,19 +147,36 @@ impl Trigger {
 
     fn check(&self, c: &mut Checks) {
         let texts: Vec<&String> = match self {
-            Trigger::CommentReceived { keywords, .. } | Trigger::MentionDetected { keywords, .. } => keywords.iter().collect(),
+            Trigger::CommentReceived { keywords, .. } | Trigger::MentionDetected { keywords, .. } => {
+                keywords.iter().collect()
+            }
             Trigger::ScheduleTime { cron, timezone } => {
-                c.ensure(v::timezone(timezone).is_ok(), "trigger.timezone", rule::TIMEZONE, "is not an IANA time zone name");
+                c.ensure(
+                    v::timezone(timezone).is_ok(),
+                    "trigger.timezone",
+                    rule::TIMEZONE,
+                    "is not an IANA time zone name",
+                );
                 c.ensure(cron.split_whitespace().count() == 5, "trigger.cron", rule::FORMAT, "must have five fields");
                 vec![cron]
             }
             Trigger::EngagementThreshold { window_hours, .. } => {
-                c.ensure((1..=24 * 366).contains(window_hours), "trigger.window_hours", rule::RANGE, "must be 1 hour to 1 year");
+                c.ensure(
+                    (1..=24 * 366).contains(window_hours),
+                    "trigger.window_hours",
+                    rule::RANGE,
+                    "must be 1 hour to 1 year",
+                );
                 vec![]
             }
         };
         for t in texts {
-            c.ensure(v::required_text(t).is_ok() && t.chars().count() <= 200, "trigger", rule::FORMAT, "texts must be 1 to 200 characters without NUL");
+            c.ensure(
+                v::required_text(t).is_ok() && t.chars().count() <= 200,
+                "trigger",
+                rule::FORMAT,
+                "texts must be 1 to 200 characters without NUL",
+            );
         }
         if let Trigger::MentionDetected { keywords, .. } = self {
             c.ensure(!keywords.is_empty(), "trigger.keywords", rule::REQUIRED, "needs at least one keyword");
@@ -198,11 +215,21 @@ impl Action {
                     "auto_reply needs a template, a message or use_ai",
                 );
                 if let Some(m) = message {
-                    c.ensure(v::required_text(m).is_ok() && m.chars().count() <= 10_000, "action.message", rule::FORMAT, "must be 1 to 10000 characters without NUL");
+                    c.ensure(
+                        v::required_text(m).is_ok() && m.chars().count() <= 10_000,
+                        "action.message",
+                        rule::FORMAT,
+                        "must be 1 to 10000 characters without NUL",
+                    );
                 }
             }
             Action::SendNotification { title, .. } => {
-                c.ensure(v::required_text(title).is_ok() && title.chars().count() <= 200, "action.title", rule::FORMAT, "must be 1 to 200 characters without NUL");
+                c.ensure(
+                    v::required_text(title).is_ok() && title.chars().count() <= 200,
+                    "action.title",
+                    rule::FORMAT,
+                    "must be 1 to 200 characters without NUL",
+                );
             }
             Action::CreatePost { platforms, .. } => {
                 c.ensure(!platforms.is_empty(), "action.platforms", rule::REQUIRED, "needs at least one platform");

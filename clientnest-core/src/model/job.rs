@@ -22,7 +22,11 @@ impl QueueName {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        if ok { Ok(Self(name)) } else { Err(Error::invalid("queue", rule::FORMAT, "must be 1 to 64 characters [A-Za-z0-9_.-]")) }
+        if ok {
+            Ok(Self(name))
+        } else {
+            Err(Error::invalid("queue", rule::FORMAT, "must be 1 to 64 characters [A-Za-z0-9_.-]"))
+        }
     }
 
     /// The name.

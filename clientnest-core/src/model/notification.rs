@@ -54,7 +54,13 @@ pub struct NewNotification {
 impl NewNotification {
     /// A medium-priority notification without data.
     pub fn new(kind: NotificationType, title: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, title: title.into(), message: message.into(), data: serde_json::json!({}), priority: Priority::Medium }
+        Self {
+            kind,
+            title: title.into(),
+            message: message.into(),
+            data: serde_json::json!({}),
+            priority: Priority::Medium,
+        }
     }
 }
 

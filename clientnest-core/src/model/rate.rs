@@ -40,7 +40,11 @@ impl Quota {
             && self.period >= Duration::milliseconds(1)
             && self.period <= Duration::days(366)
             && self.emission_interval_us() >= 1;
-        if ok { Ok(()) } else { Err(Error::invalid("quota", rule::RANGE, "needs count >= 1, 1 <= burst <= 1e6, 1 ms <= period <= 366 days")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::invalid("quota", rule::RANGE, "needs count >= 1, 1 <= burst <= 1e6, 1 ms <= period <= 366 days"))
+        }
     }
 }
 

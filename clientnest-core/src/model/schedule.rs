@@ -146,7 +146,11 @@ impl RetryPolicy {
     /// Check the policy.
     pub fn check(&self) -> Result<(), Error> {
         if self.max_attempts == 0 || self.base_delay < Duration::zero() || self.max_delay < self.base_delay {
-            return Err(Error::invalid("retry_policy", rule::RANGE, "needs max_attempts >= 1 and 0 <= base_delay <= max_delay"));
+            return Err(Error::invalid(
+                "retry_policy",
+                rule::RANGE,
+                "needs max_attempts >= 1 and 0 <= base_delay <= max_delay",
+            ));
         }
         Ok(())
     }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use validator::Validate;
 
 use super::choices::Platform;
+use crate::error::Error;
 use crate::ids::{SocialAccountId, TeamId, UserId};
 use crate::secret::Secret;
-use crate::error::Error;
 use crate::validate::{self as v, Checks, rule};
 
 /// A stored social account. Unique per (platform, platform_id, team).

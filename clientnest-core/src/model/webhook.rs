@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use validator::Validate;
 
 use super::choices::Platform;
+use crate::error::Error;
 use crate::ids::{UserId, WebhookId};
 use crate::secret::Secret;
-use crate::error::Error;
 use crate::validate::{self as v, Checks, rule};
 
 /// A stored webhook. Owned by a user (the seed's ERD), reached through that user.

@@ -2,8 +2,8 @@
 //! its team, every user-owned one (webhooks, notifications) through its user.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration};
 use chrono::Utc;
+use chrono::{DateTime, Duration};
 
 use crate::error::Result;
 use crate::ids::*;
@@ -65,8 +65,12 @@ pub trait SocialAccountRepository: Send + Sync {
     /// The team's accounts, newest first.
     async fn list_accounts(&self, team: TeamId, page: PageRequest) -> Result<Page<SocialAccount>>;
     /// Change an account.
-    async fn update_account(&self, team: TeamId, id: SocialAccountId, update: SocialAccountUpdate)
-    -> Result<SocialAccount>;
+    async fn update_account(
+        &self,
+        team: TeamId,
+        id: SocialAccountId,
+        update: SocialAccountUpdate,
+    ) -> Result<SocialAccount>;
     /// Delete an account (its comments go with it).
     async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()>;
     /// Active accounts, across teams, whose token expires before `before` (for the refresher),

@@ -158,7 +158,6 @@ fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>>
         .ok_or_else(|| Error::invalid(field, rule::RANGE, "ends past the latest storable time"))
 }
 
-
 /// The refusal when a worker does not hold a claim.
 fn not_held(id: ScheduleId) -> Error {
     Error::InvalidState {
