@@ -18,7 +18,8 @@
 //!
 //! Knobs (environment): `BENCH_PG_TEAMS` (100), `BENCH_PG_USERS` (users per team, 10),
 //! `BENCH_PG_POSTS` (posts per team, 2000), `BENCH_PG_SCHEDULES` (20000), `BENCH_PG_COMMENTS`
-//! (100000), `BENCH_PG_SECS` (seconds per timed case, 10), `BENCH_PG_THREADS` (tokio workers,
+//! (100000), `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
+//! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (tokio workers,
 //! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=0`
 //! (pools that do not ping a connection before each use: shows what that round trip costs).
 
@@ -63,8 +64,10 @@ pub(crate) struct Config {
     pub(crate) posts_per_team: usize,
     pub(crate) schedules: usize,
     pub(crate) comments: usize,
-    /// Length of each timed case (W1, W2), both sides.
+    /// Length of each timed round (W1, W2), both sides.
     pub(crate) secs: Duration,
+    /// Rounds per case, the two sides alternating; the best round of each side is kept.
+    pub(crate) rounds: usize,
     /// Tokio worker threads, and the most pgbench threads.
     pub(crate) threads: usize,
     keep: bool,
@@ -102,7 +105,8 @@ impl Config {
             posts_per_team: env_usize("BENCH_PG_POSTS", 2000)?.min(clientnest::constraint::MAX_BATCH),
             schedules: env_usize("BENCH_PG_SCHEDULES", 20_000)?,
             comments: env_usize("BENCH_PG_COMMENTS", 100_000)?,
-            secs: Duration::from_secs(env_usize("BENCH_PG_SECS", 10)? as u64),
+            secs: Duration::from_secs(env_usize("BENCH_PG_SECS", 5)? as u64),
+            rounds: env_usize("BENCH_PG_ROUNDS", 3)?.max(1),
             threads: env_usize("BENCH_PG_THREADS", cores)?.max(1),
             keep: std::env::var("BENCH_PG_KEEP").is_ok_and(|v| v == "1"),
             ping: std::env::var("BENCH_PG_PING").map_or(true, |v| v != "0"),
@@ -179,6 +183,21 @@ async fn connect(cfg: &Config, n: u32) -> BenchResult<PgStore> {
     Ok(PgStore::from_pool(pool, keys))
 }
 
+/// Run `work` on a fresh store of `n` connections, then close its pool.
+fn with_store<T>(
+    rt: &Runtime,
+    cfg: &Config,
+    n: usize,
+    work: impl AsyncFnOnce(&PgStore) -> BenchResult<T>,
+) -> BenchResult<T> {
+    rt.block_on(async {
+        let store = connect(cfg, n as u32).await?;
+        let out = work(&store).await;
+        store.close().await;
+        out
+    })
+}
+
 /// A time-ordered UUID made by the server, for the pgbench scripts and SQL set-up (the library
 /// makes v7 ids on the client; random v4 ids would scatter the primary key's inserts).
 const UUID7_FN: &str = "CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$ \
@@ -206,26 +225,40 @@ fn prepare(rt: &Runtime, cfg: &Config) -> BenchResult<Arc<World>> {
     Ok(Arc::new(world))
 }
 
-/// W0: seed the posts, beside COPY.
+/// The better of two measurements (more work per second).
+fn best(a: Stats, b: Stats) -> Stats {
+    if b.per_sec > a.per_sec { b } else { a }
+}
+
+/// The best of a baseline's rounds.
+fn best_rate(a: f64, b: f64) -> f64 {
+    a.max(b)
+}
+
+/// W0: seed the posts, one group of teams per round, each group imported by the library and
+/// then copied by psql.
 fn w0(rt: &Runtime, cfg: &Config, world: &World, dir: &std::path::Path) -> BenchResult<Row> {
-    let seeded = rt.block_on(async {
-        let store = connect(cfg, 1).await?;
-        let seeded = seed::seed_posts(&store, world, cfg, dir).await?;
-        store.close().await;
-        Ok::<_, BenchError>(seeded)
-    })?;
-    eprintln!("seeded {} posts with {} media", seeded.posts, seeded.media);
+    let (mut ours, mut copy, mut posts, mut media) = (Stats::default(), 0.0, 0, 0);
+    let per_round = world.teams.len().div_ceil(cfg.rounds);
+    for start in (0..world.teams.len()).step_by(per_round) {
+        let teams = start..(start + per_round).min(world.teams.len());
+        let seeded = with_store(rt, cfg, 1, async |store| seed::seed_posts(store, world, cfg, dir, teams).await)?;
+        (ours, copy) = (best(ours, seeded.ours), best_rate(copy, seeded.copy_per_sec));
+        (posts, media) = (posts + seeded.posts, media + seeded.media);
+    }
+    eprintln!("seeded {posts} posts with {media} media");
     psql(&cfg.url, "VACUUM ANALYZE")?;
     Ok(Row {
         workload: "W0 seed: import_posts (posts/s)".to_owned(),
         conc: 1,
-        ours: seeded.ours,
-        baseline: Some(("psql \\copy", seeded.copy_per_sec)),
+        ours,
+        baseline: Some(("psql \\copy", copy)),
         target: Target::Ratio(0.8),
     })
 }
 
-/// W1 and W2 at one concurrency: the library, then pgbench with the same SQL.
+/// W1 and W2 at one concurrency: rounds of the library and of pgbench with the same SQL,
+/// alternating.
 fn timed(
     rt: &Runtime,
     cfg: &Config,
@@ -233,16 +266,15 @@ fn timed(
     scripts: (&[PathBuf], &[PathBuf]),
     c: usize,
 ) -> BenchResult<[Row; 2]> {
-    let (feed, create) = rt.block_on(async {
-        let store = connect(cfg, c as u32).await?;
-        let feed = workloads::feed(&store, world, c, cfg.secs).await?;
-        let create = workloads::create(&store, world, c, cfg.secs).await?;
-        store.close().await;
-        Ok::<_, BenchError>((feed, create))
-    })?;
+    let (mut feed, mut create, mut feed_base, mut create_base) = (Stats::default(), Stats::default(), 0.0, 0.0);
     let secs = cfg.secs.as_secs();
-    let feed_base = pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?;
-    let create_base = pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?;
+    for _ in 0..cfg.rounds {
+        feed = best(feed, with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
+        feed_base = best_rate(feed_base, pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?);
+        create =
+            best(create, with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
+        create_base = best_rate(create_base, pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?);
+    }
     let row = |workload: &str, ours, base| Row {
         workload: workload.to_owned(),
         conc: c,
@@ -255,13 +287,13 @@ fn timed(
 
 /// W3 at one number of workers.
 fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
-    workloads::reset_schedules(cfg)?;
-    let (stats, duplicates) = rt.block_on(async {
-        let store = connect(cfg, workers as u32).await?;
-        let out = workloads::claim(&store, workers, cfg.schedules).await?;
-        store.close().await;
-        Ok::<_, BenchError>(out)
-    })?;
+    let (mut stats, mut duplicates) = (Stats::default(), 0);
+    for _ in 0..cfg.rounds {
+        workloads::reset_schedules(cfg)?;
+        let (round, dups) =
+            with_store(rt, cfg, workers, async |store| workloads::claim(store, workers, cfg.schedules).await)?;
+        (stats, duplicates) = (best(stats, round), duplicates + dups);
+    }
     if duplicates > 0 {
         return Err(format!("W3: {duplicates} schedules were claimed twice").into());
     }
@@ -276,12 +308,12 @@ fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
 
 /// W4 at one concurrency, beside COPY.
 fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path) -> BenchResult<Row> {
-    let (ours, copy) = rt.block_on(async {
-        let store = connect(cfg, c as u32).await?;
-        let out = workloads::ingest(&store, world, cfg, c, c, dir).await?;
-        store.close().await;
-        Ok::<_, BenchError>(out)
-    })?;
+    let (mut ours, mut copy) = (Stats::default(), 0.0);
+    for round in 0..cfg.rounds {
+        let run = c * 100 + round;
+        let (o, b) = with_store(rt, cfg, c, async |store| workloads::ingest(store, world, cfg, c, run, dir).await)?;
+        (ours, copy) = (best(ours, o), best_rate(copy, b));
+    }
     Ok(Row {
         workload: "W4 ingest_comments x1000 (comments/s)".to_owned(),
         conc: c,
@@ -293,13 +325,12 @@ fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path
 
 /// W5 at one concurrency.
 fn w5(rt: &Runtime, cfg: &Config, world: &World, c: usize) -> BenchResult<Row> {
-    workloads::reset_notifications(cfg)?;
-    let ours = rt.block_on(async {
-        let store = connect(cfg, c as u32).await?;
-        let out = workloads::read_all(&store, world.users(), c).await?;
-        store.close().await;
-        Ok::<_, BenchError>(out)
-    })?;
+    let mut ours = Stats::default();
+    for _ in 0..cfg.rounds {
+        workloads::reset_notifications(cfg)?;
+        let round = with_store(rt, cfg, c, async |store| workloads::read_all(store, world.users(), c).await)?;
+        ours = best(ours, round);
+    }
     Ok(Row {
         workload: "W5 unread_count + mark_all_read (users/s)".to_owned(),
         conc: c,
@@ -320,7 +351,7 @@ fn run() -> BenchResult<()> {
     let mut rows = vec![w0(&rt, &cfg, &world, &dir)?];
     let scripts = (workloads::feed_scripts(&world, &dir)?, workloads::create_scripts(&world, &dir)?);
     for c in [1, 4] {
-        eprintln!("W1, W2 at {c} connection(s), {} s per side", cfg.secs.as_secs());
+        eprintln!("W1, W2 at {c} connection(s), {} rounds of {} s per side", cfg.rounds, cfg.secs.as_secs());
         rows.extend(timed(&rt, &cfg, &world, (&scripts.0, &scripts.1), c)?);
     }
     eprintln!("W3: {} due schedules", cfg.schedules);

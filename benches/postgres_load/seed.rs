@@ -2,6 +2,7 @@
 //! seeded through the library's bulk path (`import_posts`), beside `psql \copy` of the same rows
 //! into a schema with the same tables, constraints and indexes.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -151,25 +152,32 @@ fn write_csv(team: TeamId, posts: &[ImportedPost], out: &mut Csv, media_out: &mu
     Ok(media_rows)
 }
 
-/// What W0 measured.
+/// What one W0 round measured.
 pub(crate) struct Seeded {
     /// The library: posts per second through `import_posts` (one call per team).
     pub(crate) ours: Stats,
     /// `psql \copy` of the same posts and media: posts per second.
     pub(crate) copy_per_sec: f64,
-    /// Posts and media rows stored.
+    /// Posts and media rows stored by each side.
     pub(crate) posts: usize,
     pub(crate) media: usize,
 }
 
-/// Seed every team's posts through `import_posts`, then COPY the same rows into the baseline
-/// schema.
-pub(crate) async fn seed_posts(store: &PgStore, world: &World, cfg: &Config, dir: &Path) -> BenchResult<Seeded> {
+/// Seed the posts of the teams in `teams` through `import_posts`, then COPY the same rows into
+/// the baseline schema.
+pub(crate) async fn seed_posts(
+    store: &PgStore,
+    world: &World,
+    cfg: &Config,
+    dir: &Path,
+    teams: Range<usize>,
+) -> BenchResult<Seeded> {
     let now = Utc::now();
     let (posts_file, media_file) = (dir.join("posts.csv"), dir.join("post_media.csv"));
     let (mut posts_csv, mut media_csv) = (Csv::create(&posts_file)?, Csv::create(&media_file)?);
     let (mut spent, mut latencies, mut posts, mut media) = (Duration::ZERO, Vec::new(), 0, 0);
-    for (t, team) in world.teams.iter().enumerate() {
+    for t in teams {
+        let team = &world.teams[t];
         let batch = posts_of(team, t, cfg, now);
         media += write_csv(team.id, &batch, &mut posts_csv, &mut media_csv)?;
         posts += batch.len();

@@ -20,8 +20,6 @@ fn schedule_cursor(s: &Schedule) -> Cursor {
     Cursor::after(s.created_at, s.id)
 }
 
-/// A platform post id: 1 to 200 characters without NUL.
-
 /// `now + by`, or a validation error on `field` when that is past the representable times.
 fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>> {
     now.checked_add_signed(by).ok_or_else(|| Error::invalid(field, rule::RANGE, "ends past the latest storable time"))

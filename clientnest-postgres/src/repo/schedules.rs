@@ -149,8 +149,6 @@ const SAVE_FAILURE: &str = "UPDATE schedules SET status = $2, retry_count = $3, 
 const RECOVER: &str = "UPDATE schedules SET status = 'pending', locked_by = NULL, locked_until = NULL, \
      next_attempt_at = $1, updated_at = $1 WHERE status = 'processing' AND locked_until <= $1";
 
-/// A platform post id: 1 to 200 characters without NUL.
-
 /// `now + by`, or a validation error on `field` past the representable times.
 fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>> {
     now.checked_add_signed(by)
