@@ -1,6 +1,17 @@
 //! Redis load benchmark: the adapter's hot paths (session get, session touch, rate-limit check,
 //! enqueue + reserve + ack) at concurrency 1 and 8, each beside `redis-benchmark` running the
-//! closest raw command (or command sequence) against the same server in the same run.
+//! closest raw command (or command sequence) against the same server in the same run:
+//!
+//! | op | redis-benchmark runs |
+//! |---|---|
+//! | session get | GET of a string as large as the session hash; HGETALL of the session hash |
+//! | session touch | HSET, PEXPIREAT, ZADD, HMGET (the raw sequence); EVALSHA of `session_touch.lua` |
+//! | rate check | EVALSHA of `rate_gcra.lua`, same key and quota |
+//! | enqueue + reserve + ack | LPUSH, LMOVE, LREM (a raw reliable list queue); EVALSHA of the 3 queue scripts |
+//!
+//! A sequence's rate is `1 / Σ 1/rate` of its commands, each run by `redis-benchmark` on its own.
+//! Beside throughput and latency it prints the CPU time per operation of this process and of
+//! the Redis server (`INFO cpu`), which shows what bounds a case.
 //!
 //! Our side: `N` tokio tasks sharing one `RedisKv` (one multiplexed connection), closed loop.
 //! `redis-benchmark`: `-c N` connections, no pipelining. Run it with `scripts/bench-redis`

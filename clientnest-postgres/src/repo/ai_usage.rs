@@ -12,7 +12,7 @@ use clientnest_core::{Entity, Error, Result, validate};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{Keyset, choice, clamp_time, missing, page_of};
+use super::{choice, clamp_time, missing};
 use crate::error::map_sqlx;
 use crate::store::PgStore;
 
@@ -102,16 +102,7 @@ impl AiUsageRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<UsageRow> = sqlx::query_as(LIST)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, AiUsage::try_from, cursor)
+        self.fetch_page::<UsageRow, _>(LIST, team.0, &page, AiUsage::try_from, cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

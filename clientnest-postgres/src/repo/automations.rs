@@ -11,7 +11,7 @@ use clientnest_core::ports::AutomationRepository;
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{Keyset, choice, found, missing, page_of};
+use super::{choice, found, missing};
 use crate::error::{corrupt, map_sqlx};
 use crate::store::{PgStore, commit};
 
@@ -106,16 +106,7 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_automations(&self, team: TeamId, page: PageRequest) -> Result<Page<Automation>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<AutomationRow> = sqlx::query_as(LIST)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, Automation::try_from, cursor)
+        self.fetch_page::<AutomationRow, _>(LIST, team.0, &page, Automation::try_from, cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

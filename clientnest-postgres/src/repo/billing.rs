@@ -12,7 +12,7 @@ use clientnest_core::{Entity, Error, Result, validate};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{Keyset, choice, page_of};
+use super::choice;
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -145,15 +145,6 @@ impl BillingRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<BillingRow> = sqlx::query_as(LIST)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, Billing::try_from, cursor)
+        self.fetch_page::<BillingRow, _>(LIST, team.0, &page, Billing::try_from, cursor).await
     }
 }

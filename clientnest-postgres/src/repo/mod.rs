@@ -70,6 +70,33 @@ impl Keyset {
     }
 }
 
+impl crate::store::PgStore {
+    /// One keyset page of a list statement that takes `$1` = the owner (team or user id),
+    /// `$2`/`$3` = the keyset bound and `$4` = how many rows to fetch.
+    pub(crate) async fn fetch_page<R, T>(
+        &self,
+        sql: &'static str,
+        owner: Uuid,
+        page: &PageRequest,
+        convert: impl Fn(R) -> Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> Result<Page<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let k = Keyset::of(page)?;
+        let rows: Vec<R> = sqlx::query_as(sql)
+            .bind(owner)
+            .bind(k.at)
+            .bind(k.id)
+            .bind(k.fetch)
+            .fetch_all(self.pool())
+            .await
+            .map_err(crate::error::map_sqlx)?;
+        page_of(rows, page, convert, key)
+    }
+}
+
 /// Build a page from overfetched rows, converting each.
 pub(crate) fn page_of<R, T>(
     rows: Vec<R>,

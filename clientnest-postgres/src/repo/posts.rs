@@ -444,15 +444,6 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<PostWithMediaRow> = sqlx::query_as(FEED)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, PostWithMedia::try_from, media_cursor)
+        self.fetch_page::<PostWithMediaRow, _>(FEED, team.0, &page, PostWithMedia::try_from, media_cursor).await
     }
 }

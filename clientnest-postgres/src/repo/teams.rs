@@ -13,7 +13,7 @@ use clientnest_core::ports::TeamRepository;
 use clientnest_core::{Entity, Error, Result, validate};
 use uuid::Uuid;
 
-use super::{Keyset, choice, found, missing, page_of};
+use super::{choice, found, missing};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -190,16 +190,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn teams_of_user(&self, user: UserId, page: PageRequest) -> Result<Page<Team>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<TeamRow> = sqlx::query_as(TEAMS_OF_USER)
-            .bind(user.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, Team::try_from, team_cursor)
+        self.fetch_page::<TeamRow, _>(TEAMS_OF_USER, user.0, &page, Team::try_from, team_cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
@@ -226,16 +217,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<MemberRow> = sqlx::query_as(LIST_MEMBERS)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, TeamMember::try_from, member_cursor)
+        self.fetch_page::<MemberRow, _>(LIST_MEMBERS, team.0, &page, TeamMember::try_from, member_cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

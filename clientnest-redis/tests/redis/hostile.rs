@@ -207,6 +207,13 @@ impl Ctx {
         );
     }
 
+    /// Delete every key under this test's prefix (the planted ones have no TTL).
+    async fn clean_up(&self) {
+        for key in self.scan().await {
+            let _: i64 = self.kv.command(redis::cmd("DEL").arg(&key)).await.expect("DEL");
+        }
+    }
+
     /// Plant a sentinel value at each raw key that is not one of the adapter's own keys, with
     /// no TTL; returns the planted keys.
     async fn plant(&self, raw: impl IntoIterator<Item = String>, own: &BTreeSet<Vec<u8>>) -> BTreeSet<Vec<u8>> {
@@ -315,6 +322,7 @@ async fn temp_keys(ctx: Ctx) {
     assert_validation("a 1025-byte key read", kv.get_temp(&"k".repeat(1025)).await);
     ctx.assert_keyspace("after the refusals", &planted).await;
     ctx.assert_untouched(&planted).await;
+    ctx.clean_up().await;
 }
 
 /// Cache keys (namespace + hostile id, API keys with hostile endpoints and parameters) keep
@@ -391,6 +399,7 @@ async fn cache_keys(ctx: Ctx) {
     let big = vec![0u8; MAX_VALUE_BYTES + 1];
     assert_validation("a value over 8 MiB", kv.set_bytes(&keys[0], big, Duration::minutes(1)).await);
     ctx.assert_keyspace("after the refusals", &planted).await;
+    ctx.clean_up().await;
 }
 
 /// Hostile rate subjects each spend their own budget at `{p:rate:<escaped>}` and reach no
@@ -414,6 +423,7 @@ async fn rate_subjects(ctx: Ctx) {
     assert_validation("an empty subject", kv.check_rate("", &quota).await);
     assert_validation("a 1025-byte subject", kv.check_rate(&"s".repeat(1025), &quota).await);
     ctx.assert_keyspace("after the refusals", &own.union(&planted).cloned().collect()).await;
+    ctx.clean_up().await;
 }
 
 /// Hostile payloads (binary, 1 MB) round-trip through the queue; hostile idempotency keys each
@@ -476,6 +486,7 @@ async fn queue_payloads_and_idempotency_keys(ctx: Ctx) {
     let after: BTreeSet<Vec<u8>> = [qk.seq().into_bytes()].into_iter().chain(idem).chain(planted.clone()).collect();
     ctx.assert_keyspace("after the acks and refusals", &after).await;
     ctx.assert_untouched(&planted).await;
+    ctx.clean_up().await;
 }
 
 /// Hostile permission strings round-trip exactly through create, get and touch; the session

@@ -212,6 +212,7 @@ async fn a_cut_path_is_unavailable_then_heals() {
     assert_eq!(reserved.job.payload, b"queued before the cut");
     kv.ack(&q, &reserved.lease).await.expect("ack");
     assert_eq!(kv.counts(&q).await.expect("counts"), QueueCounts::default(), "nothing enqueued during the cut");
+    let _: i64 = kv.command(redis::cmd("DEL").arg(kv.keys().queue(&q).seq())).await.expect("DEL the sequence");
 }
 
 /// Jobs in the killed-consumers run.
