@@ -13,7 +13,7 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Keyset, choice, clamp_time, found, missing, page_of};
+use super::{choice, clamp_time, found, missing};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, Tx, commit};
@@ -208,16 +208,7 @@ impl SocialAccountRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_accounts(&self, team: TeamId, page: PageRequest) -> Result<Page<SocialAccount>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<AccountRow> = sqlx::query_as(LIST)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, |r| r.open(self.sealer()), cursor)
+        self.fetch_page::<AccountRow, _>(LIST, team.0, &page, |r| r.open(self.sealer()), cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -11,7 +11,7 @@ use clientnest_core::validate::{self, rule};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{Keyset, choice, found, page_of};
+use super::{choice, found};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, commit};
@@ -100,16 +100,7 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<WebhookRow> = sqlx::query_as(LIST)
-            .bind(user.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, |r| r.open(self.sealer()), cursor)
+        self.fetch_page::<WebhookRow, _>(LIST, user.0, &page, |r| r.open(self.sealer()), cursor).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
