@@ -6,9 +6,21 @@
 //! An adapter's test file supplies a factory: an `async fn` returning a fresh [`Harness`]
 //! (its own database, schema or key prefix), so tests run in parallel.
 //!
-//! ```ignore
-//! async fn harness() -> Harness<PgStore> { /* a fresh schema */ }
+//! ```no_run
+//! use clientnest_core::clock::ManualClock;
+//! use clientnest_core::conformance::{Harness, TimeControl};
+//! use clientnest_core::memory::MemoryStore;
+//! use std::sync::Arc;
+//!
+//! // A fresh backend per test: for PostgreSQL a fresh schema, for Redis a fresh key prefix.
+//! async fn harness() -> Harness<MemoryStore> {
+//!     let clock = ManualClock::starting_now();
+//!     Harness { store: Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))), time: TimeControl::Manual(clock) }
+//! }
+//!
+//! // One #[tokio::test] per conformance function.
 //! clientnest_core::relational_conformance!(harness);
+//! # fn main() {}
 //! ```
 
 use std::sync::Arc;
@@ -108,9 +120,20 @@ pub use crate::ports::KvStores;
 /// Generates one `#[tokio::test]` per key-value conformance test ([`kv`]), each on a fresh
 /// harness from `$factory`, an `async fn() -> Harness<S>` where `S` implements [`KvStores`].
 ///
-/// ```ignore
-/// async fn harness() -> Harness<RedisKv> { /* a fresh key prefix, TimeControl::Real */ }
+/// ```no_run
+/// use clientnest_core::clock::ManualClock;
+/// use clientnest_core::conformance::{Harness, TimeControl};
+/// use clientnest_core::memory::MemoryKv;
+/// use std::sync::Arc;
+///
+/// // Redis adapters use a fresh key prefix per test and `TimeControl::Real`.
+/// async fn harness() -> Harness<MemoryKv> {
+///     let clock = ManualClock::starting_now();
+///     Harness { store: Arc::new(MemoryKv::with_clock(Arc::new(clock.clone()))), time: TimeControl::Manual(clock) }
+/// }
+///
 /// clientnest_core::kv_conformance!(harness);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! kv_conformance {
@@ -139,9 +162,20 @@ macro_rules! kv_conformance {
 /// fresh harness from `$factory`, an `async fn() -> Harness<S>` where `S` implements
 /// [`Repositories`](crate::ports::Repositories) and reads the harness's clock.
 ///
-/// ```ignore
-/// async fn harness() -> Harness<PgStore> { /* a fresh schema, TimeControl::Manual(clock) */ }
+/// ```no_run
+/// use clientnest_core::clock::ManualClock;
+/// use clientnest_core::conformance::{Harness, TimeControl};
+/// use clientnest_core::memory::MemoryStore;
+/// use std::sync::Arc;
+///
+/// // PostgreSQL adapters use a fresh schema per test, on a manual clock as well.
+/// async fn harness() -> Harness<MemoryStore> {
+///     let clock = ManualClock::starting_now();
+///     Harness { store: Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))), time: TimeControl::Manual(clock) }
+/// }
+///
 /// clientnest_core::relational_conformance!(harness);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! relational_conformance {
