@@ -21,7 +21,10 @@
 //! (100000), `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
 //! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (tokio workers,
 //! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=0`
-//! (pools that do not ping a connection before each use: shows what that round trip costs).
+//! (pools that do not ping a connection before each use: shows what that round trip costs),
+//! `BENCH_PG_SYNC_COMMIT=off` (both sides: shows what waiting for the WAL flush costs),
+//! `BENCH_PG_LOG_MS=5` (log statements slower than that, for server-side durations) and
+//! `BENCH_PG_ONLY=w1,w2` (W0 and then only these).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,7 +44,7 @@ mod seed;
 #[path = "postgres_load/workloads.rs"]
 mod workloads;
 
-use baseline::{pgbench, psql};
+use baseline::{Base, pgbench, psql};
 use measure::Stats;
 use seed::World;
 
@@ -73,6 +76,12 @@ pub(crate) struct Config {
     keep: bool,
     /// Whether pools ping a connection before handing it out (sqlx's default).
     ping: bool,
+    /// `synchronous_commit` for every session of both sides, when set (an experiment).
+    sync_commit: Option<String>,
+    /// `log_min_duration_statement` of the bench database, when set (an experiment).
+    log_ms: Option<usize>,
+    /// The workloads to run after W0 (`w1`...`w5`), all by default.
+    only: Vec<String>,
 }
 
 fn env_usize(name: &str, default: usize) -> BenchResult<usize> {
@@ -91,6 +100,11 @@ fn with_database(url: &str, db: &str) -> BenchResult<String> {
 }
 
 impl Config {
+    /// Whether workload `w` (`w1`...`w5`) runs.
+    fn runs(&self, w: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == w)
+    }
+
     fn from_env() -> BenchResult<Config> {
         let admin_url =
             std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -110,6 +124,11 @@ impl Config {
             threads: env_usize("BENCH_PG_THREADS", cores)?.max(1),
             keep: std::env::var("BENCH_PG_KEEP").is_ok_and(|v| v == "1"),
             ping: std::env::var("BENCH_PG_PING").map_or(true, |v| v != "0"),
+            sync_commit: std::env::var("BENCH_PG_SYNC_COMMIT").ok(),
+            log_ms: std::env::var("BENCH_PG_LOG_MS").ok().map(|v| v.parse()).transpose()?,
+            only: std::env::var("BENCH_PG_ONLY")
+                .map(|v| v.split(',').map(|w| w.trim().to_lowercase()).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -129,13 +148,13 @@ struct Row {
     workload: String,
     conc: usize,
     ours: Stats,
-    baseline: Option<(&'static str, f64)>,
+    baseline: Option<(&'static str, Base)>,
     target: Target,
 }
 
 impl Row {
     fn ratio(&self) -> Option<f64> {
-        self.baseline.map(|(_, b)| self.ours.per_sec / b.max(f64::MIN_POSITIVE))
+        self.baseline.map(|(_, b)| self.ours.per_sec / b.per_sec.max(f64::MIN_POSITIVE))
     }
 
     fn verdict(&self) -> String {
@@ -153,34 +172,45 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
 fn print_table(rows: &[Row]) {
-    println!("| workload | conns | ops/s | p50 | p95 | baseline | baseline ops/s | ratio | target |");
-    println!("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |");
+    println!(
+        "| workload | conns | ops/s | p50 | p95 | client CPU/op | baseline | baseline ops/s | baseline CPU/op | ratio | target |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |");
     for r in rows {
-        let (name, base) = r.baseline.map_or(("-", "-".to_owned()), |(n, b)| (n, format!("{b:.0}")));
+        let (name, base, base_cpu) = match r.baseline {
+            Some((n, b)) => (n, format!("{:.0}", b.per_sec), us(b.cpu_per_unit)),
+            None => ("-", "-".to_owned(), "-".to_owned()),
+        };
         let ratio = r.ratio().map_or("-".to_owned(), |x| format!("{x:.2}"));
         println!(
-            "| {} | {} | {:.0} | {} | {} | {name} | {base} | {ratio} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {name} | {base} | {base_cpu} | {ratio} | {} |",
             r.workload,
             r.conc,
             r.ours.per_sec,
             ms(r.ours.p50),
             ms(r.ours.p95),
+            us(r.ours.cpu_per_unit),
             r.verdict()
         );
     }
 }
 
-/// A store whose pool holds exactly `n` connections (`BENCH_PG_PING=0`: a pool that does not
-/// ping a connection before handing it out, to measure what that round trip costs).
+/// A store whose pool holds exactly `n` connections: the library's pool options
+/// ([`PgConfig::pool_options`], as `PgStore::connect` uses them), except for the experiments
+/// `BENCH_PG_PING=0` (no ping before each use) and `BENCH_PG_SYNC_COMMIT`.
 async fn connect(cfg: &Config, n: u32) -> BenchResult<PgStore> {
     let config = PgConfig::new(&cfg.url).with_max_connections(n).with_min_connections(n);
-    let keys = KeyRing::new("bench", [7u8; 32])?;
-    if cfg.ping {
-        return Ok(PgStore::connect(&config, keys).await?);
+    let mut options = config.connect_options()?;
+    if let Some(mode) = &cfg.sync_commit {
+        options = options.options([("synchronous_commit", mode.as_str())]);
     }
-    let pool = config.pool_options().test_before_acquire(false).connect_with(config.connect_options()?).await?;
-    Ok(PgStore::from_pool(pool, keys))
+    let pool = config.pool_options().test_before_acquire(cfg.ping).connect_with(options).await?;
+    Ok(PgStore::from_pool(pool, KeyRing::new("bench", [7u8; 32])?))
 }
 
 /// Run `work` on a fresh store of `n` connections, then close its pool.
@@ -208,6 +238,9 @@ const UUID7_FN: &str = "CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql 
 fn prepare(rt: &Runtime, cfg: &Config) -> BenchResult<Arc<World>> {
     psql(&cfg.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", cfg.db))?;
     psql(&cfg.admin_url, &format!("CREATE DATABASE {}", cfg.db))?;
+    if let Some(ms) = cfg.log_ms {
+        psql(&cfg.admin_url, &format!("ALTER DATABASE {} SET log_min_duration_statement = {ms}", cfg.db))?;
+    }
     psql(&cfg.url, "CREATE SCHEMA copy_baseline")?;
     psql(&cfg.url, UUID7_FN)?;
     let world = rt.block_on(async {
@@ -231,19 +264,19 @@ fn best(a: Stats, b: Stats) -> Stats {
 }
 
 /// The best of a baseline's rounds.
-fn best_rate(a: f64, b: f64) -> f64 {
-    a.max(b)
+fn best_base(a: Base, b: Base) -> Base {
+    if b.per_sec > a.per_sec { b } else { a }
 }
 
 /// W0: seed the posts, one group of teams per round, each group imported by the library and
 /// then copied by psql.
 fn w0(rt: &Runtime, cfg: &Config, world: &World, dir: &std::path::Path) -> BenchResult<Row> {
-    let (mut ours, mut copy, mut posts, mut media) = (Stats::default(), 0.0, 0, 0);
+    let (mut ours, mut copy, mut posts, mut media) = (Stats::default(), Base::default(), 0, 0);
     let per_round = world.teams.len().div_ceil(cfg.rounds);
     for start in (0..world.teams.len()).step_by(per_round) {
         let teams = start..(start + per_round).min(world.teams.len());
         let seeded = with_store(rt, cfg, 1, async |store| seed::seed_posts(store, world, cfg, dir, teams).await)?;
-        (ours, copy) = (best(ours, seeded.ours), best_rate(copy, seeded.copy_per_sec));
+        (ours, copy) = (best(ours, seeded.ours), best_base(copy, seeded.copy));
         (posts, media) = (posts + seeded.posts, media + seeded.media);
     }
     eprintln!("seeded {posts} posts with {media} media");
@@ -266,14 +299,15 @@ fn timed(
     scripts: (&[PathBuf], &[PathBuf]),
     c: usize,
 ) -> BenchResult<[Row; 2]> {
-    let (mut feed, mut create, mut feed_base, mut create_base) = (Stats::default(), Stats::default(), 0.0, 0.0);
+    let (mut feed, mut create) = (Stats::default(), Stats::default());
+    let (mut feed_base, mut create_base) = (Base::default(), Base::default());
     let secs = cfg.secs.as_secs();
     for _ in 0..cfg.rounds {
         feed = best(feed, with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
-        feed_base = best_rate(feed_base, pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?);
+        feed_base = best_base(feed_base, pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?);
         create =
             best(create, with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
-        create_base = best_rate(create_base, pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?);
+        create_base = best_base(create_base, pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?);
     }
     let row = |workload: &str, ours, base| Row {
         workload: workload.to_owned(),
@@ -308,11 +342,11 @@ fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
 
 /// W4 at one concurrency, beside COPY.
 fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path) -> BenchResult<Row> {
-    let (mut ours, mut copy) = (Stats::default(), 0.0);
+    let (mut ours, mut copy) = (Stats::default(), Base::default());
     for round in 0..cfg.rounds {
         let run = c * 100 + round;
         let (o, b) = with_store(rt, cfg, c, async |store| workloads::ingest(store, world, cfg, c, run, dir).await)?;
-        (ours, copy) = (best(ours, o), best_rate(copy, b));
+        (ours, copy) = (best(ours, o), best_base(copy, b));
     }
     Ok(Row {
         workload: "W4 ingest_comments x1000 (comments/s)".to_owned(),
@@ -342,6 +376,9 @@ fn w5(rt: &Runtime, cfg: &Config, world: &World, c: usize) -> BenchResult<Row> {
 
 fn run() -> BenchResult<()> {
     let cfg = Config::from_env()?;
+    if let Some(mode) = &cfg.sync_commit {
+        let _ = baseline::PGOPTIONS.set(format!("-c synchronous_commit={mode}"));
+    }
     let dir = std::env::temp_dir().join(format!("clientnest-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.threads).enable_all().build()?;
@@ -350,23 +387,27 @@ fn run() -> BenchResult<()> {
     eprintln!("W0: seeding {} posts per team", cfg.posts_per_team);
     let mut rows = vec![w0(&rt, &cfg, &world, &dir)?];
     let scripts = (workloads::feed_scripts(&world, &dir)?, workloads::create_scripts(&world, &dir)?);
-    for c in [1, 4] {
+    for c in [1, 4].into_iter().filter(|_| cfg.runs("w1") || cfg.runs("w2")) {
         eprintln!("W1, W2 at {c} connection(s), {} rounds of {} s per side", cfg.rounds, cfg.secs.as_secs());
         rows.extend(timed(&rt, &cfg, &world, (&scripts.0, &scripts.1), c)?);
     }
-    eprintln!("W3: {} due schedules", cfg.schedules);
-    workloads::due_schedules(&cfg, cfg.schedules)?;
-    for c in [1, 4] {
-        rows.push(w3(&rt, &cfg, c)?);
+    if cfg.runs("w3") {
+        eprintln!("W3: {} due schedules", cfg.schedules);
+        workloads::due_schedules(&cfg, cfg.schedules)?;
+        for c in [1, 4] {
+            rows.push(w3(&rt, &cfg, c)?);
+        }
     }
-    for c in [1, 4] {
+    for c in [1, 4].into_iter().filter(|_| cfg.runs("w4")) {
         eprintln!("W4: {} comments at {c} connection(s)", cfg.comments);
         rows.push(w4(&rt, &cfg, &world, c, &dir)?);
     }
-    workloads::notifications(&cfg)?;
-    for c in [1, 4] {
-        eprintln!("W5 at {c} connection(s)");
-        rows.push(w5(&rt, &cfg, &world, c)?);
+    if cfg.runs("w5") {
+        workloads::notifications(&cfg)?;
+        for c in [1, 4] {
+            eprintln!("W5 at {c} connection(s)");
+            rows.push(w5(&rt, &cfg, &world, c)?);
+        }
     }
     print_table(&rows);
     std::fs::remove_dir_all(&dir)?;

@@ -5,9 +5,42 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::BenchResult;
+use crate::measure::children_cpu;
+
+/// `PGOPTIONS` for every pgbench and psql the bench starts (set once, at start-up).
+pub(crate) static PGOPTIONS: OnceLock<String> = OnceLock::new();
+
+/// A client command with the bench's `PGOPTIONS`.
+fn client(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    if let Some(options) = PGOPTIONS.get() {
+        cmd.env("PGOPTIONS", options);
+    }
+    cmd
+}
+
+/// A baseline's throughput and the CPU its client (pgbench, psql) used per unit of work.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Base {
+    /// Units of work per second.
+    pub(crate) per_sec: f64,
+    /// The client's CPU time per unit.
+    pub(crate) cpu_per_unit: Duration,
+}
+
+impl Base {
+    /// `units` done in `elapsed` with `cpu` of client CPU.
+    pub(crate) fn of(units: usize, elapsed: Duration, cpu: Duration) -> Base {
+        Base {
+            per_sec: units as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            cpu_per_unit: cpu / u32::try_from(units.max(1)).unwrap_or(u32::MAX),
+        }
+    }
+}
 
 /// Replace the placeholders `$1`, `$2`... of `sql` by `args[0]`, `args[1]`... (SQL text: a
 /// typed literal, an expression or a pgbench `:variable`).
@@ -36,17 +69,18 @@ pub(crate) fn literal(s: &str) -> String {
 }
 
 /// Run pgbench on `scripts` (picked at random, equal weights) with `clients` connections for
-/// `secs` seconds, prepared statements, no vacuum; returns transactions (script runs) per
-/// second.
-pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: usize, secs: u64) -> BenchResult<f64> {
-    let mut cmd = Command::new("pgbench");
+/// `secs` seconds, prepared statements, no vacuum: transactions (script runs) per second.
+pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: usize, secs: u64) -> BenchResult<Base> {
+    let mut cmd = client("pgbench");
     cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
     cmd.args(["-T", &secs.to_string()]);
     for s in scripts {
         cmd.arg("-f").arg(format!("{}@1", s.display()));
     }
     cmd.arg(url);
+    let cpu = children_cpu();
     let out = cmd.output().map_err(|e| format!("pgbench could not start: {e}"))?;
+    let cpu = children_cpu().saturating_sub(cpu);
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!("pgbench failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr)).into());
@@ -55,23 +89,25 @@ pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: u
     if let Some(line) = failed.filter(|l| !l.contains(": 0 ")) {
         return Err(format!("pgbench had failures: {line}").into());
     }
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|tps| tps.parse::<f64>().ok())
-        .ok_or_else(|| format!("no tps in pgbench's output:\n{stdout}").into())
+    let value = |prefix: &str| -> Option<f64> {
+        let line = stdout.lines().find_map(|l| l.strip_prefix(prefix))?;
+        line.split(|c: char| c.is_whitespace() || c == '/').find(|w| !w.is_empty())?.parse().ok()
+    };
+    let (Some(tps), Some(done)) = (value("tps = "), value("number of transactions actually processed: ")) else {
+        return Err(format!("no tps in pgbench's output:\n{stdout}").into());
+    };
+    Ok(Base { per_sec: tps, cpu_per_unit: Base::of(done as usize, Duration::from_secs(1), cpu).cpu_per_unit })
 }
 
 /// `\copy table (columns) FROM file` in CSV, one psql process per file, all at once; returns
-/// the wall time until the last one finished.
-pub(crate) fn psql_copy(url: &str, table: &str, columns: &str, files: &[PathBuf]) -> BenchResult<Duration> {
-    let started = Instant::now();
+/// the wall time until the last one finished and the CPU time the psql processes used.
+pub(crate) fn psql_copy(url: &str, table: &str, columns: &str, files: &[PathBuf]) -> BenchResult<(Duration, Duration)> {
+    let (started, cpu) = (Instant::now(), children_cpu());
     let children: Vec<Child> = files
         .iter()
         .map(|f| {
             let copy = format!("\\copy {table} ({columns}) FROM '{}' WITH (FORMAT csv)", f.display());
-            Command::new("psql")
+            client("psql")
                 .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", &copy])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -85,7 +121,7 @@ pub(crate) fn psql_copy(url: &str, table: &str, columns: &str, files: &[PathBuf]
             return Err(format!("psql \\copy into {table} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
     }
-    Ok(started.elapsed())
+    Ok((started.elapsed(), children_cpu().saturating_sub(cpu)))
 }
 
 /// Run one SQL command with psql (setup, not measured).

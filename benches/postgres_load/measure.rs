@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::BenchResult;
 
-/// Throughput and latency of one measured case.
+/// Throughput, latency and client CPU of one measured case.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Stats {
     /// Units of work (operations, rows, schedules...) per second of wall time.
@@ -16,6 +16,9 @@ pub(crate) struct Stats {
     pub(crate) p50: Duration,
     /// 95th percentile latency of one call.
     pub(crate) p95: Duration,
+    /// CPU time of this process (every thread) per unit of work.
+    pub(crate) cpu_per_unit: Duration,
+    units: usize,
 }
 
 impl Stats {
@@ -26,8 +29,41 @@ impl Stats {
             per_sec: units as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
             p50: percentile(&latencies, 50),
             p95: percentile(&latencies, 95),
+            cpu_per_unit: Duration::ZERO,
+            units,
         }
     }
+
+    /// The same, with the process CPU time the work took.
+    pub(crate) fn with_cpu(mut self, cpu: Duration) -> Stats {
+        self.cpu_per_unit = cpu / u32::try_from(self.units.max(1)).unwrap_or(u32::MAX);
+        self
+    }
+}
+
+/// Linux's `/proc` clock ticks per second (`USER_HZ`, 100 on every mainstream architecture).
+const TICKS_PER_SEC: u64 = 100;
+
+/// CPU time (user + system) used so far by this process, and by the children it waited for
+/// (pgbench, psql), from `/proc/self/stat`; zero where that file does not exist.
+pub(crate) fn cpu_times() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3 (`state`).
+    let fields: Vec<u64> =
+        stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    let ticks = |i: usize| fields.get(i).copied().unwrap_or(0);
+    let to_time = |t: u64| Duration::from_millis(t * 1000 / TICKS_PER_SEC);
+    (to_time(ticks(11) + ticks(12)), to_time(ticks(13) + ticks(14)))
+}
+
+/// This process's CPU time so far.
+pub(crate) fn own_cpu() -> Duration {
+    cpu_times().0
+}
+
+/// The CPU time of the children waited for so far.
+pub(crate) fn children_cpu() -> Duration {
+    cpu_times().1
 }
 
 /// The `pct`th percentile (nearest rank) of sorted latencies; zero when there are none.
@@ -57,7 +93,7 @@ where
     for h in handles {
         h.await??;
     }
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), own_cpu());
     let deadline = started + duration;
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
@@ -69,8 +105,8 @@ where
     for h in handles {
         latencies.extend(h.await??);
     }
-    let elapsed = started.elapsed();
-    Ok(Stats::of(latencies.len(), elapsed, latencies))
+    let (elapsed, cpu) = (started.elapsed(), own_cpu().saturating_sub(cpu));
+    Ok(Stats::of(latencies.len(), elapsed, latencies).with_cpu(cpu))
 }
 
 /// One task's loop: call `op` until `deadline`, timing each call.

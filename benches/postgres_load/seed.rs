@@ -11,8 +11,8 @@ use clientnest::postgres::PgStore;
 use clientnest::prelude::*;
 use uuid::Uuid;
 
-use crate::baseline::{Csv, psql_copy};
-use crate::measure::{Rng, Stats};
+use crate::baseline::{Base, Csv, psql_copy};
+use crate::measure::{Rng, Stats, own_cpu};
 use crate::{BenchResult, Config};
 
 /// The `posts` columns the COPY baseline fills (every column).
@@ -157,7 +157,7 @@ pub(crate) struct Seeded {
     /// The library: posts per second through `import_posts` (one call per team).
     pub(crate) ours: Stats,
     /// `psql \copy` of the same posts and media: posts per second.
-    pub(crate) copy_per_sec: f64,
+    pub(crate) copy: Base,
     /// Posts and media rows stored by each side.
     pub(crate) posts: usize,
     pub(crate) media: usize,
@@ -175,22 +175,23 @@ pub(crate) async fn seed_posts(
     let now = Utc::now();
     let (posts_file, media_file) = (dir.join("posts.csv"), dir.join("post_media.csv"));
     let (mut posts_csv, mut media_csv) = (Csv::create(&posts_file)?, Csv::create(&media_file)?);
-    let (mut spent, mut latencies, mut posts, mut media) = (Duration::ZERO, Vec::new(), 0, 0);
+    let (mut spent, mut cpu, mut latencies, mut posts, mut media) = (Duration::ZERO, Duration::ZERO, Vec::new(), 0, 0);
     for t in teams {
         let team = &world.teams[t];
         let batch = posts_of(team, t, cfg, now);
         media += write_csv(team.id, &batch, &mut posts_csv, &mut media_csv)?;
         posts += batch.len();
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), own_cpu());
         store.import_posts(team.id, batch).await?;
         let took = started.elapsed();
+        cpu += own_cpu().saturating_sub(cpu_before);
         spent += took;
         latencies.push(took);
     }
     posts_csv.finish()?;
     media_csv.finish()?;
-    let copy = psql_copy(&cfg.url, "copy_baseline.posts", POST_COLUMNS, &[posts_file])?
-        + psql_copy(&cfg.url, "copy_baseline.post_media", MEDIA_COLUMNS, &[media_file])?;
-    let copy_per_sec = posts as f64 / copy.as_secs_f64().max(f64::MIN_POSITIVE);
-    Ok(Seeded { ours: Stats::of(posts, spent, latencies), copy_per_sec, posts, media })
+    let (posts_wall, posts_cpu) = psql_copy(&cfg.url, "copy_baseline.posts", POST_COLUMNS, &[posts_file])?;
+    let (media_wall, media_cpu) = psql_copy(&cfg.url, "copy_baseline.post_media", MEDIA_COLUMNS, &[media_file])?;
+    let copy = Base::of(posts, posts_wall + media_wall, posts_cpu + media_cpu);
+    Ok(Seeded { ours: Stats::of(posts, spent, latencies).with_cpu(cpu), copy, posts, media })
 }

@@ -10,8 +10,8 @@ use chrono::Utc;
 use clientnest::postgres::{PgStore, sql};
 use clientnest::prelude::*;
 
-use crate::baseline::{Csv, bind_sql, literal, psql, psql_copy};
-use crate::measure::{Rng, Stats, for_duration};
+use crate::baseline::{Base, Csv, bind_sql, literal, psql, psql_copy};
+use crate::measure::{Rng, Stats, for_duration, own_cpu};
 use crate::seed::{TeamInfo, World, ts};
 use crate::{BenchResult, Config};
 
@@ -182,7 +182,7 @@ pub(crate) fn reset_schedules(cfg: &Config) -> BenchResult<()> {
 /// W3 on the library: `workers` claimers take batches of 50 until none is due. Returns the
 /// schedules per second and how many schedules were claimed twice (must be 0).
 pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> BenchResult<(Stats, usize)> {
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), own_cpu());
     let handles: Vec<_> = (0..workers)
         .map(|w| {
             let store = store.clone();
@@ -207,12 +207,12 @@ pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> B
         ids.extend(i);
         latencies.extend(l);
     }
-    let elapsed = started.elapsed();
+    let (elapsed, cpu) = (started.elapsed(), own_cpu().saturating_sub(cpu));
     let distinct: HashSet<ScheduleId> = ids.iter().copied().collect();
     if distinct.len() != expected {
         return Err(format!("W3 claimed {} distinct schedules, {expected} were due", distinct.len()).into());
     }
-    Ok((Stats::of(ids.len(), elapsed, latencies), ids.len() - distinct.len()))
+    Ok((Stats::of(ids.len(), elapsed, latencies).with_cpu(cpu), ids.len() - distinct.len()))
 }
 
 /// The comments columns the COPY baseline fills (every column).
@@ -258,7 +258,7 @@ pub(crate) async fn ingest(
     tasks: usize,
     run: usize,
     dir: &Path,
-) -> BenchResult<(Stats, f64)> {
+) -> BenchResult<(Stats, Base)> {
     let per_team = cfg.comments / world.teams.len();
     let mut files: Vec<PathBuf> = (0..tasks).map(|k| dir.join(format!("comments_{run}_{k}.csv"))).collect();
     let mut csv: Vec<Csv> = files.iter().map(|f| Csv::create(f)).collect::<BenchResult<_>>()?;
@@ -269,7 +269,7 @@ pub(crate) async fn ingest(
         queues[t % tasks].push((team.id, batch));
     }
     csv.into_iter().try_for_each(Csv::finish)?;
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), own_cpu());
     let handles: Vec<_> = queues
         .into_iter()
         .map(|queue| {
@@ -289,10 +289,12 @@ pub(crate) async fn ingest(
     for h in handles {
         latencies.extend(h.await??);
     }
-    let ours = Stats::of(per_team * world.teams.len(), started.elapsed(), latencies);
-    let copy = psql_copy(&cfg.url, "copy_baseline.comments", COMMENT_COLUMNS, &files)?;
+    let (elapsed, cpu) = (started.elapsed(), own_cpu().saturating_sub(cpu));
+    let rows = per_team * world.teams.len();
+    let ours = Stats::of(rows, elapsed, latencies).with_cpu(cpu);
+    let (copy_wall, copy_cpu) = psql_copy(&cfg.url, "copy_baseline.comments", COMMENT_COLUMNS, &files)?;
     files.iter_mut().for_each(|f| drop(std::fs::remove_file(f)));
-    Ok((ours, (per_team * world.teams.len()) as f64 / copy.as_secs_f64().max(f64::MIN_POSITIVE)))
+    Ok((ours, Base::of(rows, copy_wall, copy_cpu)))
 }
 
 /// W5 setup: 10 unread notifications for every user (not measured).
@@ -315,7 +317,7 @@ pub(crate) fn reset_notifications(cfg: &Config) -> BenchResult<()> {
 /// W5 on the library: for each user, `unread_count` then `mark_all_read`, `tasks` users at once.
 pub(crate) async fn read_all(store: &PgStore, users: Vec<UserId>, tasks: usize) -> BenchResult<Stats> {
     let total = users.len();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), own_cpu());
     let handles: Vec<_> = (0..tasks)
         .map(|k| {
             let store = store.clone();
@@ -339,5 +341,6 @@ pub(crate) async fn read_all(store: &PgStore, users: Vec<UserId>, tasks: usize) 
     for h in handles {
         latencies.extend(h.await??);
     }
-    Ok(Stats::of(total, started.elapsed(), latencies))
+    let (elapsed, cpu) = (started.elapsed(), own_cpu().saturating_sub(cpu));
+    Ok(Stats::of(total, elapsed, latencies).with_cpu(cpu))
 }
