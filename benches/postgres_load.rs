@@ -9,7 +9,7 @@
 //! | W1 feed | `feed(team, first 20)` of a random team | `pgbench -M prepared` with the library's feed statement |
 //! | W2 create | `create_post` (2 media) then `create_schedule` | `pgbench -M prepared` with the same three statements |
 //! | W3 claim | workers `claim_due` 50 at a time until no schedule is due | target 30,000 schedules/s at 4 workers |
-//! | W4 ingest | `ingest_comments`, 1,000 per call | `psql \copy` of the same comments, one process per connection |
+//! | W4 ingest | `ingest_comments`, 5,000 per call | `psql \copy` of the same comments, one process per connection |
 //! | W5 read | `unread_count` then `mark_all_read` per user | none |
 //!
 //! It works in a database of its own (`BENCH_PG_DB`, default `clientnest_bench`, dropped and
@@ -18,7 +18,8 @@
 //!
 //! Knobs (environment): `BENCH_PG_TEAMS` (100), `BENCH_PG_USERS` (users per team, 10),
 //! `BENCH_PG_POSTS` (posts per team, 2000), `BENCH_PG_SCHEDULES` (20000), `BENCH_PG_COMMENTS`
-//! (100000), `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
+//! (100000), `BENCH_PG_INGEST_BATCH` (comments per `ingest_comments` call, 5000),
+//! `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
 //! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (tokio workers,
 //! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=0`
 //! (pools that do not ping a connection before each use: shows what that round trip costs),
@@ -67,6 +68,8 @@ pub(crate) struct Config {
     pub(crate) posts_per_team: usize,
     pub(crate) schedules: usize,
     pub(crate) comments: usize,
+    /// Comments per `ingest_comments` call in W4.
+    pub(crate) ingest_batch: usize,
     /// Length of each timed round (W1, W2), both sides.
     pub(crate) secs: Duration,
     /// Rounds per case, the two sides alternating; the best round of each side is kept.
@@ -119,6 +122,7 @@ impl Config {
             posts_per_team: env_usize("BENCH_PG_POSTS", 2000)?.min(clientnest::constraint::MAX_BATCH),
             schedules: env_usize("BENCH_PG_SCHEDULES", 20_000)?,
             comments: env_usize("BENCH_PG_COMMENTS", 100_000)?,
+            ingest_batch: env_usize("BENCH_PG_INGEST_BATCH", 5_000)?.clamp(1, clientnest::constraint::MAX_BATCH),
             secs: Duration::from_secs(env_usize("BENCH_PG_SECS", 5)? as u64),
             rounds: env_usize("BENCH_PG_ROUNDS", 3)?.max(1),
             threads: env_usize("BENCH_PG_THREADS", cores)?.max(1),
@@ -349,7 +353,7 @@ fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path
         (ours, copy) = (best(ours, o), best_base(copy, b));
     }
     Ok(Row {
-        workload: "W4 ingest_comments x1000 (comments/s)".to_owned(),
+        workload: format!("W4 ingest_comments x{} (comments/s)", cfg.ingest_batch),
         conc: c,
         ours,
         baseline: Some(("psql \\copy", copy)),

@@ -219,14 +219,15 @@ pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> B
 const COMMENT_COLUMNS: &str = "id, account_id, platform_id, content, author_name, author_id, sentiment, priority, \
      status, replied_at, created_at, metadata";
 
-/// W4's comments for run `run`: `per_team` on each team's account, new platform ids per run.
-fn comments_of(team: &TeamInfo, t: usize, run: usize, per_team: usize) -> Vec<NewComment> {
-    let mut rng = Rng::new(((run as u64) << 32) ^ t as u64);
-    (0..per_team)
+/// W4's batch `b` of run `run`: `size` comments on one team's account, new platform ids per
+/// run.
+fn comments_of(team: &TeamInfo, b: usize, run: usize, size: usize) -> Vec<NewComment> {
+    let mut rng = Rng::new(((run as u64) << 32) ^ b as u64);
+    (0..size)
         .map(|i| {
             let mut c = NewComment::new(
                 team.account,
-                format!("r{run}-t{t}-c{i}"),
+                format!("r{run}-b{b}-c{i}"),
                 "Love this! When does the spring collection ship to Canada?",
                 format!("Fan {}", rng.below(10_000)),
                 format!("fb-user-{}", rng.below(1_000_000)),
@@ -249,8 +250,8 @@ fn write_comments(batch: &[NewComment], out: &mut Csv) -> BenchResult<()> {
     Ok(())
 }
 
-/// W4 on the library (`tasks` at once, one batch per team) and with `\copy` of the same rows
-/// (`tasks` psql processes at once): comments per second of each.
+/// W4 on the library (`tasks` at once, `ingest_batch` comments per call) and with `\copy` of
+/// the same rows (`tasks` psql processes at once): comments per second of each.
 pub(crate) async fn ingest(
     store: &PgStore,
     world: &World,
@@ -259,14 +260,15 @@ pub(crate) async fn ingest(
     run: usize,
     dir: &Path,
 ) -> BenchResult<(Stats, Base)> {
-    let per_team = cfg.comments / world.teams.len();
+    let batches = (cfg.comments / cfg.ingest_batch).max(1);
     let mut files: Vec<PathBuf> = (0..tasks).map(|k| dir.join(format!("comments_{run}_{k}.csv"))).collect();
     let mut csv: Vec<Csv> = files.iter().map(|f| Csv::create(f)).collect::<BenchResult<_>>()?;
     let mut queues: Vec<Vec<(TeamId, Vec<NewComment>)>> = vec![Vec::new(); tasks];
-    for (t, team) in world.teams.iter().enumerate() {
-        let batch = comments_of(team, t, run, per_team);
-        write_comments(&batch, &mut csv[t % tasks])?;
-        queues[t % tasks].push((team.id, batch));
+    for b in 0..batches {
+        let team = &world.teams[b % world.teams.len()];
+        let batch = comments_of(team, b, run, cfg.ingest_batch);
+        write_comments(&batch, &mut csv[b % tasks])?;
+        queues[b % tasks].push((team.id, batch));
     }
     csv.into_iter().try_for_each(Csv::finish)?;
     let (started, cpu) = (Instant::now(), own_cpu());
@@ -290,7 +292,7 @@ pub(crate) async fn ingest(
         latencies.extend(h.await??);
     }
     let (elapsed, cpu) = (started.elapsed(), own_cpu().saturating_sub(cpu));
-    let rows = per_team * world.teams.len();
+    let rows = batches * cfg.ingest_batch;
     let ours = Stats::of(rows, elapsed, latencies).with_cpu(cpu);
     let (copy_wall, copy_cpu) = psql_copy(&cfg.url, "copy_baseline.comments", COMMENT_COLUMNS, &files)?;
     files.iter_mut().for_each(|f| drop(std::fs::remove_file(f)));
