@@ -21,8 +21,8 @@
 //! (100000), `BENCH_PG_INGEST_BATCH` (comments per `ingest_comments` call, 5000),
 //! `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
 //! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (tokio workers,
-//! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=0`
-//! (pools that do not ping a connection before each use: shows what that round trip costs),
+//! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=1`
+//! (pools that ping a connection before each use, sqlx's default: shows what that round trip costs),
 //! `BENCH_PG_SYNC_COMMIT=off` (both sides: shows what waiting for the WAL flush costs),
 //! `BENCH_PG_LOG_MS=5` (log statements slower than that, for server-side durations) and
 //! `BENCH_PG_ONLY=w1,w2` (W0 and then only these).
@@ -77,7 +77,7 @@ pub(crate) struct Config {
     /// Tokio worker threads, and the most pgbench threads.
     pub(crate) threads: usize,
     keep: bool,
-    /// Whether pools ping a connection before handing it out (sqlx's default).
+    /// Whether pools ping a connection before handing it out (sqlx's default; off in `PgConfig`).
     ping: bool,
     /// `synchronous_commit` for every session of both sides, when set (an experiment).
     sync_commit: Option<String>,
@@ -127,7 +127,7 @@ impl Config {
             rounds: env_usize("BENCH_PG_ROUNDS", 3)?.max(1),
             threads: env_usize("BENCH_PG_THREADS", cores)?.max(1),
             keep: std::env::var("BENCH_PG_KEEP").is_ok_and(|v| v == "1"),
-            ping: std::env::var("BENCH_PG_PING").map_or(true, |v| v != "0"),
+            ping: std::env::var("BENCH_PG_PING").is_ok_and(|v| v == "1"),
             sync_commit: std::env::var("BENCH_PG_SYNC_COMMIT").ok(),
             log_ms: std::env::var("BENCH_PG_LOG_MS").ok().map(|v| v.parse()).transpose()?,
             only: std::env::var("BENCH_PG_ONLY")
@@ -206,7 +206,7 @@ fn print_table(rows: &[Row]) {
 
 /// A store whose pool holds exactly `n` connections: the library's pool options
 /// ([`PgConfig::pool_options`], as `PgStore::connect` uses them), except for the experiments
-/// `BENCH_PG_PING=0` (no ping before each use) and `BENCH_PG_SYNC_COMMIT`.
+/// `BENCH_PG_PING=1` (ping before each use) and `BENCH_PG_SYNC_COMMIT`.
 async fn connect(cfg: &Config, n: u32) -> BenchResult<PgStore> {
     let config = PgConfig::new(&cfg.url).with_max_connections(n).with_min_connections(n);
     let mut options = config.connect_options()?;

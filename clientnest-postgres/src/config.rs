@@ -49,6 +49,11 @@ pub struct PgConfig {
     pub search_path: Option<String>,
     /// `application_name` shown in `pg_stat_activity`.
     pub application_name: String,
+    /// Ping a pooled connection before handing it out (sqlx's default). Off by default here:
+    /// the ping is a round trip on every call (it cost the feed 10% at one connection, see
+    /// BENCHMARKS.md); with it off, a connection that died while idle fails one call with a
+    /// retryable `Unavailable` and is then replaced.
+    pub test_before_acquire: bool,
 }
 
 impl Default for PgConfig {
@@ -62,6 +67,7 @@ impl Default for PgConfig {
             acquire_timeout: Duration::from_secs(5),
             search_path: None,
             application_name: "clientnest".to_owned(),
+            test_before_acquire: false,
         }
     }
 }
@@ -120,6 +126,12 @@ impl PgConfig {
         self
     }
 
+    /// Ping pooled connections before handing them out.
+    pub fn with_test_before_acquire(mut self, on: bool) -> Self {
+        self.test_before_acquire = on;
+        self
+    }
+
     /// The connect options: the URL parsed, with the search path and application name.
     ///
     /// # Errors
@@ -144,6 +156,7 @@ impl PgConfig {
             .max_lifetime(self.max_lifetime)
             .idle_timeout(self.idle_timeout)
             .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(self.test_before_acquire)
     }
 }
 
@@ -158,6 +171,7 @@ impl fmt::Debug for PgConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("search_path", &self.search_path)
             .field("application_name", &self.application_name)
+            .field("test_before_acquire", &self.test_before_acquire)
             .finish()
     }
 }

@@ -24,13 +24,12 @@ for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id .. ':s'), id)
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0)
+local first = redis.call('ZPOPMIN', KEYS[1])
 if #first == 0 then
   return false
 end
 local id = first[1]
 local expires = now + tonumber(ARGV[1])
-redis.call('ZREM', KEYS[1], id)
 redis.call('ZADD', KEYS[3], int(expires), id)
 redis.call('HSET', KEYS[4], id .. ':k', ARGV[2], id .. ':w', ARGV[3])
 local attempt = redis.call('HINCRBY', KEYS[4], id .. ':a', 1)

@@ -12,11 +12,17 @@
 //! [`hostile_inputs`] runs the whole list against any backend and fails with every broken case
 //! listed, so the in-memory store and each adapter agree:
 //!
-//! ```ignore
-//! #[tokio::test]
-//! async fn hostile_inputs() {
-//!     clientnest_core::conformance::hostile::hostile_inputs(&harness().await).await;
-//! }
+//! ```no_run
+//! use std::sync::Arc;
+//! use clientnest_core::clock::ManualClock;
+//! use clientnest_core::conformance::{Harness, TimeControl, hostile};
+//! use clientnest_core::memory::MemoryStore;
+//!
+//! # async fn run() {
+//! let clock = ManualClock::starting_now();
+//! let store = MemoryStore::with_clock(Arc::new(clock.clone()));
+//! hostile::hostile_inputs(&Harness { store: Arc::new(store), time: TimeControl::Manual(clock) }).await;
+//! # }
 //! ```
 //!
 //! [`Error::Validation`]: crate::Error::Validation
