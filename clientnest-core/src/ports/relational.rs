@@ -217,7 +217,8 @@ pub trait AiUsageRepository: Send + Sync {
     async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage>;
     /// The team's usage records, newest first.
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>>;
-    /// Totals per feature over a period, in feature order; features without use are left out.
+    /// Totals per feature over a half-open period, ordered by the feature's string; features
+    /// without use are left out.
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>>;
 }
 
