@@ -11,7 +11,7 @@ use clientnest_core::ports::AutomationRepository;
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{choice, found, missing};
+use super::{choice, missing};
 use crate::error::{corrupt, map_sqlx};
 use crate::store::{PgStore, commit};
 
@@ -142,13 +142,14 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_automation(&self, team: TeamId, id: AutomationId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM automations WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::Automation, id)
+        self.delete_owned(
+            "DELETE FROM automations WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::Automation,
+            id,
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -97,6 +97,22 @@ impl crate::store::PgStore {
     }
 }
 
+impl crate::store::PgStore {
+    /// Run a `DELETE ... WHERE id = $1 AND <owner> = $2`; `NotFound` when no row matched (a
+    /// missing id and another team's or user's row look the same).
+    pub(crate) async fn delete_owned(
+        &self,
+        sql: &'static str,
+        id: Uuid,
+        owner: Uuid,
+        entity: Entity,
+        shown: impl Display,
+    ) -> Result<()> {
+        let done = sqlx::query(sql).bind(id).bind(owner).execute(self.pool()).await.map_err(crate::error::map_sqlx)?;
+        found(done.rows_affected(), entity, shown)
+    }
+}
+
 /// Build a page from overfetched rows, converting each.
 pub(crate) fn page_of<R, T>(
     rows: Vec<R>,

@@ -9,7 +9,7 @@ use clientnest_core::ports::NotificationRepository;
 use clientnest_core::{Entity, Error, Result, validate};
 use uuid::Uuid;
 
-use super::{Keyset, choice, found, page_of};
+use super::{Keyset, choice, page_of};
 use crate::error::map_sqlx;
 use crate::store::PgStore;
 
@@ -140,12 +140,13 @@ impl NotificationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM notifications WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
-            .bind(user.0)
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::Notification, id)
+        self.delete_owned(
+            "DELETE FROM notifications WHERE id = $1 AND user_id = $2",
+            id.0,
+            user.0,
+            Entity::Notification,
+            id,
+        )
+        .await
     }
 }

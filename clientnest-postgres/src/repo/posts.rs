@@ -18,7 +18,7 @@ use serde::Deserialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Keyset, choice, found, missing, page_of};
+use super::{Keyset, choice, missing, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -420,13 +420,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_post(&self, team: TeamId, id: PostId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM posts WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::Post, id)
+        self.delete_owned("DELETE FROM posts WHERE id = $1 AND team_id = $2", id.0, team.0, Entity::Post, id).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -13,7 +13,7 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{choice, clamp_time, found, missing};
+use super::{choice, clamp_time, missing};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, Tx, commit};
@@ -246,13 +246,14 @@ impl SocialAccountRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM social_accounts WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::SocialAccount, id)
+        self.delete_owned(
+            "DELETE FROM social_accounts WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::SocialAccount,
+            id,
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -11,7 +11,7 @@ use clientnest_core::{Entity, Error, Result, validate};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Keyset, found, missing, page_of};
+use super::{Keyset, missing, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -171,13 +171,8 @@ impl TemplateRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_template(&self, team: TeamId, id: TemplateId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM templates WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .execute(self.pool())
+        self.delete_owned("DELETE FROM templates WHERE id = $1 AND team_id = $2", id.0, team.0, Entity::Template, id)
             .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::Template, id)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -135,13 +135,8 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
-            .bind(user.0)
-            .execute(self.pool())
+        self.delete_owned("DELETE FROM webhooks WHERE id = $1 AND user_id = $2", id.0, user.0, Entity::Webhook, id)
             .await
-            .map_err(map_sqlx)?;
-        found(done.rows_affected(), Entity::Webhook, id)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
