@@ -95,13 +95,15 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation> {
-        let row: Option<AutomationRow> = sqlx::query_as("SELECT * FROM automations WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Automation, id))?.try_into()
+        self.fetch_owned::<AutomationRow>(
+            "SELECT * FROM automations WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::Automation,
+            id,
+        )
+        .await?
+        .try_into()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

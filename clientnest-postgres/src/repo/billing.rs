@@ -92,13 +92,15 @@ impl BillingRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing> {
-        let row: Option<BillingRow> = sqlx::query_as("SELECT * FROM billing WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Billing, id))?.try_into()
+        self.fetch_owned::<BillingRow>(
+            "SELECT * FROM billing WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::Billing,
+            id,
+        )
+        .await?
+        .try_into()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -98,6 +98,28 @@ impl crate::store::PgStore {
 }
 
 impl crate::store::PgStore {
+    /// Fetch the row of a `SELECT ... WHERE id = $1 AND <owner> = $2`; `NotFound` when none
+    /// matched (a missing id and another team's or user's row look the same).
+    pub(crate) async fn fetch_owned<R>(
+        &self,
+        sql: &'static str,
+        id: Uuid,
+        owner: Uuid,
+        entity: Entity,
+        shown: impl Display,
+    ) -> Result<R>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let row: Option<R> = sqlx::query_as(sql)
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(crate::error::map_sqlx)?;
+        row.ok_or_else(|| Error::not_found(entity, shown))
+    }
+
     /// Run a `DELETE ... WHERE id = $1 AND <owner> = $2`; `NotFound` when no row matched (a
     /// missing id and another team's or user's row look the same).
     pub(crate) async fn delete_owned(

@@ -241,13 +241,15 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
-        let row: Option<ScheduleRow> = sqlx::query_as("SELECT * FROM schedules WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Schedule, id))?.try_into()
+        self.fetch_owned::<ScheduleRow>(
+            "SELECT * FROM schedules WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::Schedule,
+            id,
+        )
+        .await?
+        .try_into()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

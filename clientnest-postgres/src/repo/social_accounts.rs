@@ -197,13 +197,15 @@ impl SocialAccountRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount> {
-        let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2")
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::SocialAccount, id))?.open(self.sealer())
+        self.fetch_owned::<AccountRow>(
+            "SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2",
+            id.0,
+            team.0,
+            Entity::SocialAccount,
+            id,
+        )
+        .await?
+        .open(self.sealer())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -89,13 +89,15 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
-        let row: Option<WebhookRow> = sqlx::query_as("SELECT * FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Webhook, id))?.open(self.sealer())
+        self.fetch_owned::<WebhookRow>(
+            "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2",
+            id.0,
+            user.0,
+            Entity::Webhook,
+            id,
+        )
+        .await?
+        .open(self.sealer())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
