@@ -11,7 +11,7 @@ use clientnest_core::ports::AutomationRepository;
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{choice, missing};
+use super::{choice, missing, owned_row};
 use crate::error::{corrupt, map_sqlx};
 use crate::store::{PgStore, commit};
 
@@ -95,7 +95,8 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation> {
-        self.fetch_owned::<AutomationRow>(
+        owned_row::<AutomationRow>(
+            self.pool(),
             "SELECT * FROM automations WHERE id = $1 AND team_id = $2",
             id.0,
             team.0,
@@ -116,14 +117,16 @@ impl AutomationRepository for PgStore {
         update.check()?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: Option<AutomationRow> =
-            sqlx::query_as("SELECT * FROM automations WHERE id = $1 AND team_id = $2 FOR UPDATE")
-                .bind(id.0)
-                .bind(team.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-        let mut automation: Automation = row.ok_or_else(|| Error::not_found(Entity::Automation, id))?.try_into()?;
+        let row: AutomationRow = owned_row(
+            &mut *tx,
+            "SELECT * FROM automations WHERE id = $1 AND team_id = $2 FOR UPDATE",
+            id.0,
+            team.0,
+            Entity::Automation,
+            id,
+        )
+        .await?;
+        let mut automation: Automation = row.try_into()?;
         update.apply(&mut automation, now);
         let row: AutomationRow = sqlx::query_as(SAVE)
             .bind(automation.id.0)

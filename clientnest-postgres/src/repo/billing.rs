@@ -12,7 +12,7 @@ use clientnest_core::{Entity, Error, Result, validate};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::choice;
+use super::{choice, owned_row};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -92,7 +92,8 @@ impl BillingRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing> {
-        self.fetch_owned::<BillingRow>(
+        owned_row::<BillingRow>(
+            self.pool(),
             "SELECT * FROM billing WHERE id = $1 AND team_id = $2",
             id.0,
             team.0,
@@ -111,13 +112,16 @@ impl BillingRepository for PgStore {
         update.next_billing = update.next_billing.map(to_micros);
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: Option<BillingRow> = sqlx::query_as("SELECT * FROM billing WHERE id = $1 AND team_id = $2 FOR UPDATE")
-            .bind(id.0)
-            .bind(team.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let mut billing: Billing = row.ok_or_else(|| Error::not_found(Entity::Billing, id))?.try_into()?;
+        let row: BillingRow = owned_row(
+            &mut *tx,
+            "SELECT * FROM billing WHERE id = $1 AND team_id = $2 FOR UPDATE",
+            id.0,
+            team.0,
+            Entity::Billing,
+            id,
+        )
+        .await?;
+        let mut billing: Billing = row.try_into()?;
         update.apply(&mut billing, now)?;
         let row: BillingRow = sqlx::query_as(SAVE)
             .bind(id.0)

@@ -98,28 +98,6 @@ impl crate::store::PgStore {
 }
 
 impl crate::store::PgStore {
-    /// Fetch the row of a `SELECT ... WHERE id = $1 AND <owner> = $2`; `NotFound` when none
-    /// matched (a missing id and another team's or user's row look the same).
-    pub(crate) async fn fetch_owned<R>(
-        &self,
-        sql: &'static str,
-        id: Uuid,
-        owner: Uuid,
-        entity: Entity,
-        shown: impl Display,
-    ) -> Result<R>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-    {
-        let row: Option<R> = sqlx::query_as(sql)
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(crate::error::map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(entity, shown))
-    }
-
     /// Run a `DELETE ... WHERE id = $1 AND <owner> = $2`; `NotFound` when no row matched (a
     /// missing id and another team's or user's row look the same).
     pub(crate) async fn delete_owned(
@@ -133,6 +111,25 @@ impl crate::store::PgStore {
         let done = sqlx::query(sql).bind(id).bind(owner).execute(self.pool()).await.map_err(crate::error::map_sqlx)?;
         found(done.rows_affected(), entity, shown)
     }
+}
+
+/// The row of a `SELECT ... WHERE <key> = $1 AND <owner> = $2` (e.g. `FOR UPDATE` in a
+/// transaction, or on the pool); `NotFound` when none matched: a missing id and another team's
+/// or user's row look the same.
+pub(crate) async fn owned_row<'e, R>(
+    executor: impl sqlx::PgExecutor<'e>,
+    sql: &'static str,
+    key: Uuid,
+    owner: Uuid,
+    entity: Entity,
+    shown: impl Display,
+) -> Result<R>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let row: Option<R> =
+        sqlx::query_as(sql).bind(key).bind(owner).fetch_optional(executor).await.map_err(crate::error::map_sqlx)?;
+    row.ok_or_else(|| Error::not_found(entity, shown))
 }
 
 /// Build a page from overfetched rows, converting each.

@@ -22,7 +22,7 @@ use clientnest_core::validate::rule;
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{Keyset, choice, missing, page_of};
+use super::{Keyset, choice, missing, owned_row, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -241,7 +241,8 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
-        self.fetch_owned::<ScheduleRow>(
+        owned_row::<ScheduleRow>(
+            self.pool(),
             "SELECT * FROM schedules WHERE id = $1 AND team_id = $2",
             id.0,
             team.0,

@@ -13,7 +13,7 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{choice, clamp_time, missing};
+use super::{choice, clamp_time, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, Tx, commit};
@@ -197,7 +197,8 @@ impl SocialAccountRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount> {
-        self.fetch_owned::<AccountRow>(
+        owned_row::<AccountRow>(
+            self.pool(),
             "SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2",
             id.0,
             team.0,

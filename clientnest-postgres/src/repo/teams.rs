@@ -13,7 +13,7 @@ use clientnest_core::ports::TeamRepository;
 use clientnest_core::{Entity, Error, Result, validate};
 use uuid::Uuid;
 
-use super::{choice, found, missing};
+use super::{choice, found, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -224,14 +224,16 @@ impl TeamRepository for PgStore {
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember> {
         validate::check(&update)?;
         let mut tx = self.begin().await?;
-        let row: Option<MemberRow> =
-            sqlx::query_as("SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
-                .bind(team.0)
-                .bind(user.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-        let mut member: TeamMember = row.ok_or_else(|| Error::not_found(Entity::TeamMember, user))?.try_into()?;
+        let row: MemberRow = owned_row(
+            &mut *tx,
+            "SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
+            team.0,
+            user.0,
+            Entity::TeamMember,
+            user,
+        )
+        .await?;
+        let mut member: TeamMember = row.try_into()?;
         update.apply(&mut member);
         let row: MemberRow = sqlx::query_as(
             "UPDATE team_members SET role = $2, permissions = $3, status = $4 WHERE id = $1 RETURNING *",

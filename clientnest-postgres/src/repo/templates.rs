@@ -11,7 +11,7 @@ use clientnest_core::{Entity, Error, Result, validate};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Keyset, missing, page_of};
+use super::{Keyset, missing, owned_row, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -144,14 +144,16 @@ impl TemplateRepository for PgStore {
         validate::check(&update)?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: Option<TemplateRow> =
-            sqlx::query_as("SELECT * FROM templates WHERE id = $1 AND team_id = $2 FOR UPDATE")
-                .bind(id.0)
-                .bind(team.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-        let mut template: Template = row.map(Template::from).ok_or_else(|| Error::not_found(Entity::Template, id))?;
+        let row: TemplateRow = owned_row(
+            &mut *tx,
+            "SELECT * FROM templates WHERE id = $1 AND team_id = $2 FOR UPDATE",
+            id.0,
+            team.0,
+            Entity::Template,
+            id,
+        )
+        .await?;
+        let mut template: Template = Template::from(row);
         update.apply(&mut template, now);
         let row: TemplateRow = sqlx::query_as(SAVE)
             .bind(template.id.0)

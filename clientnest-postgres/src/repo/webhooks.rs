@@ -11,7 +11,7 @@ use clientnest_core::validate::{self, rule};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{choice, found};
+use super::{choice, found, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, commit};
@@ -89,7 +89,8 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
-        self.fetch_owned::<WebhookRow>(
+        owned_row::<WebhookRow>(
+            self.pool(),
             "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2",
             id.0,
             user.0,
@@ -111,14 +112,16 @@ impl WebhookRepository for PgStore {
         let now = self.now();
         let sealer = self.sealer();
         let mut tx = self.begin().await?;
-        let row: Option<WebhookRow> =
-            sqlx::query_as("SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE")
-                .bind(id.0)
-                .bind(user.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-        let mut webhook = row.ok_or_else(|| Error::not_found(Entity::Webhook, id))?.open(sealer)?;
+        let row: WebhookRow = owned_row(
+            &mut *tx,
+            "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE",
+            id.0,
+            user.0,
+            Entity::Webhook,
+            id,
+        )
+        .await?;
+        let mut webhook = row.open(sealer)?;
         update.apply(&mut webhook, now);
         let sealed = sealer.seal(SealedColumn::WebhookSecret, id.0, &webhook.secret_key)?;
         let row: WebhookRow = sqlx::query_as(SAVE)
