@@ -190,6 +190,32 @@ pub enum Error {
         /// Why the transition is refused.
         reason: &'static str,
     },
+    /// A claim (a schedule's or a job's) is no longer the caller's: its lease lapsed and the
+    /// record was recovered or claimed again. The caller must stop working on it.
+    #[error("{entity} {id}: the claim is stale (its lease lapsed or it was claimed again)")]
+    StaleClaim {
+        /// The entity claimed.
+        entity: Entity,
+        /// Its id.
+        id: String,
+    },
+    /// The acting user is not an active member of the team that would own the record.
+    #[error("{entity}: user {user} is not an active member of the team")]
+    NotAMember {
+        /// The entity written.
+        entity: Entity,
+        /// The acting user's id.
+        user: String,
+    },
+    /// A write was sent but its outcome is unknown (the connection dropped or timed out before
+    /// the reply). It was not re-sent automatically, because sending it twice is not safe;
+    /// check the record's state before acting again.
+    #[error("outcome unknown: {source}")]
+    OutcomeUnknown {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
     /// Stored data could not be decrypted or verified (wrong key, tampered ciphertext).
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
