@@ -13,6 +13,9 @@ pub const UQ_COMMENTS_ACCOUNT_PLATFORM_ID: &str = "uq_comments_account_platform_
 pub const UQ_BILLING_SUBSCRIPTION_ID: &str = "uq_billing_subscription_id";
 /// `billing`: at most one `active` record per team (partial unique index).
 pub const UQ_BILLING_TEAM_ACTIVE: &str = "uq_billing_team_active";
+/// `schedules`: at most one live schedule (pending, processing, publishing, outcome_unknown)
+/// per (post, account) (partial unique index), so a double click publishes once.
+pub const UQ_SCHEDULES_POST_ACCOUNT_LIVE: &str = "uq_schedules_post_account_live";
 
 /// `teams.owner_id` → `users`.
 pub const FK_TEAMS_OWNER: &str = "fk_teams_owner";

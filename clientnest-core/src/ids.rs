@@ -91,4 +91,6 @@ id_type! {
     NotificationId,
     /// Id of a queued [`Job`](crate::model::Job).
     JobId,
+    /// Id of one claim of a [`Schedule`](crate::model::Schedule): its fencing token and the idempotency key of that attempt.
+    AttemptId,
 }

@@ -114,7 +114,7 @@ impl PostRepository for MemoryStore {
         let mut t = self.tables();
         let mut next = t.team_post(team, id)?.clone();
         update.apply(&mut next, now);
-        check_platform_fit(&next.content, &t.media_kinds(id), &next.platforms)?;
+        check_platform_fit(&next.content, &t.media_kinds(id), &t.platforms_to_fit(&next))?;
         t.posts.insert(id, next.clone());
         Ok(next)
     }

@@ -1,34 +1,26 @@
-//! Schedules and the workers' claim protocol: claims under a lease (each due schedule to exactly
-//! one claimer, the lock makes it so), renew, complete, fail with backoff, recover expired leases.
+//! Schedules and the workers' claim protocol in memory. Every transition is the one on
+//! [`Schedule`] (built once in core); this module finds the rows, applies it under the lock and
+//! lets the post follow its schedules.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use super::store::{MemoryStore, Tables, missing, page_desc, stored};
-use crate::constraint::{FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER};
+use super::store::{MemoryStore, Tables, missing, page_desc};
+use crate::constraint::{
+    FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER,
+    UQ_SCHEDULES_POST_ACCOUNT_LIVE,
+};
 use crate::error::{Entity, Error, Result};
-use crate::ids::{ScheduleId, TeamId};
+use crate::ids::{PostId, ScheduleId, TeamId};
 use crate::model::{
-    FailOutcome, NewSchedule, PostStatus, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch,
-    check_lease, check_platform_fit, check_platform_post_id, clip_error,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, NewSchedule, PostPublishing, Recovered, Resolution, RetryPolicy,
+    Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch, check_lease, check_platform_fit, later,
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::ScheduleRepository;
-use crate::validate::rule;
 
 fn schedule_cursor(s: &Schedule) -> Cursor {
     Cursor::after(s.created_at, s.id)
-}
-
-/// `now + by`, or a validation error on `field` when that is past the representable times.
-fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>> {
-    now.checked_add_signed(by).ok_or_else(|| Error::invalid(field, rule::RANGE, "ends past the latest storable time"))
-}
-
-/// Release a schedule's claim.
-fn unlock(s: &mut Schedule) {
-    s.locked_by = None;
-    s.locked_until = None;
 }
 
 impl Tables {
@@ -40,20 +32,14 @@ impl Tables {
         self.schedules.get_mut(&id).filter(|s| s.team_id == team).ok_or_else(|| Error::not_found(Entity::Schedule, id))
     }
 
-    /// The schedule `worker` holds a claim on, or `NotFound` / `InvalidState`.
-    fn held_by(&mut self, id: ScheduleId, worker: &WorkerId) -> Result<&mut Schedule> {
-        let s = self.schedules.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Schedule, id))?;
-        if s.status != ScheduleStatus::Processing || s.locked_by.as_deref() != Some(worker.as_str()) {
-            return Err(Error::InvalidState {
-                entity: Entity::Schedule,
-                id: id.to_string(),
-                reason: "the worker does not hold a claim on this schedule",
-            });
-        }
-        Ok(s)
+    /// The schedule a claim token names (`NotFound` when there is none).
+    fn claimed(&mut self, claim: &ClaimToken) -> Result<&mut Schedule> {
+        let id = claim.schedule_id();
+        self.schedules.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Schedule, id))
     }
 
-    /// Check a new schedule's references, account state and platform fit; build the row.
+    /// Check a new schedule's references, account state, platform fit and the one-live rule;
+    /// build the row.
     fn new_schedule(&self, team: TeamId, input: NewSchedule, now: DateTime<Utc>) -> Result<Schedule> {
         self.require_team(team, Entity::Schedule, FK_SCHEDULES_TEAM)?;
         let post = self
@@ -71,27 +57,13 @@ impl Tables {
             });
         }
         check_platform_fit(&post.content, &self.media_kinds(post.id), &[account.platform])?;
-        let scheduled_time = stored(input.scheduled_time);
-        Ok(Schedule {
-            id: ScheduleId::new(),
-            user_id: input.user_id,
-            team_id: team,
-            post_id: input.post_id,
-            social_account_id: input.social_account_id,
-            platform: account.platform,
-            scheduled_time,
-            timezone: input.timezone,
-            status: ScheduleStatus::Pending,
-            retry_count: 0,
-            last_attempt: None,
-            created_at: now,
-            updated_at: now,
-            next_attempt_at: scheduled_time,
-            locked_by: None,
-            locked_until: None,
-            last_error: None,
-            platform_post_id: None,
-        })
+        let live_twin = self.schedules.values().any(|s| {
+            s.post_id == input.post_id && s.social_account_id == input.social_account_id && s.status.is_live()
+        });
+        if live_twin {
+            return Err(Error::Conflict { entity: Entity::Schedule, rule: UQ_SCHEDULES_POST_ACCOUNT_LIVE });
+        }
+        Ok(Schedule::from_new(team, input, account.platform, now))
     }
 
     /// Whether a schedule is due at `now` on an active account.
@@ -101,13 +73,53 @@ impl Tables {
             && self.accounts.get(&s.social_account_id).is_some_and(|a| a.is_active)
     }
 
-    /// Mark a post published (keeping its first publication time).
-    fn publish_post(&mut self, s: &Schedule, now: DateTime<Utc>) {
-        if let Some(p) = self.posts.get_mut(&s.post_id) {
-            p.status = PostStatus::Published;
-            p.published_at = p.published_at.or(Some(now));
-            p.updated_at = now;
+    /// Let a post follow its schedules ([`PostPublishing::follow`]).
+    pub(super) fn follow_schedules(&mut self, post: PostId, now: DateTime<Utc>) {
+        let schedules: Vec<_> = self
+            .schedules
+            .values()
+            .filter(|s| s.post_id == post)
+            .map(|s| (s.status, s.scheduled_time))
+            .collect();
+        if let Some(p) = self.posts.get_mut(&post) {
+            let was = PostPublishing { status: p.status, scheduled_at: p.scheduled_at, published_at: p.published_at };
+            let next = was.follow(&schedules, now);
+            if next != was {
+                (p.status, p.scheduled_at, p.published_at) = (next.status, next.scheduled_at, next.published_at);
+                p.updated_at = now;
+            }
         }
+    }
+
+    /// Apply `change` to the claimed schedule, then let its post follow.
+    fn on_claim<T>(
+        &mut self,
+        claim: &ClaimToken,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Schedule) -> Result<T>,
+    ) -> Result<(T, Schedule)> {
+        let s = self.claimed(claim)?;
+        let mut next = s.clone();
+        let out = change(&mut next)?;
+        *s = next.clone();
+        self.follow_schedules(next.post_id, now);
+        Ok((out, next))
+    }
+
+    /// Recover every lapsed claim at `now` under `policy`.
+    fn recover(&mut self, policy: RetryPolicy, now: DateTime<Utc>) -> Recovered {
+        let mut done = Recovered::default();
+        let mut posts = Vec::new();
+        for s in self.schedules.values_mut() {
+            if let Some(to) = s.recover(policy, now) {
+                done.count(to);
+                posts.push(s.post_id);
+            }
+        }
+        for post in posts {
+            self.follow_schedules(post, now);
+        }
+        done
     }
 }
 
@@ -118,14 +130,8 @@ impl ScheduleRepository for MemoryStore {
         schedule.check(now)?;
         let mut t = self.tables();
         let row = t.new_schedule(team, schedule, now)?;
-        if let Some(p) = t.posts.get_mut(&row.post_id)
-            && p.status == PostStatus::Draft
-        {
-            p.status = PostStatus::Scheduled;
-            p.scheduled_at = Some(row.scheduled_time);
-            p.updated_at = now;
-        }
         t.schedules.insert(row.id, row.clone());
+        t.follow_schedules(row.post_id, now);
         Ok(row)
     }
 
@@ -148,106 +154,91 @@ impl ScheduleRepository for MemoryStore {
         let now = self.now();
         let mut t = self.tables();
         let s = t.team_schedule_mut(team, id)?;
-        if s.status != ScheduleStatus::Pending {
-            return Err(Error::InvalidState {
-                entity: Entity::Schedule,
-                id: id.to_string(),
-                reason: "only a pending schedule can be cancelled",
-            });
-        }
-        s.status = ScheduleStatus::Cancelled;
-        s.updated_at = now;
-        Ok(s.clone())
-    }
-
-    async fn claim_due(&self, worker: &WorkerId, limit: u32, lease: Duration) -> Result<Vec<Schedule>> {
-        check_batch(limit)?;
-        check_lease(lease)?;
-        let now = self.now();
-        let locked_until = later(now, lease, "lease")?;
-        let mut t = self.tables();
-        let mut due: Vec<(DateTime<Utc>, ScheduleId)> =
-            t.schedules.values().filter(|s| t.is_due(s, now)).map(|s| (s.next_attempt_at, s.id)).collect();
-        due.sort_unstable();
-        due.truncate(limit as usize);
-        let mut claimed = Vec::with_capacity(due.len());
-        for (_, id) in due {
-            if let Some(s) = t.schedules.get_mut(&id) {
-                s.status = ScheduleStatus::Processing;
-                s.locked_by = Some(worker.as_str().to_owned());
-                s.locked_until = Some(locked_until);
-                s.last_attempt = Some(now);
-                s.updated_at = now;
-                claimed.push(s.clone());
-            }
-        }
-        Ok(claimed)
-    }
-
-    async fn renew_lease(&self, id: ScheduleId, worker: &WorkerId, lease: Duration) -> Result<Schedule> {
-        check_lease(lease)?;
-        let now = self.now();
-        let locked_until = later(now, lease, "lease")?;
-        let mut t = self.tables();
-        let s = t.held_by(id, worker)?;
-        s.locked_until = Some(locked_until);
-        s.updated_at = now;
-        Ok(s.clone())
-    }
-
-    async fn complete(&self, id: ScheduleId, worker: &WorkerId, platform_post_id: &str) -> Result<Schedule> {
-        check_platform_post_id(platform_post_id)?;
-        let now = self.now();
-        let mut t = self.tables();
-        let s = t.held_by(id, worker)?;
-        s.status = ScheduleStatus::Completed;
-        s.platform_post_id = Some(platform_post_id.to_owned());
-        s.updated_at = now;
-        unlock(s);
+        s.cancel(now)?;
         let row = s.clone();
-        t.publish_post(&row, now);
+        t.follow_schedules(row.post_id, now);
         Ok(row)
     }
 
-    async fn fail(&self, id: ScheduleId, worker: &WorkerId, error: &str, policy: RetryPolicy) -> Result<FailOutcome> {
+    async fn claim_due(&self, worker: &WorkerId, request: ClaimRequest) -> Result<Vec<Claim>> {
+        request.check()?;
+        let now = self.now();
+        let locked_until = later(now, request.lease, "lease")?;
+        let mut t = self.tables();
+        t.recover(request.policy, now);
+        let mut due: Vec<(DateTime<Utc>, ScheduleId)> =
+            t.schedules.values().filter(|s| t.is_due(s, now)).map(|s| (s.next_attempt_at, s.id)).collect();
+        due.sort_unstable();
+        due.truncate(request.limit as usize);
+        Ok(due
+            .into_iter()
+            .filter_map(|(_, id)| t.schedules.get_mut(&id).map(|s| s.claim(worker, locked_until, now)))
+            .collect())
+    }
+
+    async fn renew_lease(&self, claim: &ClaimToken, lease: Duration) -> Result<Schedule> {
+        check_lease(lease)?;
+        let now = self.now();
+        let locked_until = later(now, lease, "lease")?;
+        let mut t = self.tables();
+        let s = t.claimed(claim)?;
+        s.renew(claim, locked_until, now)?;
+        Ok(s.clone())
+    }
+
+    async fn mark_publishing(&self, claim: &ClaimToken) -> Result<Schedule> {
+        let now = self.now();
+        let mut t = self.tables();
+        let s = t.claimed(claim)?;
+        s.mark_publishing(claim, now)?;
+        Ok(s.clone())
+    }
+
+    async fn complete(&self, claim: &ClaimToken, platform_post_id: &str) -> Result<Schedule> {
+        let now = self.now();
+        let mut t = self.tables();
+        t.on_claim(claim, now, |s| s.complete(claim, platform_post_id, now)).map(|((), s)| s)
+    }
+
+    async fn fail(&self, claim: &ClaimToken, error: &str, policy: RetryPolicy) -> Result<FailOutcome> {
         policy.check()?;
         let now = self.now();
         let mut t = self.tables();
-        let s = t.held_by(id, worker)?;
-        let retry_count = s.retry_count.saturating_add(1);
-        let failures = u32::try_from(retry_count).unwrap_or(u32::MAX);
-        let outcome = if failures >= policy.max_attempts {
-            FailOutcome::Failed
-        } else {
-            FailOutcome::Retrying { next_attempt_at: later(now, policy.delay_after(failures), "retry_policy")? }
-        };
-        s.retry_count = retry_count;
-        s.last_error = Some(clip_error(error));
-        s.updated_at = now;
-        unlock(s);
-        match outcome {
-            FailOutcome::Failed => s.status = ScheduleStatus::Failed,
-            FailOutcome::Retrying { next_attempt_at } => {
-                s.status = ScheduleStatus::Pending;
-                s.next_attempt_at = next_attempt_at;
-            }
-        }
-        Ok(outcome)
+        t.on_claim(claim, now, |s| s.fail(claim, error, policy, now)).map(|(outcome, _)| outcome)
     }
 
-    async fn recover_expired(&self) -> Result<u64> {
+    async fn release(&self, claim: &ClaimToken) -> Result<Schedule> {
         let now = self.now();
         let mut t = self.tables();
-        let mut recovered = 0;
-        for s in t.schedules.values_mut() {
-            if s.status == ScheduleStatus::Processing && s.locked_until.is_some_and(|u| u <= now) {
-                s.status = ScheduleStatus::Pending;
-                s.next_attempt_at = now;
-                s.updated_at = now;
-                unlock(s);
-                recovered += 1;
-            }
-        }
-        Ok(recovered)
+        let s = t.claimed(claim)?;
+        s.release(claim, now)?;
+        Ok(s.clone())
+    }
+
+    async fn recover_expired(&self, policy: RetryPolicy) -> Result<Recovered> {
+        policy.check()?;
+        let now = self.now();
+        Ok(self.tables().recover(policy, now))
+    }
+
+    async fn unknown_outcomes(&self, limit: u32) -> Result<Vec<Schedule>> {
+        check_batch(limit)?;
+        let t = self.tables();
+        let mut rows: Vec<Schedule> =
+            t.schedules.values().filter(|s| s.status == ScheduleStatus::OutcomeUnknown).cloned().collect();
+        rows.sort_unstable_by_key(|s| (s.updated_at, s.id));
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn resolve_outcome(&self, team: TeamId, id: ScheduleId, resolution: Resolution) -> Result<Schedule> {
+        resolution.check()?;
+        let now = self.now();
+        let mut t = self.tables();
+        let s = t.team_schedule_mut(team, id)?;
+        s.resolve(&resolution, now)?;
+        let row = s.clone();
+        t.follow_schedules(row.post_id, now);
+        Ok(row)
     }
 }

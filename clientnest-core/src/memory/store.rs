@@ -69,6 +69,17 @@ impl Tables {
         self.media.get(&post).map(|m| m.iter().map(|x| x.media_type).collect()).unwrap_or_default()
     }
 
+    /// The platforms a post must fit: its own, and those of its live schedules.
+    pub(super) fn platforms_to_fit(&self, post: &Post) -> Vec<Platform> {
+        let mut platforms = post.platforms.clone();
+        for s in self.schedules.values().filter(|s| s.post_id == post.id && s.status.is_live()) {
+            if !platforms.contains(&s.platform) {
+                platforms.push(s.platform);
+            }
+        }
+        platforms
+    }
+
     /// A post with its media.
     pub(super) fn with_media(&self, post: Post) -> PostWithMedia {
         let media = self.media.get(&post.id).cloned().unwrap_or_default();

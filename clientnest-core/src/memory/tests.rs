@@ -80,9 +80,11 @@ async fn a_changed_email_moves_its_index_entry() {
 #[test]
 fn threads_claim_each_due_schedule_exactly_once() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let (store, clock, user, team, acct, post) = rt.block_on(world());
+    let (store, clock, user, team, acct, _) = rt.block_on(world());
     let at = clock.now() + Duration::minutes(1);
     for _ in 0..40 {
+        // One live schedule per post and account: a post each.
+        let post = rt.block_on(store.create_post(team, NewPost::draft(user, "hello"))).unwrap().post.id;
         rt.block_on(store.create_schedule(
             team,
             NewSchedule {
@@ -105,11 +107,11 @@ fn threads_claim_each_due_schedule_exactly_once() {
                 let worker = WorkerId::new(format!("w-{i}")).unwrap();
                 let mut mine = Vec::new();
                 loop {
-                    let got = rt.block_on(store.claim_due(&worker, 3, Duration::minutes(5))).unwrap();
+                    let got = rt.block_on(store.claim_due(&worker, ClaimRequest::new(3, Duration::minutes(5)))).unwrap();
                     if got.is_empty() {
                         return mine;
                     }
-                    mine.extend(got.into_iter().map(|s| s.id));
+                    mine.extend(got.into_iter().map(|c| c.schedule.id));
                 }
             })
         })

@@ -104,7 +104,7 @@ choices! {
 
 choices! {
     /// A schedule's status.
-    ScheduleStatus { /** Pending (due at `scheduled_time` or `next_attempt_at`). */ Pending = "pending", /** Claimed by a worker under a lease. */ Processing = "processing", /** Published. */ Completed = "completed", /** Failed for good. */ Failed = "failed", /** Cancelled. */ Cancelled = "cancelled" }
+    ScheduleStatus { /** Pending (due at `scheduled_time` or `next_attempt_at`). */ Pending = "pending", /** Claimed by a worker under a lease, not yet sent to the platform. */ Processing = "processing", /** Claimed, and the worker has marked that it is calling the platform now (addition to the seed). */ Publishing = "publishing", /** A publishing claim lapsed: the post may or may not have gone out. Never claimed again automatically; a reconciler or a person resolves it (addition to the seed). */ OutcomeUnknown = "outcome_unknown", /** Published. */ Completed = "completed", /** Failed for good. */ Failed = "failed", /** Cancelled. */ Cancelled = "cancelled" }
 }
 
 choices! {

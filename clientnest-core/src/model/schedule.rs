@@ -1,5 +1,9 @@
 //! Publishing schedules (`schedules`): one row per post and target account, claimed by workers
 //! under a lease so that a post is never published twice.
+//!
+//! The claim protocol lives here, once, as methods on [`Schedule`]: every backend loads the row,
+//! applies the transition and stores what it built. The states and the protocol are drawn in
+//! `docs/backend-rules.md` ("Publishing protocol").
 
 use std::fmt;
 
@@ -7,34 +11,41 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::choices::{Platform, ScheduleStatus};
-use crate::error::Error;
-use crate::ids::{PostId, ScheduleId, SocialAccountId, TeamId, UserId};
+use super::choices::{Platform, PostStatus, ScheduleStatus};
+use crate::clock::to_micros;
+use crate::error::{Entity, Error};
+use crate::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
 /// A stored schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
-    /// Id.
+    /// The schedule's id.
     pub id: ScheduleId,
-    /// Who scheduled it.
+    /// Who scheduled it (an active member of the team when it was created).
     pub user_id: UserId,
-    /// Team.
+    /// The owning team.
     pub team_id: TeamId,
-    /// The post to publish.
+    /// The post to publish (the team's).
     pub post_id: PostId,
-    /// The account to publish with (addition to the seed).
+    /// The account to publish with (addition to the seed; the team's).
     pub social_account_id: SocialAccountId,
-    /// The account's platform.
+    /// The account's platform, copied when the schedule is created.
     pub platform: Platform,
-    /// When to publish.
+    /// When to publish (absolute; microsecond precision).
     pub scheduled_time: DateTime<Utc>,
     /// The IANA zone the user scheduled in (for display; `scheduled_time` is absolute).
     pub timezone: String,
-    /// Status.
+    /// Where the schedule is in the publishing protocol.
     pub status: ScheduleStatus,
-    /// Failed attempts so far.
+    /// Failures reported by workers (`fail`), the seed's `retry_count`.
     pub retry_count: i32,
+    /// Claims so far: an attempt counts when it is claimed, so a schedule whose claims keep
+    /// lapsing still runs out of attempts (addition to the seed).
+    pub attempt_count: i32,
+    /// The current (while claimed) or last claim's id: the fencing token of that claim and the
+    /// idempotency key its worker hands to the platform (addition to the seed).
+    pub attempt_id: Option<AttemptId>,
     /// Last claim time.
     pub last_attempt: Option<DateTime<Utc>>,
     /// Creation time.
@@ -43,14 +54,413 @@ pub struct Schedule {
     pub updated_at: DateTime<Utc>,
     /// When a pending schedule is next due: `scheduled_time`, then later after a failure.
     pub next_attempt_at: DateTime<Utc>,
-    /// The worker holding the lease, while processing.
+    /// The worker holding the lease, while `processing` or `publishing` (for people; the claim
+    /// itself is fenced by `attempt_id`).
     pub locked_by: Option<String>,
-    /// When the lease ends, while processing.
+    /// When the lease ends, while `processing` or `publishing`.
     pub locked_until: Option<DateTime<Utc>>,
-    /// The last failure's message.
+    /// The last failure's message (clipped to [`MAX_ERROR_CHARS`](crate::model::clip_error)).
     pub last_error: Option<String>,
     /// The platform's id of the published post, once completed.
     pub platform_post_id: Option<String>,
+}
+
+/// One claimed schedule: the row as claimed and the token every later call of the claim needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// The schedule, `processing` under this claim's lease.
+    pub schedule: Schedule,
+    /// The claim's token: pass it to `renew_lease`, `mark_publishing`, `complete`, `fail` and
+    /// `release`. A token from an earlier claim of the same schedule is refused as stale.
+    pub token: ClaimToken,
+}
+
+/// The fencing token of one claim: the schedule and the claim's attempt id. Two claims of the
+/// same schedule, even by the same worker, never share a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimToken {
+    schedule: ScheduleId,
+    attempt: AttemptId,
+}
+
+impl ClaimToken {
+    /// The token of the claim `attempt` on `schedule` (backends build it when they claim).
+    pub fn new(schedule: ScheduleId, attempt: AttemptId) -> Self {
+        Self { schedule, attempt }
+    }
+
+    /// The claimed schedule.
+    pub fn schedule_id(&self) -> ScheduleId {
+        self.schedule
+    }
+
+    /// The claim's attempt id.
+    pub fn attempt_id(&self) -> AttemptId {
+        self.attempt
+    }
+
+    /// The idempotency key for the platform call of this attempt (the attempt id as text):
+    /// a platform that honours idempotency keys then drops a duplicate of this very attempt.
+    pub fn idempotency_key(&self) -> String {
+        self.attempt.to_string()
+    }
+}
+
+/// What one `claim_due` call asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimRequest {
+    /// At most this many claims (1 to 1,000, [`check_batch`]).
+    pub limit: u32,
+    /// Each claim's lease (1 second to 1 day, [`check_lease`]).
+    pub lease: Duration,
+    /// The policy lapsed claims are recovered under before claiming.
+    pub policy: RetryPolicy,
+}
+
+impl ClaimRequest {
+    /// Up to `limit` claims under `lease`, with the default [`RetryPolicy`].
+    pub fn new(limit: u32, lease: Duration) -> Self {
+        Self { limit, lease, policy: RetryPolicy::default() }
+    }
+
+    /// The same request under another retry policy.
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Check the limit, the lease and the policy.
+    pub fn check(&self) -> Result<(), Error> {
+        check_batch(self.limit)?;
+        check_lease(self.lease)?;
+        self.policy.check()
+    }
+}
+
+impl Default for ClaimRequest {
+    /// Ten claims under a five-minute lease, default retry policy.
+    fn default() -> Self {
+        Self::new(10, Duration::minutes(5))
+    }
+}
+
+/// What a recovery pass did to lapsed claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Lapsed before their publish mark, attempts left: back to `pending`, due now.
+    pub retried: u64,
+    /// Lapsed before their publish mark with the policy's attempts used up: `failed`.
+    pub failed: u64,
+    /// Lapsed after their publish mark: `outcome_unknown`, for a reconciler or a person.
+    pub unknown: u64,
+}
+
+impl Recovered {
+    /// Claims changed in all.
+    pub fn total(&self) -> u64 {
+        self.retried + self.failed + self.unknown
+    }
+
+    /// Count one recovery.
+    pub fn count(&mut self, to: ScheduleStatus) {
+        match to {
+            ScheduleStatus::Pending => self.retried += 1,
+            ScheduleStatus::Failed => self.failed += 1,
+            _ => self.unknown += 1,
+        }
+    }
+}
+
+/// How a reconciler or a person resolves a schedule in `outcome_unknown`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The post did go out, under this platform post id: `completed`, and the post `published`.
+    ConfirmPublished(String),
+    /// It did not go out: `pending` again, due now, for one more claim at least.
+    Retry,
+    /// Stop trying: `failed`.
+    GiveUp,
+}
+
+impl Resolution {
+    /// Check the platform post id of a confirmation.
+    pub fn check(&self) -> Result<(), Error> {
+        match self {
+            Resolution::ConfirmPublished(id) => check_platform_post_id(id),
+            Resolution::Retry | Resolution::GiveUp => Ok(()),
+        }
+    }
+}
+
+/// The message kept when a lapsed claim uses up the last attempt.
+pub const LAPSED_OUT_OF_ATTEMPTS: &str = "claims kept lapsing: the retry policy's attempts are used up";
+/// The message kept when a person or reconciler gives up an unknown outcome.
+pub const GAVE_UP: &str = "given up after an unknown publish outcome";
+
+impl ScheduleStatus {
+    /// Live: the schedule may still publish (`pending`, `processing`, `publishing`,
+    /// `outcome_unknown`). At most one live schedule per post and account
+    /// (`uq_schedules_post_account_live`).
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            ScheduleStatus::Pending
+                | ScheduleStatus::Processing
+                | ScheduleStatus::Publishing
+                | ScheduleStatus::OutcomeUnknown
+        )
+    }
+
+    /// Claimed under a lease (`processing` or `publishing`).
+    pub fn is_claimed(self) -> bool {
+        matches!(self, ScheduleStatus::Processing | ScheduleStatus::Publishing)
+    }
+}
+
+/// The refusal of a transition in the wrong state.
+fn refuse(id: ScheduleId, reason: &'static str) -> Error {
+    Error::InvalidState { entity: Entity::Schedule, id: id.to_string(), reason }
+}
+
+/// `now + by`, truncated to microseconds, or a validation error on `field` past the
+/// representable times.
+pub fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>, Error> {
+    now.checked_add_signed(by)
+        .map(to_micros)
+        .ok_or_else(|| Error::invalid(field, rule::RANGE, "ends past the latest storable time"))
+}
+
+impl Schedule {
+    /// A new pending schedule built from a checked input, on `platform` (the account's).
+    pub fn from_new(team: TeamId, input: NewSchedule, platform: Platform, now: DateTime<Utc>) -> Self {
+        let scheduled_time = to_micros(input.scheduled_time);
+        Schedule {
+            id: ScheduleId::new(),
+            user_id: input.user_id,
+            team_id: team,
+            post_id: input.post_id,
+            social_account_id: input.social_account_id,
+            platform,
+            scheduled_time,
+            timezone: input.timezone,
+            status: ScheduleStatus::Pending,
+            retry_count: 0,
+            attempt_count: 0,
+            attempt_id: None,
+            last_attempt: None,
+            created_at: now,
+            updated_at: now,
+            next_attempt_at: scheduled_time,
+            locked_by: None,
+            locked_until: None,
+            last_error: None,
+            platform_post_id: None,
+        }
+    }
+
+    /// Claim it for `worker` until `locked_until`: `processing`, a fresh attempt id, the
+    /// attempt counted. Returns the claim.
+    pub fn claim(&mut self, worker: &WorkerId, locked_until: DateTime<Utc>, now: DateTime<Utc>) -> Claim {
+        let attempt = AttemptId::new();
+        self.status = ScheduleStatus::Processing;
+        self.attempt_count = self.attempt_count.saturating_add(1);
+        self.attempt_id = Some(attempt);
+        self.locked_by = Some(worker.as_str().to_owned());
+        self.locked_until = Some(locked_until);
+        self.last_attempt = Some(now);
+        self.updated_at = now;
+        Claim { schedule: self.clone(), token: ClaimToken::new(self.id, attempt) }
+    }
+
+    /// `Ok` while `token` is this schedule's current claim, else [`Error::StaleClaim`].
+    pub fn check_claim(&self, token: &ClaimToken) -> Result<(), Error> {
+        if self.id == token.schedule && self.status.is_claimed() && self.attempt_id == Some(token.attempt) {
+            Ok(())
+        } else {
+            Err(Error::StaleClaim { entity: Entity::Schedule, id: self.id.to_string() })
+        }
+    }
+
+    /// Whether the claim's lease has run out at `now` (ends at `locked_until`, inclusive).
+    pub fn lease_lapsed(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_claimed() && self.locked_until.is_some_and(|until| until <= now)
+    }
+
+    fn unlock(&mut self, now: DateTime<Utc>) {
+        self.locked_by = None;
+        self.locked_until = None;
+        self.updated_at = now;
+    }
+
+    /// Extend the claim's lease to `locked_until`.
+    pub fn renew(&mut self, token: &ClaimToken, locked_until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+        self.check_claim(token)?;
+        self.locked_until = Some(locked_until);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The publish boundary: the worker is about to call the platform. Refused as stale once
+    /// the lease has lapsed, so a publish never starts on a lapsed claim. Marking twice is
+    /// allowed (the second does nothing).
+    pub fn mark_publishing(&mut self, token: &ClaimToken, now: DateTime<Utc>) -> Result<(), Error> {
+        self.check_claim(token)?;
+        if self.lease_lapsed(now) {
+            return Err(Error::StaleClaim { entity: Entity::Schedule, id: self.id.to_string() });
+        }
+        if self.status == ScheduleStatus::Processing {
+            self.status = ScheduleStatus::Publishing;
+            self.updated_at = now;
+        }
+        Ok(())
+    }
+
+    /// The platform took the post: `completed` with its id.
+    pub fn complete(&mut self, token: &ClaimToken, platform_post_id: &str, now: DateTime<Utc>) -> Result<(), Error> {
+        check_platform_post_id(platform_post_id)?;
+        self.check_claim(token)?;
+        self.status = ScheduleStatus::Completed;
+        self.platform_post_id = Some(platform_post_id.to_owned());
+        self.unlock(now);
+        Ok(())
+    }
+
+    /// The platform refused the post (a definite failure): `pending` after the policy's
+    /// backoff, or `failed` once the claims so far reach `policy.max_attempts`.
+    pub fn fail(
+        &mut self,
+        token: &ClaimToken,
+        error: &str,
+        policy: RetryPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<FailOutcome, Error> {
+        policy.check()?;
+        self.check_claim(token)?;
+        let attempts = u32::try_from(self.attempt_count).unwrap_or(0);
+        let outcome = if attempts >= policy.max_attempts {
+            FailOutcome::Failed
+        } else {
+            FailOutcome::Retrying { next_attempt_at: later(now, policy.delay_after(attempts), "retry_policy")? }
+        };
+        self.retry_count = self.retry_count.saturating_add(1);
+        self.last_error = Some(super::clip_error(error));
+        self.unlock(now);
+        match outcome {
+            FailOutcome::Failed => self.status = ScheduleStatus::Failed,
+            FailOutcome::Retrying { next_attempt_at } => {
+                self.status = ScheduleStatus::Pending;
+                self.next_attempt_at = next_attempt_at;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Give an unstarted claim back (a worker shutting down): `pending`, due now, and the
+    /// attempt not counted. Refused (`InvalidState`) after the publish mark.
+    pub fn release(&mut self, token: &ClaimToken, now: DateTime<Utc>) -> Result<(), Error> {
+        self.check_claim(token)?;
+        if self.status != ScheduleStatus::Processing {
+            return Err(refuse(self.id, "a claim past its publish mark cannot be released: complete or fail it"));
+        }
+        self.status = ScheduleStatus::Pending;
+        self.attempt_count = self.attempt_count.saturating_sub(1).max(0);
+        self.next_attempt_at = now;
+        self.unlock(now);
+        Ok(())
+    }
+
+    /// Recover a lapsed claim: before the publish mark back to `pending` (due now), or `failed`
+    /// when its claims reached `policy.max_attempts`; after the mark `outcome_unknown`.
+    /// Returns the new status, or `None` when the claim has not lapsed.
+    pub fn recover(&mut self, policy: RetryPolicy, now: DateTime<Utc>) -> Option<ScheduleStatus> {
+        if !self.lease_lapsed(now) {
+            return None;
+        }
+        let attempts = u32::try_from(self.attempt_count).unwrap_or(0);
+        self.status = match self.status {
+            ScheduleStatus::Publishing => ScheduleStatus::OutcomeUnknown,
+            _ if attempts >= policy.max_attempts => {
+                self.last_error = Some(LAPSED_OUT_OF_ATTEMPTS.to_owned());
+                ScheduleStatus::Failed
+            }
+            _ => {
+                self.next_attempt_at = now;
+                ScheduleStatus::Pending
+            }
+        };
+        self.unlock(now);
+        Some(self.status)
+    }
+
+    /// Cancel a pending schedule (else `InvalidState`).
+    pub fn cancel(&mut self, now: DateTime<Utc>) -> Result<(), Error> {
+        if self.status != ScheduleStatus::Pending {
+            return Err(refuse(self.id, "only a pending schedule can be cancelled"));
+        }
+        self.status = ScheduleStatus::Cancelled;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Resolve an unknown outcome (else `InvalidState`).
+    pub fn resolve(&mut self, resolution: &Resolution, now: DateTime<Utc>) -> Result<(), Error> {
+        resolution.check()?;
+        if self.status != ScheduleStatus::OutcomeUnknown {
+            return Err(refuse(self.id, "only a schedule whose publish outcome is unknown can be resolved"));
+        }
+        match resolution {
+            Resolution::ConfirmPublished(id) => {
+                self.status = ScheduleStatus::Completed;
+                self.platform_post_id = Some(id.clone());
+            }
+            Resolution::Retry => {
+                self.status = ScheduleStatus::Pending;
+                self.next_attempt_at = now;
+            }
+            Resolution::GiveUp => {
+                self.status = ScheduleStatus::Failed;
+                self.last_error = Some(GAVE_UP.to_owned());
+            }
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// A post's publishing fields as its schedules decide them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostPublishing {
+    /// The post's status.
+    pub status: PostStatus,
+    /// When it is (next) scheduled.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// When it was first published.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl PostPublishing {
+    /// The post's fields after a change to its schedules, given each schedule's status and
+    /// time. `published` stays `published` (keeping `published_at`); else `published` once any
+    /// schedule completed (`published_at = now`); `scheduled` while any is live (`scheduled_at`
+    /// = the earliest live time); `failed` when none is live and any failed; else `draft` with
+    /// `scheduled_at` cleared (its last live schedule was cancelled). A post with no schedule
+    /// keeps its fields.
+    pub fn follow(self, schedules: &[(ScheduleStatus, DateTime<Utc>)], now: DateTime<Utc>) -> Self {
+        if schedules.is_empty() {
+            return self;
+        }
+        let any = |s: ScheduleStatus| schedules.iter().any(|(x, _)| *x == s);
+        let earliest_live = schedules.iter().filter(|(s, _)| s.is_live()).map(|(_, t)| *t).min();
+        if self.status == PostStatus::Published || any(ScheduleStatus::Completed) {
+            return Self { status: PostStatus::Published, published_at: self.published_at.or(Some(now)), ..self };
+        }
+        match earliest_live {
+            Some(at) => Self { status: PostStatus::Scheduled, scheduled_at: Some(at), ..self },
+            None if any(ScheduleStatus::Failed) => Self { status: PostStatus::Failed, ..self },
+            None => Self { status: PostStatus::Draft, scheduled_at: None, ..self },
+        }
+    }
 }
 
 /// A schedule to create. The platform is the account's.

@@ -154,21 +154,39 @@ pub trait ScheduleRepository: Send + Sync {
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
     /// The team's schedules, newest first.
     async fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>>;
-    /// Cancel a pending schedule.
+    /// Cancel a pending schedule (else `InvalidState`). The post follows its schedules
+    /// ([`PostPublishing::follow`](crate::model::PostPublishing::follow)).
     async fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
-    /// Claim up to `limit` due schedules (pending, due now, account active), oldest due first,
-    /// for `worker` until now + `lease`. Each due schedule goes to exactly one claimer.
-    async fn claim_due(&self, worker: &WorkerId, limit: u32, lease: Duration) -> Result<Vec<Schedule>>;
-    /// Extend a lease the worker holds.
-    async fn renew_lease(&self, id: ScheduleId, worker: &WorkerId, lease: Duration) -> Result<Schedule>;
-    /// Complete a claim with the platform's post id; the post becomes `published`.
-    /// Refused (`InvalidState`) unless the worker holds the claim.
-    async fn complete(&self, id: ScheduleId, worker: &WorkerId, platform_post_id: &str) -> Result<Schedule>;
-    /// Report a failed attempt: back to pending after a backoff, or `failed` for good once the
-    /// policy's attempts are used up. The error is kept.
-    async fn fail(&self, id: ScheduleId, worker: &WorkerId, error: &str, policy: RetryPolicy) -> Result<FailOutcome>;
-    /// Return expired claims to pending; returns how many.
-    async fn recover_expired(&self) -> Result<u64>;
+    /// First recover lapsed claims (as [`recover_expired`](Self::recover_expired) under
+    /// `request.policy`), then claim up to `request.limit` due schedules (pending, due now,
+    /// account active), oldest due first, for `worker` until now + `request.lease`. Each due
+    /// schedule goes to exactly one claimer; each claim has its own token and counts as an
+    /// attempt. A worker loop that only calls this makes progress.
+    async fn claim_due(&self, worker: &WorkerId, request: ClaimRequest) -> Result<Vec<Claim>>;
+    /// Extend the claim's lease to now + `lease`. A stale token is `StaleClaim`.
+    async fn renew_lease(&self, claim: &ClaimToken, lease: Duration) -> Result<Schedule>;
+    /// The publish boundary, persisted: call it just before calling the platform (with
+    /// `claim.idempotency_key()`). From here a lapsed claim becomes `outcome_unknown`, never
+    /// `pending`. Refused as `StaleClaim` once the lease has lapsed.
+    async fn mark_publishing(&self, claim: &ClaimToken) -> Result<Schedule>;
+    /// Complete a claim with the platform's post id; the post becomes `published`. A stale
+    /// token is `StaleClaim`, an unknown schedule `NotFound`.
+    async fn complete(&self, claim: &ClaimToken, platform_post_id: &str) -> Result<Schedule>;
+    /// Report a definite failure: back to pending after a backoff, or `failed` for good once
+    /// the claims reach the policy's attempts. The error is kept.
+    async fn fail(&self, claim: &ClaimToken, error: &str, policy: RetryPolicy) -> Result<FailOutcome>;
+    /// Give an unstarted claim back (graceful shutdown): pending, due now, the attempt not
+    /// counted. Refused (`InvalidState`) after the publish mark.
+    async fn release(&self, claim: &ClaimToken) -> Result<Schedule>;
+    /// Recover lapsed claims (lease end `<= now`): before the publish mark back to pending (or
+    /// `failed` once the claims reach `policy.max_attempts`), after it `outcome_unknown`.
+    async fn recover_expired(&self, policy: RetryPolicy) -> Result<Recovered>;
+    /// Up to `limit` (1 to 1,000) schedules in `outcome_unknown` across every team, longest
+    /// unresolved first (`updated_at ASC, id ASC`), for a reconciler. A person sees a team's
+    /// with `list_schedules` filtered on the status.
+    async fn unknown_outcomes(&self, limit: u32) -> Result<Vec<Schedule>>;
+    /// Resolve a schedule in `outcome_unknown` (else `InvalidState`); the post follows.
+    async fn resolve_outcome(&self, team: TeamId, id: ScheduleId, resolution: Resolution) -> Result<Schedule>;
 }
 
 /// Automations.

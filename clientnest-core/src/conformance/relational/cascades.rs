@@ -16,7 +16,13 @@ use crate::ports::*;
 async fn claim_all<S: Repositories + ?Sized>(h: &Harness<S>) -> Vec<ScheduleId> {
     h.time.advance(Duration::days(2)).await;
     let w = WorkerId::unique("cascade");
-    h.store.claim_due(&w, 1000, Duration::minutes(5)).await.expect("claim").into_iter().map(|s| s.id).collect()
+    h.store
+        .claim_due(&w, ClaimRequest::new(1000, Duration::minutes(5)))
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.schedule.id)
+        .collect()
 }
 
 /// Deleting a user removes the teams they own with everything in them, their memberships and
