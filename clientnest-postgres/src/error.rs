@@ -15,6 +15,7 @@ const UNIQUE: &[(&str, Entity)] = &[
     (c::UQ_COMMENTS_ACCOUNT_PLATFORM_ID, Entity::Comment),
     (c::UQ_BILLING_SUBSCRIPTION_ID, Entity::Billing),
     (c::UQ_BILLING_TEAM_ACTIVE, Entity::Billing),
+    (c::UQ_SCHEDULES_POST_ACCOUNT_LIVE, Entity::Schedule),
 ];
 
 /// Foreign keys: name, the entity written and the entity referred to.
@@ -59,6 +60,8 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ("chk_templates_usage_count", "usage_count", rule::RANGE),
     ("chk_schedules_retry_count", "retry_count", rule::RANGE),
     ("chk_schedules_lease", "status", "chk_schedules_lease"),
+    ("chk_schedules_attempt_count", "attempt_count", rule::RANGE),
+    ("chk_schedules_claim_token", "attempt_id", "chk_schedules_claim_token"),
     ("chk_teams_plan_type", "plan_type", "chk_teams_plan_type"),
     ("chk_team_members_role", "role", "chk_team_members_role"),
     ("chk_team_members_status", "status", "chk_team_members_status"),

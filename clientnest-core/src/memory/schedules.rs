@@ -75,12 +75,8 @@ impl Tables {
 
     /// Let a post follow its schedules ([`PostPublishing::follow`]).
     pub(super) fn follow_schedules(&mut self, post: PostId, now: DateTime<Utc>) {
-        let schedules: Vec<_> = self
-            .schedules
-            .values()
-            .filter(|s| s.post_id == post)
-            .map(|s| (s.status, s.scheduled_time))
-            .collect();
+        let schedules: Vec<_> =
+            self.schedules.values().filter(|s| s.post_id == post).map(|s| (s.status, s.scheduled_time)).collect();
         if let Some(p) = self.posts.get_mut(&post) {
             let was = PostPublishing { status: p.status, scheduled_at: p.scheduled_at, published_at: p.published_at };
             let next = was.follow(&schedules, now);

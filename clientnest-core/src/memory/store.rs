@@ -71,13 +71,8 @@ impl Tables {
 
     /// The platforms a post must fit: its own, and those of its live schedules.
     pub(super) fn platforms_to_fit(&self, post: &Post) -> Vec<Platform> {
-        let mut platforms = post.platforms.clone();
-        for s in self.schedules.values().filter(|s| s.post_id == post.id && s.status.is_live()) {
-            if !platforms.contains(&s.platform) {
-                platforms.push(s.platform);
-            }
-        }
-        platforms
+        let live = self.schedules.values().filter(|s| s.post_id == post.id && s.status.is_live()).map(|s| s.platform);
+        platforms_to_fit(&post.platforms, live)
     }
 
     /// A post with its media.

@@ -107,7 +107,8 @@ fn threads_claim_each_due_schedule_exactly_once() {
                 let worker = WorkerId::new(format!("w-{i}")).unwrap();
                 let mut mine = Vec::new();
                 loop {
-                    let got = rt.block_on(store.claim_due(&worker, ClaimRequest::new(3, Duration::minutes(5)))).unwrap();
+                    let got =
+                        rt.block_on(store.claim_due(&worker, ClaimRequest::new(3, Duration::minutes(5)))).unwrap();
                     if got.is_empty() {
                         return mine;
                     }

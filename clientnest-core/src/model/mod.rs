@@ -41,7 +41,7 @@ pub use rate::{Quota, RateDecision, gcra};
 pub use schedule::{
     Claim, ClaimRequest, ClaimToken, FailOutcome, GAVE_UP, LAPSED_OUT_OF_ATTEMPTS, NewSchedule, PostPublishing,
     Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, WorkerId, check_batch, check_lease,
-    check_platform_post_id, later,
+    check_platform_post_id, later, platforms_to_fit,
 };
 pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
 pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};

@@ -428,6 +428,18 @@ impl Schedule {
     }
 }
 
+/// The platforms a post must fit: its own `platforms`, and those of its live schedules (an
+/// edit may not make a scheduled post stop fitting where it is about to go out).
+pub fn platforms_to_fit(own: &[Platform], live_schedules: impl IntoIterator<Item = Platform>) -> Vec<Platform> {
+    let mut all = own.to_vec();
+    for p in live_schedules {
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+    all
+}
+
 /// A post's publishing fields as its schedules decide them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostPublishing {

@@ -9,7 +9,7 @@ use clientnest_core::constraint::FK_POSTS_TEAM;
 use clientnest_core::ids::{PostId, PostMediaId, TeamId, UserId};
 use clientnest_core::model::{
     Dimensions, ImportedPost, MediaType, NewPost, Platform, Post, PostFilter, PostMedia, PostStatus, PostUpdate,
-    PostWithMedia, check_import, check_platform_fit,
+    PostWithMedia, check_import, check_platform_fit, platforms_to_fit,
 };
 use clientnest_core::page::{Cursor, Page, PageRequest};
 use clientnest_core::ports::PostRepository;
@@ -185,8 +185,16 @@ const IMPORT_MEDIA: &str = "INSERT INTO post_media (id, post_id, media_type, fil
      SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[], \
        $8::int4[], $9::timestamptz[])";
 
-const LOCK_FOR_UPDATE: &str = "SELECT p.*, ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id \
-     ORDER BY m.order_index)::text[] AS media_kinds FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p";
+/// The post `$1` of team `$2`, locked, with its media kinds and the platforms of its live
+/// schedules (which an edit must keep fitting).
+const LOCK_FOR_UPDATE: &str = r#"
+SELECT p.*,
+       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
+         AS media_kinds,
+       ARRAY(SELECT DISTINCT s.platform FROM schedules s WHERE s.post_id = p.id
+               AND s.status IN ('pending', 'processing', 'publishing', 'outcome_unknown'))::text[]
+         AS live_platforms
+FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#;
 
 const SAVE: &str = "UPDATE posts SET title = $2, content = $3, hashtags = $4, status = $5, scheduled_at = $6, \
      published_at = $7, engagement = $8, metadata = $9, platforms = $10, updated_at = $11 WHERE id = $1 RETURNING *";
@@ -197,6 +205,7 @@ struct LockedPost {
     #[sqlx(flatten)]
     post: PostRow,
     media_kinds: Vec<String>,
+    live_platforms: Vec<String>,
 }
 
 /// The media of many posts as parallel arrays, for `UNNEST`.
@@ -398,7 +407,8 @@ impl PostRepository for PgStore {
         let kinds = locked.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
         let mut post: Post = locked.post.try_into()?;
         update.apply(&mut post, now);
-        check_platform_fit(&post.content, &kinds, &post.platforms)?;
+        let live = locked.live_platforms.iter().map(|p| choice::<Platform>(p)).collect::<Result<Vec<_>>>()?;
+        check_platform_fit(&post.content, &kinds, &platforms_to_fit(&post.platforms, live))?;
         let row: PostRow = sqlx::query_as(SAVE)
             .bind(post.id.0)
             .bind(&post.title)

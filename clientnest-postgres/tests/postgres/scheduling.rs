@@ -1,12 +1,17 @@
 //! Scheduling on PostgreSQL under real concurrency: 8 workers over 10,000 due schedules claim
-//! each exactly once; a worker that dies has its claims recovered and taken by another.
+//! each exactly once; a dead worker's claims are recovered and taken by another; the crash test
+//! (8 workers, 20,000 schedules, workers killed before and after their publish mark, leases
+//! lapsing) publishes nothing twice and leaves nothing pending; scheduling locks the post and
+//! the account so a concurrent edit or deactivation cannot slip between check and insert.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use clientnest_core::prelude::*;
 use clientnest_postgres::PgStore;
+use rand::Rng;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
@@ -33,24 +38,40 @@ async fn world(store: &PgStore) -> (UserId, TeamId, SocialAccountId, PostId) {
     (user.id, team.id, account.id, post.post.id)
 }
 
-/// `n` schedules due an hour ago, one millisecond apart, inserted by one statement.
-async fn seed_due(db: &TestDb, n: i32, (user, team, account, post): (UserId, TeamId, SocialAccountId, PostId)) {
+/// `n` schedules due an hour ago, one millisecond apart, each on a post of its own (one live
+/// schedule per post and account), inserted by two statements.
+async fn seed_due(db: &TestDb, n: i32, (user, team, account, _): (UserId, TeamId, SocialAccountId, PostId)) {
     let now = db.clock.now();
     sqlx::query(
-        "INSERT INTO schedules (id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, timezone, \
-           status, retry_count, created_at, updated_at, next_attempt_at) \
-         SELECT gen_random_uuid(), $1, $2, $3, $4, 'facebook', t, 'UTC', 'pending', 0, $5, $5, t \
-         FROM generate_series(1, $6) AS i, LATERAL (SELECT $5 + i * interval '1 millisecond' AS t) AS due",
+        "INSERT INTO posts (id, user_id, team_id, content, status, scheduled_at, created_at, updated_at) \
+         SELECT gen_random_uuid(), $1, $2, 'post ' || i, 'scheduled', $3, $3, $3 FROM generate_series(1, $4) AS i",
     )
     .bind(user.0)
     .bind(team.0)
-    .bind(post.0)
-    .bind(account.0)
     .bind(now - Duration::hours(2))
     .bind(n)
     .execute(db.pool())
     .await
     .unwrap();
+    sqlx::query(
+        "INSERT INTO schedules (id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, timezone, \
+           status, retry_count, created_at, updated_at, next_attempt_at) \
+         SELECT gen_random_uuid(), $1, $2, p.id, $3, 'facebook', due.t, 'UTC', 'pending', 0, $4, $4, due.t \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS i FROM posts WHERE team_id = $2 AND status = 'scheduled') p, \
+              LATERAL (SELECT $4 + p.i * interval '1 millisecond' AS t) AS due",
+    )
+    .bind(user.0)
+    .bind(team.0)
+    .bind(account.0)
+    .bind(now - Duration::hours(2))
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
+
+/// A claim request of `limit` under `lease`.
+fn req(limit: u32, lease: Duration) -> ClaimRequest {
+    ClaimRequest::new(limit, lease)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -68,12 +89,12 @@ async fn eight_workers_claim_ten_thousand_schedules_each_exactly_once() {
             let worker = WorkerId::unique(&format!("worker-{i}"));
             let mut mine = Vec::new();
             loop {
-                let batch = store.claim_due(&worker, 50, Duration::minutes(5)).await.unwrap();
+                let batch = store.claim_due(&worker, req(50, Duration::minutes(5))).await.unwrap();
                 if batch.is_empty() {
                     break;
                 }
-                assert!(batch.iter().all(|s| s.locked_by.as_deref() == Some(worker.as_str())));
-                mine.extend(batch.into_iter().map(|s| s.id));
+                assert!(batch.iter().all(|c| c.schedule.locked_by.as_deref() == Some(worker.as_str())));
+                mine.extend(batch.into_iter().map(|c| c.schedule.id));
             }
             (worker, mine)
         }));
@@ -110,30 +131,32 @@ async fn a_dead_workers_claims_are_recovered_and_taken_by_another() {
     let alive = WorkerId::unique("lives");
     let lease = Duration::seconds(30);
 
-    let taken: HashSet<ScheduleId> =
-        store.claim_due(&dead, 1000, lease).await.unwrap().into_iter().map(|s| s.id).collect();
+    let policy = RetryPolicy::default();
+    let first = store.claim_due(&dead, req(1000, lease)).await.unwrap();
+    let taken: HashSet<ScheduleId> = first.iter().map(|c| c.schedule.id).collect();
     assert_eq!(taken.len(), 100);
-    assert!(store.claim_due(&alive, 1000, lease).await.unwrap().is_empty(), "held claims are not due");
+    assert!(store.claim_due(&alive, req(1000, lease)).await.unwrap().is_empty(), "held claims are not due");
 
     // The lease has not run out yet: nothing to recover.
     db.clock.advance(Duration::seconds(29));
-    assert_eq!(store.recover_expired().await.unwrap(), 0);
+    assert_eq!(store.recover_expired(policy).await.unwrap().total(), 0);
     // The dead worker never renews; its lease runs out.
     db.clock.advance(Duration::seconds(1));
-    assert_eq!(store.recover_expired().await.unwrap(), 100);
+    assert_eq!(store.recover_expired(policy).await.unwrap().retried, 100);
 
-    let retaken = store.claim_due(&alive, 1000, lease).await.unwrap();
-    assert_eq!(retaken.iter().map(|s| s.id).collect::<HashSet<_>>(), taken);
-    assert!(retaken.iter().all(|s| s.retry_count == 0 && s.last_attempt == Some(db.clock.now())));
-    for s in &retaken {
-        let done = store.complete(s.id, &alive, &format!("fb_{}", s.id)).await.unwrap();
+    let retaken = store.claim_due(&alive, req(1000, lease)).await.unwrap();
+    assert_eq!(retaken.iter().map(|c| c.schedule.id).collect::<HashSet<_>>(), taken);
+    assert!(retaken.iter().all(|c| c.schedule.attempt_count == 2 && c.schedule.last_attempt == Some(db.clock.now())));
+    for (c, old) in retaken.iter().zip(&first) {
+        let done = store.complete(&c.token, &format!("fb_{}", c.schedule.id)).await.unwrap();
         assert_eq!(done.status, ScheduleStatus::Completed);
-        // The dead worker, back from the grave, cannot complete or fail it.
-        let late = store.complete(s.id, &dead, "fb_dup").await.unwrap_err();
-        assert!(matches!(late, Error::InvalidState { .. }), "{late:?}");
+        // The dead worker, back from the grave, cannot complete or fail any of them.
+        let late = store.complete(&old.token, "fb_dup").await.unwrap_err();
+        assert!(matches!(late, Error::StaleClaim { .. }), "{late:?}");
     }
-    let post = store.get_post(w.1, w.3).await.unwrap().post;
-    assert_eq!(post.status, PostStatus::Published);
+    let published_posts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM posts WHERE status = 'published'").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(published_posts, 100, "each schedule's post is published");
     let published: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM schedules WHERE status = 'completed' AND platform_post_id LIKE 'fb_%'",
     )
@@ -173,8 +196,270 @@ async fn a_claim_skips_rows_another_transaction_holds() {
     .fetch_all(&mut *tx)
     .await
     .unwrap();
-    let claimed = db.store.claim_due(&WorkerId::unique("other"), 10, Duration::minutes(1)).await.unwrap();
+    let claimed = db.store.claim_due(&WorkerId::unique("other"), req(10, Duration::minutes(1))).await.unwrap();
     assert_eq!(claimed.len(), 10);
-    assert!(claimed.iter().all(|s| !held.contains(&s.id.0)), "locked rows skipped, not waited for");
+    assert!(claimed.iter().all(|c| !held.contains(&c.schedule.id.0)), "locked rows skipped, not waited for");
     tx.rollback().await.unwrap();
+}
+
+/// The platform the crash test publishes to: it records every accepted publish call per
+/// schedule (with the attempt's idempotency key), and the claims of schedules it had already
+/// published (which must never happen).
+#[derive(Default)]
+struct FakePlatform {
+    published: Mutex<HashMap<ScheduleId, Vec<String>>>,
+    reclaimed_after_publish: AtomicU64,
+}
+
+impl FakePlatform {
+    fn publish(&self, id: ScheduleId, idempotency_key: String) -> String {
+        let mut published = self.published.lock().unwrap();
+        let calls = published.entry(id).or_default();
+        calls.push(idempotency_key);
+        format!("fb_{id}_{}", calls.len())
+    }
+
+    fn was_published(&self, id: ScheduleId) -> bool {
+        self.published.lock().unwrap().contains_key(&id)
+    }
+}
+
+/// What the crash test's workers did, counted.
+#[derive(Default)]
+struct Tally {
+    crashed_before_mark: AtomicU64,
+    crashed_after_mark: AtomicU64,
+    crashed_after_call: AtomicU64,
+    refused_by_platform: AtomicU64,
+    stale: AtomicU64,
+    completed: AtomicU64,
+}
+
+fn bump(n: &AtomicU64) {
+    n.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One worker process: loops claiming small batches until told to stop. A crash abandons the
+/// rest of its batch (its claims lapse) and the process restarts under a new worker id.
+async fn crash_prone_worker(
+    store: Arc<PgStore>,
+    platform: Arc<FakePlatform>,
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+    name: String,
+) {
+    let lease = Duration::seconds(3);
+    let policy = RetryPolicy { max_attempts: 8, base_delay: Duration::zero(), max_delay: Duration::zero() };
+    let mut worker = WorkerId::unique(&name);
+    while !stop.load(Ordering::Relaxed) {
+        let claims = store.claim_due(&worker, req(5, lease).with_policy(policy)).await.expect("claim");
+        if claims.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            continue;
+        }
+        for c in claims {
+            if platform.was_published(c.schedule.id) {
+                bump(&platform.reclaimed_after_publish);
+            }
+            let roll = rand::thread_rng().gen_range(0..100);
+            if roll < 2 {
+                bump(&tally.crashed_before_mark);
+                worker = WorkerId::unique(&name);
+                break;
+            }
+            match store.mark_publishing(&c.token).await {
+                Ok(_) => {}
+                Err(Error::StaleClaim { .. }) => {
+                    bump(&tally.stale);
+                    continue;
+                }
+                Err(e) => panic!("mark: {e:?}"),
+            }
+            if roll < 3 {
+                bump(&tally.crashed_after_mark);
+                worker = WorkerId::unique(&name);
+                break;
+            }
+            if roll < 6 {
+                // A definite refusal: nothing went out.
+                bump(&tally.refused_by_platform);
+                match store.fail(&c.token, "rejected by the platform", policy).await {
+                    Ok(_) | Err(Error::StaleClaim { .. }) => {}
+                    Err(e) => panic!("fail: {e:?}"),
+                }
+                continue;
+            }
+            let platform_id = platform.publish(c.schedule.id, c.token.idempotency_key());
+            if roll < 8 {
+                bump(&tally.crashed_after_call);
+                worker = WorkerId::unique(&name);
+                break;
+            }
+            match store.complete(&c.token, &platform_id).await {
+                Ok(_) => bump(&tally.completed),
+                Err(Error::StaleClaim { .. }) => bump(&tally.stale),
+                Err(e) => panic!("complete: {e:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_test_eight_workers_twenty_thousand_schedules_publish_nothing_twice() {
+    const WORKERS: usize = 8;
+    const SCHEDULES: i32 = 20_000;
+    let Some(db) = TestDb::with_pool_size(WORKERS as u32 + 4).await else { return };
+    let w = world(&db.store).await;
+    seed_due(&db, SCHEDULES, w).await;
+    sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
+    let store = Arc::new(db.store.clone());
+    let platform = Arc::new(FakePlatform::default());
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|i| {
+            let (store, platform, tally, stop) =
+                (Arc::clone(&store), Arc::clone(&platform), Arc::clone(&tally), Arc::clone(&stop));
+            tokio::spawn(crash_prone_worker(store, platform, tally, stop, format!("crashy-{i}")))
+        })
+        .collect();
+    // Time runs fast: a second every 20 ms, so leases of 3 s lapse for slow and dead workers.
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        db.clock.advance(Duration::seconds(1));
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM schedules WHERE status IN ('pending', 'processing', 'publishing')",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(900), "{open} schedules still open");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.expect("worker");
+    }
+
+    let rows: Vec<(Uuid, String, Option<String>)> =
+        sqlx::query_as("SELECT id, status, platform_post_id FROM schedules").fetch_all(db.pool()).await.unwrap();
+    assert_eq!(rows.len(), SCHEDULES as usize);
+    let published = platform.published.lock().unwrap();
+    let mut by_status: HashMap<String, u64> = HashMap::new();
+    for (id, status, platform_post_id) in &rows {
+        *by_status.entry(status.clone()).or_default() += 1;
+        let calls = published.get(&ScheduleId(*id)).map_or(0, Vec::len);
+        assert!(calls <= 1, "schedule {id} got {calls} publish calls");
+        assert!(["completed", "failed", "outcome_unknown"].contains(&status.as_str()), "{id} ended {status}");
+        if calls == 1 {
+            assert!(status == "completed" || status == "outcome_unknown", "published {id} ended {status}");
+        }
+        if status == "completed" {
+            assert_eq!(calls, 1, "completed {id} without a publish call");
+            assert_eq!(platform_post_id.as_deref(), Some(format!("fb_{id}_1").as_str()));
+        }
+    }
+    assert_eq!(platform.reclaimed_after_publish.load(Ordering::Relaxed), 0, "a published schedule was claimed again");
+    // The posts followed: one schedule each.
+    let mismatched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM schedules s JOIN posts p ON p.id = s.post_id WHERE NOT ( \
+           (s.status = 'completed' AND p.status = 'published' AND p.published_at IS NOT NULL) \
+        OR (s.status = 'failed' AND p.status = 'failed') \
+        OR (s.status = 'outcome_unknown' AND p.status = 'scheduled'))",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(mismatched, 0, "posts follow their schedules");
+    let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    println!(
+        "crash test: {SCHEDULES} schedules, {WORKERS} workers, {:.1}s; ended {by_status:?}; publish calls {}; \
+         crashes before mark {}, after mark {}, after the call {}; platform refusals {}; stale refusals {}; \
+         completed by workers {}",
+        started.elapsed().as_secs_f64(),
+        published.len(),
+        load(&tally.crashed_before_mark),
+        load(&tally.crashed_after_mark),
+        load(&tally.crashed_after_call),
+        load(&tally.refused_by_platform),
+        load(&tally.stale),
+        load(&tally.completed),
+    );
+    assert!(load(&tally.crashed_before_mark) > 0 && load(&tally.crashed_after_call) > 0, "crashes happened");
+    assert!(by_status.get("outcome_unknown").copied().unwrap_or(0) > 0, "some outcomes were unknown");
+    assert!(by_status.get("completed").copied().unwrap_or(0) > SCHEDULES as u64 / 2, "most were published");
+}
+
+/// Wait up to `ms` for a task; `true` if it finished.
+async fn finishes_within<T>(task: &tokio::task::JoinHandle<T>, ms: u64) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while std::time::Instant::now() < until {
+        if task.is_finished() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    task.is_finished()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduling_waits_for_a_concurrent_account_deactivation() {
+    let Some(db) = TestDb::new().await else { return };
+    let (user, team, account, post) = world(&db.store).await;
+    // Another transaction is deactivating the account and has not committed yet.
+    let mut tx = db.pool().begin().await.unwrap();
+    sqlx::query("UPDATE social_accounts SET is_active = false WHERE id = $1")
+        .bind(account.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let at = db.clock.now() + Duration::hours(1);
+    let input = NewSchedule {
+        user_id: user,
+        post_id: post,
+        social_account_id: account,
+        scheduled_time: at,
+        timezone: "UTC".into(),
+    };
+    let create = tokio::spawn(async move { store.create_schedule(team, input).await });
+    assert!(!finishes_within(&create, 300).await, "scheduling waits for the account row");
+    tx.commit().await.unwrap();
+    let result = create.await.unwrap();
+    assert!(matches!(result, Err(Error::InvalidState { entity: Entity::SocialAccount, .. })), "{result:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(stored, 0, "nothing scheduled on the deactivated account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduling_waits_for_a_concurrent_post_edit() {
+    let Some(db) = TestDb::new().await else { return };
+    let (user, team, account, post) = world(&db.store).await;
+    // Another transaction is making the post too long for Facebook (63,206 characters).
+    let mut tx = db.pool().begin().await.unwrap();
+    sqlx::query("UPDATE posts SET content = repeat('a', 70000) WHERE id = $1")
+        .bind(post.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let at = db.clock.now() + Duration::hours(1);
+    let input = NewSchedule {
+        user_id: user,
+        post_id: post,
+        social_account_id: account,
+        scheduled_time: at,
+        timezone: "UTC".into(),
+    };
+    let create = tokio::spawn(async move { store.create_schedule(team, input).await });
+    assert!(!finishes_within(&create, 300).await, "scheduling waits for the post row");
+    tx.commit().await.unwrap();
+    let result = create.await.unwrap();
+    let rule = result.as_ref().err().and_then(Error::rule).map(str::to_owned);
+    assert_eq!(rule.as_deref(), Some(clientnest_core::validate::rule::PLATFORM_TEXT), "{result:?}");
+    let post = db.store.get_post(team, post).await.unwrap().post;
+    assert_eq!((post.status, post.scheduled_at), (PostStatus::Draft, None));
 }

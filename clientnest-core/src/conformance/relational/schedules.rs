@@ -723,9 +723,17 @@ pub async fn schedules_one_live_per_post_and_account<S: Repositories + ?Sized + 
     // Still live while claimed and publishing.
     make_due(h, &s.schedule).await;
     let c = claim_one(h, &worker("live")).await;
-    conflict(h.store.create_schedule(s.team.id, again.clone()).await, Entity::Schedule, constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE);
+    conflict(
+        h.store.create_schedule(s.team.id, again.clone()).await,
+        Entity::Schedule,
+        constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE,
+    );
     h.store.mark_publishing(&c.token).await.expect("mark");
-    conflict(h.store.create_schedule(s.team.id, again.clone()).await, Entity::Schedule, constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE);
+    conflict(
+        h.store.create_schedule(s.team.id, again.clone()).await,
+        Entity::Schedule,
+        constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE,
+    );
     h.store.complete(&c.token, "tw-once").await.expect("complete");
     let later = NewSchedule { scheduled_time: now(h) + Duration::hours(5), ..again };
     h.store.create_schedule(s.team.id, later).await.expect("the first one ended");
@@ -810,7 +818,10 @@ pub async fn schedules_post_status_follows_schedules<S: Repositories + ?Sized + 
     assert_eq!((still.status, still.published_at), (PostStatus::Published, published.published_at));
 
     // A failed post scheduled again is scheduled again.
-    h.store.create_schedule(team.id, new_schedule(owner.id, q.id, accounts[0].id, now(h) + Duration::hours(1))).await.expect("again");
+    h.store
+        .create_schedule(team.id, new_schedule(owner.id, q.id, accounts[0].id, now(h) + Duration::hours(1)))
+        .await
+        .expect("again");
     assert_eq!(post_state(h, team.id, q.id).await.0, PostStatus::Scheduled);
 }
 
