@@ -87,14 +87,19 @@ async fn main() -> Result<()> {
     }
     println!("4. post {} with {} media scheduled on 2 platforms at {due}", post.post.id, post.media.len());
 
-    // 5. A publishing worker claims the due schedules under a lease and completes them with the
-    //    platform's post id, so a retry can never publish twice.
+    // 5. A publishing worker claims the due schedules under a lease (each claim with its own
+    //    token), marks the publish boundary, calls the platform with the attempt's idempotency
+    //    key and completes with the platform's post id: a retry can never publish twice, and a
+    //    claim that dies after its mark is left for a reconciler, not re-sent
+    //    (examples/publisher.rs is the whole worker loop).
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     let worker = WorkerId::unique("publisher");
-    let claimed = repos.claim_due(&worker, 50, Duration::minutes(5)).await?;
-    let ours: Vec<_> = claimed.iter().filter(|s| s.team_id == team.id).collect();
-    for s in &claimed {
-        repos.complete(s.id, &worker, &format!("{}-post-{}", s.platform, &s.id.to_string()[..8])).await?;
+    let claimed = repos.claim_due(&worker, ClaimRequest::new(50, Duration::minutes(5))).await?;
+    let ours: Vec<_> = claimed.iter().filter(|c| c.schedule.team_id == team.id).collect();
+    for c in &claimed {
+        repos.mark_publishing(&c.token).await?;
+        let key = c.token.idempotency_key();
+        repos.complete(&c.token, &format!("{}-post-{}", c.schedule.platform, &key[key.len() - 8..])).await?;
     }
     let feed = repos.feed(team.id, PageRequest::first(20)).await?;
     println!(

@@ -191,12 +191,12 @@ pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> B
                 let (mut ids, mut latencies) = (Vec::new(), Vec::new());
                 loop {
                     let call = Instant::now();
-                    let batch = store.claim_due(&worker, 50, chrono::Duration::minutes(10)).await?;
+                    let batch = store.claim_due(&worker, ClaimRequest::new(50, chrono::Duration::minutes(10))).await?;
                     latencies.push(call.elapsed());
                     if batch.is_empty() {
                         return Ok::<_, Error>((ids, latencies));
                     }
-                    ids.extend(batch.into_iter().map(|s| s.id));
+                    ids.extend(batch.into_iter().map(|c| c.schedule.id));
                 }
             })
         })
