@@ -66,11 +66,11 @@ impl PlatformClient for FakePlatform {
         idempotency_key: &str,
     ) -> Result<String, PublishError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % 7 == 0 {
+        if n.is_multiple_of(7) {
             return Err(PublishError::Refused("media rejected".into()));
         }
         self.posted.lock().expect("lock").entry(schedule.id).or_default().push(idempotency_key.to_owned());
-        if n % 11 == 0 {
+        if n.is_multiple_of(11) {
             return Err(PublishError::OutcomeLost("timed out waiting for the platform".into()));
         }
         Ok(format!("{}-{}", schedule.platform, &idempotency_key[..8]))
@@ -274,7 +274,7 @@ async fn main() -> Result<()> {
     // The reconciler's view: what may have gone out and needs a decision.
     let unknown = repos.unknown_outcomes(100).await?;
     let ours: Vec<_> = unknown.iter().filter(|s| s.team_id == team.id).collect();
-    let posted = platform.posted.lock().expect("lock");
+    let posted = platform.posted.lock().expect("lock").clone();
     for s in &ours {
         // This fake platform can be asked: did the attempt with this key go out?
         let went_out =

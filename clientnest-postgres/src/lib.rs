@@ -72,17 +72,22 @@
 //!
 //! ## Scheduling
 //!
-//! Workers call `claim_due(worker, n, lease)`: one statement,
+//! Workers call `claim_due(worker, ClaimRequest)`. It first recovers one bounded batch of
+//! lapsed claims (posts locked in id order, then their lapsed schedules; the transitions are
+//! core's `Schedule::recover`), then claims in one statement,
 //! `UPDATE schedules ... WHERE id IN (SELECT ... FOR UPDATE OF s SKIP LOCKED) RETURNING *`
-//! ([`sql::CLAIM_DUE`]), takes up to `n` pending schedules due now on active accounts, oldest
-//! first, and marks them `processing` with `locked_by = worker` and `locked_until = now + lease`.
-//! Concurrent claimers skip each other's rows, so each due schedule goes to exactly one of them.
-//! `renew_lease`, `complete` and `fail` succeed only while the schedule is `processing` and
-//! locked by the same worker (`InvalidState` otherwise); `complete` stores the platform's post
-//! id and publishes the post in the same statement; `fail` retries with exponential backoff,
-//! then ends as `failed` with the error kept. `recover_expired` (one `UPDATE`) returns
-//! schedules whose lease ran out to `pending`, so a crashed worker's claims are taken by
-//! another.
+//! ([`sql::CLAIM_DUE`]): up to `limit` pending schedules due now on active accounts, oldest
+//! first, each `processing` under `locked_until = now + lease` with a fresh `attempt_id` (the
+//! claim's fencing token) and its attempt counted. Concurrent claimers skip each other's rows,
+//! so each due schedule goes to exactly one of them.
+//!
+//! Every other call (`renew_lease`, `mark_publishing`, `complete`, `fail`, `release`,
+//! `cancel_schedule`, `resolve_outcome`) is one transaction that locks the row (and first the
+//! post's row when the post follows), applies core's transition and stores it; a token that is
+//! not the row's current claim is `StaleClaim`. `create_schedule` locks the post `FOR UPDATE`
+//! and the account `FOR SHARE` before it checks them, so a concurrent edit or deactivation
+//! cannot slip in between; `uq_schedules_post_account_live` keeps one live schedule per post
+//! and account. The protocol and its states: `docs/backend-rules.md`.
 //!
 //! ## Observability
 //!
@@ -115,8 +120,8 @@ pub mod sql {
     /// (`created_at`, `id`; the first page passes `'10000-01-01'` and the largest UUID),
     /// `$4` the page size plus one.
     pub const FEED: &str = crate::repo::FEED;
-    /// The claim (see `ScheduleRepository::claim_due`). `$1` worker id, `$2` lease end,
-    /// `$3` now, `$4` batch size.
+    /// The claim (see `ScheduleRepository::claim_due`, which runs a recovery batch first).
+    /// `$1` worker id, `$2` lease end, `$3` now, `$4` batch size.
     pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
     /// A post and its media in one statement (see `PostRepository::create_post`). `$1` post
     /// id, `$2` user, `$3` team, `$4`-`$11` title, content, hashtags, status, scheduled_at,
@@ -126,8 +131,8 @@ pub mod sql {
     /// What a new schedule refers to, read before creating it (see
     /// `ScheduleRepository::create_schedule`). `$1` team, `$2` post, `$3` account, `$4` user.
     pub const SCHEDULE_REFERENCES: &str = crate::repo::SCHEDULE_REFERENCES;
-    /// The schedule, its post turned `scheduled`, in one statement. `$1` id, `$2` user,
-    /// `$3` team, `$4` post, `$5` account, `$6` platform, `$7` scheduled time, `$8` zone,
-    /// `$9` now.
+    /// The schedule's insert (the library runs it in a transaction that locks the post and the
+    /// account first, and lets the post follow after). `$1` id, `$2` user, `$3` team, `$4`
+    /// post, `$5` account, `$6` platform, `$7` scheduled time, `$8` zone, `$9` now.
     pub const CREATE_SCHEDULE: &str = crate::repo::CREATE_SCHEDULE;
 }

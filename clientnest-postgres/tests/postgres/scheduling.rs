@@ -347,7 +347,7 @@ async fn crash_test_eight_workers_twenty_thousand_schedules_publish_nothing_twic
     let rows: Vec<(Uuid, String, Option<String>)> =
         sqlx::query_as("SELECT id, status, platform_post_id FROM schedules").fetch_all(db.pool()).await.unwrap();
     assert_eq!(rows.len(), SCHEDULES as usize);
-    let published = platform.published.lock().unwrap();
+    let published = platform.published.lock().unwrap().clone();
     let mut by_status: HashMap<String, u64> = HashMap::new();
     for (id, status, platform_post_id) in &rows {
         *by_status.entry(status.clone()).or_default() += 1;
