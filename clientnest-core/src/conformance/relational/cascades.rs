@@ -45,7 +45,9 @@ pub async fn cascade_delete_user<S: Repositories + ?Sized + 'static>(h: &Harness
     u_post.media.push(media(MediaType::Video));
     let u_post = s.create_post(other.id, u_post).await.expect("U's post").post;
     let v_schedule = schedule(h, other.id, v.id, v_post.id, v_account.id).await;
-    let u_schedule = schedule(h, other.id, u, v_post.id, v_account.id).await;
+    // U schedules V's post on another of V's accounts (one live schedule per post and account).
+    let v_second_account = account(h, other.id, v.id, Platform::Twitter).await;
+    let u_schedule = schedule(h, other.id, u, v_post.id, v_second_account.id).await;
     let v_comment = comment(h, other.id, new_comment(v_account.id, "vc")).await;
     let u_account_comment = comment(h, other.id, new_comment(u_account.id, "uc")).await;
     let v_response = s.draft_response(other.id, new_response(v_comment.id, v.id)).await.expect("V's response");
