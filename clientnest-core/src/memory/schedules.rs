@@ -53,7 +53,8 @@ impl Tables {
         Ok(s)
     }
 
-    /// Check a new schedule's references, account state and platform fit; build the row.
+    /// Check a new schedule's references, its user's membership, account state and platform fit;
+    /// build the row.
     fn new_schedule(&self, team: TeamId, input: NewSchedule, now: DateTime<Utc>) -> Result<Schedule> {
         self.require_team(team, Entity::Schedule, FK_SCHEDULES_TEAM)?;
         let post = self
@@ -63,6 +64,7 @@ impl Tables {
             .team_account(team, input.social_account_id)
             .map_err(|_| missing(Entity::Schedule, Entity::SocialAccount, FK_SCHEDULES_SOCIAL_ACCOUNT))?;
         self.require_user(input.user_id, Entity::Schedule, FK_SCHEDULES_USER)?;
+        self.require_member(team, input.user_id, Entity::Schedule)?;
         if !account.is_active {
             return Err(Error::InvalidState {
                 entity: Entity::SocialAccount,
