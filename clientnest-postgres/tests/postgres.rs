@@ -1,6 +1,6 @@
 //! Integration tests of clientnest-postgres against a real server (`DATABASE_URL`): the
 //! relational conformance suite, the catalog after migrating, secrets at rest, concurrent
-//! scheduling and the feed's plan.
+//! scheduling, acting-user membership under concurrency and the feed's plan.
 //!
 //! Without `DATABASE_URL` the tests say so loudly and skip, unless
 //! `CLIENTNEST_REQUIRE_SERVICES=1`, which makes an absent server a failure. Every test runs in
@@ -33,3 +33,6 @@ mod resilience;
 
 #[path = "postgres/hostile.rs"]
 mod hostile;
+
+#[path = "postgres/membership.rs"]
+mod membership;

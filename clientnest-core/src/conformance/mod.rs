@@ -220,6 +220,10 @@ macro_rules! relational_conformance {
             paging_stable_order_without_gaps, paging_with_concurrent_inserts, paging_invalid_limits_rejected,
             paging_cursor_round_trip, paging_every_list_operation,
             cascade_delete_user, cascade_delete_team, cascade_delete_account, cascade_delete_post,
+            membership_outsider_refused_and_deleting_them_keeps_other_teams, membership_removed_member_refused,
+            membership_status_must_be_active, membership_deactivated_user_refused,
+            membership_checked_after_references, membership_import_all_or_nothing,
+            membership_reconnect_by_member_only,
         );
     };
 }

@@ -54,6 +54,7 @@ impl SocialAccountRepository for MemoryStore {
         let mut t = self.tables();
         t.require_team(team, Entity::SocialAccount, FK_SOCIAL_ACCOUNTS_TEAM)?;
         t.require_user(account.user_id, Entity::SocialAccount, FK_SOCIAL_ACCOUNTS_USER)?;
+        t.require_member(team, account.user_id, Entity::SocialAccount)?;
         let key = (account.platform, account.platform_id.clone(), team);
         if let Some(id) = t.account_keys.get(&key).copied() {
             return t.reconnect(id, account, now);

@@ -34,6 +34,7 @@ impl AiUsageRepository for MemoryStore {
         let mut t = self.tables();
         t.require_team(team, Entity::AiUsage, FK_AI_USAGE_TEAM)?;
         t.require_user(usage.user_id, Entity::AiUsage, FK_AI_USAGE_USER)?;
+        t.require_member(team, usage.user_id, Entity::AiUsage)?;
         let row = AiUsage {
             id: AiUsageId::new(),
             user_id: usage.user_id,

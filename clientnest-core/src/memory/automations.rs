@@ -35,6 +35,7 @@ impl AutomationRepository for MemoryStore {
         let mut t = self.tables();
         t.require_team(team, Entity::Automation, FK_AUTOMATIONS_TEAM)?;
         t.require_user(automation.user_id, Entity::Automation, FK_AUTOMATIONS_USER)?;
+        t.require_member(team, automation.user_id, Entity::Automation)?;
         let row = Automation {
             id: AutomationId::new(),
             user_id: automation.user_id,

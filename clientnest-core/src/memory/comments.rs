@@ -82,7 +82,7 @@ impl Tables {
         }
     }
 
-    /// Store a response after checking its comment and user.
+    /// Store a response after checking its comment, its user and the user's membership.
     fn insert_response(
         &mut self,
         team: TeamId,
@@ -94,6 +94,7 @@ impl Tables {
             return Err(missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT));
         }
         self.require_user(input.user_id, Entity::Response, FK_RESPONSES_USER)?;
+        self.require_member(team, input.user_id, Entity::Response)?;
         let row = Response {
             id: ResponseId::new(),
             comment_id: input.comment_id,

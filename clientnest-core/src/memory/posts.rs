@@ -81,6 +81,7 @@ impl PostRepository for MemoryStore {
         let mut t = self.tables();
         t.require_team(team, Entity::Post, FK_POSTS_TEAM)?;
         t.require_user(post.user_id, Entity::Post, FK_POSTS_USER)?;
+        t.require_member(team, post.user_id, Entity::Post)?;
         let (post, media) = build(team, post, now);
         t.insert_post(post.clone(), media.clone());
         Ok(PostWithMedia { post, media })
@@ -92,6 +93,9 @@ impl PostRepository for MemoryStore {
         t.require_team(team, Entity::Post, FK_POSTS_TEAM)?;
         for p in &posts {
             t.require_user(p.post.user_id, Entity::Post, FK_POSTS_USER)?;
+        }
+        for p in &posts {
+            t.require_member(team, p.post.user_id, Entity::Post)?;
         }
         let count = posts.len() as u64;
         for p in posts {

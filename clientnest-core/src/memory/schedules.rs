@@ -38,7 +38,8 @@ impl Tables {
         self.schedules.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Schedule, id))
     }
 
-    /// Check a new schedule's references, account state, platform fit and the one-live rule;
+    /// Check a new schedule's references, its user's membership, account state, platform fit and
+    /// the one-live rule;
     /// build the row.
     fn new_schedule(&self, team: TeamId, input: NewSchedule, now: DateTime<Utc>) -> Result<Schedule> {
         self.require_team(team, Entity::Schedule, FK_SCHEDULES_TEAM)?;
@@ -49,6 +50,7 @@ impl Tables {
             .team_account(team, input.social_account_id)
             .map_err(|_| missing(Entity::Schedule, Entity::SocialAccount, FK_SCHEDULES_SOCIAL_ACCOUNT))?;
         self.require_user(input.user_id, Entity::Schedule, FK_SCHEDULES_USER)?;
+        self.require_member(team, input.user_id, Entity::Schedule)?;
         if !account.is_active {
             return Err(Error::InvalidState {
                 entity: Entity::SocialAccount,

@@ -64,6 +64,19 @@ impl Tables {
         if self.teams.contains_key(&id) { Ok(()) } else { Err(missing(entity, Entity::Team, rule)) }
     }
 
+    /// `Ok` when `user` is an active member of `team`: a membership with status `active` and a
+    /// user with `is_active`. Else `NotAMember` of `entity`, naming the user.
+    ///
+    /// Every team-owned write whose input names an acting user calls it after its reference
+    /// checks (team, then user: `MissingReference`) and before any state check, under the same
+    /// lock as the write, so a concurrent `remove_member` or deactivation cannot slip between.
+    pub(super) fn require_member(&self, team: TeamId, user: UserId, entity: Entity) -> Result<()> {
+        let membership = self.member_keys.get(&(team, user)).and_then(|id| self.members.get(id));
+        let active = membership.is_some_and(|m| m.status == MemberStatus::Active)
+            && self.users.get(&user).is_some_and(|u| u.is_active);
+        if active { Ok(()) } else { Err(Error::NotAMember { entity, user: user.to_string() }) }
+    }
+
     /// The media kinds of a post, in order (for the platform fit).
     pub(super) fn media_kinds(&self, post: PostId) -> Vec<MediaType> {
         self.media.get(&post).map(|m| m.iter().map(|x| x.media_type).collect()).unwrap_or_default()

@@ -33,6 +33,7 @@ impl TemplateRepository for MemoryStore {
         let mut t = self.tables();
         t.require_team(team, Entity::Template, FK_TEMPLATES_TEAM)?;
         t.require_user(template.user_id, Entity::Template, FK_TEMPLATES_USER)?;
+        t.require_member(team, template.user_id, Entity::Template)?;
         let row = Template {
             id: TemplateId::new(),
             user_id: template.user_id,

@@ -1,5 +1,11 @@
 //! Repository ports: one small trait per aggregate. Every team-owned record is reached through
 //! its team, every user-owned one (webhooks, notifications) through its user.
+//!
+//! Acting users belong to the team: the `user_id` of a team-owned input (`NewPost`,
+//! `ImportedPost`, `NewSocialAccount`, `NewTemplate`, `NewAutomation`, `NewSchedule`,
+//! `NewAiUsage`, `NewResponse`) must be an active member of the team (membership `active`, user
+//! `is_active`) when the write happens, else [`Error::NotAMember`](crate::Error::NotAMember) and
+//! nothing is written. A missing team or user is `MissingReference`, checked first.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -58,7 +64,8 @@ pub trait TeamRepository: Send + Sync {
 pub trait SocialAccountRepository: Send + Sync {
     /// Connect an account, or reconnect it (same platform, platform id and team): the tokens,
     /// handle, expiry and scopes are replaced and the account is active again, but a missing
-    /// refresh token keeps the stored one.
+    /// refresh token keeps the stored one. The connecting user must be an active member, also
+    /// on a reconnect (which keeps the first connecting user as `user_id`).
     async fn connect_account(&self, team: TeamId, account: NewSocialAccount) -> Result<SocialAccount>;
     /// An account of the team.
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount>;
@@ -82,9 +89,10 @@ pub trait SocialAccountRepository: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait PostRepository: Send + Sync {
-    /// Create a post with its media in one step.
+    /// Create a post with its media in one step. The author must be an active member.
     async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia>;
-    /// Bulk path: many posts with their media, for imports and seeding. All or nothing.
+    /// Bulk path: many posts with their media, for imports and seeding. All or nothing: every
+    /// author must exist and be an active member (else the first failing author's error).
     async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64>;
     /// A post of the team with its media.
     async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia>;
@@ -111,9 +119,10 @@ pub trait CommentRepository: Send + Sync {
     async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>>;
     /// Triage a comment.
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment>;
-    /// Save a draft response.
+    /// Save a draft response. Its author must be an active member.
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
-    /// Record a response as sent now; its comment becomes `replied` in the same step.
+    /// Record a response as sent now; its comment becomes `replied` in the same step. Its
+    /// author must be an active member.
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
     /// Mark a draft response sent (its comment becomes `replied`).
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response>;
@@ -127,7 +136,7 @@ pub trait CommentRepository: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TemplateRepository: Send + Sync {
-    /// Create a template.
+    /// Create a template. Its author must be an active member.
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template>;
     /// A template of the team.
     async fn get_template(&self, team: TeamId, id: TemplateId) -> Result<Template>;
@@ -193,7 +202,7 @@ pub trait ScheduleRepository: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AutomationRepository: Send + Sync {
-    /// Create an automation.
+    /// Create an automation. Its author must be an active member.
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation>;
     /// An automation of the team.
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation>;
@@ -231,7 +240,7 @@ pub trait WebhookRepository: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AiUsageRepository: Send + Sync {
-    /// Record a usage.
+    /// Record a usage. Its user must be an active member.
     async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage>;
     /// The team's usage records, newest first.
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>>;

@@ -3,16 +3,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clientnest_core::clock::to_micros;
-use clientnest_core::constraint::FK_AI_USAGE_TEAM;
 use clientnest_core::ids::{AiUsageId, TeamId, UserId};
 use clientnest_core::model::{AiUsage, AiUsageTotal, NewAiUsage, Period};
 use clientnest_core::page::{Cursor, Page, PageRequest};
 use clientnest_core::ports::AiUsageRepository;
-use clientnest_core::{Entity, Error, Result, validate};
+use clientnest_core::{Error, Result, validate};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{choice, clamp_time, missing};
+use super::members::{Acting, active_member, refusal};
+use super::{choice, clamp_time};
 use crate::error::map_sqlx;
 use crate::store::PgStore;
 
@@ -64,10 +64,15 @@ fn cursor(u: &AiUsage) -> Cursor {
     Cursor::after(u.created_at, u.id)
 }
 
-const INSERT: &str = "INSERT INTO ai_usage (id, user_id, team_id, feature_type, tokens_used, cost, model_used, \
+/// The row, only if its user `$2` is an active member of the team `$3` (membership and user rows
+/// locked `FOR SHARE`).
+const INSERT: &str = concat!(
+    "INSERT INTO ai_usage (id, user_id, team_id, feature_type, tokens_used, cost, model_used, \
        request_data, response_data, created_at, metadata) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3) \
-     RETURNING *";
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE ",
+    active_member!("$3", "$2"),
+    " RETURNING *"
+);
 
 const LIST: &str = "SELECT * FROM ai_usage WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4";
@@ -97,7 +102,10 @@ impl AiUsageRepository for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(map_sqlx)?;
-        row.ok_or_else(|| missing(Entity::AiUsage, Entity::Team, FK_AI_USAGE_TEAM))?.try_into()
+        match row {
+            Some(row) => row.try_into(),
+            None => Err(refusal(self.pool(), team, usage.user_id, Acting::AI_USAGE).await),
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clientnest_core::constraint::FK_AUTOMATIONS_TEAM;
 use clientnest_core::ids::{AutomationId, TeamId, UserId};
 use clientnest_core::model::{Action, Automation, AutomationUpdate, NewAutomation, Trigger, TriggerType};
 use clientnest_core::page::{Cursor, Page, PageRequest};
@@ -11,7 +10,8 @@ use clientnest_core::ports::AutomationRepository;
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
-use super::{choice, missing, owned_row};
+use super::members::{Acting, active_member, refusal};
+use super::{choice, owned_row};
 use crate::error::{corrupt, map_sqlx};
 use crate::store::{PgStore, commit};
 
@@ -56,10 +56,15 @@ fn cursor(a: &Automation) -> Cursor {
     Cursor::after(a.created_at, a.id)
 }
 
-const INSERT: &str = "INSERT INTO automations (id, user_id, team_id, name, description, trigger_type, \
+/// The row, only if its user `$2` is an active member of the team `$3` (membership and user rows
+/// locked `FOR SHARE`).
+const INSERT: &str = concat!(
+    "INSERT INTO automations (id, user_id, team_id, name, description, trigger_type, \
        trigger_config, action_type, action_config, is_active, created_at, updated_at) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3) \
-     RETURNING *";
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE ",
+    active_member!("$3", "$2"),
+    " RETURNING *"
+);
 
 const LIST: &str = "SELECT * FROM automations WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4";
@@ -90,7 +95,10 @@ impl AutomationRepository for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(map_sqlx)?;
-        row.ok_or_else(|| missing(Entity::Automation, Entity::Team, FK_AUTOMATIONS_TEAM))?.try_into()
+        match row {
+            Some(row) => row.try_into(),
+            None => Err(refusal(self.pool(), team, automation.user_id, Acting::AUTOMATION).await),
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

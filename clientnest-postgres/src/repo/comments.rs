@@ -17,6 +17,7 @@ use clientnest_core::validate::{self, rule};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
+use super::members::{Acting, active_member, refusal};
 use super::{Keyset, choice, missing, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, Tx, commit};
@@ -120,20 +121,31 @@ const INBOX: &str = "SELECT c.* FROM comments c JOIN social_accounts a ON a.id =
 const TEAM_COMMENT: &str = "SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
      WHERE c.id = $1 AND a.team_id = $2";
 
-const DRAFT: &str = "INSERT INTO responses (id, comment_id, user_id, content, ai_generated, sent_at, status, \
+/// A draft response, only if the comment `$2` is the team `$7`'s and its user `$3` an active
+/// member of that team (membership and user rows locked `FOR SHARE`).
+const DRAFT: &str = concat!(
+    "INSERT INTO responses (id, comment_id, user_id, content, ai_generated, sent_at, status, \
        created_at) \
      SELECT $1, $2, $3, $4, $5, NULL, 'draft', $6 \
      WHERE EXISTS (SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-       WHERE c.id = $2 AND a.team_id = $7) RETURNING *";
+       WHERE c.id = $2 AND a.team_id = $7) AND ",
+    active_member!("$7", "$3"),
+    " RETURNING *"
+);
 
-const SEND: &str = "WITH r AS (\
+/// A sent response and its comment replied, under the same conditions as [`DRAFT`].
+const SEND: &str = concat!(
+    "WITH r AS (\
        INSERT INTO responses (id, comment_id, user_id, content, ai_generated, sent_at, status, created_at) \
        SELECT $1, $2, $3, $4, $5, $6, 'sent', $6 \
        WHERE EXISTS (SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-         WHERE c.id = $2 AND a.team_id = $7) RETURNING *\
+         WHERE c.id = $2 AND a.team_id = $7) AND ",
+    active_member!("$7", "$3"),
+    " RETURNING *\
      ), c AS (\
        UPDATE comments SET status = 'replied', replied_at = $6 WHERE id IN (SELECT comment_id FROM r) RETURNING 1\
-     ) SELECT * FROM r";
+     ) SELECT * FROM r"
+);
 
 const LOCK_RESPONSE: &str = "SELECT r.* FROM responses r JOIN comments c ON c.id = r.comment_id \
      JOIN social_accounts a ON a.id = c.account_id WHERE r.id = $1 AND a.team_id = $2 FOR UPDATE OF r";
@@ -209,7 +221,21 @@ impl PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(map_sqlx)?;
-        row.ok_or_else(|| missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT))?.try_into()
+        match row {
+            Some(row) => row.try_into(),
+            None => Err(self.response_refusal(team, &r).await),
+        }
+    }
+
+    /// Why a response was not stored: the comment is not the team's, else the user's refusal.
+    async fn response_refusal(&self, team: TeamId, r: &NewResponse) -> Error {
+        let comment: std::result::Result<Option<i32>, _> =
+            sqlx::query_scalar(TEAM_COMMENT).bind(r.comment_id.0).bind(team.0).fetch_optional(self.pool()).await;
+        match comment {
+            Ok(Some(_)) => refusal(self.pool(), team, r.user_id, Acting::RESPONSE).await,
+            Ok(None) => missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT),
+            Err(e) => map_sqlx(e),
+        }
     }
 
     /// Set a response's status (and its comment's, when sent).

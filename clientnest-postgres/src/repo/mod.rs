@@ -1,10 +1,12 @@
 //! One module per aggregate: its row types, its SQL and its port implementation. This module
-//! holds what they share: keyset paging and decoding stored choices.
+//! holds what they share: keyset paging, decoding stored choices, and the acting-user rule
+//! ([`members`]).
 
 mod ai_usage;
 mod automations;
 mod billing;
 mod comments;
+mod members;
 mod notifications;
 mod posts;
 mod schedules;

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::members::{Acting, active_member, refusal, require_members};
 use super::{Keyset, choice, missing, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
@@ -152,12 +153,16 @@ const LIST: &str = "SELECT * FROM posts WHERE team_id = $1 AND (created_at, id) 
 const LIST_BY_STATUS: &str = "SELECT * FROM posts WHERE team_id = $1 AND status = $5 AND (created_at, id) < ($2, $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4";
 
-/// One statement: the post (only if the team exists), then its media from arrays.
-pub(crate) const CREATE: &str = "WITH p AS (\
+/// One statement: the post (only if its author `$2` is an active member of the team `$3`, whose
+/// membership and user rows it locks `FOR SHARE`), then its media from arrays.
+pub(crate) const CREATE: &str = concat!(
+    "WITH p AS (\
        INSERT INTO posts (id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, \
          ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms) \
        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}'::jsonb, $12, $12, $13, $14 \
-       WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3) RETURNING *\
+       WHERE ",
+    active_member!("$3", "$2"),
+    " RETURNING *\
      ), m AS (\
        INSERT INTO post_media (id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, \
          created_at) \
@@ -167,7 +172,8 @@ pub(crate) const CREATE: &str = "WITH p AS (\
          WITH ORDINALITY AS u(id, media_type, file_url, file_size, dimensions, alt_text, ord) \
        RETURNING *\
      ) SELECT p.*, COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index) FROM m), '[]'::jsonb) AS media \
-     FROM p";
+     FROM p"
+);
 
 const IMPORT_POSTS: &str = "INSERT INTO posts (id, user_id, team_id, title, content, hashtags, status, \
        scheduled_at, published_at, ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms) \
@@ -327,7 +333,10 @@ impl PostRepository for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(map_sqlx)?;
-        row.ok_or_else(|| missing(Entity::Post, Entity::Team, FK_POSTS_TEAM))?.try_into()
+        match row {
+            Some(row) => row.try_into(),
+            None => Err(refusal(self.pool(), team, post.user_id, Acting::POST).await),
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
@@ -337,6 +346,7 @@ impl PostRepository for PgStore {
             return self.require_team(team).await.map(|()| 0);
         }
         let count = posts.len() as u64;
+        let authors: Vec<UserId> = posts.iter().map(|p| p.post.user_id).collect();
         let mut cols = PostColumns::default();
         let mut media = MediaColumns::default();
         for p in posts {
@@ -348,6 +358,7 @@ impl PostRepository for PgStore {
             cols.push(id, p);
         }
         let mut tx = self.begin().await?;
+        require_members(&mut *tx, team, &authors, Acting::POST).await?;
         let inserted = sqlx::query(IMPORT_POSTS)
             .bind(team.0)
             .bind(&cols.ids)

@@ -24,6 +24,7 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::members::{Acting, active_member};
 use super::{Keyset, choice, missing, owned_row, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
@@ -155,21 +156,30 @@ struct References {
     media_kinds: Vec<String>,
     account_platform: Option<String>,
     account_active: Option<bool>,
+    /// Whether the user is an active member of the team (rows locked `FOR SHARE`).
+    member_active: bool,
 }
 
 fn cursor(s: &Schedule) -> Cursor {
     Cursor::after(s.created_at, s.id)
 }
 
-pub(crate) const REFERENCES: &str = "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists, \
-       EXISTS (SELECT 1 FROM users WHERE id = $4) AS user_exists, \
+/// What a new schedule refers to: `$1` team, `$2` post, `$3` account, `$4` user. Whether the user
+/// is an active member locks the membership and user rows `FOR SHARE`: run it in the schedule's
+/// transaction for the check to hold until the insert commits.
+pub(crate) const REFERENCES: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists, \
+       EXISTS (SELECT 1 FROM users WHERE id = $4) AS user_exists, ",
+    active_member!("$1", "$4"),
+    " AS member_active, \
        p.content AS post_content, \
        ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[] \
          AS media_kinds, \
        a.platform AS account_platform, a.is_active AS account_active \
      FROM (SELECT 1) AS one \
      LEFT JOIN posts p ON p.id = $2 AND p.team_id = $1 \
-     LEFT JOIN social_accounts a ON a.id = $3 AND a.team_id = $1";
+     LEFT JOIN social_accounts a ON a.id = $3 AND a.team_id = $1"
+);
 
 /// Lock the account `$1` of team `$2` against changes (deactivation) until the schedule is in.
 const LOCK_ACCOUNT: &str = "SELECT id FROM social_accounts WHERE id = $1 AND team_id = $2 FOR SHARE";
@@ -232,7 +242,8 @@ SELECT * FROM schedules WHERE status = 'outcome_unknown' ORDER BY updated_at, id
 const RECOVERY_BATCH: i64 = 500;
 
 impl References {
-    /// Check in the shared order: team, post, account, user, account active, platform fit.
+    /// Check in the shared order: team, post, account, user, membership, account active,
+    /// platform fit.
     /// Returns the account's platform.
     fn check(self, input: &NewSchedule) -> Result<Platform> {
         if !self.team_exists {
@@ -244,6 +255,9 @@ impl References {
         };
         if !self.user_exists {
             return Err(missing(Entity::Schedule, Entity::User, FK_SCHEDULES_USER));
+        }
+        if !self.member_active {
+            return Err(Acting::SCHEDULE.not_a_member(input.user_id));
         }
         if !active {
             return Err(Error::InvalidState {

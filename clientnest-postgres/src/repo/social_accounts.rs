@@ -13,6 +13,7 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::members::{Acting, require_member};
 use super::{choice, clamp_time, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
@@ -148,9 +149,11 @@ impl PgStore {
         }
     }
 
-    /// One attempt: update the existing row, or insert a new one.
+    /// One attempt: check the connecting user's membership (locked until the end), then update
+    /// the existing row or insert a new one.
     async fn connect_once(&self, team: TeamId, a: &NewSocialAccount) -> Result<Connect> {
         let mut tx = self.begin().await?;
+        require_member(&mut *tx, team, a.user_id, Acting::SOCIAL_ACCOUNT).await?;
         let existing: Option<Uuid> = sqlx::query_scalar(FIND_FOR_RECONNECT)
             .bind(team.0)
             .bind(a.platform.as_str())

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clientnest_core::constraint::FK_TEMPLATES_TEAM;
 use clientnest_core::ids::{TeamId, TemplateId, UserId};
 use clientnest_core::model::{NewTemplate, Template, TemplateFilter, TemplateUpdate};
 use clientnest_core::page::{Cursor, Page, PageRequest};
@@ -11,7 +10,8 @@ use clientnest_core::{Entity, Error, Result, validate};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Keyset, missing, owned_row, page_of};
+use super::members::{Acting, active_member, refusal};
+use super::{Keyset, owned_row, page_of};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, commit};
 
@@ -55,10 +55,15 @@ fn cursor(t: &Template) -> Cursor {
     Cursor::after(t.created_at, t.id)
 }
 
-const INSERT: &str = "INSERT INTO templates (id, user_id, team_id, name, description, content, category, hashtags, \
+/// The row, only if its user `$2` is an active member of the team `$3` (membership and user rows
+/// locked `FOR SHARE`).
+const INSERT: &str = concat!(
+    "INSERT INTO templates (id, user_id, team_id, name, description, content, category, hashtags, \
        is_public, usage_count, created_at, updated_at) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3) \
-     RETURNING *";
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10 WHERE ",
+    active_member!("$3", "$2"),
+    " RETURNING *"
+);
 
 const LIST: &str = "SELECT * FROM templates WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4";
@@ -95,7 +100,10 @@ impl TemplateRepository for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(map_sqlx)?;
-        row.map(Template::from).ok_or_else(|| missing(Entity::Template, Entity::Team, FK_TEMPLATES_TEAM))
+        match row {
+            Some(row) => Ok(row.into()),
+            None => Err(refusal(self.pool(), team, template.user_id, Acting::TEMPLATE).await),
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
