@@ -70,6 +70,25 @@ pub mod rule {
     pub const FORMAT: &str = "format";
     /// Two fields that must agree do not.
     pub const MISMATCH: &str = "mismatch";
+    /// A one-line field holds a control character: C0 (U+0000-U+001F, CR, LF and tab
+    /// included), DEL (U+007F) or C1 (U+0080-U+009F). NUL alone is reported as [`NUL_BYTE`].
+    pub const CONTROL_CHAR: &str = "control_char";
+    /// A one-line field holds a Unicode bidirectional embedding, override or isolate control
+    /// (U+202A-U+202E, U+2066-U+2069), which can make displayed text differ from stored text.
+    pub const BIDI_CONTROL: &str = "bidi_control";
+    /// An identifier starts or ends with whitespace.
+    pub const SURROUNDING_WHITESPACE: &str = "surrounding_whitespace";
+    /// A hashtag that is not one word: an optional leading `#`, then letters, marks, digits,
+    /// `_` and emoji only.
+    pub const HASHTAG_WORD: &str = "hashtag_word";
+    /// A URL whose host is not public (loopback, link-local, private, shared/CGNAT,
+    /// unspecified, multicast, reserved, or a local-only name) while the [`HostPolicy`]
+    /// refuses them.
+    ///
+    /// [`HostPolicy`]: super::HostPolicy
+    pub const PRIVATE_HOST: &str = "private_host";
+    /// A session permission outside the grammar of [`permission`](super::permission).
+    pub const PERMISSION_GRAMMAR: &str = "permission_grammar";
 }
 
 fn verr(code: &'static str, message: impl Into<Cow<'static, str>>) -> validator::ValidationError {
@@ -265,6 +284,12 @@ fn known_rule(code: &str) -> &'static str {
         CURSOR,
         FORMAT,
         MISMATCH,
+        CONTROL_CHAR,
+        BIDI_CONTROL,
+        SURROUNDING_WHITESPACE,
+        HASHTAG_WORD,
+        PRIVATE_HOST,
+        PERMISSION_GRAMMAR,
     ]
     .into_iter()
     .find(|r| *r == code)

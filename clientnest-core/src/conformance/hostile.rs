@@ -40,6 +40,7 @@ mod attempt;
 mod cases;
 mod census;
 mod fixture;
+mod hygiene;
 
 pub use cases::cases;
 pub use fixture::Fixture;
@@ -77,6 +78,11 @@ pub enum Target {
     Notification(Edit<NewNotification>),
     /// `create_webhook`, then `webhooks_for_event` with its event type.
     Webhook(Edit<NewWebhook>),
+    /// `update_user` of the fixture's user (the census holds that user's whole row).
+    UserChange(Edit<UserUpdate>),
+    /// `update_webhook` of a fresh webhook of the fixture's user (the census holds every
+    /// webhook row of that user).
+    WebhookChange(Edit<WebhookUpdate>),
     /// Store a user with email `stored`, then `find_user_by_email(query)`: found or not.
     FindEmail {
         /// The stored email.
@@ -138,6 +144,7 @@ impl fmt::Debug for Case {
 pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, case: &Case) -> Result<(), String> {
     let store = &*h.store;
     let prepared = attempt::prepare(store, fx, &case.target).await?;
+    let new_email = attempt::new_user_email(&prepared);
     let before = census::take(store, fx).await?;
     let outcome = attempt::run(store, fx, prepared).await;
     match (case.expect, outcome) {
@@ -145,7 +152,8 @@ pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, 
         (Expect::Exact, Err(e)) => Err(format!("expected an exact round trip, got the error {e:?}")),
         (Expect::Rejected { field, rule }, Err(e)) => {
             attempt::expect_rejection(&e, field, rule)?;
-            census::unchanged(store, fx, &before).await
+            census::unchanged(store, fx, &before).await?;
+            attempt::no_user_with(store, new_email.as_deref()).await
         }
         (Expect::NotFound, Err(crate::Error::NotFound { .. })) => census::unchanged(store, fx, &before).await,
         (expect, Err(e)) => Err(format!("expected {expect:?}, got the error {e:?}")),
