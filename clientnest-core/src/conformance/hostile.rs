@@ -161,6 +161,39 @@ pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, 
     }
 }
 
+/// Prove a store built with [`HostPolicy::AllowPrivate`](crate::validate::HostPolicy) takes
+/// the loopback, private and metadata hosts the default refuses (webhook endpoints created and
+/// changed, avatars set), and stores them exactly. Run it on a store that opted in.
+pub async fn private_hosts_when_opted_in<S: Repositories + ?Sized>(store: &S) {
+    let user = store.create_user(fixture::new_user()).await.expect("a user");
+    for url in ["http://localhost:8080/hook", "http://127.1/hook", "http://[::1]/hook", "http://169.254.169.254/"] {
+        let new = NewWebhook {
+            platform: Platform::Facebook,
+            event_type: "comment.created".to_owned(),
+            endpoint_url: url.to_owned(),
+            secret_key: crate::secret::Secret::new("whsec_opt_in"),
+        };
+        let created = store.create_webhook(user.id, new).await.unwrap_or_else(|e| panic!("{url} after opting in: {e:?}"));
+        assert_eq!(created.endpoint_url, url, "stored exactly");
+        let change = WebhookUpdate { endpoint_url: Some(format!("{url}/v2")), ..WebhookUpdate::default() };
+        let changed = store.update_webhook(user.id, created.id, change).await.expect("changed to a private host");
+        assert_eq!(store.get_webhook(user.id, created.id).await.expect("read back"), changed);
+        let avatar = UserUpdate { avatar_url: Some(Some(format!("{url}/me.png"))), ..UserUpdate::default() };
+        let updated = store.update_user(user.id, avatar).await.expect("a private avatar");
+        assert_eq!(updated.avatar_url, Some(format!("{url}/me.png")));
+    }
+    let mut with_avatar = fixture::new_user();
+    with_avatar.avatar_url = Some("http://10.0.0.7/a.png".to_owned());
+    let created = store.create_user(with_avatar).await.expect("a user with a private avatar");
+    assert_eq!(created.avatar_url.as_deref(), Some("http://10.0.0.7/a.png"));
+    let mut bad = fixture::new_user();
+    bad.avatar_url = Some("javascript:alert(1)".to_owned());
+    match store.create_user(bad).await {
+        Err(e) if e.validation().is_some_and(|v| v.has("avatar_url", crate::validate::rule::URL)) => {}
+        other => panic!("opting in relaxes hosts only, not the URL syntax: {other:?}"),
+    }
+}
+
 /// Run every case of [`cases`] against a backend, on one fixture, and panic listing each case
 /// that went wrong.
 pub async fn hostile_inputs<S: Repositories + ?Sized>(h: &Harness<S>) {
