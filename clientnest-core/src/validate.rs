@@ -349,8 +349,10 @@ pub fn json(v: &serde_json::Value) -> Result<(), validator::ValidationError> {
 /// digits, `_` or emoji (pictographs, skin-tone modifiers, regional-indicator flags, joined
 /// with ZWJ or VS16), and nothing else: no whitespace, punctuation or second `#`.
 static HASHTAG_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^#?[\p{L}\p{M}\p{N}_\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\x{200D}\x{FE0F}]+$")
-        .unwrap_or_else(|_| unreachable!("the hashtag pattern is a valid regex"))
+    Regex::new(
+        r"^#?[\p{L}\p{M}\p{N}_\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\x{200D}\x{FE0F}]+$",
+    )
+    .unwrap_or_else(|_| unreachable!("the hashtag pattern is a valid regex"))
 });
 
 /// One hashtag: non-blank ([`rule::REQUIRED`]), [`one_line`], at most 100 characters
@@ -365,7 +367,10 @@ pub fn hashtag(t: &str) -> Result<(), validator::ValidationError> {
         return Err(verr(rule::MAX_LENGTH, "each hashtag is at most 100 characters"));
     }
     if !HASHTAG_RE.is_match(t) {
-        return Err(verr(rule::HASHTAG_WORD, "each hashtag is one word (letters, digits, _ or emoji), with or without #"));
+        return Err(verr(
+            rule::HASHTAG_WORD,
+            "each hashtag is one word (letters, digits, _ or emoji), with or without #",
+        ));
     }
     Ok(())
 }
@@ -679,7 +684,18 @@ mod tests {
 
     #[test]
     fn a_hashtag_is_one_word() {
-        for ok in ["#rust", "rust_lang", "#日本語", "café", "e\u{301}", "2026", "#😀", "👩\u{200d}👩\u{200d}👧", "🇫🇷", "❤\u{fe0f}"] {
+        for ok in [
+            "#rust",
+            "rust_lang",
+            "#日本語",
+            "café",
+            "e\u{301}",
+            "2026",
+            "#😀",
+            "👩\u{200d}👩\u{200d}👧",
+            "🇫🇷",
+            "❤\u{fe0f}",
+        ] {
             assert_eq!(rule_of(hashtag(ok)), None, "{ok:?}");
         }
         for bad in ["#", "##a", "#a#b", "a b", "a,b", "a-b", "a.b", "a'b", "#a!", "a\u{3000}b", " a"] {
@@ -786,8 +802,26 @@ mod tests {
         assert_eq!(rule_of(permission(&longest)), None, "100 bytes");
         assert_eq!(rule_of(permission(&format!("{longest}b"))).as_deref(), Some(rule::PERMISSION_GRAMMAR));
         for bad in [
-            "", ":", "posts:", ":write", "a::b", "a:b:c:d:e", "Posts", "posts:*", "*", "1a", "_a", "a-b", "a.b", "a b",
-            " a", "a\n", "é", "{a}", "a|b", "a\0",
+            "",
+            ":",
+            "posts:",
+            ":write",
+            "a::b",
+            "a:b:c:d:e",
+            "Posts",
+            "posts:*",
+            "*",
+            "1a",
+            "_a",
+            "a-b",
+            "a.b",
+            "a b",
+            " a",
+            "a\n",
+            "é",
+            "{a}",
+            "a|b",
+            "a\0",
         ] {
             assert_eq!(rule_of(permission(bad)).as_deref(), Some(rule::PERMISSION_GRAMMAR), "{bad:?}");
         }

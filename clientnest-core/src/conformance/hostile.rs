@@ -173,7 +173,8 @@ pub async fn private_hosts_when_opted_in<S: Repositories + ?Sized>(store: &S) {
             endpoint_url: url.to_owned(),
             secret_key: crate::secret::Secret::new("whsec_opt_in"),
         };
-        let created = store.create_webhook(user.id, new).await.unwrap_or_else(|e| panic!("{url} after opting in: {e:?}"));
+        let created =
+            store.create_webhook(user.id, new).await.unwrap_or_else(|e| panic!("{url} after opting in: {e:?}"));
         assert_eq!(created.endpoint_url, url, "stored exactly");
         let change = WebhookUpdate { endpoint_url: Some(format!("{url}/v2")), ..WebhookUpdate::default() };
         let changed = store.update_webhook(user.id, created.id, change).await.expect("changed to a private host");

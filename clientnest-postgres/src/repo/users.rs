@@ -8,7 +8,7 @@ use clientnest_core::ids::UserId;
 use clientnest_core::model::{NewUser, User, UserUpdate};
 use clientnest_core::ports::UserRepository;
 use clientnest_core::secret::PasswordHash;
-use clientnest_core::{Entity, Error, Result, validate};
+use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
 use super::found;

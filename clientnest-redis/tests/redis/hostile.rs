@@ -496,7 +496,9 @@ async fn queue_payloads_and_idempotency_keys(ctx: Ctx) {
 async fn session_permissions(ctx: Ctx) {
     let kv = &ctx.kv;
     let mut permissions: Vec<String> =
-        ["posts:write", "posts:read", "team:settings:billing:edit", "a", "x9_y", "posts:write"].map(String::from).to_vec();
+        ["posts:write", "posts:read", "team:settings:billing:edit", "a", "x9_y", "posts:write"]
+            .map(String::from)
+            .to_vec();
     permissions.push(format!("{}:{}", "a".repeat(50), "b".repeat(49)));
     let user = UserId::new();
     // Every hostile input but the four that happen to be lower-case `a:b` segments.

@@ -120,9 +120,9 @@ pub fn cases() -> Vec<Case> {
         lookups(),
         super::hygiene::cases(),
     ]
-        .into_iter()
-        .flatten()
-        .collect()
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn users() -> Vec<Case> {
@@ -241,7 +241,10 @@ fn posts() -> Vec<Case> {
         ),
         exact("title of 200 combining characters (the limit)", post(|p| p.title = times(E_ACUTE, 100))),
         rejected("title of 201 characters", post(|p| p.title = times(E_ACUTE, 100) + "e"), "title", rule::MAX_LENGTH),
-        exact("hashtags: 100 emoji and 100 letters (the limit)", post(|p| p.hashtags = vec![times("😀", 100), times("a", 100)])),
+        exact(
+            "hashtags: 100 emoji and 100 letters (the limit)",
+            post(|p| p.hashtags = vec![times("😀", 100), times("a", 100)]),
+        ),
         rejected(
             "hashtag is an SQL injection",
             post(|p| p.hashtags = vec![SQL_DROP.to_owned()]),

@@ -49,8 +49,18 @@ fn one_line() -> Vec<Case> {
             "last_name",
             rule::CONTROL_CHAR,
         ),
-        rejected("first name with a tab", user(|u| u.first_name = "E\tve".to_owned()), "first_name", rule::CONTROL_CHAR),
-        rejected("last name with DEL", user(|u| u.last_name = "Mal\u{7f}lory".to_owned()), "last_name", rule::CONTROL_CHAR),
+        rejected(
+            "first name with a tab",
+            user(|u| u.first_name = "E\tve".to_owned()),
+            "first_name",
+            rule::CONTROL_CHAR,
+        ),
+        rejected(
+            "last name with DEL",
+            user(|u| u.last_name = "Mal\u{7f}lory".to_owned()),
+            "last_name",
+            rule::CONTROL_CHAR,
+        ),
         rejected(
             "last name with a C1 NEXT LINE",
             user(|u| u.last_name = "Mal\u{85}lory".to_owned()),
@@ -81,10 +91,13 @@ fn one_line() -> Vec<Case> {
             "last_name",
             rule::BIDI_CONTROL,
         ),
-        exact("names in Hebrew and Arabic with a right-to-left mark", user(|u| {
-            u.first_name = "שלום".to_owned();
-            u.last_name = "عربي\u{200F}".to_owned();
-        })),
+        exact(
+            "names in Hebrew and Arabic with a right-to-left mark",
+            user(|u| {
+                u.first_name = "שלום".to_owned();
+                u.last_name = "عربي\u{200F}".to_owned();
+            }),
+        ),
         exact("a display name may keep inner and surrounding spaces", user(|u| u.first_name = " Mary Ann ".to_owned())),
         rejected("team name with a line feed", team(|t| t.name = "Team\nB".to_owned()), "name", rule::CONTROL_CHAR),
         rejected(
@@ -93,7 +106,12 @@ fn one_line() -> Vec<Case> {
             "name",
             rule::BIDI_CONTROL,
         ),
-        rejected("post title with a line feed", post(|p| p.title = "Title\nTwo".to_owned()), "title", rule::CONTROL_CHAR),
+        rejected(
+            "post title with a line feed",
+            post(|p| p.title = "Title\nTwo".to_owned()),
+            "title",
+            rule::CONTROL_CHAR,
+        ),
         rejected(
             "post title with a right-to-left embedding",
             post(|p| p.title = "\u{202B}Title".to_owned()),
@@ -274,7 +292,8 @@ fn identifiers() -> Vec<Case> {
 
 /// Hashtags: one word, with or without its `#`.
 fn hashtags() -> Vec<Case> {
-    let tags = |list: &'static [&'static str]| post(move |p| p.hashtags = list.iter().map(|t| (*t).to_owned()).collect());
+    let tags =
+        |list: &'static [&'static str]| post(move |p| p.hashtags = list.iter().map(|t| (*t).to_owned()).collect());
     vec![
         exact(
             "hashtags in many scripts, with and without #",
@@ -371,7 +390,12 @@ fn hosts() -> Vec<Case> {
     for url in PUBLIC_ENDPOINTS {
         out.push(exact(format!("webhook endpoint {url}"), webhook(move |w| w.endpoint_url = (*url).to_owned())));
     }
-    for url in ["http://localhost/me.png", "http://0x7f000001/me.png", "http://[::ffff:10.0.0.1]/me.png", "http://169.254.169.254/"] {
+    for url in [
+        "http://localhost/me.png",
+        "http://0x7f000001/me.png",
+        "http://[::ffff:10.0.0.1]/me.png",
+        "http://169.254.169.254/",
+    ] {
         out.push(rejected(
             format!("avatar {url}"),
             user(move |u| u.avatar_url = Some(url.to_owned())),

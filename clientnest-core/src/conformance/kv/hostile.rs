@@ -189,9 +189,29 @@ pub async fn hostile_session_permissions_round_trip<S: KvStores + ?Sized + 'stat
 
     let user = UserId::new();
     let hostile = [
-        "{team}:admin", "*", "posts:*", "a b", "line\nbreak", "posts:write\r\n", "ünï 🚀", "\"q\"", "\\", "a|b", "|",
-        "Posts:Write", "posts:", ":write", "posts::write", "1posts", "posts:-write", "posts.write", "a:b:c:d:e",
-        " posts:write", "posts:write ", "posts\u{202e}:write", "nul\0",
+        "{team}:admin",
+        "*",
+        "posts:*",
+        "a b",
+        "line\nbreak",
+        "posts:write\r\n",
+        "ünï 🚀",
+        "\"q\"",
+        "\\",
+        "a|b",
+        "|",
+        "Posts:Write",
+        "posts:",
+        ":write",
+        "posts::write",
+        "1posts",
+        "posts:-write",
+        "posts.write",
+        "a:b:c:d:e",
+        " posts:write",
+        "posts:write ",
+        "posts\u{202e}:write",
+        "nul\0",
     ];
     let too_long = format!("{}:{}", "a".repeat(50), "b".repeat(50));
     for bad in hostile.iter().map(|p| (*p).to_owned()).chain([too_long]) {
