@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use clientnest_core::Result;
 use clientnest_core::clock::{SharedClock, system_clock, to_micros};
 use clientnest_core::crypto::KeyRing;
+use clientnest_core::validate::HostPolicy;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::config::PgConfig;
@@ -31,6 +32,7 @@ pub struct PgStore {
     pool: PgPool,
     sealer: Sealer,
     clock: SharedClock,
+    hosts: HostPolicy,
 }
 
 impl PgStore {
@@ -52,7 +54,20 @@ impl PgStore {
 
     /// A store on an existing pool, on the system clock.
     pub fn from_pool(pool: PgPool, keys: KeyRing) -> Self {
-        Self { pool, sealer: Sealer::new(keys), clock: system_clock() }
+        Self { pool, sealer: Sealer::new(keys), clock: system_clock(), hosts: HostPolicy::default() }
+    }
+
+    /// Judge webhook endpoints and avatar URLs by `policy` (default
+    /// [`HostPolicy::PublicOnly`]: private, loopback and link-local hosts are refused); tests
+    /// and development that deliver to `http://localhost` pass [`HostPolicy::AllowPrivate`].
+    pub fn with_host_policy(mut self, policy: HostPolicy) -> Self {
+        self.hosts = policy;
+        self
+    }
+
+    /// The policy webhook endpoints and avatar URLs are judged by.
+    pub fn host_policy(&self) -> HostPolicy {
+        self.hosts
     }
 
     /// Read time from `clock` instead (a manual clock in tests).
@@ -108,6 +123,7 @@ impl fmt::Debug for PgStore {
             .field("idle", &self.pool.num_idle())
             .field("key_id", &self.sealer.primary_key_id())
             .field("clock", &self.clock)
+            .field("hosts", &self.hosts)
             .finish()
     }
 }

@@ -40,6 +40,7 @@ mod attempt;
 mod cases;
 mod census;
 mod fixture;
+mod hygiene;
 
 pub use cases::cases;
 pub use fixture::Fixture;
@@ -77,6 +78,11 @@ pub enum Target {
     Notification(Edit<NewNotification>),
     /// `create_webhook`, then `webhooks_for_event` with its event type.
     Webhook(Edit<NewWebhook>),
+    /// `update_user` of the fixture's user (the census holds that user's whole row).
+    UserChange(Edit<UserUpdate>),
+    /// `update_webhook` of a fresh webhook of the fixture's user (the census holds every
+    /// webhook row of that user).
+    WebhookChange(Edit<WebhookUpdate>),
     /// Store a user with email `stored`, then `find_user_by_email(query)`: found or not.
     FindEmail {
         /// The stored email.
@@ -138,6 +144,7 @@ impl fmt::Debug for Case {
 pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, case: &Case) -> Result<(), String> {
     let store = &*h.store;
     let prepared = attempt::prepare(store, fx, &case.target).await?;
+    let new_email = attempt::new_user_email(&prepared);
     let before = census::take(store, fx).await?;
     let outcome = attempt::run(store, fx, prepared).await;
     match (case.expect, outcome) {
@@ -145,11 +152,46 @@ pub async fn check_case<S: Repositories + ?Sized>(h: &Harness<S>, fx: &Fixture, 
         (Expect::Exact, Err(e)) => Err(format!("expected an exact round trip, got the error {e:?}")),
         (Expect::Rejected { field, rule }, Err(e)) => {
             attempt::expect_rejection(&e, field, rule)?;
-            census::unchanged(store, fx, &before).await
+            census::unchanged(store, fx, &before).await?;
+            attempt::no_user_with(store, new_email.as_deref()).await
         }
         (Expect::NotFound, Err(crate::Error::NotFound { .. })) => census::unchanged(store, fx, &before).await,
         (expect, Err(e)) => Err(format!("expected {expect:?}, got the error {e:?}")),
         (expect, Ok(_)) => Err(format!("expected {expect:?}, but the call succeeded")),
+    }
+}
+
+/// Prove a store built with [`HostPolicy::AllowPrivate`](crate::validate::HostPolicy) takes
+/// the loopback, private and metadata hosts the default refuses (webhook endpoints created and
+/// changed, avatars set), and stores them exactly. Run it on a store that opted in.
+pub async fn private_hosts_when_opted_in<S: Repositories + ?Sized>(store: &S) {
+    let user = store.create_user(fixture::new_user()).await.expect("a user");
+    for url in ["http://localhost:8080/hook", "http://127.1/hook", "http://[::1]/hook", "http://169.254.169.254/"] {
+        let new = NewWebhook {
+            platform: Platform::Facebook,
+            event_type: "comment.created".to_owned(),
+            endpoint_url: url.to_owned(),
+            secret_key: crate::secret::Secret::new("whsec_opt_in"),
+        };
+        let created =
+            store.create_webhook(user.id, new).await.unwrap_or_else(|e| panic!("{url} after opting in: {e:?}"));
+        assert_eq!(created.endpoint_url, url, "stored exactly");
+        let change = WebhookUpdate { endpoint_url: Some(format!("{url}/v2")), ..WebhookUpdate::default() };
+        let changed = store.update_webhook(user.id, created.id, change).await.expect("changed to a private host");
+        assert_eq!(store.get_webhook(user.id, created.id).await.expect("read back"), changed);
+        let avatar = UserUpdate { avatar_url: Some(Some(format!("{url}/me.png"))), ..UserUpdate::default() };
+        let updated = store.update_user(user.id, avatar).await.expect("a private avatar");
+        assert_eq!(updated.avatar_url, Some(format!("{url}/me.png")));
+    }
+    let mut with_avatar = fixture::new_user();
+    with_avatar.avatar_url = Some("http://10.0.0.7/a.png".to_owned());
+    let created = store.create_user(with_avatar).await.expect("a user with a private avatar");
+    assert_eq!(created.avatar_url.as_deref(), Some("http://10.0.0.7/a.png"));
+    let mut bad = fixture::new_user();
+    bad.avatar_url = Some("javascript:alert(1)".to_owned());
+    match store.create_user(bad).await {
+        Err(e) if e.validation().is_some_and(|v| v.has("avatar_url", crate::validate::rule::URL)) => {}
+        other => panic!("opting in relaxes hosts only, not the URL syntax: {other:?}"),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::*;
 use crate::model::*;
 use crate::page::{Cursor, Page, PageRequest};
+use crate::validate::HostPolicy;
 
 /// A comment with the team of its account, so tenancy checks need no second look-up.
 #[derive(Debug, Clone)]
@@ -112,6 +113,10 @@ struct Inner {
 /// atomic. Clones share the same data. Tokens and webhook secrets are kept as given (nothing
 /// leaves the process) and never logged.
 ///
+/// Webhook endpoints and avatars must name public hosts unless the store is built
+/// [`with_host_policy`](MemoryStore::with_host_policy)`(HostPolicy::AllowPrivate)`, as tests
+/// and development that deliver to `http://localhost` do.
+///
 /// ```
 /// use clientnest_core::memory::MemoryStore;
 /// use clientnest_core::clock::ManualClock;
@@ -125,6 +130,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
+    hosts: HostPolicy,
 }
 
 impl MemoryStore {
@@ -136,7 +142,19 @@ impl MemoryStore {
     /// An empty store reading time from `clock` (a [`ManualClock`](crate::clock::ManualClock)
     /// in tests).
     pub fn with_clock(clock: SharedClock) -> Self {
-        Self { inner: Arc::new(Inner { clock, tables: Mutex::new(Tables::default()) }) }
+        Self { inner: Arc::new(Inner { clock, tables: Mutex::new(Tables::default()) }), hosts: HostPolicy::default() }
+    }
+
+    /// Judge webhook endpoints and avatar URLs by `policy` (default
+    /// [`HostPolicy::PublicOnly`]); the returned store shares this one's data.
+    pub fn with_host_policy(mut self, policy: HostPolicy) -> Self {
+        self.hosts = policy;
+        self
+    }
+
+    /// The policy webhook endpoints and avatar URLs are judged by.
+    pub fn host_policy(&self) -> HostPolicy {
+        self.hosts
     }
 
     /// The clock the store reads.

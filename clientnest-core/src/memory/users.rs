@@ -8,7 +8,6 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
 use crate::model::{NewUser, User, UserUpdate};
 use crate::ports::UserRepository;
-use crate::validate;
 
 /// The key of the case-insensitive email index (`lower(email)`).
 fn email_key(email: &str) -> String {
@@ -29,7 +28,7 @@ impl Tables {
 #[async_trait]
 impl UserRepository for MemoryStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        validate::check(&user)?;
+        user.check(self.host_policy())?;
         let now = self.now();
         let mut t = self.tables();
         if t.email_taken(&user.email, None) {
@@ -65,7 +64,7 @@ impl UserRepository for MemoryStore {
     }
 
     async fn update_user(&self, id: UserId, mut update: UserUpdate) -> Result<User> {
-        validate::check(&update)?;
+        update.check(self.host_policy())?;
         update.last_login = update.last_login.map(stored);
         let now = self.now();
         let mut t = self.tables();

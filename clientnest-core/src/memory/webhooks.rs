@@ -30,7 +30,7 @@ impl Tables {
 #[async_trait]
 impl WebhookRepository for MemoryStore {
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
-        webhook.check()?;
+        webhook.check(self.host_policy())?;
         let now = self.now();
         let mut t = self.tables();
         t.require_user(user, Entity::Webhook, FK_WEBHOOKS_USER)?;
@@ -61,7 +61,7 @@ impl WebhookRepository for MemoryStore {
     }
 
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
-        update.check()?;
+        update.check(self.host_policy())?;
         let now = self.now();
         let mut t = self.tables();
         let webhook = t.user_webhook_mut(user, id)?;

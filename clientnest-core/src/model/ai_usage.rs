@@ -59,7 +59,7 @@ pub struct NewAiUsage {
     #[validate(custom(function = "v::ai_cost"))]
     pub cost: Decimal,
     /// Model name, at most 50 characters.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub model_used: String,
     /// Request details.
     #[validate(custom(function = "v::json"))]

@@ -172,10 +172,10 @@ impl Trigger {
         };
         for t in texts {
             c.ensure(
-                v::required_text(t).is_ok() && t.chars().count() <= 200,
+                v::required_line(t).is_ok() && t.chars().count() <= 200,
                 "trigger",
                 rule::FORMAT,
-                "texts must be 1 to 200 characters without NUL",
+                "texts must be one line of 1 to 200 characters",
             );
         }
         if let Trigger::MentionDetected { keywords, .. } = self {
@@ -225,10 +225,10 @@ impl Action {
             }
             Action::SendNotification { title, .. } => {
                 c.ensure(
-                    v::required_text(title).is_ok() && title.chars().count() <= 200,
+                    v::required_line(title).is_ok() && title.chars().count() <= 200,
                     "action.title",
                     rule::FORMAT,
-                    "must be 1 to 200 characters without NUL",
+                    "must be one line of 1 to 200 characters",
                 );
             }
             Action::CreatePost { platforms, .. } => {
@@ -270,7 +270,7 @@ pub struct NewAutomation {
     /// Author (must exist).
     pub user_id: UserId,
     /// Name, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
     /// Description.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
@@ -297,7 +297,7 @@ impl NewAutomation {
 #[derive(Debug, Clone, Default, Validate)]
 pub struct AutomationUpdate {
     /// New name.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
     /// New description.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]

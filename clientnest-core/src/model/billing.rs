@@ -43,7 +43,7 @@ pub struct Billing {
 #[derive(Debug, Clone, Validate)]
 pub struct NewBilling {
     /// Subscription id, at most 100 characters, unique.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub subscription_id: String,
     /// Plan.
     pub plan_type: PlanType,

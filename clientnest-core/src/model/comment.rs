@@ -43,16 +43,16 @@ pub struct NewComment {
     /// The account (must belong to the team ingesting).
     pub account_id: SocialAccountId,
     /// The platform's comment id, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub platform_id: String,
     /// Text.
     #[validate(length(max = 100_000), custom(function = "v::no_nul"))]
     pub content: String,
     /// Author's display name, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::no_nul"))]
+    #[validate(length(max = 100), custom(function = "v::one_line"))]
     pub author_name: String,
     /// Author's platform id, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::no_nul"))]
+    #[validate(length(max = 100), custom(function = "v::identifier"))]
     pub author_id: String,
     /// Sentiment, if known.
     pub sentiment: Option<Sentiment>,

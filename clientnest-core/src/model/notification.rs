@@ -39,7 +39,7 @@ pub struct NewNotification {
     /// Type.
     pub kind: NotificationType,
     /// Title, at most 200 characters.
-    #[validate(length(max = 200), custom(function = "v::required_text"))]
+    #[validate(length(max = 200), custom(function = "v::required_line"))]
     pub title: String,
     /// Message.
     #[validate(length(max = 100_000), custom(function = "v::no_nul"))]

@@ -118,7 +118,7 @@ pub struct NewPost {
     /// Author (must exist).
     pub user_id: UserId,
     /// Title, at most 200 characters, may be blank.
-    #[validate(length(max = 200), custom(function = "v::no_nul"))]
+    #[validate(length(max = 200), custom(function = "v::one_line"))]
     pub title: String,
     /// Text; must fit every target platform.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
@@ -214,7 +214,7 @@ pub fn check_import(posts: &[ImportedPost]) -> Result<(), Error> {
 #[derive(Debug, Clone, Default, Validate)]
 pub struct PostUpdate {
     /// New title.
-    #[validate(length(max = 200), custom(function = "v::no_nul"))]
+    #[validate(length(max = 200), custom(function = "v::one_line"))]
     pub title: Option<String>,
     /// New text.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]

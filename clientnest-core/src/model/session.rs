@@ -82,22 +82,20 @@ pub struct Session {
 pub struct NewSession {
     /// The user.
     pub user_id: UserId,
-    /// Permissions (each 1 to 100 characters).
+    /// Permissions: at most 200, each in the grammar of
+    /// [`permission`](crate::validate::permission) (`posts:write`).
     pub permissions: Vec<String>,
     /// Lifetime; every touch extends it by this much again.
     pub ttl: Duration,
 }
 
 impl NewSession {
-    /// Check permissions and lifetime.
+    /// Check the lifetime ([`check_ttl`]) and the permissions
+    /// ([`permissions`](crate::validate::permissions): [`rule::RANGE`] over 200,
+    /// [`rule::PERMISSION_GRAMMAR`] for one outside the grammar).
     pub fn check(&self) -> Result<(), Error> {
         check_ttl("ttl", self.ttl)?;
-        if self.permissions.len() > 200
-            || self.permissions.iter().any(|p| p.is_empty() || p.chars().count() > 100 || p.contains('\0'))
-        {
-            return Err(Error::invalid("permissions", rule::FORMAT, "at most 200 permissions of 1 to 100 characters"));
-        }
-        Ok(())
+        crate::validate::on_field("permissions", crate::validate::permissions(&self.permissions))
     }
 }
 

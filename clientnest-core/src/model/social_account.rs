@@ -46,10 +46,6 @@ fn check_token(c: &mut Checks, field: &str, s: &Secret) {
     c.ensure(s.len() <= 8192, field, rule::MAX_LENGTH, "must be at most 8192 bytes");
 }
 
-fn scopes(list: &[String]) -> Result<(), validator::ValidationError> {
-    list.iter().try_for_each(|s| v::required_text(s))
-}
-
 /// An account to connect (or reconnect: same platform, platform id and team).
 #[derive(Debug, Clone, Validate)]
 pub struct NewSocialAccount {
@@ -58,10 +54,10 @@ pub struct NewSocialAccount {
     /// Platform.
     pub platform: Platform,
     /// The platform's account id, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub platform_id: String,
     /// Handle, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub username: String,
     /// Access token (at most 8192 bytes).
     #[validate(skip)]
@@ -73,7 +69,7 @@ pub struct NewSocialAccount {
     #[validate(custom(function = "v::storable_time"))]
     pub token_expires: Option<DateTime<Utc>>,
     /// Granted scopes.
-    #[validate(custom(function = "scopes"))]
+    #[validate(custom(function = "v::identifiers"))]
     pub permissions: Vec<String>,
 }
 
@@ -93,7 +89,7 @@ impl NewSocialAccount {
 #[derive(Debug, Clone, Default, Validate)]
 pub struct SocialAccountUpdate {
     /// New handle.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub username: Option<String>,
     /// New access token.
     #[validate(skip)]
@@ -105,7 +101,7 @@ pub struct SocialAccountUpdate {
     #[validate(custom(function = "v::storable_time"))]
     pub token_expires: Option<Option<DateTime<Utc>>>,
     /// New scopes.
-    #[validate(custom(function = "scopes"))]
+    #[validate(custom(function = "v::identifiers"))]
     pub permissions: Option<Vec<String>>,
     /// Activate or deactivate.
     pub is_active: Option<bool>,

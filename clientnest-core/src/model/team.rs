@@ -33,7 +33,7 @@ pub struct Team {
 #[derive(Debug, Clone, Validate)]
 pub struct NewTeam {
     /// Name, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
     /// The owner (must exist).
     pub owner_id: UserId,
@@ -64,7 +64,7 @@ impl NewTeam {
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TeamUpdate {
     /// New name.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
     /// New plan.
     pub plan_type: Option<PlanType>,

@@ -42,7 +42,7 @@ pub struct NewTemplate {
     /// Author (must exist).
     pub user_id: UserId,
     /// Name, at most 100 characters.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
     /// Description.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
@@ -51,7 +51,7 @@ pub struct NewTemplate {
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: String,
     /// Category, at most 50 characters.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub category: String,
     /// Hashtags.
     #[validate(length(max = 100), custom(function = "v::hashtags"))]
@@ -64,7 +64,7 @@ pub struct NewTemplate {
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TemplateUpdate {
     /// New name.
-    #[validate(length(max = 100), custom(function = "v::required_text"))]
+    #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
     /// New description.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
@@ -73,7 +73,7 @@ pub struct TemplateUpdate {
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: Option<String>,
     /// New category.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub category: Option<String>,
     /// New hashtags.
     #[validate(custom(function = "v::hashtags"))]

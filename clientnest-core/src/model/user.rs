@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use crate::error::Error;
 use crate::ids::UserId;
 use crate::secret::PasswordHash;
-use crate::validate as v;
+use crate::validate::{self as v, Checks, HostPolicy};
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,13 +50,14 @@ pub struct NewUser {
     /// argon2id hash.
     #[validate(custom(function = "v::password_hash"))]
     pub password_hash: PasswordHash,
-    /// First name, at most 50 characters.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// First name: one line (no control or bidi characters), 1 to 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_line"))]
     pub first_name: String,
-    /// Last name, at most 50 characters.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// Last name: one line, 1 to 50 characters.
+    #[validate(length(max = 50), custom(function = "v::required_line"))]
     pub last_name: String,
-    /// Avatar URL.
+    /// Avatar URL: absolute http(s), on a public host unless the store's [`HostPolicy`]
+    /// allows private ones.
     #[validate(custom(function = "v::http_url"))]
     pub avatar_url: Option<String>,
     /// IANA time zone, at most 50 characters (default `UTC`).
@@ -67,6 +69,13 @@ pub struct NewUser {
 }
 
 impl NewUser {
+    /// All rules, the avatar host's (under `hosts`) included.
+    pub fn check(&self, hosts: HostPolicy) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        hosts.ensure(&mut c, "avatar_url", self.avatar_url.as_deref());
+        c.finish()
+    }
+
     /// A user with the seed's defaults (zone `UTC`, no avatar, empty preferences).
     pub fn new(
         email: impl Into<String>,
@@ -95,13 +104,14 @@ pub struct UserUpdate {
     /// New password hash.
     #[validate(custom(function = "v::password_hash"))]
     pub password_hash: Option<PasswordHash>,
-    /// New first name.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// New first name (one line, as on [`NewUser`]).
+    #[validate(length(max = 50), custom(function = "v::required_line"))]
     pub first_name: Option<String>,
-    /// New last name.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// New last name (one line, as on [`NewUser`]).
+    #[validate(length(max = 50), custom(function = "v::required_line"))]
     pub last_name: Option<String>,
-    /// New avatar URL, or `Some(None)` to remove it.
+    /// New avatar URL (public host unless the [`HostPolicy`] allows private ones), or
+    /// `Some(None)` to remove it.
     #[validate(custom(function = "v::http_url"))]
     pub avatar_url: Option<Option<String>>,
     /// New time zone.
@@ -120,6 +130,13 @@ pub struct UserUpdate {
 }
 
 impl UserUpdate {
+    /// All rules, the avatar host's (under `hosts`) included.
+    pub fn check(&self, hosts: HostPolicy) -> Result<(), Error> {
+        let mut c = Checks::of(self);
+        hosts.ensure(&mut c, "avatar_url", self.avatar_url.as_ref().and_then(Option::as_deref));
+        c.finish()
+    }
+
     /// Apply the changes to a record (after validation).
     pub fn apply(self, u: &mut User, now: DateTime<Utc>) {
         if let Some(x) = self.email {

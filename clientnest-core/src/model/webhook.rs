@@ -7,7 +7,7 @@ use super::choices::Platform;
 use crate::error::Error;
 use crate::ids::{UserId, WebhookId};
 use crate::secret::Secret;
-use crate::validate::{self as v, Checks, rule};
+use crate::validate::{self as v, Checks, HostPolicy, rule};
 
 /// A stored webhook. Owned by a user (the seed's ERD), reached through that user.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,10 +45,12 @@ fn check_secret(c: &mut Checks, s: &Secret) {
 pub struct NewWebhook {
     /// Platform.
     pub platform: Platform,
-    /// Event type, at most 50 characters.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// Event type, an identifier (one line, no surrounding whitespace) of at most 50
+    /// characters.
+    #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub event_type: String,
-    /// Endpoint URL.
+    /// Endpoint URL: absolute http(s), on a public host unless the store's [`HostPolicy`]
+    /// allows private ones.
     #[validate(custom(function = "v::http_url"))]
     pub endpoint_url: String,
     /// Signing secret, at most 100 characters
@@ -58,10 +60,11 @@ pub struct NewWebhook {
 }
 
 impl NewWebhook {
-    /// All rules, the secret's included.
-    pub fn check(&self) -> Result<(), Error> {
+    /// All rules, the secret's and the endpoint host's (under `hosts`) included.
+    pub fn check(&self, hosts: HostPolicy) -> Result<(), Error> {
         let mut c = Checks::of(self);
         check_secret(&mut c, &self.secret_key);
+        hosts.ensure(&mut c, "endpoint_url", Some(&self.endpoint_url));
         c.finish()
     }
 }
@@ -69,10 +72,10 @@ impl NewWebhook {
 /// Changes to a webhook.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct WebhookUpdate {
-    /// New event type.
-    #[validate(length(max = 50), custom(function = "v::required_text"))]
+    /// New event type (an identifier, as on [`NewWebhook`]).
+    #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub event_type: Option<String>,
-    /// New endpoint.
+    /// New endpoint (public host unless the [`HostPolicy`] allows private ones).
     #[validate(custom(function = "v::http_url"))]
     pub endpoint_url: Option<String>,
     /// New secret (rotation).
@@ -83,9 +86,10 @@ pub struct WebhookUpdate {
 }
 
 impl WebhookUpdate {
-    /// All rules, the secret's included.
-    pub fn check(&self) -> Result<(), Error> {
+    /// All rules, the secret's and the endpoint host's (under `hosts`) included.
+    pub fn check(&self, hosts: HostPolicy) -> Result<(), Error> {
         let mut c = Checks::of(self);
+        hosts.ensure(&mut c, "endpoint_url", self.endpoint_url.as_deref());
         if let Some(s) = &self.secret_key {
             check_secret(&mut c, s);
         }

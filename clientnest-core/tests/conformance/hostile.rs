@@ -7,6 +7,7 @@ use clientnest_core::clock::ManualClock;
 use clientnest_core::conformance::hostile::{self, Expect};
 use clientnest_core::conformance::{Harness, TimeControl};
 use clientnest_core::memory::MemoryStore;
+use clientnest_core::validate::HostPolicy;
 
 /// A fresh store on its own manual clock.
 fn harness() -> Harness<MemoryStore> {
@@ -18,6 +19,14 @@ fn harness() -> Harness<MemoryStore> {
 #[tokio::test]
 async fn hostile_inputs_round_trip_or_are_rejected_whole() {
     hostile::hostile_inputs(&harness()).await;
+}
+
+#[tokio::test]
+async fn private_hosts_are_taken_after_opting_in() {
+    let store = MemoryStore::new().with_host_policy(HostPolicy::AllowPrivate);
+    assert_eq!(store.host_policy(), HostPolicy::AllowPrivate);
+    assert_eq!(MemoryStore::new().host_policy(), HostPolicy::PublicOnly, "refusing is the default");
+    hostile::private_hosts_when_opted_in(&store).await;
 }
 
 #[test]

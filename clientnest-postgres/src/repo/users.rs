@@ -8,7 +8,7 @@ use clientnest_core::ids::UserId;
 use clientnest_core::model::{NewUser, User, UserUpdate};
 use clientnest_core::ports::UserRepository;
 use clientnest_core::secret::PasswordHash;
-use clientnest_core::{Entity, Error, Result, validate};
+use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
 use super::found;
@@ -86,7 +86,7 @@ async fn save(tx: &mut Tx, u: &User) -> Result<User> {
 impl UserRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        validate::check(&user)?;
+        user.check(self.host_policy())?;
         let row: UserRow = sqlx::query_as(INSERT)
             .bind(UserId::new().0)
             .bind(&user.email)
@@ -129,7 +129,7 @@ impl UserRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn update_user(&self, id: UserId, mut update: UserUpdate) -> Result<User> {
-        validate::check(&update)?;
+        update.check(self.host_policy())?;
         update.last_login = update.last_login.map(to_micros);
         let now = self.now();
         let mut tx = self.begin().await?;

@@ -70,7 +70,7 @@ const SAVE: &str = "UPDATE webhooks SET event_type = $2, endpoint_url = $3, secr
 impl WebhookRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
-        webhook.check()?;
+        webhook.check(self.host_policy())?;
         let id = WebhookId::new().0;
         let sealed = self.sealer().seal(SealedColumn::WebhookSecret, id, &webhook.secret_key)?;
         let row: WebhookRow = sqlx::query_as(INSERT)
@@ -108,7 +108,7 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
-        update.check()?;
+        update.check(self.host_policy())?;
         let now = self.now();
         let sealer = self.sealer();
         let mut tx = self.begin().await?;

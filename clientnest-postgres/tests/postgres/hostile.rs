@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clientnest_core::conformance::hostile;
 use clientnest_core::conformance::{Harness, TimeControl};
+use clientnest_core::validate::HostPolicy;
 
 use crate::support::TestDb;
 
@@ -30,4 +31,12 @@ async fn hostile_inputs_round_trip_or_are_rejected_whole() {
         .await
         .expect("count users");
     assert_eq!(injected, 1, "the injection string is stored as a name, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_hosts_are_taken_after_opting_in() {
+    let Some(db) = TestDb::new().await else { return };
+    assert_eq!(db.store.host_policy(), HostPolicy::PublicOnly, "refusing is the default");
+    let store = db.store.clone().with_host_policy(HostPolicy::AllowPrivate);
+    hostile::private_hosts_when_opted_in(&store).await;
 }

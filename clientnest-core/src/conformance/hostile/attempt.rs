@@ -36,6 +36,8 @@ pub(super) enum Prepared {
     AiUsage(NewAiUsage),
     Notification(NewNotification),
     Webhook(NewWebhook),
+    UserChange(UserUpdate),
+    WebhookChange(WebhookId, WebhookUpdate),
     FindEmail { stored: UserId, query: String, found: bool },
     TemplateCategory(String),
     CursorToken(String),
@@ -153,6 +155,11 @@ pub(super) async fn prepare<S: Repositories + ?Sized>(
             edit.as_ref(),
         )),
         Target::Webhook(edit) => Prepared::Webhook(edited(base_webhook(), edit.as_ref())),
+        Target::UserChange(edit) => Prepared::UserChange(edited(UserUpdate::default(), edit.as_ref())),
+        Target::WebhookChange(edit) => {
+            let id = store.create_webhook(fx.user, base_webhook()).await.map_err(setup)?.id;
+            Prepared::WebhookChange(id, edited(WebhookUpdate::default(), edit.as_ref()))
+        }
         Target::FindEmail { stored, query, found } => {
             let user = NewUser::new(stored.clone(), password_hash(), "Find", "Me");
             let stored = store.create_user(user).await.map_err(setup)?.id;
@@ -182,6 +189,8 @@ pub(super) async fn run<S: Repositories + ?Sized>(store: &S, fx: &Fixture, input
         Prepared::AiUsage(u) => ai_usage(store, fx, u).await,
         Prepared::Notification(n) => notification(store, fx, n).await,
         Prepared::Webhook(w) => webhook(store, fx, w).await,
+        Prepared::UserChange(u) => user_change(store, fx, u).await,
+        Prepared::WebhookChange(id, w) => webhook_change(store, fx, id, w).await,
         Prepared::FindEmail { stored, query, found } => find_email(store, stored, &query, found).await,
         Prepared::TemplateCategory(c) => template_category(store, fx, c).await,
         Prepared::CursorToken(t) => cursor_token(store, fx, &t).await,
@@ -192,6 +201,24 @@ pub(super) async fn run<S: Repositories + ?Sized>(store: &S, fx: &Fixture, input
         Prepared::ForeignPost(id) => {
             store.get_post(fx.team, id).await.map(|p| Err(format!("another team's post was visible: {:?}", p.post.id)))
         }
+    }
+}
+
+/// The email of the user a case tries to create, to prove a refusal stored no user.
+pub(super) fn new_user_email(input: &Prepared) -> Option<String> {
+    match input {
+        Prepared::User(u) => Some(u.email.clone()),
+        _ => None,
+    }
+}
+
+/// `Ok` when no user has `email` (or there is none to look for).
+pub(super) async fn no_user_with<S: Repositories + ?Sized>(store: &S, email: Option<&str>) -> Result<(), String> {
+    let Some(email) = email else { return Ok(()) };
+    match store.find_user_by_email(email).await {
+        Ok(None) => Ok(()),
+        Ok(Some(u)) => Err(format!("the call was refused but the user {} was stored", u.id)),
+        Err(e) => Err(format!("looking for the refused user failed: {e:?}")),
     }
 }
 
@@ -451,6 +478,42 @@ async fn webhook<S: Repositories + ?Sized>(store: &S, fx: &Fixture, w: NewWebhoo
         .same("secret_key", &got.secret_key.expose(), &w.secret_key.expose())
         .same("webhooks_for_event", &ids, &vec![created.id])
         .finish())
+}
+
+async fn user_change<S: Repositories + ?Sized>(store: &S, fx: &Fixture, u: UserUpdate) -> Result<Compared> {
+    let updated = store.update_user(fx.user, u.clone()).await?;
+    let got = store.get_user(fx.user).await?;
+    let mut d = Diff::default();
+    d.same("get_user", &got, &updated);
+    if let Some(avatar) = &u.avatar_url {
+        d.same("avatar_url", &got.avatar_url, avatar);
+    }
+    if let Some(first) = &u.first_name {
+        d.same("first_name", &got.first_name, first);
+    }
+    if let Some(last) = &u.last_name {
+        d.same("last_name", &got.last_name, last);
+    }
+    Ok(d.finish())
+}
+
+async fn webhook_change<S: Repositories + ?Sized>(
+    store: &S,
+    fx: &Fixture,
+    id: WebhookId,
+    w: WebhookUpdate,
+) -> Result<Compared> {
+    let updated = store.update_webhook(fx.user, id, w.clone()).await?;
+    let got = store.get_webhook(fx.user, id).await?;
+    let mut d = Diff::default();
+    d.same("get_webhook", &got, &updated);
+    if let Some(url) = &w.endpoint_url {
+        d.same("endpoint_url", &got.endpoint_url, url);
+    }
+    if let Some(event) = &w.event_type {
+        d.same("event_type", &got.event_type, event);
+    }
+    Ok(d.finish())
 }
 
 async fn find_email<S: Repositories + ?Sized>(store: &S, stored: UserId, query: &str, found: bool) -> Result<Compared> {

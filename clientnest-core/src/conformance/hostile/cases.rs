@@ -21,11 +21,11 @@ const QUOTES: &str = r#"O'Brien "the" `x` \ \\ \' \" $1 $$ $tag$ %_ \x00 E'\\' -
 /// A combining sequence: `e` and an acute accent, two characters.
 const E_ACUTE: &str = "e\u{301}";
 
-fn exact(name: impl Into<String>, target: Target) -> Case {
+pub(super) fn exact(name: impl Into<String>, target: Target) -> Case {
     Case { name: name.into(), target, expect: Expect::Exact }
 }
 
-fn rejected(name: impl Into<String>, target: Target, field: &'static str, rule: &'static str) -> Case {
+pub(super) fn rejected(name: impl Into<String>, target: Target, field: &'static str, rule: &'static str) -> Case {
     Case { name: name.into(), target, expect: Expect::Rejected { field, rule } }
 }
 
@@ -33,45 +33,45 @@ fn not_found(name: impl Into<String>, target: Target) -> Case {
     Case { name: name.into(), target, expect: Expect::NotFound }
 }
 
-fn user(f: impl Fn(&mut NewUser) + Send + Sync + 'static) -> Target {
+pub(super) fn user(f: impl Fn(&mut NewUser) + Send + Sync + 'static) -> Target {
     Target::User(Box::new(f))
 }
-fn team(f: impl Fn(&mut NewTeam) + Send + Sync + 'static) -> Target {
+pub(super) fn team(f: impl Fn(&mut NewTeam) + Send + Sync + 'static) -> Target {
     Target::Team(Box::new(f))
 }
-fn account(f: impl Fn(&mut NewSocialAccount) + Send + Sync + 'static) -> Target {
+pub(super) fn account(f: impl Fn(&mut NewSocialAccount) + Send + Sync + 'static) -> Target {
     Target::Account(Box::new(f))
 }
-fn post(f: impl Fn(&mut NewPost) + Send + Sync + 'static) -> Target {
+pub(super) fn post(f: impl Fn(&mut NewPost) + Send + Sync + 'static) -> Target {
     Target::Post(Box::new(f))
 }
-fn import(f: impl Fn(&mut ImportedPost) + Send + Sync + 'static) -> Target {
+pub(super) fn import(f: impl Fn(&mut ImportedPost) + Send + Sync + 'static) -> Target {
     Target::Import(Box::new(f))
 }
-fn comment(f: impl Fn(&mut NewComment) + Send + Sync + 'static) -> Target {
+pub(super) fn comment(f: impl Fn(&mut NewComment) + Send + Sync + 'static) -> Target {
     Target::Comments(Box::new(f))
 }
-fn template(f: impl Fn(&mut NewTemplate) + Send + Sync + 'static) -> Target {
+pub(super) fn template(f: impl Fn(&mut NewTemplate) + Send + Sync + 'static) -> Target {
     Target::Template(Box::new(f))
 }
 fn schedule(f: impl Fn(&mut NewSchedule) + Send + Sync + 'static) -> Target {
     Target::Schedule(Box::new(f))
 }
-fn billing(f: impl Fn(&mut NewBilling) + Send + Sync + 'static) -> Target {
+pub(super) fn billing(f: impl Fn(&mut NewBilling) + Send + Sync + 'static) -> Target {
     Target::Billing(Box::new(f))
 }
-fn usage(f: impl Fn(&mut NewAiUsage) + Send + Sync + 'static) -> Target {
+pub(super) fn usage(f: impl Fn(&mut NewAiUsage) + Send + Sync + 'static) -> Target {
     Target::AiUsage(Box::new(f))
 }
-fn notification(f: impl Fn(&mut NewNotification) + Send + Sync + 'static) -> Target {
+pub(super) fn notification(f: impl Fn(&mut NewNotification) + Send + Sync + 'static) -> Target {
     Target::Notification(Box::new(f))
 }
-fn webhook(f: impl Fn(&mut NewWebhook) + Send + Sync + 'static) -> Target {
+pub(super) fn webhook(f: impl Fn(&mut NewWebhook) + Send + Sync + 'static) -> Target {
     Target::Webhook(Box::new(f))
 }
 
 /// `n` times `s`.
-fn times(s: &str, n: usize) -> String {
+pub(super) fn times(s: &str, n: usize) -> String {
     s.repeat(n)
 }
 
@@ -108,10 +108,21 @@ fn hostile_json() -> serde_json::Value {
 
 /// Every hostile case.
 pub fn cases() -> Vec<Case> {
-    [users(), teams_and_accounts(), posts(), media(), batches(), texts(), money(), times_cases(), lookups()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        users(),
+        teams_and_accounts(),
+        posts(),
+        media(),
+        batches(),
+        texts(),
+        money(),
+        times_cases(),
+        lookups(),
+        super::hygiene::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn users() -> Vec<Case> {
@@ -231,12 +242,18 @@ fn posts() -> Vec<Case> {
         exact("title of 200 combining characters (the limit)", post(|p| p.title = times(E_ACUTE, 100))),
         rejected("title of 201 characters", post(|p| p.title = times(E_ACUTE, 100) + "e"), "title", rule::MAX_LENGTH),
         exact(
-            "hashtags: an injection and 100 emoji",
-            post(|p| p.hashtags = vec![SQL_DROP.to_owned(), times("😀", 100)]),
+            "hashtags: 100 emoji and 100 letters (the limit)",
+            post(|p| p.hashtags = vec![times("😀", 100), times("a", 100)]),
+        ),
+        rejected(
+            "hashtag is an SQL injection",
+            post(|p| p.hashtags = vec![SQL_DROP.to_owned()]),
+            "hashtags",
+            rule::HASHTAG_WORD,
         ),
         rejected(
             "hashtag of 101 characters",
-            post(|p| p.hashtags = vec![times("#", 101)]),
+            post(|p| p.hashtags = vec![times("a", 101)]),
             "hashtags",
             rule::MAX_LENGTH,
         ),
@@ -331,7 +348,7 @@ fn batches() -> Vec<Case> {
             import(|p| {
                 p.post.status = PostStatus::Published;
                 p.post.media = vec![NewPostMedia::new(MediaType::Gif, "https://cdn.example.com/'.gif", 1)];
-                p.post.hashtags = vec![SQL_OR.to_owned()];
+                p.post.hashtags = vec!["#o_brien".to_owned()];
             }),
         ),
         exact("comment text with quotes and an injection", comment(|c| c.content = format!("{QUOTES} {SQL_DROP}"))),

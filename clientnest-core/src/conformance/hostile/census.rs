@@ -9,7 +9,8 @@ use crate::ports::Repositories;
 
 use super::Fixture;
 
-/// Ids (and for posts, status and media count) of every row the fixture reaches.
+/// Ids (and for posts, status and media count) of every row the fixture reaches; the
+/// fixture's user and its webhooks whole, so a refused change is seen to change nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Census {
     posts: Vec<(PostId, PostStatus, usize)>,
@@ -22,7 +23,8 @@ pub(super) struct Census {
     members: Vec<TeamMemberId>,
     teams: Vec<TeamId>,
     notifications: Vec<NotificationId>,
-    webhooks: Vec<WebhookId>,
+    webhooks: Vec<Webhook>,
+    user: User,
 }
 
 /// Every page of a list, in order.
@@ -72,7 +74,8 @@ async fn count<S: Repositories + ?Sized>(store: &S, fx: &Fixture) -> Result<Cens
             every_page(async |p| store.list_notifications(user, NotificationFilter::default(), p).await).await?,
             |n| n.id,
         ),
-        webhooks: ids(every_page(async |p| store.list_webhooks(user, p).await).await?, |w| w.id),
+        webhooks: every_page(async |p| store.list_webhooks(user, p).await).await?,
+        user: store.get_user(user).await?,
     })
 }
 

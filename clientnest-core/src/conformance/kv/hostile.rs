@@ -9,6 +9,7 @@ use super::{assert_validation, secs, unique, unique_queue, worker};
 use crate::conformance::{Harness, KvStores};
 use crate::ids::UserId;
 use crate::model::{CacheKey, MAX_VALUE_BYTES, NewJob, NewSession, Quota};
+use crate::validate::rule;
 
 /// Fragments that mean something to a key pattern, a hash tag, a glob, Lua or a terminal.
 const HOSTILE: &[&str] = &[
@@ -167,12 +168,16 @@ pub async fn hostile_payloads_round_trip<S: KvStores + ?Sized + 'static>(h: &Har
     assert!(read.as_ref() == Some(&max), "an 8 MiB value round-trips");
 }
 
-/// Session permissions with separators, braces and unicode round-trip exactly, in order.
+/// Session permissions follow the grammar of [`permission`](crate::validate::permission):
+/// those that do round-trip exactly, in order, duplicates too; separators, braces, globs,
+/// spaces, line breaks, unicode, quotes, upper case and malformed segments are each refused
+/// with `permission_grammar` on `permissions`, and store no session.
 pub async fn hostile_session_permissions_round_trip<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
-    let permissions: Vec<String> = ["posts:write", "{team}:admin", "*", "a b", "line\nbreak", "ünï 🚀", "\"q\"", "\\"]
+    let longest = format!("{}:{}", "a".repeat(50), "b".repeat(49));
+    let permissions: Vec<String> = ["posts:write", "posts:read", "team:settings:billing:edit", "a", "x9_y"]
         .iter()
         .map(|p| (*p).to_owned())
-        .chain(["x".repeat(100), "posts:write".to_owned()])
+        .chain([longest, "posts:write".to_owned()])
         .collect();
     let new = NewSession { user_id: UserId::new(), permissions: permissions.clone(), ttl: secs(60) };
     let created = h.store.create_session(new).await.expect("create");
@@ -181,6 +186,42 @@ pub async fn hostile_session_permissions_round_trip<S: KvStores + ?Sized + 'stat
     assert_eq!(read.permissions, permissions, "and read back exactly");
     let touched = h.store.touch_session(&created.id, secs(60)).await.expect("touch").expect("live");
     assert_eq!(touched.permissions, permissions, "and kept by a touch");
+
+    let user = UserId::new();
+    let hostile = [
+        "{team}:admin",
+        "*",
+        "posts:*",
+        "a b",
+        "line\nbreak",
+        "posts:write\r\n",
+        "ünï 🚀",
+        "\"q\"",
+        "\\",
+        "a|b",
+        "|",
+        "Posts:Write",
+        "posts:",
+        ":write",
+        "posts::write",
+        "1posts",
+        "posts:-write",
+        "posts.write",
+        "a:b:c:d:e",
+        " posts:write",
+        "posts:write ",
+        "posts\u{202e}:write",
+        "nul\0",
+    ];
+    let too_long = format!("{}:{}", "a".repeat(50), "b".repeat(50));
+    for bad in hostile.iter().map(|p| (*p).to_owned()).chain([too_long]) {
+        let new = NewSession { user_id: user, permissions: vec!["posts:read".to_owned(), bad.clone()], ttl: secs(60) };
+        match h.store.create_session(new).await {
+            Err(e) if e.validation().is_some_and(|v| v.has("permissions", rule::PERMISSION_GRAMMAR)) => {}
+            other => panic!("permission {bad:?}: expected permission_grammar on `permissions`, got {other:?}"),
+        }
+    }
+    assert_eq!(h.store.revoke_user_sessions(user).await.expect("revoke"), 0, "the refused sessions stored nothing");
 }
 
 /// The same string used as a session id, cache id, temp key and rate subject names four

@@ -134,6 +134,8 @@ pub async fn session_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &
         vec![String::new()],
         vec!["x".repeat(101)],
         vec!["nul\0inside".to_owned()],
+        vec!["posts:write\n".to_owned()],
+        vec!["Posts:Write".to_owned()],
         (0..201).map(|i| format!("p{i}")).collect(),
     ];
     for permissions in bad_permissions {
