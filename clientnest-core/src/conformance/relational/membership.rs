@@ -87,7 +87,7 @@ async fn write_as<S: Repositories + ?Sized>(h: &Harness<S>, w: &World, user: Use
         (
             "create_schedule",
             Entity::Schedule,
-            s.create_schedule(team, new_schedule(user, w.post.id, w.account.id, at)).await.map(drop),
+            s.create_schedule(team, new_schedule(user, w.published.post.id, w.account.id, at)).await.map(drop),
         ),
         ("draft_response", Entity::Response, s.draft_response(team, new_response(w.comment.id, user)).await.map(drop)),
         ("send_response", Entity::Response, s.send_response(team, new_response(w.comment.id, user)).await.map(drop)),
