@@ -594,7 +594,8 @@ pub fn check_batch(limit: u32) -> Result<(), Error> {
     Ok(())
 }
 
-/// The platform's post id given to `complete`: 1 to 200 characters without NUL.
+/// The platform's post id given to `complete` or a confirmation: 1 to 200 characters, an
+/// identifier (no NUL, control or bidi characters, no surrounding whitespace).
 pub fn check_platform_post_id(id: &str) -> Result<(), Error> {
     let field = "platform_post_id";
     if id.is_empty() {
@@ -606,7 +607,8 @@ pub fn check_platform_post_id(id: &str) -> Result<(), Error> {
     if id.contains('\0') {
         return Err(Error::invalid(field, rule::NUL_BYTE, "must not contain NUL bytes"));
     }
-    Ok(())
+    // An identifier: one line, no control or bidi characters, no surrounding whitespace.
+    v::on_field(field, v::required_identifier(id))
 }
 
 /// Filter for listing a team's schedules.
