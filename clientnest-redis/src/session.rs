@@ -85,7 +85,7 @@ impl RedisKv {
         let mut members = Vec::new();
         loop {
             let (next, page): (u64, Vec<String>) = self
-                .read(redis::cmd("ZSCAN").arg(index).arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                .retried(redis::cmd("ZSCAN").arg(index).arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
                 .await?;
             // ZSCAN returns member, score pairs.
             members.extend(page.into_iter().step_by(2));
@@ -104,7 +104,7 @@ impl RedisKv {
                 Some(Ok(id)) => listed.push((m, id)),
                 // A malformed member names no session: drop it.
                 _ => {
-                    let _: i64 = self.write(redis::cmd("ZREM").arg(index).arg(m)).await?;
+                    let _: i64 = self.retried(redis::cmd("ZREM").arg(index).arg(m)).await?;
                 }
             }
         }
@@ -115,7 +115,7 @@ impl RedisKv {
             for (m, id) in chunk {
                 call.key(self.keys().session(id)).arg(m.as_str());
             }
-            let n: u64 = self.eval(&call).await?;
+            let n: u64 = self.eval_retried(&call).await?;
             revoked += n;
         }
         Ok(revoked)
@@ -131,7 +131,7 @@ impl SessionStore for RedisKv {
         for _ in 0..MAX_ID_TRIES {
             let id = session_id_for(session.user_id)?;
             let created: i64 = self
-                .eval(
+                .eval_once(
                     SCRIPTS
                         .session_create
                         .key(self.keys().session(&id))
@@ -160,7 +160,7 @@ impl SessionStore for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
-        let hash: HashMap<String, String> = self.read(redis::cmd("HGETALL").arg(self.keys().session(id))).await?;
+        let hash: HashMap<String, String> = self.retried(redis::cmd("HGETALL").arg(self.keys().session(id))).await?;
         decode_hash(id, &hash)
     }
 
@@ -168,7 +168,7 @@ impl SessionStore for RedisKv {
     async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>> {
         check_ttl("ttl", ttl)?;
         let fields: Option<Vec<String>> = self
-            .eval(
+            .eval_retried(
                 SCRIPTS
                     .session_touch
                     .key(self.keys().session(id))
@@ -187,7 +187,7 @@ impl SessionStore for RedisKv {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_session(&self, id: &SessionId) -> Result<bool> {
         let deleted: i64 = self
-            .eval(
+            .eval_once(
                 SCRIPTS
                     .session_delete
                     .key(self.keys().session(id))

@@ -7,8 +7,15 @@ use clientnest_core::{Error, Result};
 use redis::{Cmd, FromRedisValue, ScriptInvocation};
 
 use crate::config::RedisConfig;
-use crate::conn::Conn;
-use crate::error::{is_unavailable, map};
+
+/// The most times a never-re-sent call is sent again after an error proving it did not run
+/// (MOVED, ASK, TRYAGAIN, CLUSTERDOWN on a Cluster that is resharding or failing over).
+const NOT_RUN_TRIES: u32 = 8;
+
+/// The pause before the first such re-send, doubled each time, in ms.
+const NOT_RUN_BACKOFF_MS: u64 = 25;
+use crate::conn::Conns;
+use crate::error::{is_unavailable, map, map_once, was_not_run};
 use crate::keys::Keys;
 use crate::scripts::SCRIPTS;
 
@@ -20,14 +27,31 @@ use crate::scripts::SCRIPTS;
 ///
 /// Clones share the connection (calls are multiplexed over it); clone it freely into tasks.
 /// A lost connection is reopened in the background; calls made meanwhile fail with
-/// [`Error::Unavailable`]. Idempotent reads (`get_session`, `get_bytes`, `get_temp`, `counts`,
-/// `dead_letters`) are retried once on such an error; writes never are, so a write is never
-/// applied twice by the adapter itself.
+/// [`Error::Unavailable`].
+///
+/// # Which calls are re-sent
+///
+/// A call that fails on a timeout or a dropped connection may or may not have run on the
+/// server. Calls that are safe to run twice are re-sent (once by the adapter, and on a Cluster
+/// also by the Cluster client, up to [`RedisConfig::with_reconnect_retries`] times); those that
+/// are not are never re-sent, on one node or on a Cluster, and fail with
+/// [`Error::OutcomeUnknown`] when they may have run, or [`Error::Unavailable`] when the error
+/// proves they did not (a refused connection; on a Cluster, MOVED, ASK, TRYAGAIN, CLUSTERDOWN,
+/// which the adapter follows itself with a short backoff).
+///
+/// | re-sent (idempotent) | never re-sent (outcome unknown on a lost reply) |
+/// |---|---|
+/// | `get_session`, `touch_session`, `revoke_user_sessions` (its count may then miss sessions the first try ended) | `create_session`, `delete_session` |
+/// | `get_bytes`, `set_bytes`, `unlock` | `delete` (cache), `try_lock` |
+/// | `get_temp`, `put_temp` | `take_temp`, `delete_temp` |
+/// | | `check_rate` (a second run would spend a second unit) |
+/// | `enqueue` with an idempotency key (a re-sent one may report `duplicate`), `extend`, `requeue_expired`, `counts`, `dead_letters` | `enqueue` without an idempotency key, `reserve`, `ack`, `fail`, `replay_dead` |
+/// | `ping`, `load_scripts` | [`command`](Self::command) |
 ///
 /// Needs Redis 7.0 or later.
 #[derive(Clone)]
 pub struct RedisKv {
-    conn: Conn,
+    conns: Conns,
     keys: Keys,
 }
 
@@ -38,15 +62,15 @@ impl RedisKv {
         if config.urls().len() != 1 {
             return Err(Error::invalid("urls", rule::FORMAT, "a single node takes exactly one URL"));
         }
-        let conn = Conn::single(config).await.map_err(map)?;
-        Ok(Self { conn, keys: Keys::new(config.key_prefix()) })
+        let conns = Conns::single(config).await.map_err(map)?;
+        Ok(Self { conns, keys: Keys::new(config.key_prefix()) })
     }
 
     /// Connect to a Redis Cluster through any of its nodes (the config's URLs are seeds).
     pub async fn connect_cluster(config: &RedisConfig) -> Result<Self> {
         config.check()?;
-        let conn = Conn::cluster(config).await.map_err(map)?;
-        Ok(Self { conn, keys: Keys::new(config.key_prefix()) })
+        let conns = Conns::cluster(config).await.map_err(map)?;
+        Ok(Self { conns, keys: Keys::new(config.key_prefix()) })
     }
 
     /// The key names this handle uses.
@@ -56,12 +80,12 @@ impl RedisKv {
 
     /// Whether this handle talks to a Cluster.
     pub fn is_cluster(&self) -> bool {
-        self.conn.is_cluster()
+        self.conns.is_cluster()
     }
 
     /// Check that Redis answers.
     pub async fn ping(&self) -> Result<()> {
-        let pong: String = self.read(&redis::cmd("PING")).await?;
+        let pong: String = self.retried(&redis::cmd("PING")).await?;
         if pong == "PONG" { Ok(()) } else { Err(crate::error::bad_reply("PING")) }
     }
 
@@ -86,44 +110,72 @@ impl RedisKv {
             &s.queue_replay,
             &s.queue_counts,
         ] {
-            script.prepare_invoke().load_async(&mut self.conn.clone()).await.map_err(map)?;
+            script.prepare_invoke().load_async(&mut self.conns.retrying.clone()).await.map_err(map)?;
         }
         Ok(())
     }
 
     /// Run any command on this handle's connection (on a Cluster it goes to the node of its
-    /// first key). For operations and tests (`PTTL`, `TYPE`, ...); not retried.
+    /// first key). For operations and tests (`PTTL`, `TYPE`, ...); never re-sent, so a lost
+    /// reply gives [`Error::OutcomeUnknown`].
     pub async fn command<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.write(cmd).await
+        self.once(cmd).await
     }
 
-    /// Run a command once.
-    pub(crate) async fn write<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        cmd.query_async(&mut self.conn.clone()).await.map_err(map)
+    /// Run a command that is not safe to run twice: sent once, and again only after an error
+    /// proving the server did not run it. See [`map_once`] for the errors.
+    pub(crate) async fn once<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            match cmd.query_async(&mut self.conns.once.clone()).await {
+                Err(e) if self.resend_after(&e, &mut tries).await => continue,
+                other => return other.map_err(map_once),
+            }
+        }
     }
 
-    /// Run an idempotent read, retried once when the connection failed.
-    pub(crate) async fn read<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        match cmd.query_async(&mut self.conn.clone()).await {
+    /// Run a script that is not safe to run twice, as [`once`](Self::once) (EVALSHA, loading
+    /// it first when the server does not know it: a NOSCRIPT reply ran nothing).
+    pub(crate) async fn eval_once<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            match call.invoke_async(&mut self.conns.once.clone()).await {
+                Err(e) if self.resend_after(&e, &mut tries).await => continue,
+                other => return other.map_err(map_once),
+            }
+        }
+    }
+
+    /// Whether a never-re-sent call may go out again after `e`: only on a Cluster, only when
+    /// `e` proves the call did not run, at most [`NOT_RUN_TRIES`] times; sleeps the backoff.
+    async fn resend_after(&self, e: &redis::RedisError, tries: &mut u32) -> bool {
+        if !self.is_cluster() || !was_not_run(e) || *tries >= NOT_RUN_TRIES {
+            return false;
+        }
+        tracing::debug!(error = %e, "redis call refused before it ran, sending it again");
+        tokio::time::sleep(std::time::Duration::from_millis(NOT_RUN_BACKOFF_MS << *tries)).await;
+        *tries += 1;
+        true
+    }
+
+    /// Run a command that is safe to run twice (a read, or a write whose second run changes
+    /// nothing), retried once when the connection failed.
+    pub(crate) async fn retried<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        match cmd.query_async(&mut self.conns.retrying.clone()).await {
             Err(e) if is_unavailable(&e) => {
-                tracing::debug!(error = %e, "redis read failed, retrying once");
-                cmd.query_async(&mut self.conn.clone()).await.map_err(map)
+                tracing::debug!(error = %e, "redis call failed, retrying once");
+                cmd.query_async(&mut self.conns.retrying.clone()).await.map_err(map)
             }
             other => other.map_err(map),
         }
     }
 
-    /// Run a script once (EVALSHA, loading it first when the server does not know it).
-    pub(crate) async fn eval<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
-        call.invoke_async(&mut self.conn.clone()).await.map_err(map)
-    }
-
-    /// Run a read-only script, retried once when the connection failed.
-    pub(crate) async fn eval_read<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
-        match call.invoke_async(&mut self.conn.clone()).await {
+    /// Run a script that is safe to run twice, retried once when the connection failed.
+    pub(crate) async fn eval_retried<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+        match call.invoke_async(&mut self.conns.retrying.clone()).await {
             Err(e) if is_unavailable(&e) => {
-                tracing::debug!(error = %e, "redis read script failed, retrying once");
-                call.invoke_async(&mut self.conn.clone()).await.map_err(map)
+                tracing::debug!(error = %e, "redis script failed, retrying once");
+                call.invoke_async(&mut self.conns.retrying.clone()).await.map_err(map)
             }
             other => other.map_err(map),
         }

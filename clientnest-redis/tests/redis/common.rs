@@ -108,6 +108,25 @@ impl OwnRedis {
         panic!("redis-server on port {port} did not start");
     }
 
+    /// Start one as a one-node Redis Cluster that serves every slot (a Cluster of the test's
+    /// own: the Cluster client's code path, with pauses and kills that reach no other test).
+    pub(crate) async fn start_cluster() -> Option<OwnRedis> {
+        let dir = std::env::temp_dir().join(format!("cn-own-cluster-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a folder for nodes.conf");
+        let dir = dir.to_str().expect("a UTF-8 temp path").to_owned();
+        let own = OwnRedis::start(&["--cluster-enabled", "yes", "--dir", &dir])?;
+        let mut admin = own.admin().await;
+        let _: () = redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383).query_async(&mut admin).await.expect("ADDSLOTSRANGE");
+        for _ in 0..200 {
+            let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut admin).await.expect("CLUSTER INFO");
+            if info.contains("cluster_state:ok") {
+                return Some(own);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the own one-node cluster did not reach cluster_state:ok");
+    }
+
     /// Its URL.
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

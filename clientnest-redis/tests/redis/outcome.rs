@@ -3,9 +3,10 @@
 //! `Error::OutcomeUnknown`, and the server applies them at most once. Reads are still retried.
 //!
 //! The server is held with `CLIENT PAUSE` (so a request is on the server, unanswered, when the
-//! client gives up) and connections are dropped with `CLIENT KILL` or the chaos proxy. On a
-//! single node this runs on a `redis-server` of the test's own; on the Cluster on
-//! `REDIS_CLUSTER_URLS`, which only these tests' runner uses.
+//! client gives up) and connections are dropped with `CLIENT KILL` or the chaos proxy. Pauses
+//! and kills would reach every other test on a shared server, so these run on servers of their
+//! own: a `redis-server` for the single node, and a one-node Cluster (every slot on one node)
+//! for the Cluster client.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -16,7 +17,7 @@ use clientnest_core::ports::{JobQueue, TempStore};
 use clientnest_core::{Error, Result};
 use clientnest_redis::{RedisConfig, RedisKv};
 
-use crate::common::{OwnRedis, Topology, config, unique_prefix};
+use crate::common::{OwnRedis, unique_prefix};
 
 /// The response timeout of the handles under test.
 const TIMEOUT: StdDuration = StdDuration::from_millis(300);
@@ -30,16 +31,6 @@ fn assert_unknown<T: std::fmt::Debug>(what: &str, outcome: Result<T>) {
         Err(e @ Error::OutcomeUnknown { .. }) => assert!(!e.is_retryable(), "{what}: not blindly retryable"),
         other => panic!("{what}: expected OutcomeUnknown, got {other:?}"),
     }
-}
-
-/// Plain connections to every master of the Cluster, for `CLIENT PAUSE` and `CLIENT KILL`.
-async fn cluster_admins(urls: &[String]) -> Vec<redis::aio::MultiplexedConnection> {
-    let mut admins = Vec::new();
-    for url in urls {
-        let client = redis::Client::open(url.as_str()).expect("cluster URL");
-        admins.push(client.get_multiplexed_async_connection().await.expect("connect to a cluster node"));
-    }
-    admins
 }
 
 /// `CLIENT PAUSE <ms> <mode>` on every given server.
@@ -89,11 +80,14 @@ async fn while_paused<T>(
 /// Enqueue, reserve and fail, each timing out on a paused server: each says `OutcomeUnknown`
 /// and was applied at most once; a read on a paused server is retried and answers.
 async fn writes_time_out_once(kv: &RedisKv, admins: &mut [redis::aio::MultiplexedConnection]) {
+    // Scripts loaded first: an EVALSHA of an unknown script held by the pause would run nothing.
+    kv.load_scripts().await.expect("load the scripts");
     let q = QueueName::new("outcome").expect("queue");
     let (outcome, took) = while_paused(admins, kv.enqueue(&q, NewJob::new(b"one".to_vec()))).await;
     println!("enqueue on a paused server failed after {took:?}");
     assert_unknown("enqueue without an idempotency key", outcome);
-    assert_eq!(kv.counts(&q).await.expect("counts").ready, 1, "the enqueue ran once, never twice");
+    let counts = kv.counts(&q).await;
+    assert_eq!(counts.expect("counts").ready, 1, "the enqueue ran once, never twice");
 
     kv.enqueue(&q, NewJob::new(b"two".to_vec())).await.expect("enqueue");
     let worker = WorkerId::unique("outcome");
@@ -120,6 +114,7 @@ async fn writes_time_out_once(kv: &RedisKv, admins: &mut [redis::aio::Multiplexe
 /// A dropped connection while a reserve waits on a paused server: `OutcomeUnknown`, and the
 /// reserve is not re-sent on a new connection.
 async fn dropped_reserve_is_not_resent(kv: &RedisKv, admins: &mut [redis::aio::MultiplexedConnection]) {
+    kv.load_scripts().await.expect("load the scripts");
     let q = QueueName::new("outcome-dropped").expect("queue");
     for i in 0..2u8 {
         kv.enqueue(&q, NewJob::new(vec![i])).await.expect("enqueue");
@@ -139,26 +134,29 @@ async fn dropped_reserve_is_not_resent(kv: &RedisKv, admins: &mut [redis::aio::M
     assert!(counts.in_flight <= 1, "the reserve was not re-sent on a new connection: {counts:?}");
 }
 
-/// A handle with short timeouts on the Cluster, and plain connections to its masters.
-async fn on_cluster() -> Option<(RedisKv, Vec<redis::aio::MultiplexedConnection>)> {
-    let config = config(Topology::Cluster)?;
-    let admins = cluster_admins(config.urls()).await;
-    let kv = RedisKv::connect_cluster(&config.with_response_timeout(TIMEOUT)).await.expect("connect to the cluster");
-    Some((kv, admins))
+/// A handle on a one-node Cluster of the test's own with the given response timeout, and a
+/// plain connection to its node.
+async fn on_own_cluster(
+    timeout: StdDuration,
+) -> Option<(OwnRedis, RedisKv, Vec<redis::aio::MultiplexedConnection>)> {
+    let own = OwnRedis::start_cluster().await?;
+    let admins = vec![own.admin().await];
+    let config = RedisConfig::new(own.url()).with_key_prefix(unique_prefix()).with_response_timeout(timeout);
+    let kv = RedisKv::connect_cluster(&config).await.expect("connect to the own cluster");
+    assert!(kv.is_cluster());
+    Some((own, kv, admins))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_writes_that_time_out_are_not_resent() {
-    let Some((kv, mut admins)) = on_cluster().await else { return };
+    let Some((_own, kv, mut admins)) = on_own_cluster(TIMEOUT).await else { return };
     writes_time_out_once(&kv, &mut admins).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_reserve_on_a_dropped_connection_is_not_resent() {
-    let Some(config) = config(Topology::Cluster) else { return };
-    let mut admins = cluster_admins(config.urls()).await;
     // A long response timeout: the dropped connection, not a timeout, ends the call.
-    let kv = RedisKv::connect_cluster(&config.with_response_timeout(StdDuration::from_secs(5))).await.expect("connect");
+    let Some((_own, kv, mut admins)) = on_own_cluster(StdDuration::from_secs(5)).await else { return };
     dropped_reserve_is_not_resent(&kv, &mut admins).await;
 }
 
@@ -196,6 +194,7 @@ async fn single_node_reserve_cut_by_the_proxy_is_outcome_unknown() {
         .with_response_timeout(StdDuration::from_secs(5))
         .with_reconnect_retries(1);
     let kv = RedisKv::connect(&config).await.expect("connect through the proxy");
+    kv.load_scripts().await.expect("load the scripts");
     let q = QueueName::new("outcome-cut").expect("queue");
     kv.enqueue(&q, NewJob::new(b"job".to_vec())).await.expect("enqueue");
     pause(&mut admins, PAUSE_MS, "WRITE").await;
