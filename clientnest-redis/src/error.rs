@@ -14,6 +14,37 @@
 use clientnest_core::Error;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
+/// The error [`RedisKv::connect`](crate::RedisKv::connect) and
+/// [`connect_cluster`](crate::RedisKv::connect_cluster) return, inside
+/// [`Error::Backend`], when a server's `maxmemory-policy` may evict keys (anything but
+/// `noeviction`) and the config did not opt in with
+/// [`RedisConfig::with_eviction_allowed`](crate::RedisConfig::with_eviction_allowed). Find it
+/// with `std::error::Error::source(&e).and_then(|s| s.downcast_ref::<UnsafeEvictionPolicy>())`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnsafeEvictionPolicy {
+    /// The policy the server reported, e.g. `allkeys-lru`.
+    pub policy: String,
+}
+
+impl std::fmt::Display for UnsafeEvictionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Redis maxmemory-policy is {}: it may evict queue, session or index keys; set it to noeviction, or opt in \
+             with RedisConfig::with_eviction_allowed(true)",
+            self.policy
+        )
+    }
+}
+
+impl std::error::Error for UnsafeEvictionPolicy {}
+
+/// The `maxmemory_policy` line of an `INFO memory` reply, if any.
+pub(crate) fn eviction_policy(info: &str) -> Option<&str> {
+    info.lines().find_map(|l| l.trim().strip_prefix("maxmemory_policy:"))
+}
+
 /// Convert a redis error.
 pub(crate) fn map(e: RedisError) -> Error {
     if is_unavailable(&e) { Error::unavailable(e) } else { Error::backend(e) }
@@ -85,6 +116,14 @@ mod tests {
             let e = RedisError::from(io::Error::new(kind, "down"));
             assert!(map(e).is_retryable(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn the_eviction_policy_is_read_from_info() {
+        assert_eq!(eviction_policy("# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n"), Some("allkeys-lru"));
+        assert_eq!(eviction_policy("used_memory:1"), None);
+        let shown = UnsafeEvictionPolicy { policy: "volatile-ttl".into() }.to_string();
+        assert!(shown.contains("volatile-ttl") && shown.contains("with_eviction_allowed"), "{shown}");
     }
 
     #[test]

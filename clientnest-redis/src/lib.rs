@@ -67,5 +67,6 @@ mod temp;
 mod time;
 
 pub use config::{DEFAULT_PREFIX, RedisConfig};
+pub use error::UnsafeEvictionPolicy;
 pub use scripts::script_hashes;
 pub use store::RedisKv;

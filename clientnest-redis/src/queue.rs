@@ -14,7 +14,7 @@ use clientnest_core::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
     check_batch, check_visibility, clip_error,
 };
-use clientnest_core::ports::JobQueue;
+use clientnest_core::ports::{JobQueue, MAX_MOVED_PER_CALL};
 use clientnest_core::{Entity, Error, Result};
 
 use crate::cache::random_token;
@@ -122,6 +122,11 @@ fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
 }
 
 impl RedisKv {
+    /// The dead-letter retention age in µs.
+    fn dead_age_us(&self) -> i64 {
+        micros(self.dead_letter_retention().max_age)
+    }
+
     /// Run a lease-checked script returning `{status, µs}`; a status of 0 is a lost lease.
     /// `resend` says whether the script is safe to run twice (see [`RedisKv`]'s table).
     async fn leased_call(
@@ -182,9 +187,12 @@ impl JobQueue for RedisKv {
                     .key(keys.delayed())
                     .key(keys.inflight())
                     .key(keys.jobs())
+                    .key(keys.dead())
                     .arg(micros(visibility))
                     .arg(&token)
-                    .arg(worker.as_str()),
+                    .arg(worker.as_str())
+                    .arg(MAX_MOVED_PER_CALL)
+                    .arg(self.dead_age_us()),
             )
             .await?;
         let Some((id, payload, attempt, enqueued_us, fixed, last_error, expires_us)) = reply else {
@@ -220,7 +228,10 @@ impl JobQueue for RedisKv {
             .arg(lease.job_id.to_string())
             .arg(&lease.token)
             .arg(clip_error(error))
-            .arg(rand::random::<u32>());
+            .arg(rand::random::<u32>())
+            .arg(self.dead_age_us())
+            .arg(self.dead_letter_retention().max_count)
+            .arg(MAX_MOVED_PER_CALL);
         match self.leased_call(lease, &call, false).await? {
             (2, _) => Ok(JobFailOutcome::DeadLettered),
             (_, at) => Ok(JobFailOutcome::Retrying { at }),
@@ -240,7 +251,17 @@ impl JobQueue for RedisKv {
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
     async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
         let keys = self.keys().queue(queue);
-        self.eval_retried(SCRIPTS.queue_requeue.key(keys.inflight()).key(keys.ready()).key(keys.jobs())).await
+        self.eval_retried(
+            SCRIPTS
+                .queue_requeue
+                .key(keys.inflight())
+                .key(keys.ready())
+                .key(keys.jobs())
+                .key(keys.dead())
+                .arg(MAX_MOVED_PER_CALL)
+                .arg(self.dead_age_us()),
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
@@ -248,7 +269,10 @@ impl JobQueue for RedisKv {
         check_batch(limit)?;
         let keys = self.keys().queue(queue);
         let flat: Vec<Option<Vec<u8>>> =
-            self.eval_retried(SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit)).await?;
+            self.eval_retried(
+            SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()),
+        )
+        .await?;
         flat.chunks(7).map(decode_dead).collect()
     }
 
@@ -256,7 +280,15 @@ impl JobQueue for RedisKv {
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()> {
         let keys = self.keys().queue(queue);
         let replayed: i64 = self
-            .eval_once(SCRIPTS.queue_replay.key(keys.dead()).key(keys.ready()).key(keys.jobs()).arg(id.to_string()))
+            .eval_once(
+                SCRIPTS
+                    .queue_replay
+                    .key(keys.dead())
+                    .key(keys.ready())
+                    .key(keys.jobs())
+                    .arg(id.to_string())
+                    .arg(self.dead_age_us()),
+            )
             .await?;
         if replayed == 1 { Ok(()) } else { Err(Error::not_found(Entity::Job, id)) }
     }
@@ -265,7 +297,15 @@ impl JobQueue for RedisKv {
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
         let keys = self.keys().queue(queue);
         let (ready, delayed, in_flight, dead): (u64, u64, u64, u64) = self
-            .eval_retried(SCRIPTS.queue_counts.key(keys.ready()).key(keys.delayed()).key(keys.inflight()).key(keys.dead()))
+            .eval_retried(
+                SCRIPTS
+                    .queue_counts
+                    .key(keys.ready())
+                    .key(keys.delayed())
+                    .key(keys.inflight())
+                    .key(keys.dead())
+                    .arg(self.dead_age_us()),
+            )
             .await?;
         Ok(QueueCounts { ready, delayed, in_flight, dead })
     }

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use clientnest_core::ports::DeadLetterRetention;
 use clientnest_core::validate::rule;
 use clientnest_core::{Error, Result};
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 use redis::{Cmd, FromRedisValue, ScriptInvocation};
 
 use crate::config::RedisConfig;
@@ -14,8 +16,8 @@ const NOT_RUN_TRIES: u32 = 8;
 
 /// The pause before the first such re-send, doubled each time, in ms.
 const NOT_RUN_BACKOFF_MS: u64 = 25;
-use crate::conn::Conns;
-use crate::error::{is_unavailable, map, map_once, was_not_run};
+use crate::conn::{Conn, Conns};
+use crate::error::{UnsafeEvictionPolicy, eviction_policy, is_unavailable, map, map_once, was_not_run};
 use crate::keys::Keys;
 use crate::scripts::SCRIPTS;
 
@@ -53,6 +55,7 @@ use crate::scripts::SCRIPTS;
 pub struct RedisKv {
     conns: Conns,
     keys: Keys,
+    dead_letters: DeadLetterRetention,
 }
 
 impl RedisKv {
@@ -63,14 +66,57 @@ impl RedisKv {
             return Err(Error::invalid("urls", rule::FORMAT, "a single node takes exactly one URL"));
         }
         let conns = Conns::single(config).await.map_err(map)?;
-        Ok(Self { conns, keys: Keys::new(config.key_prefix()) })
+        let kv = Self { conns, keys: Keys::new(config.key_prefix()), dead_letters: config.dead_letter_retention() };
+        kv.check_eviction(config).await?;
+        Ok(kv)
     }
 
     /// Connect to a Redis Cluster through any of its nodes (the config's URLs are seeds).
     pub async fn connect_cluster(config: &RedisConfig) -> Result<Self> {
         config.check()?;
         let conns = Conns::cluster(config).await.map_err(map)?;
-        Ok(Self { conns, keys: Keys::new(config.key_prefix()) })
+        let kv = Self { conns, keys: Keys::new(config.key_prefix()), dead_letters: config.dead_letter_retention() };
+        kv.check_eviction(config).await?;
+        Ok(kv)
+    }
+
+    /// Refuse a server (on a Cluster, any master) whose `maxmemory-policy` may evict keys,
+    /// unless the config allows it. Reads `INFO memory`, which managed services that disable
+    /// `CONFIG` still answer.
+    async fn check_eviction(&self, config: &RedisConfig) -> Result<()> {
+        if config.eviction_allowed() {
+            return Ok(());
+        }
+        let infos: Vec<String> = match &self.conns.retrying {
+            Conn::Single(_) => vec![self.retried(redis::cmd("INFO").arg("memory")).await?],
+            Conn::Cluster(c) => {
+                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                let mut info = redis::cmd("INFO");
+                info.arg("memory");
+                let reply = c.clone().route_command(info, routing).await.map_err(map)?;
+                // One INFO text per master, keyed by node address.
+                let mut texts = Vec::new();
+                collect_texts(&reply, &mut texts);
+                texts.retain(|t| t.contains("maxmemory_policy:"));
+                if texts.is_empty() {
+                    return Err(crate::error::bad_reply("INFO memory of the masters"));
+                }
+                texts
+            }
+        };
+        for info in &infos {
+            match eviction_policy(info) {
+                Some("noeviction") => {}
+                Some(policy) => return Err(Error::backend(UnsafeEvictionPolicy { policy: policy.to_owned() })),
+                None => return Err(crate::error::bad_reply("INFO memory without maxmemory_policy")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The dead-letter retention of every queue of this handle.
+    pub fn dead_letter_retention(&self) -> DeadLetterRetention {
+        self.dead_letters
     }
 
     /// The key names this handle uses.
@@ -179,6 +225,21 @@ impl RedisKv {
             }
             other => other.map_err(map),
         }
+    }
+}
+
+/// Every text inside a reply, flattened (the per-node replies of a multi-node command).
+fn collect_texts(value: &redis::Value, out: &mut Vec<String>) {
+    match value {
+        redis::Value::BulkString(b) => out.push(String::from_utf8_lossy(b).into_owned()),
+        redis::Value::VerbatimString { text, .. } => out.push(text.clone()),
+        redis::Value::SimpleString(s) => out.push(s.clone()),
+        redis::Value::Array(items) | redis::Value::Set(items) => items.iter().for_each(|v| collect_texts(v, out)),
+        redis::Value::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            collect_texts(k, out);
+            collect_texts(v, out);
+        }),
+        _ => {}
     }
 }
 
