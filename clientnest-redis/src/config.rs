@@ -94,7 +94,10 @@ impl RedisConfig {
     }
 
     /// How many times a lost single-node connection is reopened (with backoff) before a call
-    /// fails with [`Error::Unavailable`]; on a Cluster, how many times a request is retried.
+    /// fails with [`Error::Unavailable`]; on a Cluster, how many times the Cluster client re-sends
+    /// a call that is safe to run twice (a read, an idempotent write). Calls that are not safe to
+    /// run twice are never re-sent after a timeout or a dropped connection, whatever this says
+    /// (see [`RedisKv`](crate::RedisKv) for the list).
     pub fn with_reconnect_retries(mut self, retries: usize) -> Self {
         self.reconnect_retries = retries;
         self
