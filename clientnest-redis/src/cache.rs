@@ -51,7 +51,8 @@ impl Cache for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()> {
-        let _released: i64 = self.eval_retried(SCRIPTS.cache_unlock.key(self.keys().cache_lock(key)).arg(token)).await?;
+        let _released: i64 =
+            self.eval_retried(SCRIPTS.cache_unlock.key(self.keys().cache_lock(key)).arg(token)).await?;
         Ok(())
     }
 }

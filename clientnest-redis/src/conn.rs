@@ -50,7 +50,6 @@ impl Conn {
             .build()?;
         Ok(Conn::Cluster(client.get_async_connection().await?))
     }
-
 }
 
 /// The connections of one handle: `retrying` for calls that are safe to send twice, `once` for

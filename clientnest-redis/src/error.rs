@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn the_eviction_policy_is_read_from_info() {
-        assert_eq!(eviction_policy("# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n"), Some("allkeys-lru"));
+        assert_eq!(
+            eviction_policy("# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n"),
+            Some("allkeys-lru")
+        );
         assert_eq!(eviction_policy("used_memory:1"), None);
         let shown = UnsafeEvictionPolicy { policy: "volatile-ttl".into() }.to_string();
         assert!(shown.contains("volatile-ttl") && shown.contains("with_eviction_allowed"), "{shown}");

@@ -23,9 +23,9 @@
 //! bucket from the id alone, and a user's sessions and the bucket's index share one slot:
 //! revoking every session of a user is one script over one slot.
 
-use sha2::{Digest, Sha256};
 use clientnest_core::ids::UserId;
 use clientnest_core::model::{CacheKey, QueueName, SessionId};
+use sha2::{Digest, Sha256};
 
 /// The URL-safe base64 alphabet, in which session ids are written.
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

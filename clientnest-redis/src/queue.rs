@@ -166,11 +166,8 @@ impl JobQueue for RedisKv {
             .arg(micros(job.retry.max_delay))
             .arg(IDEMPOTENCY_WINDOW_MS);
         // With an idempotency key a second run returns the first job: safe to re-send.
-        let (stored_id, duplicate): (String, i64) = if job.idempotency_key.is_some() {
-            self.eval_retried(&call).await?
-        } else {
-            self.eval_once(&call).await?
-        };
+        let (stored_id, duplicate): (String, i64) =
+            if job.idempotency_key.is_some() { self.eval_retried(&call).await? } else { self.eval_once(&call).await? };
         Ok(Enqueued { id: parse_id(&stored_id)?, duplicate: duplicate == 1 })
     }
 
@@ -268,11 +265,11 @@ impl JobQueue for RedisKv {
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>> {
         check_batch(limit)?;
         let keys = self.keys().queue(queue);
-        let flat: Vec<Option<Vec<u8>>> =
-            self.eval_retried(
-            SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()),
-        )
-        .await?;
+        let flat: Vec<Option<Vec<u8>>> = self
+            .eval_retried(
+                SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()),
+            )
+            .await?;
         flat.chunks(7).map(decode_dead).collect()
     }
 

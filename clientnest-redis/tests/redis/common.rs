@@ -116,7 +116,13 @@ impl OwnRedis {
         let dir = dir.to_str().expect("a UTF-8 temp path").to_owned();
         let own = OwnRedis::start(&["--cluster-enabled", "yes", "--dir", &dir])?;
         let mut admin = own.admin().await;
-        let _: () = redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383).query_async(&mut admin).await.expect("ADDSLOTSRANGE");
+        let _: () = redis::cmd("CLUSTER")
+            .arg("ADDSLOTSRANGE")
+            .arg(0)
+            .arg(16383)
+            .query_async(&mut admin)
+            .await
+            .expect("ADDSLOTSRANGE");
         for _ in 0..200 {
             let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut admin).await.expect("CLUSTER INFO");
             if info.contains("cluster_state:ok") {

@@ -136,9 +136,7 @@ async fn dropped_reserve_is_not_resent(kv: &RedisKv, admins: &mut [redis::aio::M
 
 /// A handle on a one-node Cluster of the test's own with the given response timeout, and a
 /// plain connection to its node.
-async fn on_own_cluster(
-    timeout: StdDuration,
-) -> Option<(OwnRedis, RedisKv, Vec<redis::aio::MultiplexedConnection>)> {
+async fn on_own_cluster(timeout: StdDuration) -> Option<(OwnRedis, RedisKv, Vec<redis::aio::MultiplexedConnection>)> {
     let own = OwnRedis::start_cluster().await?;
     let admins = vec![own.admin().await];
     let config = RedisConfig::new(own.url()).with_key_prefix(unique_prefix()).with_response_timeout(timeout);

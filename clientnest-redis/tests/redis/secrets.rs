@@ -85,7 +85,11 @@ async fn session_tokens_are_stored_and_sent_only_as_digests() {
     for session in [&kept, &deleted, &revoked] {
         let token = session.id.expose().as_bytes();
         for a in &args {
-            assert!(!a.windows(token.len() - 2).any(|w| w == &token[2..]), "a command argument held a token: {:?}", String::from_utf8_lossy(a));
+            assert!(
+                !a.windows(token.len() - 2).any(|w| w == &token[2..]),
+                "a command argument held a token: {:?}",
+                String::from_utf8_lossy(a)
+            );
         }
     }
 }

@@ -9,11 +9,11 @@ use tokio::sync::Barrier;
 
 use super::{assert_job_not_found, assert_lease_refused, assert_validation, ms, secs, slack, unique_queue, worker};
 use crate::conformance::{Harness, KvStores};
-use crate::ports::DeadLetterRetention;
 use crate::ids::JobId;
 use crate::model::{
     JobFailOutcome, JobLease, MAX_VALUE_BYTES, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, clip_error,
 };
+use crate::ports::DeadLetterRetention;
 
 /// A job with a text payload and a priority.
 fn job(payload: &str, priority: u8) -> NewJob {

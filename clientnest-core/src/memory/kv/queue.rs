@@ -335,12 +335,15 @@ impl JobQueue for MemoryKv {
         let cutoff = QueueState::dead_cutoff(now, &queues.1);
         let Some(q) = queues.0.get(queue) else { return Ok(Vec::new()) };
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        let dead = q.dead.iter().filter(|(died, ..)| *died > cutoff).filter_map(|(.., id)| q.jobs.get(id)).filter_map(|s| match &s.state {
-            State::Dead { error, died_at } => {
-                Some(DeadJob { job: s.job.clone(), error: error.clone(), died_at: *died_at })
-            }
-            _ => None,
-        });
+        let dead =
+            q.dead.iter().filter(|(died, ..)| *died > cutoff).filter_map(|(.., id)| q.jobs.get(id)).filter_map(|s| {
+                match &s.state {
+                    State::Dead { error, died_at } => {
+                        Some(DeadJob { job: s.job.clone(), error: error.clone(), died_at: *died_at })
+                    }
+                    _ => None,
+                }
+            });
         Ok(dead.take(take).collect())
     }
 
