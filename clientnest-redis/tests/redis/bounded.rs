@@ -4,13 +4,12 @@
 //! becomes reservable. Runs on a `redis-server` of the test's own: the old unbounded scripts
 //! would stall every other test on a shared server.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use clientnest_core::model::{NewJob, QueueName, WorkerId};
+use clientnest_core::model::{JobLease, NewJob, QueueName, WorkerId};
 use clientnest_core::ports::JobQueue;
 use clientnest_redis::{RedisConfig, RedisKv};
 
@@ -51,33 +50,47 @@ async fn pinged<T>(url: &str, calls: impl Future<Output = T>) -> (T, StdDuration
     (out, ping.await.expect("pinger task"))
 }
 
-/// Reserve from [`TASKS`] tasks until every one of the [`JOBS`] jobs was reserved at least once
-/// (a lease that expires meanwhile makes its job ready again, and it is reserved again);
-/// returns how many distinct jobs were reserved.
-async fn reserve_every_job(kv: &RedisKv, q: &QueueName, visibility: Duration) -> usize {
-    let seen = Arc::new(std::sync::Mutex::new(HashSet::with_capacity(JOBS)));
+/// Reserve from [`TASKS`] tasks until nothing is ready, each lease for `visibility`; returns
+/// every lease taken.
+async fn reserve_all(kv: &RedisKv, q: &QueueName, visibility: Duration) -> Vec<JobLease> {
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
-            let (kv, q, seen) = (kv.clone(), q.clone(), Arc::clone(&seen));
+            let (kv, q) = (kv.clone(), q.clone());
             tokio::spawn(async move {
                 let worker = WorkerId::unique("bounded");
-                while seen.lock().expect("seen").len() < JOBS {
-                    match kv.reserve(&q, &worker, visibility).await.expect("reserve") {
-                        Some(r) => {
-                            seen.lock().expect("seen").insert(r.job.id);
-                        }
-                        None => tokio::time::sleep(StdDuration::from_millis(5)).await,
-                    }
+                let mut leases = Vec::new();
+                while let Some(r) = kv.reserve(&q, &worker, visibility).await.expect("reserve") {
+                    leases.push(r.lease);
+                }
+                leases
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(JOBS);
+    for t in tasks {
+        all.extend(t.await.expect("reserve task"));
+    }
+    all
+}
+
+/// Bring every lease's expiry to one second from now (`extend` sets it to now + visibility), so
+/// they all expire together.
+async fn expire_together(kv: &RedisKv, q: &QueueName, leases: Vec<JobLease>) {
+    let chunk = leases.len().div_ceil(TASKS);
+    let tasks: Vec<_> = leases
+        .chunks(chunk)
+        .map(|part| {
+            let (kv, q, part) = (kv.clone(), q.clone(), part.to_vec());
+            tokio::spawn(async move {
+                for lease in &part {
+                    kv.extend(&q, lease, Duration::seconds(1)).await.expect("extend");
                 }
             })
         })
         .collect();
-    let guard = Instant::now();
     for t in tasks {
-        t.await.expect("reserve task");
-        assert!(guard.elapsed() < StdDuration::from_secs(600), "reserving every job took too long");
+        t.await.expect("extend task");
     }
-    seen.lock().expect("seen").len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,21 +126,28 @@ async fn mass_expiry_is_moved_in_bounded_batches() {
         let mut firsts = Vec::new();
         for _ in 0..5 {
             let started = Instant::now();
-            let got = kv.reserve(&q, &worker, Duration::seconds(1)).await.expect("reserve");
-            firsts.push((got.is_some(), started.elapsed()));
+            let got = kv.reserve(&q, &worker, Duration::minutes(30)).await.expect("reserve");
+            firsts.push((got.map(|r| r.lease), started.elapsed()));
         }
         firsts
     })
     .await;
-    println!("200k due delayed jobs: first reserves {first:?}; slowest PING meanwhile {slowest_due:?}");
-    assert!(first.iter().all(|(got, _)| *got), "a due job is reserved at once");
+    let took: Vec<StdDuration> = first.iter().map(|(_, t)| *t).collect();
+    println!("200k due delayed jobs: first reserves took {took:?}; slowest PING meanwhile {slowest_due:?}");
+    let first: Vec<JobLease> = first.into_iter().filter_map(|(lease, _)| lease).collect();
+    assert_eq!(first.len(), 5, "a due job is reserved at once, every time");
 
     let started = Instant::now();
-    let reserved = reserve_every_job(&kv, &q, Duration::seconds(1)).await;
-    println!("reserved every one of {reserved} jobs in {:?}", started.elapsed());
-    assert_eq!(reserved, JOBS, "every due job became reservable");
+    // Leases long enough that none expires before every job is reserved, exactly once.
+    let mut leases = reserve_all(&kv, &q, Duration::minutes(30)).await;
+    println!("reserved the other {} jobs in {:?}", leases.len(), started.elapsed());
+    assert_eq!(leases.len() + first.len(), JOBS, "every due job became reservable");
 
     // 200,000 leases expire at once: reserve and requeue_expired, while PINGs go on.
+    let started = Instant::now();
+    leases.extend(first);
+    expire_together(&kv, &q, leases).await;
+    println!("extended the leases to expire together in {:?}", started.elapsed());
     tokio::time::sleep(StdDuration::from_millis(1_100)).await;
     let (requeued, slowest_expired) = pinged(&own.url(), async {
         let again = kv.reserve(&q, &worker, Duration::seconds(60)).await.expect("reserve").is_some();
