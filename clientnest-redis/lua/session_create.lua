@@ -1,10 +1,10 @@
 -- Create a session unless its id is taken, and enter it in its bucket's index.
--- KEYS[1]: the session hash {p:session:<bucket>}:id:<session id>
--- KEYS[2]: the bucket's index {p:session:<bucket>}:index (zset: "<user>|<session id>" by expiry in µs)
+-- KEYS[1]: the session hash {p:session:<bucket>}:id:<SHA-256 of the session id>
+-- KEYS[2]: the bucket's index {p:session:<bucket>}:index (zset: "<user>|<session digest>" by expiry in µs)
 -- ARGV[1]: lifetime in µs
 -- ARGV[2]: the user id
 -- ARGV[3]: the permissions, joined by NUL
--- ARGV[4]: the index member "<user>|<session id>"
+-- ARGV[4]: the index member "<user>|<session digest>"
 -- Returns: the creation time in µs (server TIME), or 0 when the id is taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0

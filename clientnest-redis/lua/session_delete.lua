@@ -1,7 +1,7 @@
 -- End one session and drop it from its bucket's index.
--- KEYS[1]: the session hash {p:session:<bucket>}:id:<session id>
+-- KEYS[1]: the session hash {p:session:<bucket>}:id:<SHA-256 of the session id>
 -- KEYS[2]: the bucket's index {p:session:<bucket>}:index
--- ARGV[1]: the session id
+-- ARGV[1]: the session digest (SHA-256 of the id, hex)
 -- Returns: 1 when the session existed, else 0.
 local user = redis.call('HGET', KEYS[1], 'u')
 if not user then

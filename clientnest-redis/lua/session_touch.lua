@@ -1,8 +1,8 @@
 -- Record activity on a live session and push its expiry to now + lifetime (sliding expiry).
--- KEYS[1]: the session hash {p:session:<bucket>}:id:<session id>
+-- KEYS[1]: the session hash {p:session:<bucket>}:id:<SHA-256 of the session id>
 -- KEYS[2]: the bucket's index {p:session:<bucket>}:index
 -- ARGV[1]: the new lifetime in µs
--- ARGV[2]: the session id
+-- ARGV[2]: the session digest (SHA-256 of the id, hex; the id itself never reaches Redis)
 -- Returns: {user, permissions, created µs, expires µs, last activity µs}, or nil when gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false

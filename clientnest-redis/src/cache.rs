@@ -21,19 +21,19 @@ pub(crate) fn random_token() -> String {
 impl Cache for RedisKv {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_bytes(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
-        self.read(redis::cmd("GET").arg(self.keys().cache(key))).await
+        self.retried(redis::cmd("GET").arg(self.keys().cache(key))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn set_bytes(&self, key: &CacheKey, value: Vec<u8>, ttl: Duration) -> Result<()> {
         check_ttl("ttl", ttl)?;
         check_value("value", &value)?;
-        self.write(redis::cmd("SET").arg(self.keys().cache(key)).arg(value).arg("PX").arg(ttl_millis(ttl))).await
+        self.retried(redis::cmd("SET").arg(self.keys().cache(key)).arg(value).arg("PX").arg(ttl_millis(ttl))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete(&self, key: &CacheKey) -> Result<bool> {
-        let n: i64 = self.write(redis::cmd("DEL").arg(self.keys().cache(key))).await?;
+        let n: i64 = self.once(redis::cmd("DEL").arg(self.keys().cache(key))).await?;
         Ok(n == 1)
     }
 
@@ -42,7 +42,7 @@ impl Cache for RedisKv {
         check_ttl("ttl", ttl)?;
         let token = random_token();
         let set: Option<String> = self
-            .write(
+            .once(
                 redis::cmd("SET").arg(self.keys().cache_lock(key)).arg(&token).arg("NX").arg("PX").arg(ttl_millis(ttl)),
             )
             .await?;
@@ -51,7 +51,8 @@ impl Cache for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()> {
-        let _released: i64 = self.eval(SCRIPTS.cache_unlock.key(self.keys().cache_lock(key)).arg(token)).await?;
+        let _released: i64 =
+            self.eval_retried(SCRIPTS.cache_unlock.key(self.keys().cache_lock(key)).arg(token)).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use clientnest_core::Error;
+use clientnest_core::ports::DeadLetterRetention;
 use clientnest_core::validate::rule;
 
 /// The default key prefix.
@@ -33,10 +34,13 @@ pub struct RedisConfig {
     connect_timeout: Duration,
     response_timeout: Duration,
     reconnect_retries: usize,
+    allow_eviction: bool,
+    dead_letters: DeadLetterRetention,
 }
 
 impl Default for RedisConfig {
-    /// `redis://127.0.0.1:6379`, prefix `cn`, 2 s to connect, 5 s per response, 6 reconnect tries.
+    /// `redis://127.0.0.1:6379`, prefix `cn`, 2 s to connect, 5 s per response, 6 reconnect tries,
+    /// an evicting `maxmemory-policy` refused.
     fn default() -> Self {
         Self {
             urls: vec!["redis://127.0.0.1:6379".to_owned()],
@@ -44,6 +48,8 @@ impl Default for RedisConfig {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
             reconnect_retries: 6,
+            allow_eviction: false,
+            dead_letters: DeadLetterRetention::default(),
         }
     }
 }
@@ -88,10 +94,44 @@ impl RedisConfig {
     }
 
     /// How many times a lost single-node connection is reopened (with backoff) before a call
-    /// fails with [`Error::Unavailable`]; on a Cluster, how many times a request is retried.
+    /// fails with [`Error::Unavailable`]; on a Cluster, how many times the Cluster client re-sends
+    /// a call that is safe to run twice (a read, an idempotent write). Calls that are not safe to
+    /// run twice are never re-sent after a timeout or a dropped connection, whatever this says
+    /// (see [`RedisKv`](crate::RedisKv) for the list).
     pub fn with_reconnect_retries(mut self, retries: usize) -> Self {
         self.reconnect_retries = retries;
         self
+    }
+
+    /// Whether to connect to a server whose `maxmemory-policy` may evict keys (anything but
+    /// `noeviction`: `allkeys-*` evicts queue and index keys, `volatile-*` evicts live sessions,
+    /// the session index and idempotency keys, which all carry a TTL). Off by default: then
+    /// [`RedisKv::connect`](crate::RedisKv::connect) fails with an [`UnsafeEvictionPolicy`]
+    /// error (see its docs). Turn it on only when losing jobs, sessions or revocations under
+    /// memory pressure is acceptable, e.g. a Redis used only as a cache.
+    ///
+    /// [`UnsafeEvictionPolicy`]: crate::UnsafeEvictionPolicy
+    pub fn with_eviction_allowed(mut self, allowed: bool) -> Self {
+        self.allow_eviction = allowed;
+        self
+    }
+
+    /// How long and how many dead letters each queue keeps (default 7 days, 10,000 per queue;
+    /// see [`DeadLetterRetention`] for the rules, the same as the in-memory queue's). Checked
+    /// by [`check`](Self::check).
+    pub fn with_dead_letter_retention(mut self, retention: DeadLetterRetention) -> Self {
+        self.dead_letters = retention;
+        self
+    }
+
+    /// The dead-letter retention.
+    pub fn dead_letter_retention(&self) -> DeadLetterRetention {
+        self.dead_letters
+    }
+
+    /// Whether an evicting `maxmemory-policy` is accepted at connect.
+    pub fn eviction_allowed(&self) -> bool {
+        self.allow_eviction
     }
 
     /// The server URLs.
@@ -119,12 +159,14 @@ impl RedisConfig {
         self.reconnect_retries
     }
 
-    /// Check the settings: at least one URL, a well-formed prefix, non-zero timeouts.
+    /// Check the settings: at least one URL, a well-formed prefix, non-zero timeouts, a valid
+    /// dead-letter retention.
     pub fn check(&self) -> Result<(), Error> {
         if self.urls.is_empty() {
             return Err(Error::invalid("urls", rule::REQUIRED, "at least one Redis URL is needed"));
         }
         check_prefix(&self.key_prefix)?;
+        self.dead_letters.check()?;
         if self.connect_timeout.is_zero() || self.response_timeout.is_zero() {
             return Err(Error::invalid("timeout", rule::RANGE, "timeouts must be longer than zero"));
         }
@@ -169,6 +211,8 @@ impl fmt::Debug for RedisConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
+            .field("allow_eviction", &self.allow_eviction)
+            .field("dead_letters", &self.dead_letters)
             .finish()
     }
 }

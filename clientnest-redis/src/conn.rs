@@ -1,6 +1,14 @@
 //! One connection type over both topologies: a single node through redis-rs'
 //! `ConnectionManager` (reconnects by itself), or a Cluster through `cluster_async`
 //! (routes each command to its slot's master, follows MOVED/ASK).
+//!
+//! Re-sending: `ConnectionManager` never re-sends a command (a failed call fails; the
+//! connection is reopened in the background). The Cluster client re-sends a request after a
+//! timeout or a dropped connection as many times as its `retries` setting allows, and that
+//! setting is per client, not per request. So a Cluster handle keeps two clients: one with
+//! retries for the calls that are safe to send twice ([`Conns::retrying`]), and one with
+//! `retries(0)` for those that are not ([`Conns::once`]); the adapter itself re-sends on the
+//! latter only after errors that prove the server did not run the call (MOVED, TRYAGAIN, ...).
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -21,7 +29,7 @@ pub(crate) enum Conn {
 
 impl Conn {
     /// Connect to the first URL of the config as a single node.
-    pub(crate) async fn single(config: &RedisConfig) -> redis::RedisResult<Self> {
+    async fn single(config: &RedisConfig) -> redis::RedisResult<Self> {
         let url = config.urls().first().map(String::as_str).unwrap_or_default();
         let client = redis::Client::open(url)?;
         let manager_config = ConnectionManagerConfig::new()
@@ -32,9 +40,9 @@ impl Conn {
         Ok(Conn::Single(manager))
     }
 
-    /// Connect to a Cluster through any of the config's URLs.
-    pub(crate) async fn cluster(config: &RedisConfig) -> redis::RedisResult<Self> {
-        let retries = u32::try_from(config.reconnect_retries()).unwrap_or(u32::MAX);
+    /// Connect to a Cluster through any of the config's URLs; the client re-sends a request up
+    /// to `retries` times (after a redirect, a timeout or a dropped connection).
+    async fn cluster(config: &RedisConfig, retries: u32) -> redis::RedisResult<Self> {
         let client = ClusterClientBuilder::new(config.urls().iter().map(String::as_str))
             .connection_timeout(config.connect_timeout())
             .response_timeout(config.response_timeout())
@@ -42,10 +50,39 @@ impl Conn {
             .build()?;
         Ok(Conn::Cluster(client.get_async_connection().await?))
     }
+}
+
+/// The connections of one handle: `retrying` for calls that are safe to send twice, `once` for
+/// those that are not. On a single node both are the same `ConnectionManager` (which never
+/// re-sends); on a Cluster they are two clients, with and without retries.
+#[derive(Clone)]
+pub(crate) struct Conns {
+    /// Re-sends after a timeout or a dropped connection (on a Cluster, up to the config's
+    /// reconnect retries).
+    pub(crate) retrying: Conn,
+    /// Never re-sends by itself.
+    pub(crate) once: Conn,
+}
+
+impl Conns {
+    /// Connect to the first URL of the config as a single node.
+    pub(crate) async fn single(config: &RedisConfig) -> redis::RedisResult<Self> {
+        let conn = Conn::single(config).await?;
+        Ok(Conns { retrying: conn.clone(), once: conn })
+    }
+
+    /// Connect to a Cluster through any of the config's URLs: two clients, one with the
+    /// config's retries, one with none.
+    pub(crate) async fn cluster(config: &RedisConfig) -> redis::RedisResult<Self> {
+        let retries = u32::try_from(config.reconnect_retries()).unwrap_or(u32::MAX);
+        let retrying = Conn::cluster(config, retries).await?;
+        let once = Conn::cluster(config, 0).await?;
+        Ok(Conns { retrying, once })
+    }
 
     /// Whether this is a Cluster connection.
     pub(crate) fn is_cluster(&self) -> bool {
-        matches!(self, Conn::Cluster(_))
+        matches!(self.once, Conn::Cluster(_))
     }
 }
 

@@ -25,6 +25,7 @@
 
 use clientnest_core::ids::UserId;
 use clientnest_core::model::{CacheKey, QueueName, SessionId};
+use sha2::{Digest, Sha256};
 
 /// The URL-safe base64 alphabet, in which session ids are written.
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -68,6 +69,14 @@ pub fn hash_tag(key: &str) -> &str {
     key
 }
 
+/// The SHA-256 digest of a session id in lowercase hex (64 characters): what Redis stores in
+/// place of the token, in keys, index members and script arguments. A 256-bit random token
+/// needs no salt or slow hash: its digest cannot be reversed or guessed.
+pub fn session_digest(id: &SessionId) -> String {
+    let digest = Sha256::digest(id.expose().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The two-character session bucket of a user: 12 bits of an FNV-1a hash of the user id,
 /// in URL-safe base64.
 pub fn session_bucket(user: UserId) -> [u8; 2] {
@@ -97,18 +106,31 @@ impl Keys {
         format!("{{{}:{kind}:{id}}}", self.prefix)
     }
 
-    /// The hash of one session; its bucket comes from the id's first two characters.
+    /// The hash of one session: `{p:session:<bucket>}:id:<digest>`, where the bucket is the
+    /// id's first two characters and the digest [`session_digest`] of the whole id, so the key
+    /// (what `KEYS`, `SCAN`, `MONITOR`, `SLOWLOG` and a dump show) never holds the token.
     pub fn session(&self, id: &SessionId) -> String {
-        let id = id.expose();
-        let bucket = id.get(..2).unwrap_or(id);
-        format!("{}:id:{}", self.tagged("session", &escape(bucket)), escape(id))
+        let token = id.expose();
+        let bucket = token.get(..2).unwrap_or(token);
+        self.session_of_digest(bucket, &session_digest(id))
     }
 
-    /// The index of a session bucket: members `<user id>|<session id>`, scored by expiry.
+    /// The hash of the session of a bucket (two characters `[A-Za-z0-9_-]`) with a digest
+    /// (64 lowercase hex digits), as listed in the bucket's index.
+    pub fn session_of_digest(&self, bucket: &str, digest: &str) -> String {
+        format!("{}:id:{}", self.tagged("session", &escape(bucket)), escape(digest))
+    }
+
+    /// The index of a session bucket: members `<user id>|<session digest>`, scored by expiry.
     pub fn session_index_of_id(&self, id: &SessionId) -> String {
         let id = id.expose();
         let bucket = id.get(..2).unwrap_or(id);
         format!("{}:index", self.tagged("session", &escape(bucket)))
+    }
+
+    /// The bucket of a user's sessions, as the two characters of their ids and keys.
+    pub fn session_bucket_of_user(user: UserId) -> String {
+        String::from_utf8_lossy(&session_bucket(user)).into_owned()
     }
 
     /// The index of the bucket a user's sessions live in.

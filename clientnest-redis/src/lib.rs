@@ -49,8 +49,17 @@
 //!   asked.
 //! - **Errors**: connection refused, reset or dropped, timeouts and a Cluster that is down give
 //!   the retryable [`Error::Unavailable`](clientnest_core::Error::Unavailable); other failures
-//!   [`Error::Backend`](clientnest_core::Error::Backend) with the cause kept. Idempotent reads
-//!   are retried once (see [`RedisKv`]).
+//!   [`Error::Backend`](clientnest_core::Error::Backend) with the cause kept. Reads and
+//!   idempotent writes are retried; calls that are not safe to run twice (`reserve`, `fail`,
+//!   `enqueue` without an idempotency key, ...) are never re-sent, on one node or a Cluster, and
+//!   say [`Error::OutcomeUnknown`](clientnest_core::Error::OutcomeUnknown) when their reply was
+//!   lost (the list per operation is on [`RedisKv`]).
+//! - **Sessions**: tokens are stored and sent only as SHA-256 digests.
+//! - **Queue**: a `reserve` or `requeue_expired` moves a bounded batch of jobs per call
+//!   ([`MAX_MOVED_PER_CALL`](clientnest_core::ports::MAX_MOVED_PER_CALL)); dead letters follow
+//!   a retention ([`RedisConfig::with_dead_letter_retention`]).
+//! - **Connect** refuses a server whose `maxmemory-policy` may evict keys
+//!   ([`UnsafeEvictionPolicy`]) unless [`RedisConfig::with_eviction_allowed`] opts in.
 #![forbid(unsafe_code)]
 
 mod cache;
@@ -67,5 +76,6 @@ mod temp;
 mod time;
 
 pub use config::{DEFAULT_PREFIX, RedisConfig};
+pub use error::UnsafeEvictionPolicy;
 pub use scripts::script_hashes;
 pub use store::RedisKv;

@@ -14,7 +14,7 @@ use clientnest_core::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
     check_batch, check_visibility, clip_error,
 };
-use clientnest_core::ports::JobQueue;
+use clientnest_core::ports::{JobQueue, MAX_MOVED_PER_CALL};
 use clientnest_core::{Entity, Error, Result};
 
 use crate::cache::random_token;
@@ -122,9 +122,21 @@ fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
 }
 
 impl RedisKv {
+    /// The dead-letter retention age in µs.
+    fn dead_age_us(&self) -> i64 {
+        micros(self.dead_letter_retention().max_age)
+    }
+
     /// Run a lease-checked script returning `{status, µs}`; a status of 0 is a lost lease.
-    async fn leased_call(&self, lease: &JobLease, call: &redis::ScriptInvocation<'_>) -> Result<(i64, DateTime<Utc>)> {
-        let (status, at): (i64, Option<i64>) = self.eval(call).await?;
+    /// `resend` says whether the script is safe to run twice (see [`RedisKv`]'s table).
+    async fn leased_call(
+        &self,
+        lease: &JobLease,
+        call: &redis::ScriptInvocation<'_>,
+        resend: bool,
+    ) -> Result<(i64, DateTime<Utc>)> {
+        let (status, at): (i64, Option<i64>) =
+            if resend { self.eval_retried(call).await? } else { self.eval_once(call).await? };
         if status == 0 {
             return Err(lease_lost(lease));
         }
@@ -153,7 +165,9 @@ impl JobQueue for RedisKv {
             .arg(job.retry.base_delay.num_milliseconds())
             .arg(micros(job.retry.max_delay))
             .arg(IDEMPOTENCY_WINDOW_MS);
-        let (stored_id, duplicate): (String, i64) = self.eval(&call).await?;
+        // With an idempotency key a second run returns the first job: safe to re-send.
+        let (stored_id, duplicate): (String, i64) =
+            if job.idempotency_key.is_some() { self.eval_retried(&call).await? } else { self.eval_once(&call).await? };
         Ok(Enqueued { id: parse_id(&stored_id)?, duplicate: duplicate == 1 })
     }
 
@@ -163,16 +177,19 @@ impl JobQueue for RedisKv {
         let keys = self.keys().queue(queue);
         let token = random_token();
         let reply: ReserveReply = self
-            .eval(
+            .eval_once(
                 SCRIPTS
                     .queue_reserve
                     .key(keys.ready())
                     .key(keys.delayed())
                     .key(keys.inflight())
                     .key(keys.jobs())
+                    .key(keys.dead())
                     .arg(micros(visibility))
                     .arg(&token)
-                    .arg(worker.as_str()),
+                    .arg(worker.as_str())
+                    .arg(MAX_MOVED_PER_CALL)
+                    .arg(self.dead_age_us()),
             )
             .await?;
         let Some((id, payload, attempt, enqueued_us, fixed, last_error, expires_us)) = reply else {
@@ -190,7 +207,7 @@ impl JobQueue for RedisKv {
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
         let keys = self.keys().queue(queue);
         let acked: i64 = self
-            .eval(
+            .eval_once(
                 SCRIPTS.queue_ack.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token),
             )
             .await?;
@@ -208,8 +225,11 @@ impl JobQueue for RedisKv {
             .arg(lease.job_id.to_string())
             .arg(&lease.token)
             .arg(clip_error(error))
-            .arg(rand::random::<u32>());
-        match self.leased_call(lease, &call).await? {
+            .arg(rand::random::<u32>())
+            .arg(self.dead_age_us())
+            .arg(self.dead_letter_retention().max_count)
+            .arg(MAX_MOVED_PER_CALL);
+        match self.leased_call(lease, &call, false).await? {
             (2, _) => Ok(JobFailOutcome::DeadLettered),
             (_, at) => Ok(JobFailOutcome::Retrying { at }),
         }
@@ -221,22 +241,35 @@ impl JobQueue for RedisKv {
         let keys = self.keys().queue(queue);
         let mut call = SCRIPTS.queue_extend.key(keys.inflight());
         call.key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token).arg(micros(visibility));
-        let (_, expires_at) = self.leased_call(lease, &call).await?;
+        let (_, expires_at) = self.leased_call(lease, &call, true).await?;
         Ok(JobLease { job_id: lease.job_id, token: lease.token.clone(), expires_at })
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
     async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
         let keys = self.keys().queue(queue);
-        self.eval(SCRIPTS.queue_requeue.key(keys.inflight()).key(keys.ready()).key(keys.jobs())).await
+        self.eval_retried(
+            SCRIPTS
+                .queue_requeue
+                .key(keys.inflight())
+                .key(keys.ready())
+                .key(keys.jobs())
+                .key(keys.dead())
+                .arg(MAX_MOVED_PER_CALL)
+                .arg(self.dead_age_us()),
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue))]
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>> {
         check_batch(limit)?;
         let keys = self.keys().queue(queue);
-        let flat: Vec<Option<Vec<u8>>> =
-            self.eval_read(SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit)).await?;
+        let flat: Vec<Option<Vec<u8>>> = self
+            .eval_retried(
+                SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()),
+            )
+            .await?;
         flat.chunks(7).map(decode_dead).collect()
     }
 
@@ -244,7 +277,15 @@ impl JobQueue for RedisKv {
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()> {
         let keys = self.keys().queue(queue);
         let replayed: i64 = self
-            .eval(SCRIPTS.queue_replay.key(keys.dead()).key(keys.ready()).key(keys.jobs()).arg(id.to_string()))
+            .eval_once(
+                SCRIPTS
+                    .queue_replay
+                    .key(keys.dead())
+                    .key(keys.ready())
+                    .key(keys.jobs())
+                    .arg(id.to_string())
+                    .arg(self.dead_age_us()),
+            )
             .await?;
         if replayed == 1 { Ok(()) } else { Err(Error::not_found(Entity::Job, id)) }
     }
@@ -253,7 +294,15 @@ impl JobQueue for RedisKv {
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
         let keys = self.keys().queue(queue);
         let (ready, delayed, in_flight, dead): (u64, u64, u64, u64) = self
-            .eval_read(SCRIPTS.queue_counts.key(keys.ready()).key(keys.delayed()).key(keys.inflight()).key(keys.dead()))
+            .eval_retried(
+                SCRIPTS
+                    .queue_counts
+                    .key(keys.ready())
+                    .key(keys.delayed())
+                    .key(keys.inflight())
+                    .key(keys.dead())
+                    .arg(self.dead_age_us()),
+            )
             .await?;
         Ok(QueueCounts { ready, delayed, in_flight, dead })
     }

@@ -21,7 +21,7 @@ impl RateLimiter for RedisKv {
         let tau = t.saturating_mul(i64::from(quota.burst));
         // ARGV[4] empty: the script reads the server's TIME.
         let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) = self
-            .eval(SCRIPTS.rate_gcra.key(self.keys().rate(subject)).arg(t).arg(tau).arg(quota.burst).arg(""))
+            .eval_once(SCRIPTS.rate_gcra.key(self.keys().rate(subject)).arg(t).arg(tau).arg(quota.burst).arg(""))
             .await?;
         Ok(RateDecision {
             allowed: allowed == 1,

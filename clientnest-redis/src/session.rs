@@ -1,5 +1,10 @@
 //! [`SessionStore`] on Redis: one hash per session with its TTL kept by Redis, and per session
-//! bucket an index of `<user>|<session id>` by expiry, for revocation.
+//! bucket an index of `<user>|<session digest>` by expiry, for revocation.
+//!
+//! The token itself never reaches Redis: keys, index members and script arguments carry its
+//! SHA-256 digest ([`session_digest`]), so a dump, `MONITOR` or `SLOWLOG` reveals no live
+//! session. Only the bucket (the token's first two characters, 12 bits derived from the user
+//! id, not from the random part) shows in the key.
 //!
 //! A session id is a fresh 256-bit random id whose first two characters are replaced by the
 //! user's bucket (12 bits of a hash of the user id), leaving 244 random bits. The bucket puts a
@@ -15,7 +20,7 @@ use clientnest_core::ports::SessionStore;
 use clientnest_core::{Error, Result};
 
 use crate::error::bad_reply;
-use crate::keys::session_bucket;
+use crate::keys::{Keys, session_bucket, session_digest};
 use crate::scripts::SCRIPTS;
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
@@ -45,9 +50,14 @@ fn session_id_for(user: UserId) -> Result<SessionId> {
     SessionId::parse(&id)
 }
 
-/// The index member of a session.
+/// The index member of a session: the user and the session's digest (never the token).
 fn member(user: UserId, id: &SessionId) -> String {
-    format!("{user}|{}", id.expose())
+    format!("{user}|{}", session_digest(id))
+}
+
+/// Whether text is a session digest: 64 lowercase hex digits.
+fn is_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Permissions from their stored form.
@@ -85,7 +95,7 @@ impl RedisKv {
         let mut members = Vec::new();
         loop {
             let (next, page): (u64, Vec<String>) = self
-                .read(redis::cmd("ZSCAN").arg(index).arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                .retried(redis::cmd("ZSCAN").arg(index).arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
                 .await?;
             // ZSCAN returns member, score pairs.
             members.extend(page.into_iter().step_by(2));
@@ -98,13 +108,14 @@ impl RedisKv {
 
     /// Delete listed sessions of a user (one script per chunk); returns how many were live.
     async fn revoke_members(&self, user: UserId, index: &str, members: &[String]) -> Result<u64> {
+        let bucket = Keys::session_bucket_of_user(user);
         let mut listed = Vec::with_capacity(members.len());
         for m in members {
-            match m.split_once('|').map(|(_, id)| SessionId::parse(id)) {
-                Some(Ok(id)) => listed.push((m, id)),
+            match m.split_once('|') {
+                Some((_, digest)) if is_digest(digest) => listed.push((m, digest)),
                 // A malformed member names no session: drop it.
                 _ => {
-                    let _: i64 = self.write(redis::cmd("ZREM").arg(index).arg(m)).await?;
+                    let _: i64 = self.retried(redis::cmd("ZREM").arg(index).arg(m)).await?;
                 }
             }
         }
@@ -112,10 +123,10 @@ impl RedisKv {
         for chunk in listed.chunks(REVOKE_CHUNK) {
             let mut call = SCRIPTS.session_revoke.key(index);
             call.arg(user.to_string());
-            for (m, id) in chunk {
-                call.key(self.keys().session(id)).arg(m.as_str());
+            for (m, digest) in chunk {
+                call.key(self.keys().session_of_digest(&bucket, digest)).arg(m.as_str());
             }
-            let n: u64 = self.eval(&call).await?;
+            let n: u64 = self.eval_retried(&call).await?;
             revoked += n;
         }
         Ok(revoked)
@@ -131,7 +142,7 @@ impl SessionStore for RedisKv {
         for _ in 0..MAX_ID_TRIES {
             let id = session_id_for(session.user_id)?;
             let created: i64 = self
-                .eval(
+                .eval_once(
                     SCRIPTS
                         .session_create
                         .key(self.keys().session(&id))
@@ -160,7 +171,7 @@ impl SessionStore for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>> {
-        let hash: HashMap<String, String> = self.read(redis::cmd("HGETALL").arg(self.keys().session(id))).await?;
+        let hash: HashMap<String, String> = self.retried(redis::cmd("HGETALL").arg(self.keys().session(id))).await?;
         decode_hash(id, &hash)
     }
 
@@ -168,13 +179,13 @@ impl SessionStore for RedisKv {
     async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>> {
         check_ttl("ttl", ttl)?;
         let fields: Option<Vec<String>> = self
-            .eval(
+            .eval_retried(
                 SCRIPTS
                     .session_touch
                     .key(self.keys().session(id))
                     .key(self.keys().session_index_of_id(id))
                     .arg(micros(ttl))
-                    .arg(id.expose()),
+                    .arg(session_digest(id)),
             )
             .await?;
         let Some(fields) = fields else { return Ok(None) };
@@ -187,12 +198,12 @@ impl SessionStore for RedisKv {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_session(&self, id: &SessionId) -> Result<bool> {
         let deleted: i64 = self
-            .eval(
+            .eval_once(
                 SCRIPTS
                     .session_delete
                     .key(self.keys().session(id))
                     .key(self.keys().session_index_of_id(id))
-                    .arg(id.expose()),
+                    .arg(session_digest(id)),
             )
             .await?;
         Ok(deleted == 1)

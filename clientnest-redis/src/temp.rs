@@ -16,25 +16,25 @@ impl TempStore for RedisKv {
         check_key("key", key)?;
         check_ttl("ttl", ttl)?;
         check_value("value", &value)?;
-        self.write(redis::cmd("SET").arg(self.keys().temp(key)).arg(value).arg("PX").arg(ttl_millis(ttl))).await
+        self.retried(redis::cmd("SET").arg(self.keys().temp(key)).arg(value).arg("PX").arg(ttl_millis(ttl))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key("key", key)?;
-        self.read(redis::cmd("GET").arg(self.keys().temp(key))).await
+        self.retried(redis::cmd("GET").arg(self.keys().temp(key))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key("key", key)?;
-        self.write(redis::cmd("GETDEL").arg(self.keys().temp(key))).await
+        self.once(redis::cmd("GETDEL").arg(self.keys().temp(key))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_temp(&self, key: &str) -> Result<bool> {
         check_key("key", key)?;
-        let n: i64 = self.write(redis::cmd("DEL").arg(self.keys().temp(key))).await?;
+        let n: i64 = self.once(redis::cmd("DEL").arg(self.keys().temp(key))).await?;
         Ok(n == 1)
     }
 }

@@ -23,3 +23,18 @@ mod resilience;
 
 #[path = "redis/hostile.rs"]
 mod hostile;
+
+#[path = "redis/outcome.rs"]
+mod outcome;
+
+#[path = "redis/bounded.rs"]
+mod bounded;
+
+#[path = "redis/secrets.rs"]
+mod secrets;
+
+#[path = "redis/eviction.rs"]
+mod eviction;
+
+#[path = "redis/retention.rs"]
+mod retention;

@@ -83,6 +83,14 @@ impl MemoryKv {
         Self { inner: Arc::new(inner) }
     }
 
+    /// The same store keeping dead letters by `retention` instead of the default (7 days,
+    /// 10,000 per queue), for every queue; refused when the retention breaks its rules.
+    pub fn with_dead_letter_retention(self, retention: crate::ports::DeadLetterRetention) -> crate::Result<Self> {
+        retention.check()?;
+        lock(&self.inner.queues).1 = retention;
+        Ok(self)
+    }
+
     /// The current time of the store's clock.
     fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()

@@ -42,6 +42,66 @@ pub trait Cache: Send + Sync {
     async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()>;
 }
 
+/// The most jobs one `reserve` or `requeue_expired` call moves between states (expired leases
+/// back to ready, due delayed jobs to ready, old dead letters out), so one call does bounded
+/// work however many jobs expired or came due at once; the rest move on the following calls,
+/// oldest (earliest expiry or due time) first. Every backend applies the same bound.
+pub const MAX_MOVED_PER_CALL: usize = 1000;
+
+/// How long, and how many, dead letters a queue keeps (each may hold an 8 MiB payload, so they
+/// must not pile up forever). Every backend applies it the same way:
+/// - a dead letter is gone once `died_at + max_age <= now`: no longer listed, counted or
+///   replayable, and its data is deleted by the next `fail`, `reserve` or `requeue_expired`
+///   call on the queue (at most [`MAX_MOVED_PER_CALL`] per call);
+/// - when a job dies and the queue then holds more than `max_count` dead letters, the oldest
+///   are deleted at once.
+///
+/// Defaults: 7 days, 10,000 per queue. Build with [`Default`] and the `with_*` methods; the
+/// backends check it ([`check`](Self::check)) when it is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadLetterRetention {
+    /// How long a dead letter is kept after its death (longer than zero).
+    pub max_age: Duration,
+    /// How many dead letters a queue keeps at most (1 to 1,000,000).
+    pub max_count: u32,
+}
+
+impl Default for DeadLetterRetention {
+    fn default() -> Self {
+        Self { max_age: Duration::days(7), max_count: 10_000 }
+    }
+}
+
+impl DeadLetterRetention {
+    /// The most dead letters a queue may be set to keep.
+    pub const MAX_COUNT: u32 = 1_000_000;
+
+    /// The same retention with another maximum age.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The same retention with another maximum count.
+    pub fn with_max_count(mut self, max_count: u32) -> Self {
+        self.max_count = max_count;
+        self
+    }
+
+    /// Check the rules: a positive age of at most 10 years, a count of 1 to [`Self::MAX_COUNT`].
+    pub fn check(&self) -> std::result::Result<(), crate::Error> {
+        use crate::validate::rule;
+        if self.max_age <= Duration::zero() || self.max_age > Duration::days(3650) {
+            return Err(crate::Error::invalid("max_age", rule::RANGE, "must be longer than zero and at most 10 years"));
+        }
+        if self.max_count == 0 || self.max_count > Self::MAX_COUNT {
+            return Err(crate::Error::invalid("max_count", rule::RANGE, "must be between 1 and 1000000"));
+        }
+        Ok(())
+    }
+}
+
 /// A reliable job queue: at-least-once delivery with visibility timeouts, retries with
 /// backoff and dead letters.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -50,17 +110,21 @@ pub trait JobQueue: Send + Sync {
     /// Enqueue a job (ready now, or delayed).
     async fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued>;
     /// Reserve the next ready job (highest priority, then oldest) until now + `visibility`.
+    /// First makes ready up to [`MAX_MOVED_PER_CALL`] jobs whose lease expired and as many due
+    /// delayed jobs (earliest first): after a mass expiry, a due job still waiting its turn to
+    /// move may be passed by a ready job of lower priority.
     async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>>;
     /// Acknowledge a finished job; `InvalidState` when the lease was lost.
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
     /// Report a failed attempt: retried after a jittered exponential backoff, or dead-lettered
-    /// with the error after the last attempt.
+    /// with the error after the last attempt (then the [`DeadLetterRetention`] applies).
     async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome>;
     /// Extend a lease (heartbeat) to now + `visibility`.
     async fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: Duration) -> Result<JobLease>;
-    /// Make jobs whose lease expired ready again; returns how many.
+    /// Make jobs whose lease expired ready again, at most [`MAX_MOVED_PER_CALL`] (earliest
+    /// expiry first); returns how many. Call again while it returns the maximum.
     async fn requeue_expired(&self, queue: &QueueName) -> Result<u64>;
-    /// Dead letters, oldest first.
+    /// Dead letters, oldest first (those past their [`DeadLetterRetention`] age are gone).
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>>;
     /// Move a dead job back to ready with its attempts reset.
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()>;

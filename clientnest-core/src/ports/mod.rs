@@ -3,7 +3,9 @@
 mod kv;
 mod relational;
 
-pub use kv::{Cache, JobQueue, KvStores, RateLimiter, SessionStore, TempStore};
+pub use kv::{
+    Cache, DeadLetterRetention, JobQueue, KvStores, MAX_MOVED_PER_CALL, RateLimiter, SessionStore, TempStore,
+};
 pub use relational::{
     AiUsageRepository, AutomationRepository, BillingRepository, CommentRepository, NotificationRepository,
     PostRepository, Repositories, ScheduleRepository, SocialAccountRepository, TeamRepository, TemplateRepository,

@@ -72,6 +72,16 @@ fn assert_unavailable<T: std::fmt::Debug>(what: &str, outcome: Result<T>) {
     }
 }
 
+/// Assert that the error of a call that is never re-sent says the path failed: `Unavailable`
+/// when nothing left the client, `OutcomeUnknown` when the request may have reached the server.
+fn assert_failed_once<T: std::fmt::Debug>(what: &str, outcome: Result<T>) {
+    match outcome {
+        Err(e @ Error::Unavailable { .. }) => assert!(e.is_retryable(), "{what}: Unavailable is retryable"),
+        Err(Error::OutcomeUnknown { .. }) => {}
+        other => panic!("{what} while the path is cut: expected Unavailable or OutcomeUnknown, got {other:?}"),
+    }
+}
+
 /// What the background load saw: successes before the cut, `Unavailable` errors, successes
 /// after the restore, and any other error (none expected).
 #[derive(Default)]
@@ -95,7 +105,8 @@ async fn background_load(kv: RedisKv, tally: Arc<LoadTally>) {
         };
         match outcome {
             Ok(()) => tally.ok.fetch_add(1, Ordering::Relaxed),
-            Err(Error::Unavailable { .. }) => {
+            // check_rate is never re-sent: a lost reply is OutcomeUnknown.
+            Err(Error::Unavailable { .. } | Error::OutcomeUnknown { .. }) => {
                 tally.unavailable.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(StdDuration::from_millis(5)).await;
                 0
@@ -132,7 +143,8 @@ async fn wait_until_back(kv: &RedisKv) -> u32 {
     .await
 }
 
-/// Every port's calls fail with `Unavailable` while the path is cut; returns the slowest
+/// Every port's calls fail with `Unavailable` while the path is cut (or, for the calls that are
+/// never re-sent, `OutcomeUnknown` when the request may have left); returns the slowest
 /// failure's time.
 async fn every_call_is_unavailable(kv: &RedisKv, session: &clientnest_core::model::SessionId) -> StdDuration {
     let q = QueueName::new("resilience").expect("queue");
@@ -146,19 +158,26 @@ async fn every_call_is_unavailable(kv: &RedisKv, session: &clientnest_core::mode
             slowest = slowest.max(started.elapsed());
         }};
     }
+    macro_rules! cut_once {
+        ($what:literal, $call:expr) => {{
+            let started = Instant::now();
+            assert_failed_once($what, guarded($what, $call).await);
+            slowest = slowest.max(started.elapsed());
+        }};
+    }
     cut_call!("ping", kv.ping());
     cut_call!("get_session", kv.get_session(session));
     cut_call!("touch_session", kv.touch_session(session, Duration::minutes(5)));
     let new_session = NewSession { user_id: UserId::new(), permissions: vec![], ttl: Duration::minutes(5) };
-    cut_call!("create_session", kv.create_session(new_session));
+    cut_once!("create_session", kv.create_session(new_session));
     cut_call!("put_temp", kv.put_temp("cut", b"x".to_vec(), Duration::seconds(60)));
     cut_call!("get_temp", kv.get_temp("before"));
-    cut_call!("take_temp", kv.take_temp("before"));
+    cut_once!("take_temp", kv.take_temp("before"));
     cut_call!("set_bytes", kv.set_bytes(&key, b"x".to_vec(), Duration::seconds(60)));
     cut_call!("get_bytes", kv.get_bytes(&key));
-    cut_call!("check_rate", kv.check_rate("cut", &Quota::per(10, Duration::seconds(1))));
-    cut_call!("enqueue", kv.enqueue(&q, NewJob::new(b"during the cut".to_vec())));
-    cut_call!("reserve", kv.reserve(&q, &worker, Duration::seconds(30)));
+    cut_once!("check_rate", kv.check_rate("cut", &Quota::per(10, Duration::seconds(1))));
+    cut_once!("enqueue", kv.enqueue(&q, NewJob::new(b"during the cut".to_vec())));
+    cut_once!("reserve", kv.reserve(&q, &worker, Duration::seconds(30)));
     cut_call!("counts", kv.counts(&q));
     slowest
 }

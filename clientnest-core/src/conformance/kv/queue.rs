@@ -13,6 +13,7 @@ use crate::ids::JobId;
 use crate::model::{
     JobFailOutcome, JobLease, MAX_VALUE_BYTES, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, clip_error,
 };
+use crate::ports::DeadLetterRetention;
 
 /// A job with a text payload and a priority.
 fn job(payload: &str, priority: u8) -> NewJob {
@@ -433,4 +434,38 @@ pub async fn queue_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Ha
     }
     assert_validation(QueueName::new("bad:name"), "a queue name outside [A-Za-z0-9_.-]");
     h.store.ack(&q, &r.lease).await.expect("the lease survived the refused extend");
+}
+
+/// Dead letters follow the store's [`DeadLetterRetention`]: when a job dies and more than
+/// `max_count` are kept, the oldest are deleted; past `max_age` none is listed, counted or
+/// replayable, and a `reserve` deletes them. Not part of
+/// [`kv_conformance!`](crate::kv_conformance): the caller builds its store with `retention`
+/// (`max_count` 1 to 5; on real time a `max_age` of a few seconds) and calls this directly.
+pub async fn queue_dead_letter_retention<S: KvStores + ?Sized + 'static>(
+    h: &Harness<S>,
+    retention: DeadLetterRetention,
+) {
+    assert!((1..=5).contains(&retention.max_count), "the test kills max_count + 2 jobs");
+    let q = unique_queue("dead-retention");
+    let mut ids = Vec::new();
+    for i in 0..retention.max_count + 2 {
+        let payload = format!("doomed {i}");
+        let id = h.store.enqueue(&q, fragile(&payload, 5)).await.expect("enqueue").id;
+        let r = reserve_one(h, &q, &payload).await;
+        assert_eq!(h.store.fail(&q, &r.lease, "boom").await.expect("fail"), JobFailOutcome::DeadLettered);
+        ids.push(id);
+        h.time.advance(ms(20)).await;
+    }
+    let kept: Vec<JobId> = h.store.dead_letters(&q, 10).await.expect("dead letters").iter().map(|d| d.job.id).collect();
+    assert_eq!(kept, ids[2..].to_vec(), "the newest max_count are kept, oldest first");
+    assert_counts(h, &q, (0, 0, 0, u64::from(retention.max_count)), "dead letters beyond the count are gone").await;
+    assert_job_not_found(h.store.replay_dead(&q, ids[0]).await, "replaying a dead letter beyond the count");
+
+    h.time.advance(retention.max_age + slack(h)).await;
+    assert!(h.store.dead_letters(&q, 10).await.expect("dead letters").is_empty(), "none past the age is listed");
+    assert_counts(h, &q, (0, 0, 0, 0), "none past the age is counted").await;
+    let last = *ids.last().expect("a job");
+    assert_job_not_found(h.store.replay_dead(&q, last).await, "replaying a dead letter past its age");
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "a reserve finds nothing and deletes them");
+    assert_counts(h, &q, (0, 0, 0, 0), "after the reserve").await;
 }

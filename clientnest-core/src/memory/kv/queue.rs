@@ -3,14 +3,16 @@
 //! Rules (the same as the Redis adapter's, checked by the conformance suite):
 //! - ready jobs are reserved highest priority first, then in enqueue order;
 //! - a delayed job (or a retry waiting for its backoff) is due at `at <= now` and counts as
-//!   ready from then on; `reserve` promotes due jobs first;
+//!   ready from then on; `reserve` promotes due jobs first, at most
+//!   [`MAX_MOVED_PER_CALL`] per call (as it requeues expired leases);
 //! - a lease is lost when it expired (`expires_at <= now`) and the job was requeued, by
 //!   [`JobQueue::requeue_expired`] or by any `reserve` on the queue; a requeued job keeps its
 //!   attempt count and its place in enqueue order;
 //! - a failed attempt is retried after `retry.delay_after(attempt)` jittered uniformly in
 //!   `[delay / 2, delay]` (microsecond steps), unless it was the last one: then the job is dead
 //!   with the clipped error;
-//! - an idempotency key is remembered for 24 hours from its enqueue, whatever the job's fate.
+//! - an idempotency key is remembered for 24 hours from its enqueue, whatever the job's fate;
+//! - dead letters follow the store's [`DeadLetterRetention`] (by age and by count).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -27,7 +29,7 @@ use crate::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
     check_batch, check_visibility, clip_error,
 };
-use crate::ports::JobQueue;
+use crate::ports::{DeadLetterRetention, JobQueue, MAX_MOVED_PER_CALL};
 
 /// How long an idempotency key is remembered after its enqueue.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
@@ -35,9 +37,9 @@ const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 /// Why an ack, fail or extend is refused.
 const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
 
-/// Every queue by name.
+/// Every queue by name, and the dead-letter retention they share.
 #[derive(Debug, Default)]
-pub(super) struct Queues(HashMap<QueueName, QueueState>);
+pub(super) struct Queues(HashMap<QueueName, QueueState>, pub(super) DeadLetterRetention);
 
 /// Where a job is.
 #[derive(Debug, Clone)]
@@ -115,21 +117,61 @@ impl QueueState {
         };
     }
 
-    /// Make delayed jobs due at `now` ready.
+    /// Make delayed jobs due at `now` ready, at most [`MAX_MOVED_PER_CALL`] (earliest first).
     fn promote_due(&mut self, now: DateTime<Utc>) {
-        let due: Vec<JobId> = self.delayed.iter().take_while(|(at, ..)| *at <= now).map(|(.., id)| *id).collect();
+        let due: Vec<JobId> = self
+            .delayed
+            .iter()
+            .take_while(|(at, ..)| *at <= now)
+            .take(MAX_MOVED_PER_CALL)
+            .map(|(.., id)| *id)
+            .collect();
         for id in due {
             self.set_state(id, State::Ready);
         }
     }
 
-    /// Make in-flight jobs whose lease expired at `now` ready; returns how many.
+    /// Make in-flight jobs whose lease expired at `now` ready, at most [`MAX_MOVED_PER_CALL`]
+    /// (earliest expiry first); returns how many.
     fn requeue_expired(&mut self, now: DateTime<Utc>) -> u64 {
-        let expired: Vec<JobId> = self.in_flight.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect();
+        let expired: Vec<JobId> = self
+            .in_flight
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(MAX_MOVED_PER_CALL)
+            .map(|(_, id)| *id)
+            .collect();
         for id in &expired {
             self.set_state(*id, State::Ready);
         }
         u64::try_from(expired.len()).unwrap_or(u64::MAX)
+    }
+
+    /// The oldest death time a dead letter may have at `now` and still be kept.
+    fn dead_cutoff(now: DateTime<Utc>, retention: &DeadLetterRetention) -> DateTime<Utc> {
+        now.checked_sub_signed(retention.max_age).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Delete dead letters past their age (at most [`MAX_MOVED_PER_CALL`]), then, the oldest
+    /// beyond the count (as many).
+    fn trim_dead(&mut self, now: DateTime<Utc>, retention: &DeadLetterRetention) {
+        let cutoff = Self::dead_cutoff(now, retention);
+        let old: Vec<JobId> = self
+            .dead
+            .iter()
+            .take_while(|(died, ..)| *died <= cutoff)
+            .take(MAX_MOVED_PER_CALL)
+            .map(|(.., id)| *id)
+            .collect();
+        for id in old {
+            self.remove(id);
+        }
+        let max = usize::try_from(retention.max_count).unwrap_or(usize::MAX);
+        let excess = self.dead.len().saturating_sub(max).min(MAX_MOVED_PER_CALL);
+        let oldest: Vec<JobId> = self.dead.iter().take(excess).map(|(.., id)| *id).collect();
+        for id in oldest {
+            self.remove(id);
+        }
     }
 
     /// Reserve the first ready job until `expires_at`.
@@ -150,15 +192,18 @@ impl QueueState {
         }
     }
 
-    /// How many jobs each state holds at `now` (due delayed jobs count as ready).
-    fn counts(&self, now: DateTime<Utc>) -> QueueCounts {
+    /// How many jobs each state holds at `now` (due delayed jobs count as ready, dead letters
+    /// past their age do not count).
+    fn counts(&self, now: DateTime<Utc>, retention: &DeadLetterRetention) -> QueueCounts {
         let due = self.delayed.iter().take_while(|(at, ..)| *at <= now).count();
+        let cutoff = Self::dead_cutoff(now, retention);
+        let expired_dead = self.dead.iter().take_while(|(died, ..)| *died <= cutoff).count();
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         QueueCounts {
             ready: count(self.ready.len() + due),
             delayed: count(self.delayed.len() - due),
             in_flight: count(self.in_flight.len()),
-            dead: count(self.dead.len()),
+            dead: count(self.dead.len() - expired_dead),
         }
     }
 }
@@ -218,9 +263,11 @@ impl JobQueue for MemoryKv {
         check_visibility(visibility)?;
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
+        let retention = queues.1;
         let Some(q) = queues.0.get_mut(queue) else { return Ok(None) };
         q.requeue_expired(now);
         q.promote_due(now);
+        q.trim_dead(now, &retention);
         let reserved = q.reserve_next(after(now, visibility));
         if let Some(r) = &reserved {
             tracing::trace!(queue = %queue, worker = %worker, job = %r.job.id, attempt = r.job.attempt, "reserved");
@@ -239,6 +286,7 @@ impl JobQueue for MemoryKv {
     async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome> {
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
+        let retention = queues.1;
         let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
         let (attempt, retry) = {
             let stored = q.leased(lease)?;
@@ -250,6 +298,7 @@ impl JobQueue for MemoryKv {
         }
         if attempt >= retry.max_attempts {
             q.set_state(lease.job_id, State::Dead { error, died_at: now });
+            q.trim_dead(now, &retention);
             return Ok(JobFailOutcome::DeadLettered);
         }
         let at = after(now, jittered_backoff(&retry, attempt));
@@ -272,28 +321,41 @@ impl JobQueue for MemoryKv {
     async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
-        Ok(queues.0.get_mut(queue).map_or(0, |q| q.requeue_expired(now)))
+        let retention = queues.1;
+        Ok(queues.0.get_mut(queue).map_or(0, |q| {
+            q.trim_dead(now, &retention);
+            q.requeue_expired(now)
+        }))
     }
 
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>> {
         check_batch(limit)?;
+        let now = self.now();
         let queues = lock(&self.inner.queues);
+        let cutoff = QueueState::dead_cutoff(now, &queues.1);
         let Some(q) = queues.0.get(queue) else { return Ok(Vec::new()) };
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        let dead = q.dead.iter().filter_map(|(.., id)| q.jobs.get(id)).filter_map(|s| match &s.state {
-            State::Dead { error, died_at } => {
-                Some(DeadJob { job: s.job.clone(), error: error.clone(), died_at: *died_at })
-            }
-            _ => None,
-        });
+        let dead =
+            q.dead.iter().filter(|(died, ..)| *died > cutoff).filter_map(|(.., id)| q.jobs.get(id)).filter_map(|s| {
+                match &s.state {
+                    State::Dead { error, died_at } => {
+                        Some(DeadJob { job: s.job.clone(), error: error.clone(), died_at: *died_at })
+                    }
+                    _ => None,
+                }
+            });
         Ok(dead.take(take).collect())
     }
 
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()> {
+        let now = self.now();
         let mut queues = lock(&self.inner.queues);
+        let cutoff = QueueState::dead_cutoff(now, &queues.1);
         let q = queues.0.get_mut(queue).ok_or_else(|| Error::not_found(Entity::Job, id))?;
         match q.jobs.get_mut(&id) {
-            Some(stored) if matches!(stored.state, State::Dead { .. }) => stored.job.attempt = 0,
+            Some(stored) if matches!(stored.state, State::Dead { died_at, .. } if died_at > cutoff) => {
+                stored.job.attempt = 0;
+            }
             _ => return Err(Error::not_found(Entity::Job, id)),
         }
         q.set_state(id, State::Ready);
@@ -303,6 +365,6 @@ impl JobQueue for MemoryKv {
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts> {
         let now = self.now();
         let queues = lock(&self.inner.queues);
-        Ok(queues.0.get(queue).map_or_else(QueueCounts::default, |q| q.counts(now)))
+        Ok(queues.0.get(queue).map_or_else(QueueCounts::default, |q| q.counts(now, &queues.1)))
     }
 }
