@@ -851,3 +851,66 @@ mod tests {
         assert_eq!(hex_decode("é0"), None);
     }
 }
+
+/// The limits of the crypto API: argon2 parameter caps, webhook secret length, tolerance cap.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limit_tests {
+    use super::*;
+    use crate::model::NewWebhook;
+    use crate::model::Platform;
+
+    const SALT_AND_HASH: &str = "c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    fn phc(params: &str) -> PasswordHash {
+        PasswordHash::from_phc(format!("$argon2id$v=19${params}${SALT_AND_HASH}"))
+    }
+
+    #[test]
+    fn costly_stored_hashes_are_refused_before_hashing() {
+        let pw = Secret::new("hunter2");
+        // Over the lane cap, the time cap and the memory cap (64 MiB + 8 KiB), one at a time.
+        for params in ["m=19456,t=2,p=16", "m=64,t=100,p=1", "m=65544,t=1,p=1"] {
+            let started = std::time::Instant::now();
+            let result = verify_password(&pw, &phc(params));
+            assert!(matches!(result, Err(Error::Crypto(_))), "{params}: {result:?}");
+            assert!(started.elapsed() < std::time::Duration::from_millis(200), "{params}: refused before hashing");
+            assert!(!is_argon2id_phc(phc(params).as_phc()), "{params}: not storable either");
+        }
+        // At the caps' edges (and our own defaults) the hash is verified.
+        assert!(!verify_password(&pw, &phc("m=64,t=2,p=8")).unwrap());
+    }
+
+    #[test]
+    fn short_webhook_secrets_are_refused() {
+        let hook = |secret: &str| NewWebhook {
+            platform: Platform::Facebook,
+            event_type: "comment.created".to_owned(),
+            endpoint_url: "https://hooks.example.com/in".to_owned(),
+            secret_key: Secret::new(secret),
+        };
+        let short = "s".repeat(31);
+        match hook(&short).check() {
+            Err(Error::Validation(v)) => assert_eq!(v.first().unwrap().field, "secret_key", "{v}"),
+            other => panic!("a 31-byte secret: {other:?}"),
+        }
+        hook(&"s".repeat(32)).check().unwrap();
+        hook(generate_webhook_secret().expose()).check().unwrap();
+        // A short secret cannot verify a delivery either.
+        let header = sign_webhook(&Secret::new(short.clone()), T, b"x");
+        assert!(matches!(verify_webhook(&Secret::new(short), &header, b"x", T, 300), Err(Error::Validation(_))));
+    }
+
+    const T: i64 = 1_700_000_000;
+
+    #[test]
+    fn webhook_tolerance_is_capped() {
+        let secret = generate_webhook_secret();
+        let header = sign_webhook(&secret, T, b"x");
+        verify_webhook(&secret, &header, b"x", T, 600).unwrap();
+        for tolerance in [601, 86_400, i64::MAX, -1] {
+            let result = verify_webhook(&secret, &header, b"x", T, tolerance);
+            assert!(matches!(result, Err(Error::Validation(_))), "{tolerance}: {result:?}");
+        }
+    }
+}

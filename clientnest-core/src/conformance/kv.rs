@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache;
+mod cache_aside;
 mod hostile;
 mod queue;
 mod rate;
@@ -24,6 +25,7 @@ mod session;
 mod temp;
 
 pub use cache::*;
+pub use cache_aside::*;
 pub use hostile::*;
 pub use queue::*;
 pub use rate::*;

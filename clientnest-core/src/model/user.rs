@@ -155,3 +155,42 @@ impl UserUpdate {
         u.updated_at = now;
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_serialized_form_carries_no_password_hash() {
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let now = Utc::now();
+        let user = User {
+            id: UserId::new(),
+            email: "ada@example.com".to_owned(),
+            password_hash: PasswordHash::from_phc(phc),
+            first_name: "Ada".to_owned(),
+            last_name: "Lovelace".to_owned(),
+            avatar_url: None,
+            timezone: "UTC".to_owned(),
+            is_active: true,
+            email_verified: false,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            preferences: serde_json::json!({}),
+        };
+        let json = serde_json::to_string(&user).unwrap();
+        assert!(!json.contains("$argon2"), "{json}");
+        assert!(!json.contains("password_hash"), "{json}");
+        assert!(json.contains("ada@example.com"));
+        // Reading it back gives the user without a hash; a hash in the input is ignored.
+        let back: User = serde_json::from_str(&json).unwrap();
+        assert!(back.password_hash.as_phc().is_empty());
+        let mut with_hash: serde_json::Value = serde_json::from_str(&json).unwrap();
+        with_hash["password_hash"] = serde_json::Value::String(phc.to_owned());
+        let back: User = serde_json::from_value(with_hash).unwrap();
+        assert!(back.password_hash.as_phc().is_empty(), "a hash is never read from outside either");
+        assert_eq!(User { password_hash: back.password_hash.clone(), ..user }, back);
+    }
+}
