@@ -21,6 +21,7 @@ mod cache_aside;
 mod hostile;
 mod queue;
 mod rate;
+mod replay;
 mod session;
 mod temp;
 
@@ -29,6 +30,7 @@ pub use cache_aside::*;
 pub use hostile::*;
 pub use queue::*;
 pub use rate::*;
+pub use replay::*;
 pub use session::*;
 pub use temp::*;
 

@@ -152,6 +152,7 @@ macro_rules! kv_conformance {
             queue_concurrent_workers_each_job_once, queues_are_independent, queue_invalid_input_rejected,
             rate_burst_then_refusal, rate_recovers_after_waiting, rate_subjects_independent, rate_invalid_input_rejected,
             temp_put_get_take_delete, temp_take_once_concurrently, temp_expires, temp_invalid_input_rejected,
+            temp_put_if_absent_once, webhook_replay_refused,
             hostile_temp_keys_round_trip_without_collision, hostile_cache_keys_round_trip_without_collision,
             hostile_rate_subjects_do_not_collide, hostile_payloads_round_trip, hostile_session_permissions_round_trip,
             keyspaces_are_separate, oversize_values_and_empty_keys_rejected,

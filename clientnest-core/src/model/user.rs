@@ -9,13 +9,19 @@ use crate::secret::PasswordHash;
 use crate::validate as v;
 
 /// A stored user.
+///
+/// Its serialized form (serde: the cache's JSON, an API's `Json(user)`) has every field but
+/// `password_hash`; deserializing gives [`PasswordHash::absent`] whatever the input holds. So
+/// the hash never leaves the process, and a password is checked only against a user read from
+/// the repository.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Id.
     pub id: UserId,
     /// Email, unique regardless of case.
     pub email: String,
-    /// argon2id hash of the password.
+    /// argon2id hash of the password. Never serialized (nor read from serialized input).
+    #[serde(skip)]
     pub password_hash: PasswordHash,
     /// First name.
     pub first_name: String,
@@ -186,11 +192,11 @@ mod tests {
         assert!(json.contains("ada@example.com"));
         // Reading it back gives the user without a hash; a hash in the input is ignored.
         let back: User = serde_json::from_str(&json).unwrap();
-        assert!(back.password_hash.as_phc().is_empty());
+        assert!(back.password_hash.is_absent());
         let mut with_hash: serde_json::Value = serde_json::from_str(&json).unwrap();
         with_hash["password_hash"] = serde_json::Value::String(phc.to_owned());
         let back: User = serde_json::from_value(with_hash).unwrap();
-        assert!(back.password_hash.as_phc().is_empty(), "a hash is never read from outside either");
+        assert!(back.password_hash.is_absent(), "a hash is never read from outside either");
         assert_eq!(User { password_hash: back.password_hash.clone(), ..user }, back);
     }
 }
