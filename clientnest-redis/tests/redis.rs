@@ -23,3 +23,6 @@ mod resilience;
 
 #[path = "redis/hostile.rs"]
 mod hostile;
+
+#[path = "redis/user_cache.rs"]
+mod user_cache;
