@@ -2,12 +2,16 @@
 
 mod kv;
 mod relational;
+mod reseal;
 
 pub use kv::{Cache, JobQueue, KvStores, RateLimiter, SessionStore, TempStore};
 pub use relational::{
     AiUsageRepository, AutomationRepository, BillingRepository, CommentRepository, NotificationRepository,
     PostRepository, Repositories, ScheduleRepository, SocialAccountRepository, TeamRepository, TemplateRepository,
     UserRepository, WebhookRepository,
+};
+pub use reseal::{
+    MAX_RESEAL_PAGE, ResealCursor, ResealProgress, ResealTable, SecretReseal, check_reseal_limit,
 };
 
 #[cfg(feature = "mock")]
@@ -18,3 +22,5 @@ pub use relational::{
     MockNotificationRepository, MockPostRepository, MockScheduleRepository, MockSocialAccountRepository,
     MockTeamRepository, MockTemplateRepository, MockUserRepository, MockWebhookRepository,
 };
+#[cfg(feature = "mock")]
+pub use reseal::MockSecretReseal;
