@@ -67,7 +67,9 @@ pub trait CacheExt: Cache {
                         Ok(None) => {
                             let started = std::time::Instant::now();
                             match load().await {
-                                Ok(Some(v)) => store_loaded(self, key, &v, ttl, generation, started).await.map(|()| Some(v)),
+                                Ok(Some(v)) => {
+                                    store_loaded(self, key, &v, ttl, generation, started).await.map(|()| Some(v))
+                                }
                                 other => other,
                             }
                         }

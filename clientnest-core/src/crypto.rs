@@ -77,7 +77,9 @@ pub const MAX_ARGON2_LANES: u32 = 8;
 /// Whether argon2 parameters stay within the caps ([`MAX_ARGON2_MEMORY_KIB`],
 /// [`MAX_ARGON2_TIME_COST`], [`MAX_ARGON2_LANES`]).
 fn within_argon2_caps(params: &argon2::Params) -> bool {
-    params.m_cost() <= MAX_ARGON2_MEMORY_KIB && params.t_cost() <= MAX_ARGON2_TIME_COST && params.p_cost() <= MAX_ARGON2_LANES
+    params.m_cost() <= MAX_ARGON2_MEMORY_KIB
+        && params.t_cost() <= MAX_ARGON2_TIME_COST
+        && params.p_cost() <= MAX_ARGON2_LANES
 }
 
 /// Hash a password with argon2id (default parameters, random 16-byte salt from the OS).
@@ -128,7 +130,8 @@ pub fn verify_password(password: &Secret, hash: &PasswordHash) -> Result<bool> {
     if parsed.salt.is_none() || parsed.hash.is_none() {
         return Err(Error::Crypto(CryptoFailure::MalformedPasswordHash));
     }
-    let params = argon2::Params::try_from(&parsed).map_err(|_| Error::Crypto(CryptoFailure::UnsupportedPasswordHash))?;
+    let params =
+        argon2::Params::try_from(&parsed).map_err(|_| Error::Crypto(CryptoFailure::UnsupportedPasswordHash))?;
     if !within_argon2_caps(&params) {
         return Err(Error::Crypto(CryptoFailure::PasswordHashTooCostly));
     }
@@ -170,7 +173,6 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 /// Longest key id.
 const MAX_KEY_ID_LEN: usize = 32;
-
 
 /// One key of a [`KeyRing`]: its id and its 256 bits, wiped on drop.
 #[derive(Clone)]
@@ -400,7 +402,6 @@ pub const MAX_WEBHOOK_TOLERANCE_SECS: i64 = 600;
 /// Prefix of the [`TempStore`] keys of the replay guard: `webhook-replay:<hex sha256 of the MAC>`.
 const REPLAY_KEY_PREFIX: &str = "webhook-replay:";
 
-
 /// HMAC-SHA256 keyed with `key`, without a fallible constructor.
 ///
 /// This is the RFC 2104 key preparation: a key longer than the block is hashed first, then the
@@ -605,7 +606,9 @@ pub async fn verify_webhook_once<T: TempStore + ?Sized>(
     let key = format!("{REPLAY_KEY_PREFIX}{}", hex_encode(&digest));
     // Inside the window, so 1 ..= 2 * tolerance + 1 seconds.
     let remaining = i128::from(timestamp) + i128::from(tolerance_secs) - i128::from(now) + 1;
-    let ttl = chrono::Duration::seconds(i64::try_from(remaining.clamp(1, 2 * i128::from(MAX_WEBHOOK_TOLERANCE_SECS) + 1)).unwrap_or(1));
+    let ttl = chrono::Duration::seconds(
+        i64::try_from(remaining.clamp(1, 2 * i128::from(MAX_WEBHOOK_TOLERANCE_SECS) + 1)).unwrap_or(1),
+    );
     if store.put_temp_if_absent(&key, b"seen".to_vec(), ttl).await? {
         Ok(())
     } else {
@@ -683,7 +686,10 @@ mod tests {
             );
         }
         let other_algo = "$pbkdf2-sha256$i=1000$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        assert_eq!(crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))), CryptoFailure::UnsupportedPasswordHash);
+        assert_eq!(
+            crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))),
+            CryptoFailure::UnsupportedPasswordHash
+        );
     }
 
     #[test]
@@ -918,9 +924,18 @@ mod tests {
     fn webhook_tampered_payload_or_wrong_secret_fails() {
         let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         let header = sign_webhook(&secret, T, b"{\"amount\":1}");
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)), CryptoFailure::SignatureMismatch);
         assert_eq!(
-            crypto_msg(verify_webhook(&Secret::new("whsec_other_0123456789abcdefghijklmno"), &header, b"{\"amount\":1}", T, 300)),
+            crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)),
+            CryptoFailure::SignatureMismatch
+        );
+        assert_eq!(
+            crypto_msg(verify_webhook(
+                &Secret::new("whsec_other_0123456789abcdefghijklmno"),
+                &header,
+                b"{\"amount\":1}",
+                T,
+                300
+            )),
             CryptoFailure::SignatureMismatch
         );
     }
@@ -929,8 +944,14 @@ mod tests {
     fn webhook_old_or_future_timestamp_fails() {
         let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         let header = sign_webhook(&secret, T, b"x");
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)), CryptoFailure::TimestampOutsideTolerance);
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)), CryptoFailure::TimestampOutsideTolerance);
+        assert_eq!(
+            crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)),
+            CryptoFailure::TimestampOutsideTolerance
+        );
+        assert_eq!(
+            crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)),
+            CryptoFailure::TimestampOutsideTolerance
+        );
         assert_eq!(rule(verify_webhook(&secret, &header, b"x", T, -1)), "range");
         // Extreme values do not overflow.
         let extreme = sign_webhook(&secret, i64::MIN, b"x");
@@ -960,7 +981,11 @@ mod tests {
             format!("t={T},v1={sig},{}", "x".repeat(MAX_WEBHOOK_HEADER_LEN)),
         ];
         for header in &cases {
-            assert_eq!(crypto_msg(verify_webhook(&secret, header, b"x", T, 300)), CryptoFailure::MalformedSignatureHeader, "{header:?}");
+            assert_eq!(
+                crypto_msg(verify_webhook(&secret, header, b"x", T, 300)),
+                CryptoFailure::MalformedSignatureHeader,
+                "{header:?}"
+            );
         }
     }
 

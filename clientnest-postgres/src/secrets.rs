@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use clientnest_core::crypto::KeyRing;
 use clientnest_core::ports::{ResealCursor, ResealProgress, ResealTable};
-use clientnest_core::{Error, Result};
 use clientnest_core::secret::Secret;
+use clientnest_core::{Error, Result};
 use uuid::Uuid;
 
 /// A column that holds sealed secrets.

@@ -48,8 +48,13 @@ pub trait Cache: Send + Sync {
     async fn generation(&self, key: &CacheKey) -> Result<u64>;
     /// Store bytes for `ttl` only if the key's generation is still `generation` (read before
     /// loading the value), atomically; true when stored, false when a delete came in between.
-    async fn set_bytes_if_generation(&self, key: &CacheKey, value: Vec<u8>, ttl: Duration, generation: u64)
-    -> Result<bool>;
+    async fn set_bytes_if_generation(
+        &self,
+        key: &CacheKey,
+        value: Vec<u8>,
+        ttl: Duration,
+        generation: u64,
+    ) -> Result<bool>;
     /// Try to take the load lock of a key for `ttl`; returns a token when taken.
     async fn try_lock(&self, key: &CacheKey, ttl: Duration) -> Result<Option<String>>;
     /// Release a load lock if the token still holds it.

@@ -10,9 +10,7 @@ pub use relational::{
     PostRepository, Repositories, ScheduleRepository, SocialAccountRepository, TeamRepository, TemplateRepository,
     UserRepository, WebhookRepository,
 };
-pub use reseal::{
-    MAX_RESEAL_PAGE, ResealCursor, ResealProgress, ResealTable, SecretReseal, check_reseal_limit,
-};
+pub use reseal::{MAX_RESEAL_PAGE, ResealCursor, ResealProgress, ResealTable, SecretReseal, check_reseal_limit};
 
 #[cfg(feature = "mock")]
 pub use kv::{MockCache, MockJobQueue, MockRateLimiter, MockSessionStore, MockTempStore};

@@ -295,13 +295,15 @@ pub(super) async fn reseal_page(store: &PgStore, after: Option<Uuid>, limit: u32
             let refresh = refresh.map(|r| sealer.reseal(SealedColumn::RefreshToken, id, &r)).transpose();
             match (access, refresh) {
                 (Ok(access), Ok(refresh)) => {
-                    sqlx::query("UPDATE social_accounts SET access_token_enc = $2, refresh_token_enc = $3 WHERE id = $1")
-                        .bind(id)
-                        .bind(access)
-                        .bind(refresh)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_sqlx)?;
+                    sqlx::query(
+                        "UPDATE social_accounts SET access_token_enc = $2, refresh_token_enc = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(access)
+                    .bind(refresh)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
                     Ok(true)
                 }
                 (Err(e), _) | (_, Err(e)) => Err(e),

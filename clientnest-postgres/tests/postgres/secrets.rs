@@ -207,7 +207,10 @@ async fn reseal_conformance() {
 /// Every sealed column of both tables, raw.
 async fn sealed_columns(pool: &sqlx::PgPool) -> Vec<String> {
     let accounts: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts").fetch_all(pool).await.unwrap();
+        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts")
+            .fetch_all(pool)
+            .await
+            .unwrap();
     let hooks: Vec<String> = sqlx::query_scalar("SELECT secret_key_enc FROM webhooks").fetch_all(pool).await.unwrap();
     accounts.into_iter().flat_map(|(a, r)| std::iter::once(a).chain(r)).chain(hooks).collect()
 }

@@ -5,8 +5,8 @@
 //! the generation check and the stored bytes are Redis's own.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::Duration;
@@ -40,7 +40,12 @@ struct PausingUsers {
 
 impl PausingUsers {
     fn new() -> Self {
-        Self { inner: MemoryStore::new(), armed: AtomicBool::new(false), loaded: Barrier::new(2), release: Barrier::new(2) }
+        Self {
+            inner: MemoryStore::new(),
+            armed: AtomicBool::new(false),
+            loaded: Barrier::new(2),
+            release: Barrier::new(2),
+        }
     }
 }
 

@@ -65,7 +65,9 @@ pub async fn webhook_replay_refused<S: KvStores + ?Sized + 'static>(h: &Harness<
     let tasks: Vec<_> = (0..6)
         .map(|_| {
             let (store, secret, header, third) = (Arc::clone(&h.store), secret.clone(), header.clone(), third.clone());
-            tokio::spawn(async move { verify_webhook_once(&*store, &secret, &header, third.as_bytes(), now, 300).await })
+            tokio::spawn(
+                async move { verify_webhook_once(&*store, &secret, &header, third.as_bytes(), now, 300).await },
+            )
         })
         .collect();
     let mut accepted = 0;
