@@ -18,7 +18,7 @@ const WAIT_STEP_MS: u64 = 10;
 
 /// How long a backend keeps a key's generation after its last [`delete`](Cache::delete), in
 /// milliseconds (24 hours). A loader compares the generation it read before loading with the
-/// current one when it stores; it gives up on storing after [`LOAD_LOCK_TTL_MS`] (10 s), far
+/// current one when it stores; it gives up on storing after the load lock's 10 seconds, far
 /// inside this, so a forgotten generation can never let a stale value in.
 pub const GENERATION_TTL_MS: i64 = 86_400_000;
 

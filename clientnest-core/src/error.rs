@@ -153,9 +153,11 @@ pub enum CryptoFailure {
     /// A PHC string that argon2 cannot verify (another algorithm, invalid parameters).
     #[error("unsupported password hash")]
     UnsupportedPasswordHash,
-    /// A stored argon2 hash whose memory, time or lane parameters exceed the caps of
-    /// [`crypto`](crate::crypto) (`MAX_ARGON2_MEMORY_KIB`, `MAX_ARGON2_TIME_COST`,
-    /// `MAX_ARGON2_LANES`); it was refused before any hashing.
+    /// A stored argon2 hash whose memory, time or lane parameters exceed the caps
+    /// ([`MAX_ARGON2_MEMORY_KIB`](crate::crypto::MAX_ARGON2_MEMORY_KIB),
+    /// [`MAX_ARGON2_TIME_COST`](crate::crypto::MAX_ARGON2_TIME_COST),
+    /// [`MAX_ARGON2_LANES`](crate::crypto::MAX_ARGON2_LANES)); it was refused before any
+    /// hashing.
     #[error("password hash parameters exceed the accepted cost")]
     PasswordHashTooCostly,
     /// A sealed value that is not `v1.<key id>.<base64url>` with a body of at least nonce + tag.

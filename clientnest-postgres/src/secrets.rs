@@ -3,7 +3,7 @@
 //!
 //! Each ciphertext is bound to its place by the associated data
 //! `"<table>.<column>:<row id>"` (see [`aad`]): a value copied into another row or column does
-//! not decrypt, it fails with [`Error::Crypto`](clientnest_core::Error::Crypto).
+//! not decrypt, it fails with [`Error::Crypto`].
 //!
 //! To retire a key, make a ring whose primary key is the new one with the old key added by
 //! `KeyRing::with_old_key`, then run the re-seal sweep
