@@ -144,7 +144,7 @@ macro_rules! kv_conformance {
             cache_set_get_delete, cache_entry_expires, cache_typed_get_set, cache_get_or_load_runs_loader_once,
             cache_get_or_load_none_is_not_cached, cache_api_key_params_order_insensitive, cache_lock_token_semantics,
             cache_lock_expires, cache_invalid_input_rejected,
-            cache_aside_never_serves_a_stale_user, cache_aside_stores_no_password_hash,
+            cache_aside_never_serves_a_stale_user, cache_aside_stores_no_password_hash, cache_generation_guards_stores,
             queue_priority_then_fifo, queue_fifo_within_priority, queue_delay_holds_job, queue_ack_removes_job,
             queue_unknown_lease_refused, queue_visibility_timeout_redelivers, queue_reserve_recovers_expired_lease,
             queue_extend_keeps_job_invisible, queue_fail_backoff_then_dead_letter, queue_zero_backoff_retries_at_once,

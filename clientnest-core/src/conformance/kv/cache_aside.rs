@@ -137,3 +137,35 @@ pub async fn cache_aside_stores_no_password_hash<S: KvStores + ?Sized + 'static>
     }
     assert_eq!(loaded, cached, "a miss and a hit answer the same");
 }
+
+/// The port's generation: 0 for a fresh key, one more per `delete` (whether a value existed
+/// or not); `set_bytes_if_generation` stores only under the current generation, checks its
+/// input like `set_bytes`, and leaves the value alone when refused.
+pub async fn cache_generation_guards_stores<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+    let key = CacheKey::new("conformance", format!("gen-{}", uuid::Uuid::new_v4())).expect("a valid key");
+    assert_eq!(h.store.generation(&key).await.expect("generation"), 0, "a fresh key");
+    assert!(h.store.set_bytes_if_generation(&key, b"v1".to_vec(), Duration::seconds(60), 0).await.expect("set"));
+    assert_eq!(h.store.get_bytes(&key).await.expect("get"), Some(b"v1".to_vec()));
+
+    assert!(h.store.delete(&key).await.expect("delete"), "the value existed");
+    assert_eq!(h.store.generation(&key).await.expect("generation"), 1, "a delete advances it");
+    assert!(!h.store.delete(&key).await.expect("delete again"), "nothing to delete");
+    assert_eq!(h.store.generation(&key).await.expect("generation"), 2, "so does a delete of nothing");
+
+    let stale = h.store.set_bytes_if_generation(&key, b"old".to_vec(), Duration::seconds(60), 1).await;
+    assert!(!stale.expect("a stale store"), "refused under an old generation");
+    assert_eq!(h.store.get_bytes(&key).await.expect("get"), None, "nothing stored");
+    h.store.set_bytes(&key, b"plain".to_vec(), Duration::seconds(60)).await.expect("set");
+    let refused = h.store.set_bytes_if_generation(&key, b"old".to_vec(), Duration::seconds(60), 0).await;
+    assert!(!refused.expect("refused"), "refused");
+    assert_eq!(h.store.get_bytes(&key).await.expect("get"), Some(b"plain".to_vec()), "a refusal changes nothing");
+    assert!(h.store.set_bytes_if_generation(&key, b"v3".to_vec(), Duration::seconds(60), 2).await.expect("set"));
+    assert_eq!(h.store.get_bytes(&key).await.expect("get"), Some(b"v3".to_vec()));
+
+    let zero_ttl = h.store.set_bytes_if_generation(&key, b"x".to_vec(), Duration::zero(), 2).await;
+    assert!(matches!(zero_ttl, Err(crate::error::Error::Validation(_))), "a zero TTL: {zero_ttl:?}");
+    let big = vec![0u8; crate::model::MAX_VALUE_BYTES + 1];
+    let too_big = h.store.set_bytes_if_generation(&key, big, Duration::seconds(60), 2).await;
+    assert!(matches!(too_big, Err(crate::error::Error::Validation(_))), "over 8 MiB");
+    assert_eq!(h.store.get_bytes(&key).await.expect("get"), Some(b"v3".to_vec()), "refusals change nothing");
+}
