@@ -11,9 +11,16 @@ use crate::error::{Error, Result};
 use crate::model::{CacheKey, check_ttl};
 use crate::ports::Cache;
 
-/// How long a loader may hold a key's load lock, and how long others wait for it.
+/// How long a loader may hold a key's load lock, and how long others wait for it. A value
+/// whose load took longer is returned but not stored.
 const LOAD_LOCK_TTL_MS: i64 = 10_000;
 const WAIT_STEP_MS: u64 = 10;
+
+/// How long a backend keeps a key's generation after its last [`delete`](Cache::delete), in
+/// milliseconds (24 hours). A loader compares the generation it read before loading with the
+/// current one when it stores; it gives up on storing after the load lock's 10 seconds, far
+/// inside this, so a forgotten generation can never let a stale value in.
+pub const GENERATION_TTL_MS: i64 = 86_400_000;
 
 /// Typed access to any [`Cache`], as a blanket extension.
 #[async_trait]
@@ -33,6 +40,12 @@ pub trait CacheExt: Cache {
 
     /// The cached value, or load it once: of concurrent callers that miss, one runs `load`
     /// while the others wait for its value (no stampede). A `None` from `load` is not cached.
+    ///
+    /// The loaded value is stored only if no [`delete`](Cache::delete) of the key came in
+    /// while it was loaded (the key's generation, read before loading, is unchanged) and the
+    /// load took less than the 10-second load lock: a writer that commits and then deletes
+    /// the key can never be overtaken by a slow reader storing the older value. The value is
+    /// still returned to this caller.
     async fn get_or_load<T, F, Fut>(&self, key: &CacheKey, ttl: Duration, load: F) -> Result<Option<T>>
     where
         T: Serialize + DeserializeOwned + Send + Sync,
@@ -48,11 +61,19 @@ pub trait CacheExt: Cache {
             }
             if let Some(token) = self.try_lock(key, lock_ttl).await? {
                 // Another loader may have filled the key between our miss and our lock.
-                let outcome = match self.get::<T>(key).await {
-                    Ok(Some(v)) => Ok(Some(v)),
-                    Ok(None) => match load().await {
-                        Ok(Some(v)) => self.set(key, &v, ttl).await.map(|()| Some(v)),
-                        other => other,
+                let outcome = match self.generation(key).await {
+                    Ok(generation) => match self.get::<T>(key).await {
+                        Ok(Some(v)) => Ok(Some(v)),
+                        Ok(None) => {
+                            let started = std::time::Instant::now();
+                            match load().await {
+                                Ok(Some(v)) => {
+                                    store_loaded(self, key, &v, ttl, generation, started).await.map(|()| Some(v))
+                                }
+                                other => other,
+                            }
+                        }
+                        Err(e) => Err(e),
                     },
                     Err(e) => Err(e),
                 };
@@ -67,6 +88,27 @@ pub trait CacheExt: Cache {
             waited_ms += WAIT_STEP_MS;
         }
     }
+}
+
+/// Store a freshly loaded value under the generation read before the load (see
+/// [`CacheExt::get_or_load`]); a refused store is not an error.
+async fn store_loaded<C: Cache + ?Sized, T: Serialize + Sync>(
+    cache: &C,
+    key: &CacheKey,
+    value: &T,
+    ttl: Duration,
+    generation: u64,
+    started: std::time::Instant,
+) -> Result<()> {
+    if started.elapsed() >= std::time::Duration::from_millis(LOAD_LOCK_TTL_MS.unsigned_abs()) {
+        tracing::debug!("cache load outlived its lock; the value is not stored");
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(value).map_err(Error::backend)?;
+    if !cache.set_bytes_if_generation(key, bytes, ttl, generation).await? {
+        tracing::debug!("cache key invalidated during the load; the value is not stored");
+    }
+    Ok(())
 }
 
 impl<C: Cache + ?Sized> CacheExt for C {}

@@ -2,21 +2,29 @@
 //! [`Cache`] (Redis in production, [`MemoryKv`](crate::memory::MemoryKv) in tests), every update
 //! and delete invalidates the entry.
 //!
+//! The cache holds no password hash: [`User`] serializes without it, and `get_user` answers
+//! with the [absent](crate::secret::PasswordHash::is_absent) hash on a hit and on a miss alike.
+//! Check passwords against the user of the repository ([`CachedUsers::repository`] or
+//! `find_user_by_email`, which goes to the repository).
+//!
 //! ```
 //! use std::sync::Arc;
 //! use chrono::Duration;
 //! use clientnest_core::cache_aside::CachedUsers;
 //! use clientnest_core::memory::{MemoryKv, MemoryStore};
 //! use clientnest_core::prelude::*;
+//! use clientnest_core::secret::PasswordHash;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let users = CachedUsers::new(Arc::new(MemoryStore::new()), Arc::new(MemoryKv::new()), Duration::minutes(5));
 //! let hash = hash_password(&Secret::new("correct horse battery staple"))?;
 //! let ada = users.create_user(NewUser::new("ada@example.com", hash, "Ada", "Lovelace")).await?;
-//! assert_eq!(users.get_user(ada.id).await?, ada); // loaded, then cached
-//! assert_eq!(users.get_user(ada.id).await?, ada); // served from the cache
+//! let hash_free = User { password_hash: PasswordHash::absent(), ..ada.clone() };
+//! assert_eq!(users.get_user(ada.id).await?, hash_free); // loaded, then cached
+//! assert_eq!(users.get_user(ada.id).await?, hash_free); // served from the cache
 //! let renamed = users.update_user(ada.id, UserUpdate { first_name: Some("Augusta".into()), ..Default::default() }).await?;
-//! assert_eq!(users.get_user(ada.id).await?, renamed); // the update invalidated the entry
+//! assert_eq!(users.get_user(ada.id).await?.first_name, "Augusta"); // the update invalidated the entry
+//! assert!(verify_password(&Secret::new("correct horse battery staple"), &users.repository().get_user(ada.id).await?.password_hash)?);
 //! # Ok::<(), clientnest_core::Error>(())
 //! # }).unwrap();
 //! ```
@@ -32,6 +40,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
 use crate::model::{CacheKey, NewUser, User, UserUpdate, check_ttl};
 use crate::ports::{Cache, UserRepository};
+use crate::secret::PasswordHash;
 
 /// A [`UserRepository`] that serves `get_user` from a [`Cache`] (key
 /// [`CacheKey::user`], i.e. `user:{id}`) and loads misses from the wrapped repository.
@@ -42,6 +51,14 @@ use crate::ports::{Cache, UserRepository};
 ///
 /// - Concurrent misses of one user run one load (the cache's load lock, see
 ///   [`CacheExt::get_or_load`]); the others get the loaded value.
+/// - A slow reader never leaves a stale user behind: the loaded user is stored only if the
+///   entry's generation (kept by the cache backend, so across processes) did not move while it
+///   loaded, and every update and delete advances it. After `update_user` returns, every
+///   `get_user` sees the update (or a later one).
+/// - Users returned by `get_user` carry no password hash
+///   ([`PasswordHash::absent`](crate::secret::PasswordHash::absent)), whether they came from
+///   the cache or the repository, and the cached entry holds none; `update_user`,
+///   `create_user` and `find_user_by_email` answer from the repository, hash included.
 /// - A missing user is never cached: the next read asks the repository again.
 /// - `update_user` and `delete_user` delete the entry before and after the write (a reader
 ///   that loaded the old row meanwhile cannot leave it behind). If the entry cannot be deleted
@@ -85,7 +102,7 @@ impl<R: UserRepository + ?Sized, C: Cache + ?Sized> CachedUsers<R, C> {
         &self.cache
     }
 
-    /// Drop a user's entry.
+    /// Drop a user's entry and advance its generation (so a load in flight is not stored).
     async fn invalidate(&self, id: UserId) -> Result<()> {
         self.cache.delete(&CacheKey::user(id)).await.map(|_| ())
     }
@@ -97,15 +114,9 @@ impl<R: UserRepository + ?Sized, C: Cache + ?Sized> CachedUsers<R, C> {
         self.invalidate(id).await?;
         outcome
     }
-}
 
-#[async_trait]
-impl<R: UserRepository + ?Sized, C: Cache + ?Sized> UserRepository for CachedUsers<R, C> {
-    async fn create_user(&self, user: NewUser) -> Result<User> {
-        self.repo.create_user(user).await
-    }
-
-    async fn get_user(&self, id: UserId) -> Result<User> {
+    /// `get_user` through the cache; a user loaded on a miss still has its hash here.
+    async fn get_user_with_hash(&self, id: UserId) -> Result<User> {
         check_ttl("ttl", self.ttl)?;
         let loader_failed = AtomicBool::new(false);
         let load = || async {
@@ -127,6 +138,23 @@ impl<R: UserRepository + ?Sized, C: Cache + ?Sized> UserRepository for CachedUse
                 self.repo.get_user(id).await
             }
         }
+    }
+}
+
+/// The user as `get_user` answers it: without its password hash.
+fn without_hash(mut user: User) -> User {
+    user.password_hash = PasswordHash::absent();
+    user
+}
+
+#[async_trait]
+impl<R: UserRepository + ?Sized, C: Cache + ?Sized> UserRepository for CachedUsers<R, C> {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.repo.create_user(user).await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User> {
+        self.get_user_with_hash(id).await.map(without_hash)
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -178,9 +206,10 @@ mod tests {
     #[tokio::test]
     async fn reads_are_served_from_the_cache_until_it_expires() {
         let (users, clock, ada) = setup().await;
+        let ada = without_hash(ada);
         assert_eq!(users.get_user(ada.id).await.expect("get"), ada, "loaded on a miss");
         let cached = users.cache().get::<User>(&CacheKey::user(ada.id)).await.expect("cache get");
-        assert_eq!(cached, Some(ada.clone()), "the loaded user is cached under user:{{id}}");
+        assert_eq!(cached, Some(ada.clone()), "the loaded user is cached under user:{{id}}, without its hash");
 
         // A change behind the decorator's back is not seen while the entry lives.
         users.repository().update_user(ada.id, rename("Hidden")).await.expect("direct update");
@@ -194,7 +223,7 @@ mod tests {
     async fn updates_and_deletes_invalidate() {
         let (users, _clock, ada) = setup().await;
         users.get_user(ada.id).await.expect("cache ada");
-        let renamed = users.update_user(ada.id, rename("Augusta")).await.expect("update");
+        let renamed = without_hash(users.update_user(ada.id, rename("Augusta")).await.expect("update"));
         assert_eq!(users.get_user(ada.id).await.expect("get"), renamed, "an update invalidates");
 
         let refused =
@@ -230,7 +259,7 @@ mod tests {
         let repo: Arc<dyn UserRepository> = users.repository().clone();
         let cache: Arc<dyn Cache> = users.cache().clone();
         let dynamic = CachedUsers::new(repo, cache, Duration::seconds(60));
-        assert_eq!(dynamic.get_user(ada.id).await.expect("get"), ada);
+        assert_eq!(dynamic.get_user(ada.id).await.expect("get"), without_hash(ada));
     }
 
     /// A cache that is always down.
@@ -252,6 +281,12 @@ mod tests {
         async fn delete(&self, _: &CacheKey) -> Result<bool> {
             Err(down())
         }
+        async fn generation(&self, _: &CacheKey) -> Result<u64> {
+            Err(down())
+        }
+        async fn set_bytes_if_generation(&self, _: &CacheKey, _: Vec<u8>, _: Duration, _: u64) -> Result<bool> {
+            Err(down())
+        }
         async fn try_lock(&self, _: &CacheKey, _: Duration) -> Result<Option<String>> {
             Err(down())
         }
@@ -264,7 +299,7 @@ mod tests {
     async fn reads_survive_a_cache_outage_but_writes_report_it() {
         let users = CachedUsers::new(Arc::new(MemoryStore::new()), Arc::new(DownCache), Duration::seconds(60));
         let ada = users.create_user(NewUser::new("ada@example.com", hash(), "Ada", "L")).await.expect("create");
-        assert_eq!(users.get_user(ada.id).await.expect("read from the repository"), ada);
+        assert_eq!(users.get_user(ada.id).await.expect("read from the repository"), without_hash(ada.clone()));
         let err = users.update_user(ada.id, rename("X")).await.expect_err("cannot invalidate");
         assert!(err.is_retryable(), "the cache's Unavailable: {err:?}");
     }

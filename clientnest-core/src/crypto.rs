@@ -3,6 +3,9 @@
 //!
 //! * **Passwords** are hashed with argon2id (version 19, the `argon2` crate's default
 //!   parameters) into PHC strings: [`hash_password`], [`verify_password`], [`is_argon2id_phc`].
+//!   A stored hash whose parameters exceed [`MAX_ARGON2_MEMORY_KIB`], [`MAX_ARGON2_TIME_COST`]
+//!   or [`MAX_ARGON2_LANES`] is refused before any hashing, so a hostile imported hash cannot
+//!   exhaust memory or CPU.
 //! * **Secrets at rest** (OAuth tokens, webhook secrets) are sealed with AES-256-GCM by a
 //!   [`KeyRing`]: one primary key encrypts, older keys still decrypt, so keys can be rotated.
 //!   A sealed value is the ASCII text `v1.<key_id>.<base64url-nopad(nonce || ciphertext+tag)>`.
@@ -10,10 +13,13 @@
 //!   `b"social_accounts.access_token:<uuid>"`, so a value copied to another row or column does
 //!   not decrypt.
 //! * **Webhooks** are signed with HMAC-SHA256 in a `t=<unix seconds>,v1=<hex>` header:
-//!   [`sign_webhook`], [`verify_webhook`], [`generate_webhook_secret`].
+//!   [`sign_webhook`], [`verify_webhook`] (a tolerance of at most
+//!   [`MAX_WEBHOOK_TOLERANCE_SECS`]), [`verify_webhook_once`] (the same plus a replay guard
+//!   kept in a [`TempStore`]), [`generate_webhook_secret`] (32 random bytes; secrets under
+//!   [`MIN_WEBHOOK_SECRET_LEN`] bytes are refused).
 //!
-//! Failures to decrypt or verify are [`Error::Crypto`] with a fixed message that never contains
-//! secret material; bad caller input is [`Error::Validation`].
+//! Failures to decrypt or verify are [`Error::Crypto`] with a typed [`CryptoFailure`] reason
+//! whose message never contains secret material; bad caller input is [`Error::Validation`].
 //!
 //! ```no_run
 //! use clientnest_core::crypto::{KeyRing, hash_password, verify_password};
@@ -43,7 +49,8 @@ use rand::rngs::OsRng;
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Error, Result};
+use crate::error::{CryptoFailure, Error, Result};
+use crate::ports::TempStore;
 use crate::secret::{PasswordHash, Secret};
 
 // ---------------------------------------------------------------------------------------------
@@ -52,6 +59,28 @@ use crate::secret::{PasswordHash, Secret};
 
 /// Longest password accepted by [`hash_password`], in bytes.
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Largest argon2 memory cost [`verify_password`] accepts in a stored hash, in KiB (64 MiB: the
+/// second recommended option of RFC 9106 section 4, three times the `argon2` crate's default of
+/// 19 MiB that [`hash_password`] uses).
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 65_536;
+
+/// Largest argon2 time cost (passes over memory) [`verify_password`] accepts in a stored hash
+/// (the OWASP and RFC 9106 recommendations use 1 to 5; our hashes use 2).
+pub const MAX_ARGON2_TIME_COST: u32 = 8;
+
+/// Largest argon2 parallelism (lanes) [`verify_password`] accepts in a stored hash (RFC 9106
+/// recommends 4; our hashes use 1). The lanes are computed one after the other here, so more
+/// lanes buy an attacker nothing but cost us time.
+pub const MAX_ARGON2_LANES: u32 = 8;
+
+/// Whether argon2 parameters stay within the caps ([`MAX_ARGON2_MEMORY_KIB`],
+/// [`MAX_ARGON2_TIME_COST`], [`MAX_ARGON2_LANES`]).
+fn within_argon2_caps(params: &argon2::Params) -> bool {
+    params.m_cost() <= MAX_ARGON2_MEMORY_KIB
+        && params.t_cost() <= MAX_ARGON2_TIME_COST
+        && params.p_cost() <= MAX_ARGON2_LANES
+}
 
 /// Hash a password with argon2id (default parameters, random 16-byte salt from the OS).
 ///
@@ -80,19 +109,31 @@ pub fn hash_password(password: &Secret) -> Result<PasswordHash> {
 /// Check a password against a stored PHC hash, in constant time with respect to the hash.
 ///
 /// The parameters, salt and argon2 variant are read from the hash itself, so hashes made with
-/// older parameters still verify. Returns `Ok(false)` when the password does not match
-/// (including an empty password or one longer than [`MAX_PASSWORD_LEN`] bytes, which
-/// [`hash_password`] never accepts).
+/// older parameters still verify, as long as they stay within the caps
+/// ([`MAX_ARGON2_MEMORY_KIB`], [`MAX_ARGON2_TIME_COST`], [`MAX_ARGON2_LANES`]), checked before
+/// any hashing. Returns `Ok(false)` when the password does not match (including an empty
+/// password or one longer than [`MAX_PASSWORD_LEN`] bytes, which [`hash_password`] never
+/// accepts).
+///
+/// A user served by a cache ([`CachedUsers`](crate::cache_aside::CachedUsers)) or read back
+/// from JSON carries no hash (see [`PasswordHash::is_absent`]): verifying against it fails with
+/// `MalformedPasswordHash`. Check passwords against the user read from the repository.
 ///
 /// # Errors
 ///
-/// `Error::Crypto("malformed password hash")` when the stored string is not a PHC string with a
-/// salt and a hash; `Error::Crypto("unsupported password hash")` when it is a PHC string that
-/// argon2 cannot verify (another algorithm, invalid parameters).
+/// [`Error::Crypto`] with [`CryptoFailure::MalformedPasswordHash`] when the stored string is not
+/// a PHC string with a salt and a hash; [`CryptoFailure::UnsupportedPasswordHash`] when it is a
+/// PHC string that argon2 cannot verify (another algorithm, invalid parameters);
+/// [`CryptoFailure::PasswordHashTooCostly`] when its parameters exceed the caps.
 pub fn verify_password(password: &Secret, hash: &PasswordHash) -> Result<bool> {
-    let parsed = PhcHash::new(hash.as_phc()).map_err(|_| Error::Crypto("malformed password hash"))?;
+    let parsed = PhcHash::new(hash.as_phc()).map_err(|_| Error::Crypto(CryptoFailure::MalformedPasswordHash))?;
     if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err(Error::Crypto("malformed password hash"));
+        return Err(Error::Crypto(CryptoFailure::MalformedPasswordHash));
+    }
+    let params =
+        argon2::Params::try_from(&parsed).map_err(|_| Error::Crypto(CryptoFailure::UnsupportedPasswordHash))?;
+    if !within_argon2_caps(&params) {
+        return Err(Error::Crypto(CryptoFailure::PasswordHashTooCostly));
     }
     let bytes = password.expose().as_bytes();
     if bytes.is_empty() || bytes.len() > MAX_PASSWORD_LEN {
@@ -101,13 +142,14 @@ pub fn verify_password(password: &Secret, hash: &PasswordHash) -> Result<bool> {
     match Argon2::default().verify_password(bytes, &parsed) {
         Ok(()) => Ok(true),
         Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(_) => Err(Error::Crypto("unsupported password hash")),
+        Err(_) => Err(Error::Crypto(CryptoFailure::UnsupportedPasswordHash)),
     }
 }
 
 /// Whether `s` is a well-formed argon2id PHC string: it parses as PHC, the algorithm is
-/// `argon2id`, the version (if given) and parameters are valid for argon2, and it carries both
-/// a salt and a hash.
+/// `argon2id`, the version (if given) and parameters are valid for argon2 and within the caps
+/// [`verify_password`] applies, and it carries both a salt and a hash. A hash that could not be
+/// verified is never stored.
 pub fn is_argon2id_phc(s: &str) -> bool {
     let Ok(parsed) = PhcHash::new(s) else {
         return false;
@@ -116,7 +158,7 @@ pub fn is_argon2id_phc(s: &str) -> bool {
         && parsed.salt.is_some()
         && parsed.hash.is_some()
         && parsed.version.is_none_or(|v| argon2::Version::try_from(v).is_ok())
-        && argon2::Params::try_from(&parsed).is_ok()
+        && argon2::Params::try_from(&parsed).is_ok_and(|p| within_argon2_caps(&p))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,11 +173,6 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 /// Longest key id.
 const MAX_KEY_ID_LEN: usize = 32;
-
-const MALFORMED_CIPHERTEXT: &str = "malformed ciphertext";
-const UNSUPPORTED_VERSION: &str = "unsupported ciphertext version";
-const UNKNOWN_KEY_ID: &str = "unknown encryption key id";
-const AUTH_FAILED: &str = "ciphertext authentication failed";
 
 /// One key of a [`KeyRing`]: its id and its 256 bits, wiped on drop.
 #[derive(Clone)]
@@ -175,13 +212,13 @@ fn parse_sealed(sealed: &str) -> Result<(&str, &str)> {
     let mut parts = sealed.split('.');
     let (Some(version), Some(key_id), Some(body), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(Error::Crypto(MALFORMED_CIPHERTEXT));
+        return Err(Error::Crypto(CryptoFailure::MalformedCiphertext));
     };
     if version != SEALED_VERSION {
-        return Err(Error::Crypto(UNSUPPORTED_VERSION));
+        return Err(Error::Crypto(CryptoFailure::UnsupportedCiphertextVersion));
     }
     if !is_valid_key_id(key_id) || body.is_empty() {
-        return Err(Error::Crypto(MALFORMED_CIPHERTEXT));
+        return Err(Error::Crypto(CryptoFailure::MalformedCiphertext));
     }
     Ok((key_id, body))
 }
@@ -273,21 +310,22 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`Error::Crypto`] with `"malformed ciphertext"`, `"unsupported ciphertext version"`,
-    /// `"unknown encryption key id"` (no key of the ring has that id) or
-    /// `"ciphertext authentication failed"` (wrong key, wrong AAD or tampered data).
+    /// [`Error::Crypto`] with [`CryptoFailure::MalformedCiphertext`],
+    /// [`CryptoFailure::UnsupportedCiphertextVersion`], [`CryptoFailure::UnknownKeyId`] (no key
+    /// of the ring has that id) or [`CryptoFailure::AuthenticationFailed`] (wrong key, wrong AAD
+    /// or tampered data).
     pub fn decrypt(&self, sealed: &str, aad: &[u8]) -> Result<Vec<u8>> {
         let (key_id, body) = parse_sealed(sealed)?;
-        let entry = self.find_key(key_id).ok_or(Error::Crypto(UNKNOWN_KEY_ID))?;
-        let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| Error::Crypto(MALFORMED_CIPHERTEXT))?;
+        let entry = self.find_key(key_id).ok_or(Error::Crypto(CryptoFailure::UnknownKeyId))?;
+        let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| Error::Crypto(CryptoFailure::MalformedCiphertext))?;
         if raw.len() < NONCE_LEN + TAG_LEN {
-            return Err(Error::Crypto(MALFORMED_CIPHERTEXT));
+            return Err(Error::Crypto(CryptoFailure::MalformedCiphertext));
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         entry
             .cipher()
             .decrypt(aes_gcm::aead::Nonce::<Aes256Gcm>::from_slice(nonce), Payload { msg: ciphertext, aad })
-            .map_err(|_| Error::Crypto(AUTH_FAILED))
+            .map_err(|_| Error::Crypto(CryptoFailure::AuthenticationFailed))
     }
 
     /// [`encrypt`](KeyRing::encrypt) a secret string.
@@ -303,8 +341,8 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// As [`decrypt`](KeyRing::decrypt), and `Error::Crypto("decrypted secret is not valid
-    /// UTF-8")` when the plaintext is not text.
+    /// As [`decrypt`](KeyRing::decrypt), and [`CryptoFailure::SecretNotUtf8`] when the
+    /// plaintext is not text.
     pub fn open_secret(&self, sealed: &str, aad: &[u8]) -> Result<Secret> {
         let plaintext = self.decrypt(sealed, aad)?;
         match String::from_utf8(plaintext) {
@@ -312,7 +350,7 @@ impl KeyRing {
             Err(e) => {
                 let mut bytes = e.into_bytes();
                 bytes.zeroize();
-                Err(Error::Crypto("decrypted secret is not valid UTF-8"))
+                Err(Error::Crypto(CryptoFailure::SecretNotUtf8))
             }
         }
     }
@@ -351,9 +389,18 @@ const HMAC_BLOCK_LEN: usize = 64;
 /// Longest signature header accepted by [`verify_webhook`].
 const MAX_WEBHOOK_HEADER_LEN: usize = 4096;
 
-const MALFORMED_HEADER: &str = "malformed webhook signature header";
-const TIMESTAMP_OUT_OF_TOLERANCE: &str = "webhook timestamp outside tolerance";
-const SIGNATURE_MISMATCH: &str = "webhook signature mismatch";
+/// Shortest webhook signing secret, in bytes (HMAC-SHA256 wants a key of at least its 32-byte
+/// output; [`generate_webhook_secret`] draws 32 random bytes). Shorter secrets are refused when
+/// a webhook is registered or rotated and when a signature is checked.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 32;
+
+/// Largest tolerance [`verify_webhook`] accepts between a delivery's timestamp and now, in
+/// seconds (10 minutes: twice the common 5-minute default, enough for clock skew and retries,
+/// and it bounds how long the replay guard of [`verify_webhook_once`] keeps a signature).
+pub const MAX_WEBHOOK_TOLERANCE_SECS: i64 = 600;
+
+/// Prefix of the [`TempStore`] keys of the replay guard: `webhook-replay:<hex sha256 of the MAC>`.
+const REPLAY_KEY_PREFIX: &str = "webhook-replay:";
 
 /// HMAC-SHA256 keyed with `key`, without a fallible constructor.
 ///
@@ -458,27 +505,115 @@ pub fn sign_webhook(secret: &Secret, timestamp: i64, payload: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex_encode(&tag))
 }
 
+/// Refuse a secret shorter than [`MIN_WEBHOOK_SECRET_LEN`] bytes (field `secret_key`, rule
+/// `min_length`).
+pub(crate) fn check_webhook_secret_len(secret: &Secret) -> Result<()> {
+    if secret.len() < MIN_WEBHOOK_SECRET_LEN {
+        return Err(Error::invalid(
+            "secret_key",
+            WEBHOOK_SECRET_RULE,
+            format!("must be at least {MIN_WEBHOOK_SECRET_LEN} bytes long"),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule name of a webhook secret shorter than [`MIN_WEBHOOK_SECRET_LEN`] bytes.
+pub const WEBHOOK_SECRET_RULE: &str = "min_length";
+
+/// Check the caller's side of a verification: the secret's length and the tolerance.
+fn check_verify_input(secret: &Secret, tolerance_secs: i64) -> Result<()> {
+    check_webhook_secret_len(secret)?;
+    if !(0..=MAX_WEBHOOK_TOLERANCE_SECS).contains(&tolerance_secs) {
+        return Err(Error::invalid(
+            "tolerance_secs",
+            "range",
+            format!("must be between 0 and {MAX_WEBHOOK_TOLERANCE_SECS} seconds"),
+        ));
+    }
+    Ok(())
+}
+
+/// Verify a header and return the delivery's timestamp and the matching MAC.
+fn verify_signature(
+    secret: &Secret,
+    header: &str,
+    payload: &[u8],
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<(i64, [u8; 32])> {
+    check_verify_input(secret, tolerance_secs)?;
+    let parsed = parse_signature_header(header).ok_or(Error::Crypto(CryptoFailure::MalformedSignatureHeader))?;
+    let skew = (i128::from(now) - i128::from(parsed.timestamp)).abs();
+    if skew > i128::from(tolerance_secs) {
+        return Err(Error::Crypto(CryptoFailure::TimestampOutsideTolerance));
+    }
+    let mac = webhook_mac(secret, parsed.timestamp, payload);
+    // Check every candidate (no early exit) so timing does not tell which one matched.
+    let matched = parsed.signatures.iter().fold(false, |found, sig| mac.clone().verify_slice(sig).is_ok() | found);
+    if matched {
+        Ok((parsed.timestamp, mac.finalize().into_bytes().into()))
+    } else {
+        Err(Error::Crypto(CryptoFailure::SignatureMismatch))
+    }
+}
+
 /// Verify a webhook signature header made by [`sign_webhook`].
 ///
 /// The header may carry several `v1=` signatures (e.g. during a secret rotation); any one
 /// matching is enough. Items with other keys are ignored. The timestamp must be within
 /// `tolerance_secs` of `now` (both unix seconds) in either direction. Signatures are compared in
-/// constant time.
+/// constant time. This check alone does not stop a replay inside the window: receivers use
+/// [`verify_webhook_once`].
 ///
 /// # Errors
 ///
-/// `Error::Crypto` with `"malformed webhook signature header"`, `"webhook timestamp outside
-/// tolerance"` or `"webhook signature mismatch"`.
+/// [`Error::Validation`] when `tolerance_secs` is not within 0 to
+/// [`MAX_WEBHOOK_TOLERANCE_SECS`] (field `tolerance_secs`, rule `range`) or the secret is
+/// shorter than [`MIN_WEBHOOK_SECRET_LEN`] bytes (field `secret_key`, rule `min_length`);
+/// [`Error::Crypto`] with [`CryptoFailure::MalformedSignatureHeader`],
+/// [`CryptoFailure::TimestampOutsideTolerance`] or [`CryptoFailure::SignatureMismatch`].
 pub fn verify_webhook(secret: &Secret, header: &str, payload: &[u8], now: i64, tolerance_secs: i64) -> Result<()> {
-    let parsed = parse_signature_header(header).ok_or(Error::Crypto(MALFORMED_HEADER))?;
-    let skew = (i128::from(now) - i128::from(parsed.timestamp)).abs();
-    if skew > i128::from(tolerance_secs) {
-        return Err(Error::Crypto(TIMESTAMP_OUT_OF_TOLERANCE));
+    verify_signature(secret, header, payload, now, tolerance_secs).map(|_| ())
+}
+
+/// [`verify_webhook`], then refuse a signature already accepted inside its window: the first
+/// verification of a delivery records it in `store` with set-if-absent
+/// ([`TempStore::put_temp_if_absent`]), so of two deliveries with the same signature, even
+/// concurrent ones and across processes sharing the store, exactly one is accepted.
+///
+/// The record's key is `webhook-replay:<hex SHA-256 of the MAC>` (no secret, no payload) and
+/// it lives until the delivery's timestamp leaves the window (`timestamp + tolerance_secs -
+/// now + 1` seconds, at most `2 * tolerance_secs + 1`), after which the timestamp check
+/// refuses the signature anyway. A header that fails verification records nothing.
+///
+/// # Errors
+///
+/// As [`verify_webhook`]; [`Error::Crypto`] with [`CryptoFailure::SignatureReplayed`] when the
+/// signature was already accepted; the store's error (e.g. [`Error::Unavailable`]) when it
+/// cannot record the signature, in which case the delivery must be refused (and retried by the
+/// sender).
+pub async fn verify_webhook_once<T: TempStore + ?Sized>(
+    store: &T,
+    secret: &Secret,
+    header: &str,
+    payload: &[u8],
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<()> {
+    let (timestamp, mac) = verify_signature(secret, header, payload, now, tolerance_secs)?;
+    let digest = <Sha256 as sha2::Digest>::digest(mac);
+    let key = format!("{REPLAY_KEY_PREFIX}{}", hex_encode(&digest));
+    // Inside the window, so 1 ..= 2 * tolerance + 1 seconds.
+    let remaining = i128::from(timestamp) + i128::from(tolerance_secs) - i128::from(now) + 1;
+    let ttl = chrono::Duration::seconds(
+        i64::try_from(remaining.clamp(1, 2 * i128::from(MAX_WEBHOOK_TOLERANCE_SECS) + 1)).unwrap_or(1),
+    );
+    if store.put_temp_if_absent(&key, b"seen".to_vec(), ttl).await? {
+        Ok(())
+    } else {
+        Err(Error::Crypto(CryptoFailure::SignatureReplayed))
     }
-    let mac = webhook_mac(secret, parsed.timestamp, payload);
-    // Check every candidate (no early exit) so timing does not tell which one matched.
-    let matched = parsed.signatures.iter().fold(false, |found, sig| mac.clone().verify_slice(sig).is_ok() | found);
-    if matched { Ok(()) } else { Err(Error::Crypto(SIGNATURE_MISMATCH)) }
 }
 
 /// A fresh webhook secret: `whsec_` followed by 32 random bytes in unpadded base64url
@@ -503,9 +638,9 @@ mod tests {
 
     const AAD: &[u8] = b"social_accounts.access_token:0190f1c2-0000-7000-8000-000000000001";
 
-    fn crypto_msg<T: fmt::Debug>(r: Result<T>) -> &'static str {
+    fn crypto_msg<T: fmt::Debug>(r: Result<T>) -> CryptoFailure {
         match r {
-            Err(Error::Crypto(msg)) => msg,
+            Err(Error::Crypto(reason)) => reason,
             other => panic!("expected Error::Crypto, got {other:?}"),
         }
     }
@@ -546,12 +681,15 @@ mod tests {
         for bad in ["", "plaintext", "$argon2id$v=19$m=19456,t=2,p=1", "$$$"] {
             assert_eq!(
                 crypto_msg(verify_password(&pw, &PasswordHash::from_phc(bad))),
-                "malformed password hash",
+                CryptoFailure::MalformedPasswordHash,
                 "{bad}"
             );
         }
         let other_algo = "$pbkdf2-sha256$i=1000$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        assert_eq!(crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))), "unsupported password hash");
+        assert_eq!(
+            crypto_msg(verify_password(&pw, &PasswordHash::from_phc(other_algo))),
+            CryptoFailure::UnsupportedPasswordHash
+        );
     }
 
     #[test]
@@ -594,7 +732,7 @@ mod tests {
         let sealed = ring.seal_secret(&Secret::new("refresh-token"), AAD).unwrap();
         assert_eq!(ring.open_secret(&sealed, AAD).unwrap().expose(), "refresh-token");
         let binary = ring.encrypt(&[0xff, 0xfe], AAD).unwrap();
-        assert_eq!(crypto_msg(ring.open_secret(&binary, AAD)), "decrypted secret is not valid UTF-8");
+        assert_eq!(crypto_msg(ring.open_secret(&binary, AAD)), CryptoFailure::SecretNotUtf8);
     }
 
     #[test]
@@ -606,11 +744,11 @@ mod tests {
         for i in [0, NONCE_LEN, raw.len() - 1] {
             raw[i] ^= 0x01;
             let forged = format!("v1.k1.{}", URL_SAFE_NO_PAD.encode(&raw));
-            assert_eq!(crypto_msg(ring.decrypt(&forged, AAD)), AUTH_FAILED);
+            assert_eq!(crypto_msg(ring.decrypt(&forged, AAD)), CryptoFailure::AuthenticationFailed);
             raw[i] ^= 0x01;
         }
         let truncated = format!("v1.k1.{}", URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1]));
-        assert_eq!(crypto_msg(ring.decrypt(&truncated, AAD)), AUTH_FAILED);
+        assert_eq!(crypto_msg(ring.decrypt(&truncated, AAD)), CryptoFailure::AuthenticationFailed);
     }
 
     #[test]
@@ -618,42 +756,42 @@ mod tests {
         let ring = ring("k1", 7);
         let sealed = ring.encrypt(b"secret", AAD).unwrap();
         let other_row = b"social_accounts.access_token:0190f1c2-0000-7000-8000-000000000002";
-        assert_eq!(crypto_msg(ring.decrypt(&sealed, other_row)), AUTH_FAILED);
-        assert_eq!(crypto_msg(ring.decrypt(&sealed, b"")), AUTH_FAILED);
+        assert_eq!(crypto_msg(ring.decrypt(&sealed, other_row)), CryptoFailure::AuthenticationFailed);
+        assert_eq!(crypto_msg(ring.decrypt(&sealed, b"")), CryptoFailure::AuthenticationFailed);
     }
 
     #[test]
     fn unknown_key_id_and_wrong_key_fail() {
         let sealed = ring("k1", 7).encrypt(b"secret", AAD).unwrap();
-        assert_eq!(crypto_msg(ring("k2", 7).decrypt(&sealed, AAD)), UNKNOWN_KEY_ID);
+        assert_eq!(crypto_msg(ring("k2", 7).decrypt(&sealed, AAD)), CryptoFailure::UnknownKeyId);
         // Same id, different key bytes.
-        assert_eq!(crypto_msg(ring("k1", 8).decrypt(&sealed, AAD)), AUTH_FAILED);
+        assert_eq!(crypto_msg(ring("k1", 8).decrypt(&sealed, AAD)), CryptoFailure::AuthenticationFailed);
     }
 
     #[test]
     fn malformed_sealed_values_fail() {
         let ring = ring("k1", 7);
         let cases = [
-            ("", MALFORMED_CIPHERTEXT),
-            ("v1", MALFORMED_CIPHERTEXT),
-            ("v1.k1", MALFORMED_CIPHERTEXT),
-            ("v1.k1.", MALFORMED_CIPHERTEXT),
-            ("v1..AAAA", MALFORMED_CIPHERTEXT),
-            ("v1.k1.AAAA.AAAA", MALFORMED_CIPHERTEXT),
-            ("v1.k1.!!!!", MALFORMED_CIPHERTEXT),
-            ("v1.k1.AAAA=", MALFORMED_CIPHERTEXT),
-            ("v2.k1.AAAA", UNSUPPORTED_VERSION),
-            ("v1.k9.AAAA", UNKNOWN_KEY_ID),
+            ("", CryptoFailure::MalformedCiphertext),
+            ("v1", CryptoFailure::MalformedCiphertext),
+            ("v1.k1", CryptoFailure::MalformedCiphertext),
+            ("v1.k1.", CryptoFailure::MalformedCiphertext),
+            ("v1..AAAA", CryptoFailure::MalformedCiphertext),
+            ("v1.k1.AAAA.AAAA", CryptoFailure::MalformedCiphertext),
+            ("v1.k1.!!!!", CryptoFailure::MalformedCiphertext),
+            ("v1.k1.AAAA=", CryptoFailure::MalformedCiphertext),
+            ("v2.k1.AAAA", CryptoFailure::UnsupportedCiphertextVersion),
+            ("v1.k9.AAAA", CryptoFailure::UnknownKeyId),
         ];
         for (input, expected) in cases {
             assert_eq!(crypto_msg(ring.decrypt(input, AAD)), expected, "{input:?}");
         }
         // One byte short of nonce + tag (36 base64 characters = 27 bytes).
         let short = format!("v1.k1.{}", "A".repeat(36));
-        assert_eq!(crypto_msg(ring.decrypt(&short, AAD)), MALFORMED_CIPHERTEXT);
+        assert_eq!(crypto_msg(ring.decrypt(&short, AAD)), CryptoFailure::MalformedCiphertext);
         // Exactly nonce + tag (empty plaintext) is well-formed and fails authentication.
         let minimal = format!("v1.k1.{}", URL_SAFE_NO_PAD.encode([0u8; NONCE_LEN + TAG_LEN]));
-        assert_eq!(crypto_msg(ring.decrypt(&minimal, AAD)), AUTH_FAILED);
+        assert_eq!(crypto_msg(ring.decrypt(&minimal, AAD)), CryptoFailure::AuthenticationFailed);
     }
 
     #[test]
@@ -670,7 +808,7 @@ mod tests {
         assert!(sealed_new.starts_with("v1.2024-06."));
         assert!(!rotated.needs_rotation(&sealed_new));
         assert_eq!(rotated.decrypt(&sealed_new, AAD).unwrap(), b"token");
-        assert_eq!(crypto_msg(old.decrypt(&sealed_new, AAD)), UNKNOWN_KEY_ID);
+        assert_eq!(crypto_msg(old.decrypt(&sealed_new, AAD)), CryptoFailure::UnknownKeyId);
 
         assert!(rotated.needs_rotation("garbage"));
         assert!(!old.needs_rotation(&sealed_old));
@@ -762,7 +900,7 @@ mod tests {
         verify_webhook(&secret, &header, payload, T + 300, 300).unwrap();
         verify_webhook(&secret, &header, payload, T - 300, 300).unwrap();
         // Spaces, unknown schemes and several v1 entries (one of them right) are fine.
-        let other = sign_webhook(&Secret::new("whsec_old"), T, payload);
+        let other = sign_webhook(&Secret::new("whsec_old_0123456789abcdefghijklmnopqr"), T, payload);
         let other_sig = other.split_once(",v1=").unwrap().1;
         let multi = format!("t={T}, v0=legacy, v1={other_sig}, {v1}");
         verify_webhook(&secret, &multi, payload, T, 300).unwrap();
@@ -772,42 +910,60 @@ mod tests {
 
     #[test]
     fn webhook_signature_is_deterministic_and_covers_timestamp() {
-        let secret = Secret::new("whsec_test");
+        let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         assert_eq!(sign_webhook(&secret, T, b"x"), sign_webhook(&secret, T, b"x"));
         let a = sign_webhook(&secret, T, b"x");
         let b = sign_webhook(&secret, T + 1, b"x");
         assert_ne!(a.split_once(',').unwrap().1, b.split_once(',').unwrap().1);
         // Moving the signature to another timestamp fails.
         let moved = format!("t={},{}", T + 1, a.split_once(',').unwrap().1);
-        assert_eq!(crypto_msg(verify_webhook(&secret, &moved, b"x", T, 300)), SIGNATURE_MISMATCH);
+        assert_eq!(crypto_msg(verify_webhook(&secret, &moved, b"x", T, 300)), CryptoFailure::SignatureMismatch);
     }
 
     #[test]
     fn webhook_tampered_payload_or_wrong_secret_fails() {
-        let secret = Secret::new("whsec_test");
+        let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         let header = sign_webhook(&secret, T, b"{\"amount\":1}");
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)), SIGNATURE_MISMATCH);
         assert_eq!(
-            crypto_msg(verify_webhook(&Secret::new("whsec_other"), &header, b"{\"amount\":1}", T, 300)),
-            SIGNATURE_MISMATCH
+            crypto_msg(verify_webhook(&secret, &header, b"{\"amount\":9}", T, 300)),
+            CryptoFailure::SignatureMismatch
+        );
+        assert_eq!(
+            crypto_msg(verify_webhook(
+                &Secret::new("whsec_other_0123456789abcdefghijklmno"),
+                &header,
+                b"{\"amount\":1}",
+                T,
+                300
+            )),
+            CryptoFailure::SignatureMismatch
         );
     }
 
     #[test]
     fn webhook_old_or_future_timestamp_fails() {
-        let secret = Secret::new("whsec_test");
+        let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         let header = sign_webhook(&secret, T, b"x");
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)), TIMESTAMP_OUT_OF_TOLERANCE);
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)), TIMESTAMP_OUT_OF_TOLERANCE);
-        assert_eq!(crypto_msg(verify_webhook(&secret, &header, b"x", T, -1)), TIMESTAMP_OUT_OF_TOLERANCE);
+        assert_eq!(
+            crypto_msg(verify_webhook(&secret, &header, b"x", T + 301, 300)),
+            CryptoFailure::TimestampOutsideTolerance
+        );
+        assert_eq!(
+            crypto_msg(verify_webhook(&secret, &header, b"x", T - 301, 300)),
+            CryptoFailure::TimestampOutsideTolerance
+        );
+        assert_eq!(rule(verify_webhook(&secret, &header, b"x", T, -1)), "range");
         // Extreme values do not overflow.
         let extreme = sign_webhook(&secret, i64::MIN, b"x");
-        assert_eq!(crypto_msg(verify_webhook(&secret, &extreme, b"x", i64::MAX, i64::MAX)), TIMESTAMP_OUT_OF_TOLERANCE);
+        assert_eq!(
+            crypto_msg(verify_webhook(&secret, &extreme, b"x", i64::MAX, MAX_WEBHOOK_TOLERANCE_SECS)),
+            CryptoFailure::TimestampOutsideTolerance
+        );
     }
 
     #[test]
     fn webhook_malformed_header_fails() {
-        let secret = Secret::new("whsec_test");
+        let secret = Secret::new("whsec_test_0123456789abcdefghijklmnop");
         let good = sign_webhook(&secret, T, b"x");
         let sig = good.split_once(",v1=").unwrap().1;
         let cases = [
@@ -825,7 +981,11 @@ mod tests {
             format!("t={T},v1={sig},{}", "x".repeat(MAX_WEBHOOK_HEADER_LEN)),
         ];
         for header in &cases {
-            assert_eq!(crypto_msg(verify_webhook(&secret, header, b"x", T, 300)), MALFORMED_HEADER, "{header:?}");
+            assert_eq!(
+                crypto_msg(verify_webhook(&secret, header, b"x", T, 300)),
+                CryptoFailure::MalformedSignatureHeader,
+                "{header:?}"
+            );
         }
     }
 
@@ -849,5 +1009,68 @@ mod tests {
         assert_eq!(hex_decode("abc"), None);
         assert_eq!(hex_decode("gg"), None);
         assert_eq!(hex_decode("é0"), None);
+    }
+}
+
+/// The limits of the crypto API: argon2 parameter caps, webhook secret length, tolerance cap.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limit_tests {
+    use super::*;
+    use crate::model::NewWebhook;
+    use crate::model::Platform;
+
+    const SALT_AND_HASH: &str = "c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    fn phc(params: &str) -> PasswordHash {
+        PasswordHash::from_phc(format!("$argon2id$v=19${params}${SALT_AND_HASH}"))
+    }
+
+    #[test]
+    fn costly_stored_hashes_are_refused_before_hashing() {
+        let pw = Secret::new("hunter2");
+        // Over the lane cap, the time cap and the memory cap (64 MiB + 8 KiB), one at a time.
+        for params in ["m=19456,t=2,p=16", "m=64,t=100,p=1", "m=65544,t=1,p=1"] {
+            let started = std::time::Instant::now();
+            let result = verify_password(&pw, &phc(params));
+            assert!(matches!(result, Err(Error::Crypto(CryptoFailure::PasswordHashTooCostly))), "{params}: {result:?}");
+            assert!(started.elapsed() < std::time::Duration::from_millis(200), "{params}: refused before hashing");
+            assert!(!is_argon2id_phc(phc(params).as_phc()), "{params}: not storable either");
+        }
+        // At the caps' edges (and our own defaults) the hash is verified.
+        assert!(!verify_password(&pw, &phc("m=64,t=2,p=8")).unwrap());
+    }
+
+    #[test]
+    fn short_webhook_secrets_are_refused() {
+        let hook = |secret: &str| NewWebhook {
+            platform: Platform::Facebook,
+            event_type: "comment.created".to_owned(),
+            endpoint_url: "https://hooks.example.com/in".to_owned(),
+            secret_key: Secret::new(secret),
+        };
+        let short = "s".repeat(31);
+        match hook(&short).check(crate::validate::HostPolicy::default()) {
+            Err(Error::Validation(v)) => assert!(v.has("secret_key", WEBHOOK_SECRET_RULE), "{v}"),
+            other => panic!("a 31-byte secret: {other:?}"),
+        }
+        hook(&"s".repeat(32)).check(crate::validate::HostPolicy::default()).unwrap();
+        hook(generate_webhook_secret().expose()).check(crate::validate::HostPolicy::default()).unwrap();
+        // A short secret cannot verify a delivery either.
+        let header = sign_webhook(&Secret::new(short.clone()), T, b"x");
+        assert!(matches!(verify_webhook(&Secret::new(short), &header, b"x", T, 300), Err(Error::Validation(_))));
+    }
+
+    const T: i64 = 1_700_000_000;
+
+    #[test]
+    fn webhook_tolerance_is_capped() {
+        let secret = generate_webhook_secret();
+        let header = sign_webhook(&secret, T, b"x");
+        verify_webhook(&secret, &header, b"x", T, 600).unwrap();
+        for tolerance in [601, 86_400, i64::MAX, -1] {
+            let result = verify_webhook(&secret, &header, b"x", T, tolerance);
+            assert!(matches!(result, Err(Error::Validation(_))), "{tolerance}: {result:?}");
+        }
     }
 }

@@ -142,6 +142,54 @@ impl fmt::Display for Entity {
     }
 }
 
+/// Why a cryptographic operation failed ([`Error::Crypto`]). Each reason has a fixed message
+/// (its `Display`) that never contains secret material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoFailure {
+    /// A stored password hash is not a PHC string with a salt and a hash.
+    #[error("malformed password hash")]
+    MalformedPasswordHash,
+    /// A PHC string that argon2 cannot verify (another algorithm, invalid parameters).
+    #[error("unsupported password hash")]
+    UnsupportedPasswordHash,
+    /// A stored argon2 hash whose memory, time or lane parameters exceed the caps
+    /// ([`MAX_ARGON2_MEMORY_KIB`](crate::crypto::MAX_ARGON2_MEMORY_KIB),
+    /// [`MAX_ARGON2_TIME_COST`](crate::crypto::MAX_ARGON2_TIME_COST),
+    /// [`MAX_ARGON2_LANES`](crate::crypto::MAX_ARGON2_LANES)); it was refused before any
+    /// hashing.
+    #[error("password hash parameters exceed the accepted cost")]
+    PasswordHashTooCostly,
+    /// A sealed value that is not `v1.<key id>.<base64url>` with a body of at least nonce + tag.
+    #[error("malformed ciphertext")]
+    MalformedCiphertext,
+    /// A sealed value of a version other than `v1`.
+    #[error("unsupported ciphertext version")]
+    UnsupportedCiphertextVersion,
+    /// A sealed value names a key id that is not in the key ring.
+    #[error("unknown encryption key id")]
+    UnknownKeyId,
+    /// AES-GCM authentication failed: wrong key, wrong associated data or tampered data.
+    #[error("ciphertext authentication failed")]
+    AuthenticationFailed,
+    /// A decrypted secret is not valid UTF-8.
+    #[error("decrypted secret is not valid UTF-8")]
+    SecretNotUtf8,
+    /// A webhook signature header that is not `t=<unix seconds>,v1=<64 hex>[,...]` (or is
+    /// longer than 4096 bytes).
+    #[error("malformed webhook signature header")]
+    MalformedSignatureHeader,
+    /// A webhook timestamp further from now than the tolerance.
+    #[error("webhook timestamp outside tolerance")]
+    TimestampOutsideTolerance,
+    /// No webhook signature of the header matches the payload.
+    #[error("webhook signature mismatch")]
+    SignatureMismatch,
+    /// A valid webhook signature that was already accepted once inside its window.
+    #[error("webhook signature replayed")]
+    SignatureReplayed,
+}
+
 /// The error of every ClientNest port, whatever the backend.
 ///
 /// A unique violation gives [`Error::Conflict`] with the same rule name in every backend, a
@@ -216,9 +264,11 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
-    /// Stored data could not be decrypted or verified (wrong key, tampered ciphertext).
+    /// Stored data could not be decrypted or verified (wrong key, tampered ciphertext), or a
+    /// signature or password hash was refused; the reason says which, and never carries secret
+    /// material.
     #[error("cryptographic failure: {0}")]
-    Crypto(&'static str),
+    Crypto(CryptoFailure),
     /// The backend is down, unreachable or timed out. Retryable.
     #[error("backend unavailable: {source}")]
     Unavailable {

@@ -49,14 +49,14 @@ pub mod conformance;
 #[cfg(feature = "mock")]
 pub mod mock;
 
-pub use error::{Entity, Error, FieldError, Result, ValidationErrors};
+pub use error::{CryptoFailure, Entity, Error, FieldError, Result, ValidationErrors};
 
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::cache::CacheExt;
     pub use crate::clock::{Clock, ManualClock, SharedClock, SystemClock};
     pub use crate::crypto::{KeyRing, hash_password, sign_webhook, verify_password, verify_webhook};
-    pub use crate::error::{Entity, Error, Result};
+    pub use crate::error::{CryptoFailure, Entity, Error, Result};
     pub use crate::ids::*;
     pub use crate::model::*;
     pub use crate::page::{Cursor, Page, PageRequest};

@@ -81,10 +81,14 @@ impl From<&str> for Secret {
 
 /// An argon2id password hash in PHC string form.
 ///
-/// Not a secret in the sense of a token (it is what is stored), but it never appears in `Debug`
-/// either. It serializes as its PHC string so a cached user keeps it.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+/// Not a secret in the sense of a token (it is what is stored), but it never leaves the
+/// process: `Debug` and `Serialize` write `[redacted]` (serde is there only for validation
+/// reports), it does not deserialize, and
+/// [`User`](crate::model::User) skips it when serialized, so neither a cached `user:{id}`
+/// entry nor a `Json(user)` response carries it. A user read back from such a form holds the
+/// [absent](PasswordHash::is_absent) hash, which verifies nothing: passwords are always
+/// checked against the user read from the repository.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {
@@ -97,6 +101,24 @@ impl PasswordHash {
     /// The PHC string, for storage.
     pub fn as_phc(&self) -> &str {
         &self.0
+    }
+
+    /// The hash of a user that came from a hash-free form (a cache entry, JSON): empty, and
+    /// [`verify_password`](crate::crypto::verify_password) refuses it as malformed.
+    pub fn absent() -> Self {
+        Self(String::new())
+    }
+
+    /// Whether this is the [absent](PasswordHash::absent) hash (no PHC string at all).
+    pub fn is_absent(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Serializes as `"[redacted]"`, never as the PHC string.
+impl serde::Serialize for PasswordHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
     }
 }
 

@@ -67,7 +67,9 @@
 //! opened when read. The associated data binds each ciphertext to its table, column and row id
 //! ([`secrets::aad`]), so a value copied elsewhere does not decrypt; a tampered or foreign value
 //! reads as [`Error::Crypto`](clientnest_core::Error::Crypto). Rotate keys by adding the old key
-//! with `KeyRing::with_old_key`: values re-seal under the primary key whenever they are written.
+//! with `KeyRing::with_old_key`: values re-seal under the primary key whenever they are written,
+//! and the re-seal sweep (`SecretReseal::reseal_secrets`, paged and resumable) re-seals the
+//! rest, so the old key can be dropped once a whole sweep reports no unreadable row.
 //! Passwords are stored only as argon2id PHC strings.
 //!
 //! ## Scheduling

@@ -3,13 +3,20 @@
 //!
 //! Each ciphertext is bound to its place by the associated data
 //! `"<table>.<column>:<row id>"` (see [`aad`]): a value copied into another row or column does
-//! not decrypt, it fails with [`Error::Crypto`](clientnest_core::Error::Crypto).
+//! not decrypt, it fails with [`Error::Crypto`].
+//!
+//! To retire a key, make a ring whose primary key is the new one with the old key added by
+//! `KeyRing::with_old_key`, then run the re-seal sweep
+//! ([`SecretReseal`](clientnest_core::ports::SecretReseal) on `PgStore`) to its end: each page
+//! locks up to `limit` rows (`FOR UPDATE`, in id order), re-encrypts the values not under the
+//! primary key and commits. When a whole sweep reports `unreadable == 0`, drop the old key.
 
 use std::sync::Arc;
 
-use clientnest_core::Result;
 use clientnest_core::crypto::KeyRing;
+use clientnest_core::ports::{ResealCursor, ResealProgress, ResealTable};
 use clientnest_core::secret::Secret;
+use clientnest_core::{Error, Result};
 use uuid::Uuid;
 
 /// A column that holds sealed secrets.
@@ -73,6 +80,63 @@ impl Sealer {
     /// The key ring's primary key id (safe to show).
     pub(crate) fn primary_key_id(&self) -> &str {
         self.0.primary_key_id()
+    }
+
+    /// Whether a stored value is sealed under a key other than the primary one (or is not a
+    /// well-formed sealed value at all).
+    pub(crate) fn needs_rotation(&self, sealed: &str) -> bool {
+        self.0.needs_rotation(sealed)
+    }
+
+    /// The value sealed under the primary key: as is when it already is, else opened (with
+    /// whichever key of the ring sealed it) and sealed again for the same place.
+    pub(crate) fn reseal(&self, column: SealedColumn, row: Uuid, sealed: &str) -> Result<String> {
+        if !self.needs_rotation(sealed) {
+            return Ok(sealed.to_owned());
+        }
+        self.seal(column, row, &self.open(column, row, sealed)?)
+    }
+}
+
+/// What one page of the re-seal sweep did in one table.
+#[derive(Debug, Default)]
+pub(crate) struct ResealTally {
+    /// Rows visited.
+    pub(crate) visited: u64,
+    /// Rows re-sealed under the primary key.
+    pub(crate) resealed: u64,
+    /// Rows left alone because a value could not be opened.
+    pub(crate) unreadable: u64,
+    /// The last row id visited.
+    pub(crate) last: Option<Uuid>,
+}
+
+impl ResealTally {
+    /// Count the outcome of re-sealing one row: `Ok(true)` re-sealed, `Ok(false)` already
+    /// current, a crypto error unreadable (left alone); other errors stop the page.
+    pub(crate) fn count(&mut self, row: Uuid, outcome: Result<bool>) -> Result<()> {
+        self.visited += 1;
+        self.last = Some(row);
+        match outcome {
+            Ok(true) => self.resealed += 1,
+            Ok(false) => {}
+            Err(Error::Crypto(reason)) => {
+                tracing::warn!(row = %row, %reason, "re-seal sweep: a stored secret cannot be opened; left as is");
+                self.unreadable += 1;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// The sweep's progress after this page of `table`, visited with `limit`.
+    pub(crate) fn progress(self, table: ResealTable, limit: u32) -> ResealProgress {
+        ResealProgress {
+            scanned: self.visited,
+            resealed: self.resealed,
+            unreadable: self.unreadable,
+            next: ResealCursor::after_page(table, self.visited, limit, self.last),
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! [`Cache`] on Redis: `SET ... PX` values, and `SET NX PX` load locks released by a
 //! compare-and-delete script. A lock is a key of its own (same slot as the value), so it never
-//! hides or removes the value.
+//! hides or removes the value. So is the generation (`...:gen`, same slot): `delete` removes
+//! the value and `INCR`s it in one script, and a loader stores with a compare-and-set script
+//! that refuses when the generation moved.
 
 use async_trait::async_trait;
 use chrono::Duration;
 use clientnest_core::Result;
+use clientnest_core::cache::GENERATION_TTL_MS;
 use clientnest_core::model::{CacheKey, check_ttl, check_value};
 use clientnest_core::ports::Cache;
 
@@ -33,8 +36,41 @@ impl Cache for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete(&self, key: &CacheKey) -> Result<bool> {
-        let n: i64 = self.once(redis::cmd("DEL").arg(self.keys().cache(key))).await?;
+        let (value_key, generation_key) = (self.keys().cache(key), self.keys().cache_generation(key));
+        let n: i64 =
+            self.eval_once(SCRIPTS.cache_delete.key(value_key).key(generation_key).arg(GENERATION_TTL_MS)).await?;
         Ok(n == 1)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn generation(&self, key: &CacheKey) -> Result<u64> {
+        let generation: Option<u64> = self.retried(redis::cmd("GET").arg(self.keys().cache_generation(key))).await?;
+        Ok(generation.unwrap_or(0))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn set_bytes_if_generation(
+        &self,
+        key: &CacheKey,
+        value: Vec<u8>,
+        ttl: Duration,
+        generation: u64,
+    ) -> Result<bool> {
+        check_ttl("ttl", ttl)?;
+        check_value("value", &value)?;
+        let (value_key, generation_key) = (self.keys().cache(key), self.keys().cache_generation(key));
+        let stored: i64 = self
+            .eval_retried(
+                SCRIPTS
+                    .cache_set_if_generation
+                    .key(value_key)
+                    .key(generation_key)
+                    .arg(value)
+                    .arg(ttl_millis(ttl))
+                    .arg(generation),
+            )
+            .await?;
+        Ok(stored == 1)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -150,6 +150,11 @@ impl Keys {
         format!("{}:lock", self.cache(key))
     }
 
+    /// The generation of a cached value (same slot as the value): advanced by every delete.
+    pub fn cache_generation(&self, key: &CacheKey) -> String {
+        format!("{}:gen", self.cache(key))
+    }
+
     /// A rate limiter's state.
     pub fn rate(&self, subject: &str) -> String {
         self.tagged("rate", &escape(subject))

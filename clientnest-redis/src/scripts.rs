@@ -19,6 +19,10 @@ pub(crate) struct Scripts {
     pub(crate) session_revoke: Script,
     /// `cache_unlock.lua`.
     pub(crate) cache_unlock: Script,
+    /// `cache_delete.lua`.
+    pub(crate) cache_delete: Script,
+    /// `cache_set_if_generation.lua`.
+    pub(crate) cache_set_if_generation: Script,
     /// `rate_gcra.lua`.
     pub(crate) rate_gcra: Script,
     /// `queue_enqueue.lua`.
@@ -48,6 +52,8 @@ pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     session_delete: Script::new(include_str!("../lua/session_delete.lua")),
     session_revoke: Script::new(include_str!("../lua/session_revoke.lua")),
     cache_unlock: Script::new(include_str!("../lua/cache_unlock.lua")),
+    cache_delete: Script::new(include_str!("../lua/cache_delete.lua")),
+    cache_set_if_generation: Script::new(include_str!("../lua/cache_set_if_generation.lua")),
     rate_gcra: Script::new(include_str!("../lua/rate_gcra.lua")),
     queue_enqueue: Script::new(include_str!("../lua/queue_enqueue.lua")),
     queue_reserve: Script::new(include_str!("../lua/queue_reserve.lua")),
@@ -69,6 +75,8 @@ pub fn script_hashes() -> Vec<(&'static str, String)> {
         ("session_delete.lua", &s.session_delete),
         ("session_revoke.lua", &s.session_revoke),
         ("cache_unlock.lua", &s.cache_unlock),
+        ("cache_delete.lua", &s.cache_delete),
+        ("cache_set_if_generation.lua", &s.cache_set_if_generation),
         ("rate_gcra.lua", &s.rate_gcra),
         ("queue_enqueue.lua", &s.queue_enqueue),
         ("queue_reserve.lua", &s.queue_reserve),

@@ -1,4 +1,5 @@
-//! [`TempStore`] on Redis: `SET ... PX`, `GET`, `GETDEL` (atomic take) and `DEL`.
+//! [`TempStore`] on Redis: `SET ... PX`, `SET ... NX PX` (set-if-absent), `GET`, `GETDEL`
+//! (atomic take) and `DEL`.
 
 use async_trait::async_trait;
 use chrono::Duration;
@@ -29,6 +30,18 @@ impl TempStore for RedisKv {
     async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key("key", key)?;
         self.once(redis::cmd("GETDEL").arg(self.keys().temp(key))).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn put_temp_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool> {
+        check_key("key", key)?;
+        check_ttl("ttl", ttl)?;
+        check_value("value", &value)?;
+        // Not idempotent: a re-sent SET NX after a lost reply would answer "present".
+        let set: Option<String> = self
+            .once(redis::cmd("SET").arg(self.keys().temp(key)).arg(value).arg("NX").arg("PX").arg(ttl_millis(ttl)))
+            .await?;
+        Ok(set.is_some())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -38,3 +38,6 @@ mod eviction;
 
 #[path = "redis/retention.rs"]
 mod retention;
+
+#[path = "redis/user_cache.rs"]
+mod user_cache;

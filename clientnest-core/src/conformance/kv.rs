@@ -17,16 +17,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache;
+mod cache_aside;
 mod hostile;
 mod queue;
 mod rate;
+mod replay;
 mod session;
 mod temp;
 
 pub use cache::*;
+pub use cache_aside::*;
 pub use hostile::*;
 pub use queue::*;
 pub use rate::*;
+pub use replay::*;
 pub use session::*;
 pub use temp::*;
 

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::store::{MemoryStore, Tables, oldest_first, page_desc, stored};
 use crate::constraint::FK_WEBHOOKS_USER;
@@ -10,7 +11,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::{UserId, WebhookId};
 use crate::model::{NewWebhook, Platform, Webhook, WebhookUpdate};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::ports::WebhookRepository;
+use crate::ports::{ResealCursor, ResealProgress, ResealTable, SecretReseal, WebhookRepository, check_reseal_limit};
 use crate::validate::{self, rule};
 
 fn webhook_cursor(w: &Webhook) -> Cursor {
@@ -90,5 +91,38 @@ impl WebhookRepository for MemoryStore {
         let webhook = t.webhooks.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Webhook, id))?;
         webhook.last_triggered = Some(stored(at));
         Ok(())
+    }
+}
+
+/// The ids of one re-seal page: those after `after`, in id order, at most `limit`.
+fn reseal_page(ids: impl Iterator<Item = Uuid>, after: Option<Uuid>, limit: u32) -> Vec<Uuid> {
+    let mut page: Vec<Uuid> = ids.filter(|id| after.is_none_or(|a| *id > a)).collect();
+    page.sort_unstable();
+    page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    page
+}
+
+/// The in-memory store keeps OAuth tokens and webhook secrets as plaintext [`Secret`]s in the
+/// process (no ciphertext, no key ring), so there is nothing to re-encrypt: a page visits the
+/// rows in the same order and with the same cursors as the PostgreSQL sweep, counts them as
+/// scanned, and reports none resealed or unreadable.
+///
+/// [`Secret`]: crate::secret::Secret
+#[async_trait]
+impl SecretReseal for MemoryStore {
+    async fn reseal_secrets(&self, from: ResealCursor, limit: u32) -> Result<ResealProgress> {
+        check_reseal_limit(limit)?;
+        let t = self.tables();
+        let page = match from.table() {
+            ResealTable::SocialAccounts => reseal_page(t.accounts.keys().map(|id| id.0), from.after(), limit),
+            ResealTable::Webhooks => reseal_page(t.webhooks.keys().map(|id| id.0), from.after(), limit),
+        };
+        let scanned = page.len() as u64;
+        Ok(ResealProgress {
+            scanned,
+            resealed: 0,
+            unreadable: 0,
+            next: ResealCursor::after_page(from.table(), scanned, limit, page.last().copied()),
+        })
     }
 }

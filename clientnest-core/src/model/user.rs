@@ -10,13 +10,19 @@ use crate::secret::PasswordHash;
 use crate::validate::{self as v, Checks, HostPolicy};
 
 /// A stored user.
+///
+/// Its serialized form (serde: the cache's JSON, an API's `Json(user)`) has every field but
+/// `password_hash`; deserializing gives [`PasswordHash::absent`] whatever the input holds. So
+/// the hash never leaves the process, and a password is checked only against a user read from
+/// the repository.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Id.
     pub id: UserId,
     /// Email, unique regardless of case.
     pub email: String,
-    /// argon2id hash of the password.
+    /// argon2id hash of the password. Never serialized (nor read from serialized input).
+    #[serde(skip)]
     pub password_hash: PasswordHash,
     /// First name.
     pub first_name: String,
@@ -170,5 +176,44 @@ impl UserUpdate {
             u.preferences = x;
         }
         u.updated_at = now;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_serialized_form_carries_no_password_hash() {
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let now = Utc::now();
+        let user = User {
+            id: UserId::new(),
+            email: "ada@example.com".to_owned(),
+            password_hash: PasswordHash::from_phc(phc),
+            first_name: "Ada".to_owned(),
+            last_name: "Lovelace".to_owned(),
+            avatar_url: None,
+            timezone: "UTC".to_owned(),
+            is_active: true,
+            email_verified: false,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            preferences: serde_json::json!({}),
+        };
+        let json = serde_json::to_string(&user).unwrap();
+        assert!(!json.contains("$argon2"), "{json}");
+        assert!(!json.contains("password_hash"), "{json}");
+        assert!(json.contains("ada@example.com"));
+        // Reading it back gives the user without a hash; a hash in the input is ignored.
+        let back: User = serde_json::from_str(&json).unwrap();
+        assert!(back.password_hash.is_absent());
+        let mut with_hash: serde_json::Value = serde_json::from_str(&json).unwrap();
+        with_hash["password_hash"] = serde_json::Value::String(phc.to_owned());
+        let back: User = serde_json::from_value(with_hash).unwrap();
+        assert!(back.password_hash.is_absent(), "a hash is never read from outside either");
+        assert_eq!(User { password_hash: back.password_hash.clone(), ..user }, back);
     }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use validator::Validate;
 
 use super::choices::Platform;
+use crate::crypto::{MIN_WEBHOOK_SECRET_LEN, WEBHOOK_SECRET_RULE};
 use crate::error::Error;
 use crate::ids::{UserId, WebhookId};
 use crate::secret::Secret;
@@ -34,8 +35,17 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The secret's rules: not blank, no NUL byte, at least
+/// [`MIN_WEBHOOK_SECRET_LEN`](crate::crypto::MIN_WEBHOOK_SECRET_LEN) (32) bytes (rule
+/// `min_length`), at most 100 characters (the column).
 fn check_secret(c: &mut Checks, s: &Secret) {
     c.ensure(!s.expose().trim().is_empty(), "secret_key", rule::REQUIRED, "must not be blank");
+    c.ensure(
+        s.expose().trim().is_empty() || s.len() >= MIN_WEBHOOK_SECRET_LEN,
+        "secret_key",
+        WEBHOOK_SECRET_RULE,
+        "must be at least 32 bytes long",
+    );
     c.ensure(!s.expose().contains('\0'), "secret_key", rule::NUL_BYTE, "must not contain NUL bytes");
     c.ensure(s.expose().chars().count() <= 100, "secret_key", rule::MAX_LENGTH, "must be at most 100 characters");
 }
@@ -53,8 +63,9 @@ pub struct NewWebhook {
     /// allows private ones.
     #[validate(custom(function = "v::http_url"))]
     pub endpoint_url: String,
-    /// Signing secret, at most 100 characters
-    /// ([`generate_webhook_secret`](crate::crypto::generate_webhook_secret)).
+    /// Signing secret: at least 32 bytes, at most 100 characters
+    /// ([`generate_webhook_secret`](crate::crypto::generate_webhook_secret) makes one from 32
+    /// random bytes).
     #[validate(skip)]
     pub secret_key: Secret,
 }
@@ -78,7 +89,7 @@ pub struct WebhookUpdate {
     /// New endpoint (public host unless the [`HostPolicy`] allows private ones).
     #[validate(custom(function = "v::http_url"))]
     pub endpoint_url: Option<String>,
-    /// New secret (rotation).
+    /// New secret (rotation): at least 32 bytes, at most 100 characters.
     #[validate(skip)]
     pub secret_key: Option<Secret>,
     /// Turn on or off.

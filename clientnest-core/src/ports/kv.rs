@@ -25,17 +25,36 @@ pub trait SessionStore: Send + Sync {
     async fn revoke_user_sessions(&self, user: UserId) -> Result<u64>;
 }
 
-/// A byte cache with TTLs and a per-key load lock (for stampede protection). Typed access and
-/// get-or-load are in [`CacheExt`](crate::cache::CacheExt).
+/// A byte cache with TTLs, a per-key load lock (for stampede protection) and a per-key
+/// generation (so a slow loader cannot store a value older than the last invalidation). Typed
+/// access and get-or-load are in [`CacheExt`](crate::cache::CacheExt).
+///
+/// The generation lives in the backend next to the value (on Redis, in the same slot), so it
+/// holds across processes: every [`delete`](Cache::delete) advances it, and
+/// [`set_bytes_if_generation`](Cache::set_bytes_if_generation) stores only while it is
+/// unchanged. A generation is kept for [`GENERATION_TTL_MS`](crate::cache::GENERATION_TTL_MS)
+/// after the key's last delete, then reads as 0 again.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Cache: Send + Sync {
     /// The cached bytes, if present and not expired.
     async fn get_bytes(&self, key: &CacheKey) -> Result<Option<Vec<u8>>>;
-    /// Store bytes for `ttl`.
+    /// Store bytes for `ttl`, whatever the generation.
     async fn set_bytes(&self, key: &CacheKey, value: Vec<u8>, ttl: Duration) -> Result<()>;
-    /// Remove a key; true when it existed.
+    /// Remove a key's value and advance its generation, atomically; true when a value existed.
     async fn delete(&self, key: &CacheKey) -> Result<bool>;
+    /// The key's generation: 0 until its first [`delete`](Cache::delete), then one more per
+    /// delete.
+    async fn generation(&self, key: &CacheKey) -> Result<u64>;
+    /// Store bytes for `ttl` only if the key's generation is still `generation` (read before
+    /// loading the value), atomically; true when stored, false when a delete came in between.
+    async fn set_bytes_if_generation(
+        &self,
+        key: &CacheKey,
+        value: Vec<u8>,
+        ttl: Duration,
+        generation: u64,
+    ) -> Result<bool>;
     /// Try to take the load lock of a key for `ttl`; returns a token when taken.
     async fn try_lock(&self, key: &CacheKey, ttl: Duration) -> Result<Option<String>>;
     /// Release a load lock if the token still holds it.
@@ -151,6 +170,10 @@ pub trait TempStore: Send + Sync {
     async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Get and delete atomically: of concurrent takers, one gets the value.
     async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Store a value for `ttl` only when the key holds no live value (set-if-absent); true when
+    /// stored. Of concurrent callers on one key, exactly one gets true. Used as a once-only
+    /// marker, e.g. the webhook replay guard.
+    async fn put_temp_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool>;
     /// Delete; true when it existed.
     async fn delete_temp(&self, key: &str) -> Result<bool>;
 }

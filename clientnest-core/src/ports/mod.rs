@@ -2,6 +2,7 @@
 
 mod kv;
 mod relational;
+mod reseal;
 
 pub use kv::{
     Cache, DeadLetterRetention, JobQueue, KvStores, MAX_MOVED_PER_CALL, RateLimiter, SessionStore, TempStore,
@@ -11,6 +12,7 @@ pub use relational::{
     PostRepository, Repositories, ScheduleRepository, SocialAccountRepository, TeamRepository, TemplateRepository,
     UserRepository, WebhookRepository,
 };
+pub use reseal::{MAX_RESEAL_PAGE, ResealCursor, ResealProgress, ResealTable, SecretReseal, check_reseal_limit};
 
 #[cfg(feature = "mock")]
 pub use kv::{MockCache, MockJobQueue, MockRateLimiter, MockSessionStore, MockTempStore};
@@ -20,3 +22,5 @@ pub use relational::{
     MockNotificationRepository, MockPostRepository, MockScheduleRepository, MockSocialAccountRepository,
     MockTeamRepository, MockTemplateRepository, MockUserRepository, MockWebhookRepository,
 };
+#[cfg(feature = "mock")]
+pub use reseal::MockSecretReseal;

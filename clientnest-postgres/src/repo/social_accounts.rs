@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::members::{Acting, require_member};
 use super::{choice, clamp_time, missing, owned_row};
 use crate::error::map_sqlx;
-use crate::secrets::{SealedColumn, Sealer};
+use crate::secrets::{ResealTally, SealedColumn, Sealer};
 use crate::store::{PgStore, Tx, commit};
 
 /// A `social_accounts` row, tokens still sealed.
@@ -273,4 +273,49 @@ impl SocialAccountRepository for PgStore {
             .map_err(map_sqlx)?;
         rows.into_iter().map(|r| r.open(self.sealer())).collect()
     }
+}
+
+/// One page of the re-seal sweep in `social_accounts`: up to `limit` rows with an id after
+/// `after`, in id order, locked until the commit; the tokens of the rows not under the primary
+/// key are re-sealed (no other column changes).
+pub(super) async fn reseal_page(store: &PgStore, after: Option<Uuid>, limit: u32) -> Result<ResealTally> {
+    let sealer = store.sealer();
+    let mut tx = store.begin().await?;
+    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, access_token_enc, refresh_token_enc FROM social_accounts \
+         WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2 FOR UPDATE",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_sqlx)?;
+    let mut tally = ResealTally::default();
+    for (id, access, refresh) in rows {
+        let stale = sealer.needs_rotation(&access) || refresh.as_deref().is_some_and(|r| sealer.needs_rotation(r));
+        let outcome = if stale {
+            let access = sealer.reseal(SealedColumn::AccessToken, id, &access);
+            let refresh = refresh.map(|r| sealer.reseal(SealedColumn::RefreshToken, id, &r)).transpose();
+            match (access, refresh) {
+                (Ok(access), Ok(refresh)) => {
+                    sqlx::query(
+                        "UPDATE social_accounts SET access_token_enc = $2, refresh_token_enc = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(access)
+                    .bind(refresh)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
+                    Ok(true)
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        } else {
+            Ok(false)
+        };
+        tally.count(id, outcome)?;
+    }
+    commit(tx).await?;
+    Ok(tally)
 }

@@ -6,14 +6,16 @@ use clientnest_core::clock::to_micros;
 use clientnest_core::ids::{UserId, WebhookId};
 use clientnest_core::model::{NewWebhook, Platform, Webhook, WebhookUpdate};
 use clientnest_core::page::{Cursor, Page, PageRequest};
-use clientnest_core::ports::WebhookRepository;
+use clientnest_core::ports::{
+    ResealCursor, ResealProgress, ResealTable, SecretReseal, WebhookRepository, check_reseal_limit,
+};
 use clientnest_core::validate::{self, rule};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
 use super::{choice, found, owned_row};
 use crate::error::map_sqlx;
-use crate::secrets::{SealedColumn, Sealer};
+use crate::secrets::{ResealTally, SealedColumn, Sealer};
 use crate::store::{PgStore, commit};
 
 /// A `webhooks` row, secret still sealed.
@@ -171,5 +173,59 @@ impl WebhookRepository for PgStore {
             .await
             .map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Webhook, id)
+    }
+}
+
+/// One page of the re-seal sweep in `webhooks`: up to `limit` rows with an id after `after`, in
+/// id order, locked until the commit; the secrets not under the primary key are re-sealed (no
+/// other column changes).
+async fn reseal_page(store: &PgStore, after: Option<Uuid>, limit: u32) -> Result<ResealTally> {
+    let sealer = store.sealer();
+    let mut tx = store.begin().await?;
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, secret_key_enc FROM webhooks WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2 FOR UPDATE",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_sqlx)?;
+    let mut tally = ResealTally::default();
+    for (id, secret) in rows {
+        let outcome = if sealer.needs_rotation(&secret) {
+            match sealer.reseal(SealedColumn::WebhookSecret, id, &secret) {
+                Ok(resealed) => {
+                    sqlx::query("UPDATE webhooks SET secret_key_enc = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(resealed)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_sqlx)?;
+                    Ok(true)
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            Ok(false)
+        };
+        tally.count(id, outcome)?;
+    }
+    commit(tx).await?;
+    Ok(tally)
+}
+
+/// The re-seal sweep on PostgreSQL: `social_accounts` (both tokens), then `webhooks`, each page
+/// one transaction (see [`crate::secrets`]).
+#[async_trait]
+impl SecretReseal for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(table = from.table().as_str(), limit))]
+    async fn reseal_secrets(&self, from: ResealCursor, limit: u32) -> Result<ResealProgress> {
+        check_reseal_limit(limit)?;
+        let tally = match from.table() {
+            ResealTable::SocialAccounts => super::social_accounts::reseal_page(self, from.after(), limit).await?,
+            ResealTable::Webhooks => reseal_page(self, from.after(), limit).await?,
+            _ => return Err(Error::invalid("cursor", rule::CURSOR, "a table this adapter does not re-seal")),
+        };
+        Ok(tally.progress(from.table(), limit))
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use clientnest_core::crypto::KeyRing;
+use clientnest_core::ports::{ResealCursor, SecretReseal};
 use clientnest_core::prelude::*;
 use clientnest_postgres::PgStore;
 use clientnest_postgres::secrets::{SealedColumn, aad};
@@ -127,7 +128,7 @@ async fn tampered_ciphertext_reads_as_a_crypto_error() {
         .await
         .unwrap();
     let err = db.store.get_account(team, acc.id).await.unwrap_err();
-    assert!(matches!(err, Error::Crypto(_)), "{err:?}");
+    assert!(matches!(err, Error::Crypto(CryptoFailure::AuthenticationFailed)), "{err:?}");
     assert!(!err.to_string().contains(ACCESS));
 }
 
@@ -146,14 +147,14 @@ async fn a_ciphertext_moved_to_another_row_does_not_open() {
     .execute(db.pool())
     .await
     .unwrap();
-    assert!(matches!(db.store.get_account(team, b.id).await, Err(Error::Crypto(_))));
+    assert!(matches!(db.store.get_account(team, b.id).await, Err(Error::Crypto(CryptoFailure::AuthenticationFailed))));
     // Nor into another column of the same row.
     sqlx::query("UPDATE social_accounts SET refresh_token_enc = access_token_enc WHERE id = $1")
         .bind(a.id.0)
         .execute(db.pool())
         .await
         .unwrap();
-    assert!(matches!(db.store.get_account(team, a.id).await, Err(Error::Crypto(_))));
+    assert!(matches!(db.store.get_account(team, a.id).await, Err(Error::Crypto(CryptoFailure::AuthenticationFailed))));
 }
 
 #[tokio::test]
@@ -163,7 +164,7 @@ async fn another_key_ring_cannot_read_and_rotation_reseals() {
     let acc = db.store.connect_account(team, account(user, "ig-rot")).await.unwrap();
 
     let stranger = PgStore::from_pool(db.pool().clone(), KeyRing::new("other", [1u8; 32]).unwrap());
-    assert!(matches!(stranger.get_account(team, acc.id).await, Err(Error::Crypto(_))));
+    assert!(matches!(stranger.get_account(team, acc.id).await, Err(Error::Crypto(CryptoFailure::UnknownKeyId))));
 
     let rotated = KeyRing::new("key-2", [9u8; 32]).unwrap().with_old_key("test-key", [42u8; 32]).unwrap();
     let store = PgStore::from_pool(db.pool().clone(), rotated).with_clock(Arc::new(db.clock.clone()));
@@ -190,4 +191,97 @@ async fn passwords_are_stored_only_as_argon2id() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$"), "{stored}");
     assert!(!stored.contains("secrets test password"));
+}
+
+/// The core's re-seal conformance test (paging, resuming, idempotence) on PostgreSQL.
+#[tokio::test]
+async fn reseal_conformance() {
+    let Some(db) = TestDb::new().await else { return };
+    let harness = clientnest_core::conformance::Harness {
+        store: Arc::new(db.store),
+        time: clientnest_core::conformance::TimeControl::Manual(db.clock),
+    };
+    clientnest_core::conformance::relational::reseal_sweep_pages_and_resumes(&harness).await;
+}
+
+/// Every sealed column of both tables, raw.
+async fn sealed_columns(pool: &sqlx::PgPool) -> Vec<String> {
+    let accounts: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let hooks: Vec<String> = sqlx::query_scalar("SELECT secret_key_enc FROM webhooks").fetch_all(pool).await.unwrap();
+    accounts.into_iter().flat_map(|(a, r)| std::iter::once(a).chain(r)).chain(hooks).collect()
+}
+
+/// Seal under key A, rotate to B (A kept to decrypt), sweep in pages of two with an
+/// interruption (the sweep resumes in a fresh store from the cursor's text), then drop A from
+/// the ring: everything still reads, nothing else changed, and a second sweep re-seals nothing.
+#[tokio::test]
+async fn reseal_sweep_lets_the_old_key_retire() {
+    let Some(db) = TestDb::new().await else { return };
+    let (user, team) = owner_and_team(&db.store).await;
+    let mut accounts = Vec::new();
+    for i in 0..5 {
+        let mut input = account(user, &format!("ig-sweep-{i}"));
+        if i % 2 == 1 {
+            input.refresh_token = None;
+        }
+        accounts.push(db.store.connect_account(team, input).await.unwrap());
+    }
+    let mut hooks = Vec::new();
+    for event in ["comment.created", "mention", "message"] {
+        let input = NewWebhook { event_type: event.to_owned(), ..webhook() };
+        hooks.push(db.store.create_webhook(user, input).await.unwrap());
+    }
+    assert!(sealed_columns(db.pool()).await.iter().all(|s| s.starts_with("v1.test-key.")));
+
+    const KEY_B: [u8; 32] = [9u8; 32];
+    let rotated = || KeyRing::new("key-b", KEY_B).unwrap().with_old_key("test-key", [42u8; 32]).unwrap();
+    let store_b = PgStore::from_pool(db.pool().clone(), rotated()).with_clock(Arc::new(db.clock.clone()));
+
+    // Two pages, then the process stops; the saved cursor is all that survives.
+    let first = store_b.reseal_secrets(ResealCursor::start(), 2).await.unwrap();
+    let second = store_b.reseal_secrets(first.next.unwrap(), 2).await.unwrap();
+    assert_eq!((first.scanned, first.resealed, second.scanned, second.resealed), (2, 2, 2, 2));
+    let saved = second.next.unwrap().to_string();
+    drop(store_b);
+    let sealed = sealed_columns(db.pool()).await;
+    let moved = sealed.iter().filter(|s| s.starts_with("v1.key-b.")).count();
+    assert!(moved > 0 && moved < sealed.len(), "half way: {moved} of {}", sealed.len());
+
+    let resumed_store = PgStore::from_pool(db.pool().clone(), rotated()).with_clock(Arc::new(db.clock.clone()));
+    let rest = clientnest_core::conformance::relational::sweep(&resumed_store, saved.parse().unwrap(), 2).await;
+    assert_eq!((rest.scanned, rest.resealed, rest.unreadable), (4, 4, 0), "one account and three webhooks left");
+    assert!(sealed_columns(db.pool()).await.iter().all(|s| s.starts_with("v1.key-b.")), "all under key B");
+    let again = clientnest_core::conformance::relational::sweep(&resumed_store, ResealCursor::start(), 3).await;
+    assert_eq!((again.scanned, again.resealed, again.unreadable), (8, 0, 0), "idempotent");
+
+    // Key A retired: B alone reads everything, and nothing but the ciphertext changed.
+    let only_b = PgStore::from_pool(db.pool().clone(), KeyRing::new("key-b", KEY_B).unwrap());
+    for a in &accounts {
+        assert_eq!(&only_b.get_account(team, a.id).await.unwrap(), a, "the account reads the same");
+    }
+    for w in &hooks {
+        assert_eq!(&only_b.get_webhook(user, w.id).await.unwrap(), w, "the webhook reads the same");
+    }
+
+    // A value no key of the ring opens is counted and left alone, and the sweep goes on.
+    let ghost = KeyRing::new("ghost", [1u8; 32]).unwrap();
+    let foreign = ghost.seal_secret(&Secret::new(ACCESS), &aad(SealedColumn::AccessToken, accounts[0].id.0)).unwrap();
+    sqlx::query("UPDATE social_accounts SET access_token_enc = $2 WHERE id = $1")
+        .bind(accounts[0].id.0)
+        .bind(&foreign)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let with_ghost = clientnest_core::conformance::relational::sweep(&only_b, ResealCursor::start(), 1000).await;
+    assert_eq!((with_ghost.scanned, with_ghost.resealed, with_ghost.unreadable), (8, 0, 1));
+    let kept: String = sqlx::query_scalar("SELECT access_token_enc FROM social_accounts WHERE id = $1")
+        .bind(accounts[0].id.0)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, foreign, "an unreadable row is left as it was");
 }

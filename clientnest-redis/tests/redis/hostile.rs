@@ -390,7 +390,15 @@ async fn cache_keys(ctx: Ctx) {
     for key in &keys {
         assert!(kv.delete(key).await.expect("delete"), "{key:?} existed");
     }
-    ctx.assert_keyspace("after unlock and delete", &planted).await;
+    // A delete leaves the key's generation behind, in the value's own slot.
+    let generations: BTreeSet<Vec<u8>> = keys.iter().map(|k| kv.keys().cache_generation(k).into_bytes()).collect();
+    assert_eq!(generations.len(), keys.len(), "one generation per cache key");
+    let after_delete: BTreeSet<Vec<u8>> = planted.union(&generations).cloned().collect();
+    ctx.assert_keyspace("after unlock and delete", &after_delete).await;
+    for key in &generations {
+        let (_, suffix) = split_key(&ctx.prefix, "cache", key);
+        assert_eq!(suffix, ":gen", "generation key suffix");
+    }
     for namespace in ["{a}", "a:b", "A", "", "a b", "a*", "ü", &"n".repeat(33)] {
         assert_validation(&format!("namespace {namespace:?}"), CacheKey::new(namespace, "x"));
     }
@@ -398,7 +406,7 @@ async fn cache_keys(ctx: Ctx) {
     assert_validation("an empty endpoint", CacheKey::api::<&str, &str>("", &[]));
     let big = vec![0u8; MAX_VALUE_BYTES + 1];
     assert_validation("a value over 8 MiB", kv.set_bytes(&keys[0], big, Duration::minutes(1)).await);
-    ctx.assert_keyspace("after the refusals", &planted).await;
+    ctx.assert_keyspace("after the refusals", &after_delete).await;
     ctx.clean_up().await;
 }
 

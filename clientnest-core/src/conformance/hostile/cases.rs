@@ -404,7 +404,10 @@ fn texts() -> Vec<Case> {
             "event_type",
             rule::NUL_BYTE,
         ),
-        exact("webhook secret with quotes", webhook(|w| w.secret_key = Secret::new(r#"'"\$1%_"#))),
+        exact(
+            "webhook secret with quotes",
+            webhook(|w| w.secret_key = Secret::new(r#"'"\$1%_ -- a signing secret of 32+ bytes"#)),
+        ),
         exact("AI request data full of hostile JSON", usage(|u| u.request_data = hostile_json())),
         rejected("AI model name is blank", usage(|u| u.model_used = " ".to_owned()), "model_used", rule::REQUIRED),
     ]

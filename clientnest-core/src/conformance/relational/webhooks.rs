@@ -35,13 +35,13 @@ pub async fn webhooks_crud<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
     h.time.advance(Duration::minutes(1)).await;
     let update = WebhookUpdate {
         endpoint_url: Some("https://hooks.example.com/v2".to_owned()),
-        secret_key: Some(Secret::new("whsec_rotated")),
+        secret_key: Some(Secret::new("whsec_rotated_0123456789abcdefghijkl")),
         is_active: Some(false),
         ..WebhookUpdate::default()
     };
     let changed = h.store.update_webhook(u.id, w.id, update).await.expect("update");
     assert_eq!(changed.endpoint_url, "https://hooks.example.com/v2");
-    assert_eq!(changed.secret_key, Secret::new("whsec_rotated"));
+    assert_eq!(changed.secret_key, Secret::new("whsec_rotated_0123456789abcdefghijkl"));
     assert!(!changed.is_active);
     assert_eq!((changed.event_type.as_str(), changed.created_at), ("comment.created", w.created_at));
     assert_eq!(changed.updated_at, now(h));

@@ -35,6 +35,20 @@ impl TempStore for MemoryKv {
         Ok(temps.remove(key, now))
     }
 
+    async fn put_temp_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool> {
+        check_key("key", key)?;
+        check_ttl("ttl", ttl)?;
+        check_value("value", &value)?;
+        let now = self.now();
+        let mut temps = lock(&self.inner.temps);
+        temps.purge(now);
+        if temps.get(key, now).is_some() {
+            return Ok(false);
+        }
+        temps.insert(key.to_owned(), value, after(now, ttl));
+        Ok(true)
+    }
+
     async fn delete_temp(&self, key: &str) -> Result<bool> {
         check_key("key", key)?;
         let now = self.now();
