@@ -171,7 +171,7 @@ pub async fn private_hosts_when_opted_in<S: Repositories + ?Sized>(store: &S) {
             platform: Platform::Facebook,
             event_type: "comment.created".to_owned(),
             endpoint_url: url.to_owned(),
-            secret_key: crate::secret::Secret::new("whsec_opt_in"),
+            secret_key: crate::secret::Secret::new("whsec_opt_in_0123456789abcdef0123"),
         };
         let created =
             store.create_webhook(user.id, new).await.unwrap_or_else(|e| panic!("{url} after opting in: {e:?}"));

@@ -405,17 +405,16 @@ async fn finishes_within<T>(task: &tokio::task::JoinHandle<T>, ms: u64) -> bool 
     task.is_finished()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scheduling_waits_for_a_concurrent_account_deactivation() {
-    let Some(db) = TestDb::new().await else { return };
+/// Hold `change` (one statement on row `$1`) open in another transaction, start scheduling the
+/// world's post on its account, check that it waits, commit, and return what scheduling gave.
+async fn schedule_beside_open_change(
+    db: &TestDb,
+    change: &'static str,
+    row: impl Fn(SocialAccountId, PostId) -> Uuid,
+) -> (TeamId, PostId, Result<Schedule>) {
     let (user, team, account, post) = world(&db.store).await;
-    // Another transaction is deactivating the account and has not committed yet.
     let mut tx = db.pool().begin().await.unwrap();
-    sqlx::query("UPDATE social_accounts SET is_active = false WHERE id = $1")
-        .bind(account.0)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(change).bind(row(account, post)).execute(&mut *tx).await.unwrap();
     let store = db.store.clone();
     let at = db.clock.now() + Duration::hours(1);
     let input = NewSchedule {
@@ -426,9 +425,16 @@ async fn scheduling_waits_for_a_concurrent_account_deactivation() {
         timezone: "UTC".into(),
     };
     let create = tokio::spawn(async move { store.create_schedule(team, input).await });
-    assert!(!finishes_within(&create, 300).await, "scheduling waits for the account row");
+    assert!(!finishes_within(&create, 300).await, "scheduling waits for the row another transaction changes");
     tx.commit().await.unwrap();
-    let result = create.await.unwrap();
+    (team, post, create.await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduling_waits_for_a_concurrent_account_deactivation() {
+    let Some(db) = TestDb::new().await else { return };
+    let change = "UPDATE social_accounts SET is_active = false WHERE id = $1";
+    let (_, _, result) = schedule_beside_open_change(&db, change, |account, _| account.0).await;
     assert!(matches!(result, Err(Error::InvalidState { entity: Entity::SocialAccount, .. })), "{result:?}");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM schedules").fetch_one(db.pool()).await.unwrap();
     assert_eq!(stored, 0, "nothing scheduled on the deactivated account");
@@ -437,27 +443,9 @@ async fn scheduling_waits_for_a_concurrent_account_deactivation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduling_waits_for_a_concurrent_post_edit() {
     let Some(db) = TestDb::new().await else { return };
-    let (user, team, account, post) = world(&db.store).await;
-    // Another transaction is making the post too long for Facebook (63,206 characters).
-    let mut tx = db.pool().begin().await.unwrap();
-    sqlx::query("UPDATE posts SET content = repeat('a', 70000) WHERE id = $1")
-        .bind(post.0)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let store = db.store.clone();
-    let at = db.clock.now() + Duration::hours(1);
-    let input = NewSchedule {
-        user_id: user,
-        post_id: post,
-        social_account_id: account,
-        scheduled_time: at,
-        timezone: "UTC".into(),
-    };
-    let create = tokio::spawn(async move { store.create_schedule(team, input).await });
-    assert!(!finishes_within(&create, 300).await, "scheduling waits for the post row");
-    tx.commit().await.unwrap();
-    let result = create.await.unwrap();
+    // Too long for Facebook (63,206 characters).
+    let change = "UPDATE posts SET content = repeat('a', 70000) WHERE id = $1";
+    let (team, post, result) = schedule_beside_open_change(&db, change, |_, post| post.0).await;
     let rule = result.as_ref().err().and_then(Error::rule).map(str::to_owned);
     assert_eq!(rule.as_deref(), Some(clientnest_core::validate::rule::PLATFORM_TEXT), "{result:?}");
     let post = db.store.get_post(team, post).await.unwrap().post;
