@@ -120,14 +120,12 @@ FROM posts p
 WHERE p.id = (SELECT s.post_id FROM schedules s WHERE s.id = $1 AND ($2::uuid IS NULL OR s.team_id = $2))
 FOR UPDATE OF p"#;
 
-/// Lock post `$1` and read all its schedules (`$2` is a schedule id to leave out, or NULL).
+/// Lock post `$1` (of team `$2` when given) and read all its schedules.
 const LOCK_POST: &str = r#"
 SELECT p.id, p.status, p.scheduled_at, p.published_at,
-       ARRAY(SELECT o.status FROM schedules o WHERE o.post_id = p.id AND o.id IS DISTINCT FROM $2)::text[]
-         AS other_statuses,
-       ARRAY(SELECT o.scheduled_time FROM schedules o WHERE o.post_id = p.id AND o.id IS DISTINCT FROM $2)
-         AS other_times
-FROM posts p WHERE p.id = $1 FOR UPDATE OF p"#;
+       ARRAY(SELECT o.status FROM schedules o WHERE o.post_id = p.id)::text[] AS other_statuses,
+       ARRAY(SELECT o.scheduled_time FROM schedules o WHERE o.post_id = p.id) AS other_times
+FROM posts p WHERE p.id = $1 AND ($2::uuid IS NULL OR p.team_id = $2) FOR UPDATE OF p"#;
 
 /// Lock schedule `$1` (of team `$2` when given).
 const LOCK_SCHEDULE: &str = "SELECT * FROM schedules WHERE id = $1 AND ($2::uuid IS NULL OR team_id = $2) FOR UPDATE";
@@ -417,18 +415,12 @@ impl ScheduleRepository for PgStore {
         let now = self.now();
         schedule.check(now)?;
         let mut tx = self.begin().await?;
-        let post: Option<FollowingPost> = sqlx::query_as(
-            r#"
-SELECT p.id, p.status, p.scheduled_at, p.published_at,
-       ARRAY(SELECT o.status FROM schedules o WHERE o.post_id = p.id)::text[] AS other_statuses,
-       ARRAY(SELECT o.scheduled_time FROM schedules o WHERE o.post_id = p.id) AS other_times
-FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#,
-        )
-        .bind(schedule.post_id.0)
-        .bind(team.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
+        let post: Option<FollowingPost> = sqlx::query_as(LOCK_POST)
+            .bind(schedule.post_id.0)
+            .bind(team.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
         sqlx::query(LOCK_ACCOUNT)
             .bind(schedule.social_account_id.0)
             .bind(team.0)
