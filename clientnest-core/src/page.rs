@@ -51,6 +51,45 @@ impl Cursor {
     }
 }
 
+/// A record listed in keyset pages: its place in the `created_at DESC, id DESC` order (for a
+/// membership, `joined_at`). Every backend builds the next page's cursor from this one method.
+pub trait Keyed {
+    /// The cursor that continues a list just after this record.
+    fn cursor(&self) -> Cursor;
+}
+
+/// `impl Keyed` for records whose order is `(<time field>, id)`.
+macro_rules! keyed_by {
+    ($($model:ty => $time:ident),+ $(,)?) => {
+        $(impl Keyed for $model {
+            fn cursor(&self) -> Cursor {
+                Cursor::after(self.$time, self.id)
+            }
+        })+
+    };
+}
+
+keyed_by!(
+    crate::model::Team => created_at,
+    crate::model::TeamMember => joined_at,
+    crate::model::SocialAccount => created_at,
+    crate::model::Post => created_at,
+    crate::model::Comment => created_at,
+    crate::model::Template => created_at,
+    crate::model::Schedule => created_at,
+    crate::model::Automation => created_at,
+    crate::model::Webhook => created_at,
+    crate::model::AiUsage => created_at,
+    crate::model::Billing => created_at,
+    crate::model::Notification => created_at,
+);
+
+impl Keyed for crate::model::PostWithMedia {
+    fn cursor(&self) -> Cursor {
+        self.post.cursor()
+    }
+}
+
 /// A page request: at most `limit` rows after `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -113,6 +152,15 @@ impl<T> Page<T> {
         rows.truncate(limit);
         let next = if more { rows.last().map(&key) } else { None };
         Self { items: rows, next }
+    }
+
+    /// Build a page from up to `limit + 1` [`Keyed`] rows fetched in order: the extra row only
+    /// tells that a next page exists.
+    pub fn from_keyed(rows: Vec<T>, limit: u32) -> Self
+    where
+        T: Keyed,
+    {
+        Self::from_overfetch(rows, limit, T::cursor)
     }
 
     /// Transform the rows, keeping the cursor.

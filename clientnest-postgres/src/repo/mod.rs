@@ -9,6 +9,7 @@ mod comments;
 mod members;
 mod notifications;
 mod posts;
+mod rows;
 mod schedules;
 mod social_accounts;
 mod teams;
@@ -20,11 +21,12 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::page::{Cursor, Keyed, Page, PageRequest};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
 use crate::error::corrupt;
+pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};
 pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
@@ -96,6 +98,28 @@ impl crate::store::PgStore {
             .await
             .map_err(crate::error::map_sqlx)?;
         page_of(rows, page, convert, key)
+    }
+}
+
+impl crate::store::PgStore {
+    /// One keyset page of [`Keyed`] records read through their [`Db`] row mapping, from a list
+    /// statement that takes `$1` = the owner (team or user id), `$2`/`$3` = the keyset bound and
+    /// `$4` = how many rows to fetch.
+    pub(crate) async fn keyed_page<T>(&self, sql: &'static str, owner: Uuid, page: &PageRequest) -> Result<Page<T>>
+    where
+        T: Keyed + Send + Unpin,
+        Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let k = Keyset::of(page)?;
+        let rows: Vec<Db<T>> = sqlx::query_as(sql)
+            .bind(owner)
+            .bind(k.at)
+            .bind(k.id)
+            .bind(k.fetch)
+            .fetch_all(self.pool())
+            .await
+            .map_err(crate::error::map_sqlx)?;
+        Ok(Page::from_keyed(rows.into_iter().map(Db::into_inner).collect(), page.limit))
     }
 }
 
