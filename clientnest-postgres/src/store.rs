@@ -132,3 +132,22 @@ impl fmt::Debug for PgStore {
 pub(crate) async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.map_err(map_sqlx)
 }
+
+/// End a transaction by its outcome: commit when `outcome` is `Ok`, roll back (and wait for the
+/// rollback) when it is an error, so the rows it locked are free when the call returns.
+///
+/// Dropping a transaction is not enough: sqlx only queues the `ROLLBACK`, which reaches the
+/// server when the connection goes back to the pool, in a background task. Until then the
+/// locks stay, and a worker claiming right after a refusal would skip the row (`SKIP
+/// LOCKED`). Every transaction runs its work as `let outcome = async { ... }.await;` and ends
+/// with `finish(tx, outcome).await`.
+pub(crate) async fn finish<T>(tx: Tx, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Ok(value) => commit(tx).await.map(|()| value),
+        Err(e) => {
+            // The refusal is the error to report; a failed rollback closes the connection.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::members::{Acting, active_member, refusal, require_members};
 use super::{Keyset, choice, missing, page_of};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit};
+use crate::store::{PgStore, commit, finish};
 
 /// A `posts` row.
 #[derive(sqlx::FromRow)]
@@ -412,31 +412,38 @@ impl PostRepository for PgStore {
         update.scheduled_at = update.scheduled_at.map(|t| t.map(to_micros));
         let now = self.now();
         let mut tx = self.begin().await?;
-        let locked: Option<LockedPost> =
-            sqlx::query_as(LOCK_FOR_UPDATE).bind(id.0).bind(team.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
-        let locked = locked.ok_or_else(|| Error::not_found(Entity::Post, id))?;
-        let kinds = locked.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
-        let mut post: Post = locked.post.try_into()?;
-        update.apply(&mut post, now);
-        let live = locked.live_platforms.iter().map(|p| choice::<Platform>(p)).collect::<Result<Vec<_>>>()?;
-        check_platform_fit(&post.content, &kinds, &platforms_to_fit(&post.platforms, live))?;
-        let row: PostRow = sqlx::query_as(SAVE)
-            .bind(post.id.0)
-            .bind(&post.title)
-            .bind(&post.content)
-            .bind(Json(&post.hashtags))
-            .bind(post.status.as_str())
-            .bind(post.scheduled_at)
-            .bind(post.published_at)
-            .bind(&post.engagement)
-            .bind(&post.metadata)
-            .bind(platform_strings(&post.platforms))
-            .bind(post.updated_at)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.try_into()
+        let outcome = async {
+            let locked: Option<LockedPost> = sqlx::query_as(LOCK_FOR_UPDATE)
+                .bind(id.0)
+                .bind(team.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            let locked = locked.ok_or_else(|| Error::not_found(Entity::Post, id))?;
+            let kinds = locked.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
+            let mut post: Post = locked.post.try_into()?;
+            update.apply(&mut post, now);
+            let live = locked.live_platforms.iter().map(|p| choice::<Platform>(p)).collect::<Result<Vec<_>>>()?;
+            check_platform_fit(&post.content, &kinds, &platforms_to_fit(&post.platforms, live))?;
+            let row: PostRow = sqlx::query_as(SAVE)
+                .bind(post.id.0)
+                .bind(&post.title)
+                .bind(&post.content)
+                .bind(Json(&post.hashtags))
+                .bind(post.status.as_str())
+                .bind(post.scheduled_at)
+                .bind(post.published_at)
+                .bind(&post.engagement)
+                .bind(&post.metadata)
+                .bind(platform_strings(&post.platforms))
+                .bind(post.updated_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            Post::try_from(row)
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::members::{Acting, active_member};
 use super::{Keyset, choice, missing, owned_row, page_of};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit};
+use crate::store::{PgStore, commit, finish};
 
 /// A `schedules` row.
 #[derive(sqlx::FromRow)]
@@ -337,25 +337,28 @@ impl PgStore {
     ) -> Result<(T, Schedule)> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let post: Option<FollowingPost> = if post_follows {
-            let post = sqlx::query_as(LOCK_POST_OF_SCHEDULE)
-                .bind(id.0)
-                .bind(team.map(|t| t.0))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-            Some(post.ok_or_else(|| Error::not_found(Entity::Schedule, id))?)
-        } else {
-            None
-        };
-        let mut schedule = lock_schedule(&mut tx, id, team).await?;
-        let out = change(&mut schedule, now)?;
-        save(&mut tx, &schedule).await?;
-        if let Some(post) = &post {
-            follow(&mut tx, post, &[&schedule], now).await?;
+        let outcome = async {
+            let post: Option<FollowingPost> = if post_follows {
+                let post = sqlx::query_as(LOCK_POST_OF_SCHEDULE)
+                    .bind(id.0)
+                    .bind(team.map(|t| t.0))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
+                Some(post.ok_or_else(|| Error::not_found(Entity::Schedule, id))?)
+            } else {
+                None
+            };
+            let mut schedule = lock_schedule(&mut tx, id, team).await?;
+            let out = change(&mut schedule, now)?;
+            save(&mut tx, &schedule).await?;
+            if let Some(post) = &post {
+                follow(&mut tx, post, &[&schedule], now).await?;
+            }
+            Ok((out, schedule))
         }
-        commit(tx).await?;
-        Ok((out, schedule))
+        .await;
+        finish(tx, outcome).await
     }
 
     /// One recovery batch: lock the posts of up to [`RECOVERY_BATCH`] lapsed claims (in id

@@ -451,3 +451,45 @@ async fn scheduling_waits_for_a_concurrent_post_edit() {
     let post = db.store.get_post(team, post).await.unwrap().post;
     assert_eq!((post.status, post.scheduled_at), (PostStatus::Draft, None));
 }
+
+/// Whether another connection can lock the row `id` of `table` right now (`FOR UPDATE NOWAIT`).
+async fn lockable(probe: &mut sqlx::PgConnection, table: &str, id: Uuid) -> bool {
+    let sql = format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE NOWAIT");
+    sqlx::query(AssertSqlSafe(sql)).bind(id).execute(&mut *probe).await.is_ok()
+}
+
+/// A refused change (a forged claim token, an edit that no longer fits its live schedule) rolls
+/// its transaction back before it returns: the rows it locked are free for the very next
+/// statement on any other connection, so a worker polling right after a refusal is not
+/// skipped past the row (`SKIP LOCKED`) by a lock nobody holds any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_holds_no_lock_once_it_returns() {
+    let Some(db) = TestDb::with_pool_size(4).await else { return };
+    let (user, team, account, post) = world(&db.store).await;
+    let store = &db.store;
+    let at = db.clock.now() + Duration::minutes(5);
+    let input = NewSchedule {
+        user_id: user,
+        post_id: post,
+        social_account_id: account,
+        scheduled_time: at,
+        timezone: "UTC".into(),
+    };
+    let schedule = store.create_schedule(team, input).await.unwrap();
+    db.clock.advance(Duration::minutes(6));
+    let claimed = store.claim_due(&WorkerId::unique("holder"), req(1, Duration::minutes(5))).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let forged = ClaimToken::new(schedule.id, AttemptId::new());
+    let too_long = PostUpdate { content: Some("x".repeat(70_000)), ..PostUpdate::default() };
+
+    let mut probe = db.pool().acquire().await.unwrap();
+    for round in 0..20 {
+        let refused = store.fail(&forged, "forged", RetryPolicy::default()).await.unwrap_err();
+        assert!(matches!(refused, Error::StaleClaim { .. }), "{refused:?}");
+        assert!(lockable(&mut probe, "schedules", schedule.id.0).await, "round {round}: schedule still locked");
+        assert!(lockable(&mut probe, "posts", post.0).await, "round {round}: post still locked");
+        let refused = store.update_post(team, post, too_long.clone()).await.unwrap_err();
+        assert!(matches!(refused, Error::Validation(_)), "{refused:?}");
+        assert!(lockable(&mut probe, "posts", post.0).await, "round {round}: post still locked after the edit");
+    }
+}
