@@ -7,12 +7,8 @@ use crate::constraint::{FK_AUTOMATIONS_TEAM, FK_AUTOMATIONS_USER};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AutomationId, TeamId};
 use crate::model::{Automation, AutomationUpdate, NewAutomation, TriggerType};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::AutomationRepository;
-
-fn automation_cursor(a: &Automation) -> Cursor {
-    Cursor::after(a.created_at, a.id)
-}
 
 impl Tables {
     fn team_automation(&self, team: TeamId, id: AutomationId) -> Result<&Automation> {
@@ -30,24 +26,11 @@ impl Tables {
 #[async_trait]
 impl AutomationRepository for MemoryStore {
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation> {
-        automation.check()?;
-        let now = self.now();
+        let row = automation.into_record(team, self.now())?;
         let mut t = self.tables();
         t.require_team(team, Entity::Automation, FK_AUTOMATIONS_TEAM)?;
-        t.require_user(automation.user_id, Entity::Automation, FK_AUTOMATIONS_USER)?;
-        t.require_member(team, automation.user_id, Entity::Automation)?;
-        let row = Automation {
-            id: AutomationId::new(),
-            user_id: automation.user_id,
-            team_id: team,
-            name: automation.name,
-            description: automation.description,
-            trigger: automation.trigger,
-            action: automation.action,
-            is_active: automation.is_active,
-            created_at: now,
-            updated_at: now,
-        };
+        t.require_user(row.user_id, Entity::Automation, FK_AUTOMATIONS_USER)?;
+        t.require_member(team, row.user_id, Entity::Automation)?;
         t.automations.insert(row.id, row.clone());
         Ok(row)
     }
@@ -59,7 +42,7 @@ impl AutomationRepository for MemoryStore {
     async fn list_automations(&self, team: TeamId, page: PageRequest) -> Result<Page<Automation>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.automations.values().filter(|a| a.team_id == team), &page, automation_cursor))
+        Ok(page_desc(t.automations.values().filter(|a| a.team_id == team), &page, Automation::cursor))
     }
 
     async fn update_automation(&self, team: TeamId, id: AutomationId, update: AutomationUpdate) -> Result<Automation> {

@@ -8,39 +8,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::store::{MemoryStore, StoredComment, Tables, missing, page_desc};
-use crate::constraint::{FK_COMMENTS_ACCOUNT, FK_RESPONSES_COMMENT, FK_RESPONSES_USER, MAX_BATCH};
-use crate::error::{Entity, Error, Result, ValidationErrors};
+use crate::constraint::{FK_COMMENTS_ACCOUNT, FK_RESPONSES_COMMENT, FK_RESPONSES_USER};
+use crate::error::{Entity, Error, Result};
 use crate::ids::{CommentId, ResponseId, TeamId};
 use crate::model::{
-    Comment, CommentStatus, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response, ResponseStatus,
+    Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response, check_ingest,
 };
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::CommentRepository;
-use crate::validate::{self, rule};
-
-fn comment_cursor(c: &StoredComment) -> Cursor {
-    Cursor::after(c.comment.created_at, c.comment.id)
-}
-
-/// Check a batch: its size, then each comment (errors name it, e.g. `comments[3].platform_id`).
-fn check_ingest(comments: &[NewComment]) -> Result<()> {
-    if comments.len() > MAX_BATCH {
-        return Err(Error::invalid("comments", rule::RANGE, "at most 10000 comments per batch"));
-    }
-    for (i, c) in comments.iter().enumerate() {
-        match validate::check(c) {
-            Ok(()) => {}
-            Err(Error::Validation(ValidationErrors(mut errors))) => {
-                for e in &mut errors {
-                    e.field = format!("comments[{i}].{}", e.field);
-                }
-                return Err(Error::Validation(ValidationErrors(errors)));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
+use crate::validate;
 
 fn matches(filter: &InboxFilter, c: &Comment) -> bool {
     filter.status.is_none_or(|s| c.status == s)
@@ -77,36 +53,20 @@ impl Tables {
     /// Mark a comment replied at `now`.
     fn mark_replied(&mut self, id: CommentId, now: DateTime<Utc>) {
         if let Some(c) = self.comments.get_mut(&id) {
-            c.comment.status = CommentStatus::Replied;
-            c.comment.replied_at = Some(now);
+            c.comment.mark_replied(now);
         }
     }
 
-    /// Store a response after checking its comment, its user and the user's membership.
-    fn insert_response(
-        &mut self,
-        team: TeamId,
-        input: NewResponse,
-        sent_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<Response> {
-        if self.team_comment(team, input.comment_id).is_err() {
+    /// Store a response core built after checking its comment, its user and the user's
+    /// membership; a sent one marks its comment replied.
+    fn insert_response(&mut self, team: TeamId, row: Response) -> Result<Response> {
+        if self.team_comment(team, row.comment_id).is_err() {
             return Err(missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT));
         }
-        self.require_user(input.user_id, Entity::Response, FK_RESPONSES_USER)?;
-        self.require_member(team, input.user_id, Entity::Response)?;
-        let row = Response {
-            id: ResponseId::new(),
-            comment_id: input.comment_id,
-            user_id: input.user_id,
-            content: input.content,
-            ai_generated: input.ai_generated,
-            sent_at,
-            status: if sent_at.is_some() { ResponseStatus::Sent } else { ResponseStatus::Draft },
-            created_at: now,
-        };
-        if sent_at.is_some() {
-            self.mark_replied(row.comment_id, now);
+        self.require_user(row.user_id, Entity::Response, FK_RESPONSES_USER)?;
+        self.require_member(team, row.user_id, Entity::Response)?;
+        if let Some(at) = row.sent_at {
+            self.mark_replied(row.comment_id, at);
         }
         self.responses.insert(row.id, row.clone());
         Ok(row)
@@ -130,20 +90,7 @@ impl CommentRepository for MemoryStore {
                 report.duplicates += 1;
                 continue;
             }
-            let comment = Comment {
-                id: CommentId::new(),
-                account_id: c.account_id,
-                platform_id: c.platform_id,
-                content: c.content,
-                author_name: c.author_name,
-                author_id: c.author_id,
-                sentiment: c.sentiment,
-                priority: c.priority,
-                status: CommentStatus::New,
-                replied_at: None,
-                created_at: now,
-                metadata: c.metadata,
-            };
+            let comment = c.into_record(now);
             t.comment_keys.insert(key, comment.id);
             t.comments.insert(comment.id, StoredComment { team_id: team, comment });
             report.inserted += 1;
@@ -159,7 +106,7 @@ impl CommentRepository for MemoryStore {
         page.check()?;
         let t = self.tables();
         let rows = t.comments.values().filter(|c| c.team_id == team && matches(&filter, &c.comment));
-        Ok(page_desc(rows, &page, comment_cursor).map(|c| c.comment))
+        Ok(page_desc(rows, &page, |c| c.comment.cursor()).map(|c| c.comment))
     }
 
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment> {
@@ -171,42 +118,31 @@ impl CommentRepository for MemoryStore {
     }
 
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        validate::check(&response)?;
-        let now = self.now();
-        self.tables().insert_response(team, response, None, now)
+        let row = response.into_record(self.now(), false)?;
+        self.tables().insert_response(team, row)
     }
 
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        validate::check(&response)?;
-        let now = self.now();
-        self.tables().insert_response(team, response, Some(now), now)
+        let row = response.into_record(self.now(), true)?;
+        self.tables().insert_response(team, row)
     }
 
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response> {
         let now = self.now();
         let mut t = self.tables();
         let response = t.team_response_mut(team, id)?;
-        if response.status == ResponseStatus::Sent {
-            return Ok(response.clone());
-        }
-        response.status = ResponseStatus::Sent;
-        response.sent_at = Some(now);
+        let changed = response.mark_sent(now);
         let row = response.clone();
-        t.mark_replied(row.comment_id, now);
+        if changed {
+            t.mark_replied(row.comment_id, now);
+        }
         Ok(row)
     }
 
     async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response> {
         let mut t = self.tables();
         let response = t.team_response_mut(team, id)?;
-        if response.status == ResponseStatus::Sent {
-            return Err(Error::InvalidState {
-                entity: Entity::Response,
-                id: id.to_string(),
-                reason: "a sent response cannot be marked failed",
-            });
-        }
-        response.status = ResponseStatus::Failed;
+        response.mark_failed()?;
         Ok(response.clone())
     }
 

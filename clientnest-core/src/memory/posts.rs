@@ -2,64 +2,17 @@
 //! platforms on update; delete cascades to media and schedules.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
-use super::store::{MemoryStore, Tables, page_desc, stored};
+use super::store::{MemoryStore, Tables, page_desc};
 use crate::constraint::{FK_POSTS_TEAM, FK_POSTS_USER};
 use crate::error::{Entity, Error, Result};
-use crate::ids::{PostId, PostMediaId, TeamId};
+use crate::ids::{PostId, TeamId};
 use crate::model::{
-    ImportedPost, NewPost, Post, PostFilter, PostMedia, PostStatus, PostUpdate, PostWithMedia, check_import,
-    check_platform_fit,
+    ImportedPost, NewPost, Post, PostFilter, PostStatus, PostUpdate, PostWithMedia, check_platform_fit, import_records,
 };
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::PostRepository;
 use crate::validate;
-
-fn post_cursor(p: &Post) -> Cursor {
-    Cursor::after(p.created_at, p.id)
-}
-
-/// The stored post and media of a (checked) input, created at `at`; a `published` post is
-/// published at `at` too.
-fn build(team: TeamId, input: NewPost, at: DateTime<Utc>) -> (Post, Vec<PostMedia>) {
-    let id = PostId::new();
-    let media = input
-        .media
-        .into_iter()
-        .zip(0..)
-        .map(|(m, order_index)| PostMedia {
-            id: PostMediaId::new(),
-            post_id: id,
-            media_type: m.media_type,
-            file_url: m.file_url,
-            file_size: m.file_size,
-            dimensions: m.dimensions,
-            alt_text: m.alt_text,
-            order_index,
-            created_at: at,
-        })
-        .collect();
-    let post = Post {
-        id,
-        user_id: input.user_id,
-        team_id: team,
-        title: input.title,
-        content: input.content,
-        hashtags: input.hashtags,
-        status: input.status,
-        scheduled_at: input.scheduled_at.map(stored),
-        published_at: (input.status == PostStatus::Published).then_some(at),
-        ai_generated: input.ai_generated,
-        ai_prompt: input.ai_prompt,
-        engagement: serde_json::json!({}),
-        created_at: at,
-        updated_at: at,
-        metadata: input.metadata,
-        platforms: input.platforms,
-    };
-    (post, media)
-}
 
 impl Tables {
     /// A post of the team, or `NotFound`.
@@ -67,40 +20,38 @@ impl Tables {
         self.posts.get(&id).filter(|p| p.team_id == team).ok_or_else(|| Error::not_found(Entity::Post, id))
     }
 
-    fn insert_post(&mut self, post: Post, media: Vec<PostMedia>) {
-        self.media.insert(post.id, media);
-        self.posts.insert(post.id, post);
+    fn insert_post(&mut self, record: PostWithMedia) {
+        self.media.insert(record.post.id, record.media);
+        self.posts.insert(record.post.id, record.post);
     }
 }
 
 #[async_trait]
 impl PostRepository for MemoryStore {
     async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia> {
-        post.check()?;
-        let now = self.now();
+        let record = post.into_record(team, self.now())?;
+        let user = record.post.user_id;
         let mut t = self.tables();
         t.require_team(team, Entity::Post, FK_POSTS_TEAM)?;
-        t.require_user(post.user_id, Entity::Post, FK_POSTS_USER)?;
-        t.require_member(team, post.user_id, Entity::Post)?;
-        let (post, media) = build(team, post, now);
-        t.insert_post(post.clone(), media.clone());
-        Ok(PostWithMedia { post, media })
+        t.require_user(user, Entity::Post, FK_POSTS_USER)?;
+        t.require_member(team, user, Entity::Post)?;
+        t.insert_post(record.clone());
+        Ok(record)
     }
 
     async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64> {
-        check_import(&posts)?;
+        let records = import_records(team, posts)?;
         let mut t = self.tables();
         t.require_team(team, Entity::Post, FK_POSTS_TEAM)?;
-        for p in &posts {
-            t.require_user(p.post.user_id, Entity::Post, FK_POSTS_USER)?;
+        for r in &records {
+            t.require_user(r.post.user_id, Entity::Post, FK_POSTS_USER)?;
         }
-        for p in &posts {
-            t.require_member(team, p.post.user_id, Entity::Post)?;
+        for r in &records {
+            t.require_member(team, r.post.user_id, Entity::Post)?;
         }
-        let count = posts.len() as u64;
-        for p in posts {
-            let (post, media) = build(team, p.post, stored(p.created_at));
-            t.insert_post(post, media);
+        let count = records.len() as u64;
+        for r in records {
+            t.insert_post(r);
         }
         Ok(count)
     }
@@ -111,9 +62,8 @@ impl PostRepository for MemoryStore {
         Ok(t.with_media(post))
     }
 
-    async fn update_post(&self, team: TeamId, id: PostId, mut update: PostUpdate) -> Result<Post> {
+    async fn update_post(&self, team: TeamId, id: PostId, update: PostUpdate) -> Result<Post> {
         validate::check(&update)?;
-        update.scheduled_at = update.scheduled_at.map(|s| s.map(stored));
         let now = self.now();
         let mut t = self.tables();
         let mut next = t.team_post(team, id)?.clone();
@@ -134,13 +84,13 @@ impl PostRepository for MemoryStore {
         page.check()?;
         let t = self.tables();
         let rows = t.posts.values().filter(|p| p.team_id == team && filter.status.is_none_or(|s| p.status == s));
-        Ok(page_desc(rows, &page, post_cursor))
+        Ok(page_desc(rows, &page, Post::cursor))
     }
 
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
         page.check()?;
         let t = self.tables();
         let rows = t.posts.values().filter(|p| p.team_id == team && p.status == PostStatus::Published);
-        Ok(page_desc(rows, &page, post_cursor).map(|p| t.with_media(p)))
+        Ok(page_desc(rows, &page, Post::cursor).map(|p| t.with_media(p)))
     }
 }

@@ -13,15 +13,11 @@ use crate::constraint::{
 use crate::error::{Entity, Error, Result};
 use crate::ids::{PostId, ScheduleId, TeamId};
 use crate::model::{
-    Claim, ClaimRequest, ClaimToken, FailOutcome, NewSchedule, PostPublishing, Recovered, Resolution, RetryPolicy,
-    Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch, check_lease, check_platform_fit, later,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, NewSchedule, PostPublishing, PublishingAccount, Recovered,
+    Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch, check_lease, later,
 };
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::ScheduleRepository;
-
-fn schedule_cursor(s: &Schedule) -> Cursor {
-    Cursor::after(s.created_at, s.id)
-}
 
 impl Tables {
     fn team_schedule(&self, team: TeamId, id: ScheduleId) -> Result<&Schedule> {
@@ -38,9 +34,8 @@ impl Tables {
         self.schedules.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Schedule, id))
     }
 
-    /// Check a new schedule's references, its user's membership, account state, platform fit and
-    /// the one-live rule;
-    /// build the row.
+    /// Check a new schedule's references and its user's membership, let core check the account
+    /// and the platform fit and build the row, then check the one-live rule.
     fn new_schedule(&self, team: TeamId, input: NewSchedule, now: DateTime<Utc>) -> Result<Schedule> {
         self.require_team(team, Entity::Schedule, FK_SCHEDULES_TEAM)?;
         let post = self
@@ -51,21 +46,17 @@ impl Tables {
             .map_err(|_| missing(Entity::Schedule, Entity::SocialAccount, FK_SCHEDULES_SOCIAL_ACCOUNT))?;
         self.require_user(input.user_id, Entity::Schedule, FK_SCHEDULES_USER)?;
         self.require_member(team, input.user_id, Entity::Schedule)?;
-        if !account.is_active {
-            return Err(Error::InvalidState {
-                entity: Entity::SocialAccount,
-                id: account.id.to_string(),
-                reason: "an inactive account cannot publish",
-            });
-        }
-        check_platform_fit(&post.content, &self.media_kinds(post.id), &[account.platform])?;
-        let live_twin = self.schedules.values().any(|s| {
-            s.post_id == input.post_id && s.social_account_id == input.social_account_id && s.status.is_live()
-        });
+        let target = PublishingAccount { id: account.id, platform: account.platform, is_active: account.is_active };
+        let (post_id, account_id) = (input.post_id, input.social_account_id);
+        let row = input.into_record(team, target, &post.content, &self.media_kinds(post.id), now)?;
+        let live_twin = self
+            .schedules
+            .values()
+            .any(|s| s.post_id == post_id && s.social_account_id == account_id && s.status.is_live());
         if live_twin {
             return Err(Error::Conflict { entity: Entity::Schedule, rule: UQ_SCHEDULES_POST_ACCOUNT_LIVE });
         }
-        Ok(Schedule::from_new(team, input, account.platform, now))
+        Ok(row)
     }
 
     /// Whether a schedule is due at `now` on an active account.
@@ -145,7 +136,7 @@ impl ScheduleRepository for MemoryStore {
                 && filter.status.is_none_or(|x| s.status == x)
                 && filter.post_id.is_none_or(|x| s.post_id == x)
         });
-        Ok(page_desc(rows, &page, schedule_cursor))
+        Ok(page_desc(rows, &page, Schedule::cursor))
     }
 
     async fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {

@@ -7,13 +7,9 @@ use crate::constraint::{FK_TEMPLATES_TEAM, FK_TEMPLATES_USER};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{TeamId, TemplateId};
 use crate::model::{NewTemplate, Template, TemplateFilter, TemplateUpdate};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::TemplateRepository;
-use crate::validate::{self, rule};
-
-fn template_cursor(t: &Template) -> Cursor {
-    Cursor::after(t.created_at, t.id)
-}
+use crate::validate;
 
 impl Tables {
     fn team_template(&self, team: TeamId, id: TemplateId) -> Result<&Template> {
@@ -28,26 +24,11 @@ impl Tables {
 #[async_trait]
 impl TemplateRepository for MemoryStore {
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template> {
-        validate::check(&template)?;
-        let now = self.now();
+        let row = template.into_record(team, self.now())?;
         let mut t = self.tables();
         t.require_team(team, Entity::Template, FK_TEMPLATES_TEAM)?;
-        t.require_user(template.user_id, Entity::Template, FK_TEMPLATES_USER)?;
-        t.require_member(team, template.user_id, Entity::Template)?;
-        let row = Template {
-            id: TemplateId::new(),
-            user_id: template.user_id,
-            team_id: team,
-            name: template.name,
-            description: template.description,
-            content: template.content,
-            category: template.category,
-            hashtags: template.hashtags,
-            is_public: template.is_public,
-            usage_count: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        t.require_user(row.user_id, Entity::Template, FK_TEMPLATES_USER)?;
+        t.require_member(team, row.user_id, Entity::Template)?;
         t.templates.insert(row.id, row.clone());
         Ok(row)
     }
@@ -61,13 +42,13 @@ impl TemplateRepository for MemoryStore {
         let t = self.tables();
         let category = filter.category.as_deref();
         let rows = t.templates.values().filter(|x| x.team_id == team && category.is_none_or(|c| x.category == c));
-        Ok(page_desc(rows, &page, template_cursor))
+        Ok(page_desc(rows, &page, Template::cursor))
     }
 
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.templates.values().filter(|x| x.is_public), &page, template_cursor))
+        Ok(page_desc(t.templates.values().filter(|x| x.is_public), &page, Template::cursor))
     }
 
     async fn update_template(&self, team: TeamId, id: TemplateId, update: TemplateUpdate) -> Result<Template> {
@@ -88,11 +69,6 @@ impl TemplateRepository for MemoryStore {
 
     async fn record_template_use(&self, team: TeamId, id: TemplateId) -> Result<i32> {
         let mut t = self.tables();
-        let template = t.team_template_mut(team, id)?;
-        template.usage_count = template
-            .usage_count
-            .checked_add(1)
-            .ok_or_else(|| Error::invalid("usage_count", rule::RANGE, "the use count is at its maximum"))?;
-        Ok(template.usage_count)
+        t.team_template_mut(team, id)?.record_use()
     }
 }

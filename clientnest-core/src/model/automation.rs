@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{ActionType, Platform, Priority, Sentiment, TriggerType};
+use crate::clock::to_micros;
 use crate::error::Error;
 use crate::ids::{AutomationId, TeamId, TemplateId, UserId};
 use crate::validate::{self as v, Checks, rule};
@@ -290,6 +291,25 @@ impl NewAutomation {
         self.trigger.check(&mut c);
         self.action.check(&mut c);
         c.finish()
+    }
+
+    /// The stored automation of this input, checked ([`NewAutomation::check`]), created at
+    /// `now` with a fresh id.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<Automation, Error> {
+        self.check()?;
+        let now = to_micros(now);
+        Ok(Automation {
+            id: AutomationId::new(),
+            user_id: self.user_id,
+            team_id: team,
+            name: self.name,
+            description: self.description,
+            trigger: self.trigger,
+            action: self.action,
+            is_active: self.is_active,
+            created_at: now,
+            updated_at: now,
+        })
     }
 }
 

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{CommentStatus, Priority, ResponseStatus, Sentiment};
+use crate::clock::to_micros;
+use crate::constraint::MAX_BATCH;
+use crate::error::{Entity, Error, ValidationErrors};
 use crate::ids::{CommentId, ResponseId, SocialAccountId, UserId};
-use crate::validate as v;
+use crate::validate::{self as v, rule};
 
 /// A stored comment. Unique per (account, platform comment id): ingesting twice is harmless.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +85,50 @@ impl NewComment {
             priority: Priority::Medium,
             metadata: serde_json::json!({}),
         }
+    }
+
+    /// The stored comment of a checked input ([`check_ingest`]), ingested at `now`: a fresh
+    /// id, status `new`, not replied.
+    pub fn into_record(self, now: DateTime<Utc>) -> Comment {
+        Comment {
+            id: CommentId::new(),
+            account_id: self.account_id,
+            platform_id: self.platform_id,
+            content: self.content,
+            author_name: self.author_name,
+            author_id: self.author_id,
+            sentiment: self.sentiment,
+            priority: self.priority,
+            status: CommentStatus::New,
+            replied_at: None,
+            created_at: to_micros(now),
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// Check an ingest batch: at most [`MAX_BATCH`] comments, then each in order; the first
+/// invalid comment's errors name its position (`comments[3].platform_id`).
+pub fn check_ingest(comments: &[NewComment]) -> Result<(), Error> {
+    if comments.len() > MAX_BATCH {
+        return Err(Error::invalid("comments", rule::RANGE, format!("at most {MAX_BATCH} comments per batch")));
+    }
+    for (i, c) in comments.iter().enumerate() {
+        if let Err(Error::Validation(ValidationErrors(mut errors))) = v::check(c) {
+            for e in &mut errors {
+                e.field = format!("comments[{i}].{}", e.field);
+            }
+            return Err(Error::Validation(ValidationErrors(errors)));
+        }
+    }
+    Ok(())
+}
+
+impl Comment {
+    /// A response to it was sent at `now`: `replied`, `replied_at = now`.
+    pub fn mark_replied(&mut self, now: DateTime<Utc>) {
+        self.status = CommentStatus::Replied;
+        self.replied_at = Some(to_micros(now));
     }
 }
 
@@ -172,4 +219,52 @@ pub struct NewResponse {
     pub content: String,
     /// Whether AI wrote it.
     pub ai_generated: bool,
+}
+
+/// Why a sent response cannot be marked failed (`InvalidState` of the response).
+pub const SENT_CANNOT_FAIL: &str = "a sent response cannot be marked failed";
+
+impl NewResponse {
+    /// The stored response of this input, checked, created at `now`: a draft, or with `sent`
+    /// already sent at `now` (its comment is then marked replied, [`Comment::mark_replied`]).
+    pub fn into_record(self, now: DateTime<Utc>, sent: bool) -> Result<Response, Error> {
+        v::check(&self)?;
+        let now = to_micros(now);
+        Ok(Response {
+            id: ResponseId::new(),
+            comment_id: self.comment_id,
+            user_id: self.user_id,
+            content: self.content,
+            ai_generated: self.ai_generated,
+            sent_at: sent.then_some(now),
+            status: if sent { ResponseStatus::Sent } else { ResponseStatus::Draft },
+            created_at: now,
+        })
+    }
+}
+
+impl Response {
+    /// Mark it sent at `now`; a response sent already keeps its `sent_at`. Returns whether it
+    /// changed (then its comment is marked replied too).
+    pub fn mark_sent(&mut self, now: DateTime<Utc>) -> bool {
+        if self.status == ResponseStatus::Sent {
+            return false;
+        }
+        self.status = ResponseStatus::Sent;
+        self.sent_at = Some(to_micros(now));
+        true
+    }
+
+    /// Mark it failed; `InvalidState` ([`SENT_CANNOT_FAIL`]) once it was sent.
+    pub fn mark_failed(&mut self) -> Result<(), Error> {
+        if self.status == ResponseStatus::Sent {
+            return Err(Error::InvalidState {
+                entity: Entity::Response,
+                id: self.id.to_string(),
+                reason: SENT_CANNOT_FAIL,
+            });
+        }
+        self.status = ResponseStatus::Failed;
+        Ok(())
+    }
 }

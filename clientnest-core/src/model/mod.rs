@@ -27,7 +27,10 @@ pub use choices::{
     Platform, PlatformLimits, PostStatus, Priority, ResponseStatus, ScheduleStatus, Sentiment, TeamRole, TriggerType,
     UnknownChoice,
 };
-pub use comment::{Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response};
+pub use comment::{
+    Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response, SENT_CANNOT_FAIL,
+    check_ingest,
+};
 pub use job::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
     check_visibility, clip_error,
@@ -35,13 +38,13 @@ pub use job::{
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{
     Dimensions, ImportedPost, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
-    check_import, check_platform_fit, platform_fit,
+    check_import, check_platform_fit, import_records, platform_fit,
 };
 pub use rate::{Quota, RateDecision, gcra};
 pub use schedule::{
-    Claim, ClaimRequest, ClaimToken, FailOutcome, GAVE_UP, LAPSED_OUT_OF_ATTEMPTS, NewSchedule, PostPublishing,
-    Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, WorkerId, check_batch, check_lease,
-    check_platform_post_id, later, platforms_to_fit,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, GAVE_UP, INACTIVE_ACCOUNT, LAPSED_OUT_OF_ATTEMPTS, NewSchedule,
+    PostPublishing, PublishingAccount, Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, WorkerId,
+    check_batch, check_lease, check_platform_post_id, later, platforms_to_fit,
 };
 pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
 pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};

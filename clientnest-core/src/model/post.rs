@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{MediaType, Platform, PostStatus};
+use crate::clock::to_micros;
 use crate::error::{Error, FieldError};
 use crate::ids::{PostId, PostMediaId, TeamId, UserId};
 use crate::validate::{self as v, Checks, rule};
@@ -174,6 +175,54 @@ impl NewPost {
         }
         c.finish()
     }
+
+    /// The stored post and media of this input, checked ([`NewPost::check`]), created at `now`:
+    /// fresh ids, no engagement yet, media `order_index` = position and media `created_at` =
+    /// the post's, a `published` post published at `now`, times truncated to microseconds.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<PostWithMedia, Error> {
+        self.check()?;
+        Ok(self.build(team, to_micros(now)))
+    }
+
+    /// The record of a checked input, created at `at` (already truncated).
+    fn build(self, team: TeamId, at: DateTime<Utc>) -> PostWithMedia {
+        let id = PostId::new();
+        let media = self
+            .media
+            .into_iter()
+            .zip(0..)
+            .map(|(m, order_index)| PostMedia {
+                id: PostMediaId::new(),
+                post_id: id,
+                media_type: m.media_type,
+                file_url: m.file_url,
+                file_size: m.file_size,
+                dimensions: m.dimensions,
+                alt_text: m.alt_text,
+                order_index,
+                created_at: at,
+            })
+            .collect();
+        let post = Post {
+            id,
+            user_id: self.user_id,
+            team_id: team,
+            title: self.title,
+            content: self.content,
+            hashtags: self.hashtags,
+            status: self.status,
+            scheduled_at: self.scheduled_at.map(to_micros),
+            published_at: (self.status == PostStatus::Published).then_some(at),
+            ai_generated: self.ai_generated,
+            ai_prompt: self.ai_prompt,
+            engagement: serde_json::json!({}),
+            created_at: at,
+            updated_at: at,
+            metadata: self.metadata,
+            platforms: self.platforms,
+        };
+        PostWithMedia { post, media }
+    }
 }
 
 /// A post for the bulk path, with its original creation time (imports, seeding).
@@ -210,6 +259,14 @@ pub fn check_import(posts: &[ImportedPost]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The stored posts of a bulk import, checked ([`check_import`]): each built as
+/// [`NewPost::into_record`] builds it, created (and, when `published`, published) at its own
+/// `created_at`, updated then too.
+pub fn import_records(team: TeamId, posts: Vec<ImportedPost>) -> Result<Vec<PostWithMedia>, Error> {
+    check_import(&posts)?;
+    Ok(posts.into_iter().map(|p| p.post.build(team, to_micros(p.created_at))).collect())
+}
+
 /// Changes to a post.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct PostUpdate {
@@ -238,7 +295,7 @@ pub struct PostUpdate {
 }
 
 impl PostUpdate {
-    /// Apply the changes.
+    /// Apply the changes (a new planned time truncated to microseconds).
     pub fn apply(self, p: &mut Post, now: DateTime<Utc>) {
         if let Some(x) = self.title {
             p.title = x;
@@ -256,7 +313,7 @@ impl PostUpdate {
             }
         }
         if let Some(x) = self.scheduled_at {
-            p.scheduled_at = x;
+            p.scheduled_at = x.map(to_micros);
         }
         if let Some(x) = self.engagement {
             p.engagement = x;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::choices::{Platform, PostStatus, ScheduleStatus};
+use super::choices::{MediaType, Platform, PostStatus, ScheduleStatus};
 use crate::clock::to_micros;
 use crate::error::{Entity, Error};
 use crate::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
@@ -235,6 +235,7 @@ impl Schedule {
     /// A new pending schedule built from a checked input, on `platform` (the account's).
     pub fn from_new(team: TeamId, input: NewSchedule, platform: Platform, now: DateTime<Utc>) -> Self {
         let scheduled_time = to_micros(input.scheduled_time);
+        let now = to_micros(now);
         Schedule {
             id: ScheduleId::new(),
             user_id: input.user_id,
@@ -492,7 +493,45 @@ pub struct NewSchedule {
     pub timezone: String,
 }
 
+/// Why a new schedule on an inactive account is refused (`InvalidState` of the account).
+pub const INACTIVE_ACCOUNT: &str = "an inactive account cannot publish";
+
+/// The account a new schedule publishes with, as the backend read it (under its lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishingAccount {
+    /// The account.
+    pub id: SocialAccountId,
+    /// Its platform, which the schedule copies.
+    pub platform: Platform,
+    /// Whether it may publish.
+    pub is_active: bool,
+}
+
 impl NewSchedule {
+    /// The stored schedule of an input already checked ([`NewSchedule::check`]), once its
+    /// references are known: `InvalidState` (of the account, [`INACTIVE_ACCOUNT`]) when the
+    /// account is inactive; a validation error when the post (`content`, `media` kinds in
+    /// order) does not fit the account's platform; else a pending schedule on that platform,
+    /// due at its (microsecond) time, created at `now`.
+    pub fn into_record(
+        self,
+        team: TeamId,
+        account: PublishingAccount,
+        content: &str,
+        media: &[MediaType],
+        now: DateTime<Utc>,
+    ) -> Result<Schedule, Error> {
+        if !account.is_active {
+            return Err(Error::InvalidState {
+                entity: Entity::SocialAccount,
+                id: account.id.to_string(),
+                reason: INACTIVE_ACCOUNT,
+            });
+        }
+        super::post::check_platform_fit(content, media, &[account.platform])?;
+        Ok(Schedule::from_new(team, self, account.platform, now))
+    }
+
     /// All rules, given the creation time.
     pub fn check(&self, now: DateTime<Utc>) -> Result<(), Error> {
         let mut c = v::Checks::of(self);

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use crate::clock::to_micros;
+use crate::error::Error;
 use crate::ids::{TeamId, TemplateId, UserId};
-use crate::validate as v;
+use crate::validate::{self as v, rule};
 
 /// A stored template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +60,40 @@ pub struct NewTemplate {
     pub hashtags: Vec<String>,
     /// Public to other teams.
     pub is_public: bool,
+}
+
+impl NewTemplate {
+    /// The stored template of this input, checked, created at `now`: a fresh id, never used.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<Template, Error> {
+        v::check(&self)?;
+        let now = to_micros(now);
+        Ok(Template {
+            id: TemplateId::new(),
+            user_id: self.user_id,
+            team_id: team,
+            name: self.name,
+            description: self.description,
+            content: self.content,
+            category: self.category,
+            hashtags: self.hashtags,
+            is_public: self.is_public,
+            usage_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl Template {
+    /// Count one use (`updated_at` unchanged) and return the new count; a validation error
+    /// (`usage_count`) once the count is at `i32::MAX`.
+    pub fn record_use(&mut self) -> Result<i32, Error> {
+        self.usage_count = self
+            .usage_count
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid("usage_count", rule::RANGE, "the use count is at its maximum"))?;
+        Ok(self.usage_count)
+    }
 }
 
 /// Changes to a template.
