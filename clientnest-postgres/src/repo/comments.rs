@@ -1,173 +1,125 @@
 //! Comments (`comments`) and responses (`responses`), reached through the team of their social
-//! account. Ingest is one `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`.
+//! account. Ingest is one `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`; a response
+//! is written in a transaction that locks its comment, and a sent one marks the comment replied.
+//!
+//! Every column of both tables is named here, once per form: the column lists
+//! ([`comment_columns!`], [`response_columns!`]), the binders ([`bind_comment`],
+//! [`bind_response`], [`CommentColumns`]) and the row mappings (`Db<Comment>`, `Db<Response>`).
 
 use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clientnest_core::constraint::{FK_COMMENTS_ACCOUNT, FK_RESPONSES_COMMENT, MAX_BATCH};
-use clientnest_core::error::ValidationErrors;
+use clientnest_core::constraint::{FK_COMMENTS_ACCOUNT, FK_RESPONSES_COMMENT};
 use clientnest_core::ids::{CommentId, ResponseId, SocialAccountId, TeamId, UserId};
 use clientnest_core::model::{
-    Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response, ResponseStatus,
+    Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response, ResponseStatus, check_ingest,
 };
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::CommentRepository;
-use clientnest_core::validate::{self, rule};
-use clientnest_core::{Entity, Error, Result};
+use clientnest_core::{Entity, Error, Result, validate};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
-use super::members::{Acting, active_member, refusal};
-use super::{Keyset, choice, missing, page_of};
+use super::members::{Acting, require_member};
+use super::{Db, PgQuery, choice_column, missing, record};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, Tx, commit};
+use crate::store::{PgStore, finish};
 
-/// A `comments` row.
-#[derive(sqlx::FromRow)]
-struct CommentRow {
-    id: Uuid,
-    account_id: Uuid,
-    platform_id: String,
-    content: String,
-    author_name: String,
-    author_id: String,
-    sentiment: Option<String>,
-    priority: String,
-    status: String,
-    replied_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    metadata: serde_json::Value,
+/// The columns of `comments`, in the order [`bind_comment`] binds them.
+macro_rules! comment_columns {
+    () => {
+        "id, account_id, platform_id, content, author_name, author_id, sentiment, priority, status, \
+         replied_at, created_at, metadata"
+    };
 }
 
-impl TryFrom<CommentRow> for Comment {
-    type Error = Error;
-    fn try_from(r: CommentRow) -> Result<Self> {
-        Ok(Comment {
-            id: CommentId(r.id),
-            account_id: SocialAccountId(r.account_id),
-            platform_id: r.platform_id,
-            content: r.content,
-            author_name: r.author_name,
-            author_id: r.author_id,
-            sentiment: r.sentiment.as_deref().map(choice).transpose()?,
-            priority: choice(&r.priority)?,
-            status: choice(&r.status)?,
-            replied_at: r.replied_at,
-            created_at: r.created_at,
-            metadata: r.metadata,
-        })
+/// The placeholders of [`comment_columns!`]: `$1` id ... `$12` metadata.
+macro_rules! comment_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+    };
+}
+
+/// The columns of `responses`, in the order [`bind_response`] binds them.
+macro_rules! response_columns {
+    () => {
+        "id, comment_id, user_id, content, ai_generated, sent_at, status, created_at"
+    };
+}
+
+/// The placeholders of [`response_columns!`]: `$1` id ... `$8` created_at.
+macro_rules! response_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8"
+    };
+}
+
+/// Bind every column of a comment, `$1` to `$12` in [`comment_columns!`] order.
+fn bind_comment(q: PgQuery, c: &Comment) -> PgQuery {
+    q.bind(c.id.0)
+        .bind(c.account_id.0)
+        .bind(c.platform_id.clone())
+        .bind(c.content.clone())
+        .bind(c.author_name.clone())
+        .bind(c.author_id.clone())
+        .bind(c.sentiment.map(|s| s.as_str()))
+        .bind(c.priority.as_str())
+        .bind(c.status.as_str())
+        .bind(c.replied_at)
+        .bind(c.created_at)
+        .bind(c.metadata.clone())
+}
+
+/// Bind every column of a response, `$1` to `$8` in [`response_columns!`] order.
+fn bind_response(q: PgQuery, r: &Response) -> PgQuery {
+    q.bind(r.id.0)
+        .bind(r.comment_id.0)
+        .bind(r.user_id.0)
+        .bind(r.content.clone())
+        .bind(r.ai_generated)
+        .bind(r.sent_at)
+        .bind(r.status.as_str())
+        .bind(r.created_at)
+}
+
+impl FromRow<'_, PgRow> for Db<Comment> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        let sentiment: Option<String> = row.try_get("sentiment")?;
+        Ok(Db(Comment {
+            id: CommentId(row.try_get("id")?),
+            account_id: SocialAccountId(row.try_get("account_id")?),
+            platform_id: row.try_get("platform_id")?,
+            content: row.try_get("content")?,
+            author_name: row.try_get("author_name")?,
+            author_id: row.try_get("author_id")?,
+            sentiment: sentiment.map(|s| super::parse_choice("sentiment", s)).transpose()?,
+            priority: choice_column(row, "priority")?,
+            status: choice_column(row, "status")?,
+            replied_at: row.try_get("replied_at")?,
+            created_at: row.try_get("created_at")?,
+            metadata: row.try_get("metadata")?,
+        }))
     }
 }
 
-/// A `responses` row.
-#[derive(sqlx::FromRow)]
-struct ResponseRow {
-    id: Uuid,
-    comment_id: Uuid,
-    user_id: Uuid,
-    content: String,
-    ai_generated: bool,
-    sent_at: Option<DateTime<Utc>>,
-    status: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<ResponseRow> for Response {
-    type Error = Error;
-    fn try_from(r: ResponseRow) -> Result<Self> {
-        Ok(Response {
-            id: ResponseId(r.id),
-            comment_id: CommentId(r.comment_id),
-            user_id: UserId(r.user_id),
-            content: r.content,
-            ai_generated: r.ai_generated,
-            sent_at: r.sent_at,
-            status: choice(&r.status)?,
-            created_at: r.created_at,
-        })
+impl FromRow<'_, PgRow> for Db<Response> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(Response {
+            id: ResponseId(row.try_get("id")?),
+            comment_id: CommentId(row.try_get("comment_id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            content: row.try_get("content")?,
+            ai_generated: row.try_get("ai_generated")?,
+            sent_at: row.try_get("sent_at")?,
+            status: choice_column(row, "status")?,
+            created_at: row.try_get("created_at")?,
+        }))
     }
 }
 
-fn cursor(c: &Comment) -> Cursor {
-    Cursor::after(c.created_at, c.id)
-}
-
-const COUNT_TEAM_ACCOUNTS: &str = "SELECT count(*) FROM social_accounts WHERE team_id = $1 AND id = ANY($2)";
-
-/// The batch in input order; a duplicate (stored, or earlier in the batch) is skipped.
-const INGEST: &str = "INSERT INTO comments (id, account_id, platform_id, content, author_name, author_id, \
-       sentiment, priority, status, replied_at, created_at, metadata) \
-     SELECT u.id, u.account_id, u.platform_id, u.content, u.author_name, u.author_id, u.sentiment, u.priority, \
-       'new', NULL, $1, u.metadata \
-     FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-       $10::jsonb[]) WITH ORDINALITY \
-       AS u(id, account_id, platform_id, content, author_name, author_id, sentiment, priority, metadata, ord) \
-     ORDER BY u.ord \
-     ON CONFLICT (account_id, platform_id) DO NOTHING";
-
-const GET: &str = "SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-     WHERE c.id = $1 AND a.team_id = $2";
-
-const LOCK: &str = "SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-     WHERE c.id = $1 AND a.team_id = $2 FOR UPDATE OF c";
-
-const INBOX: &str = "SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-     WHERE a.team_id = $1 AND (c.created_at, c.id) < ($2, $3) \
-       AND ($5::text IS NULL OR c.status = $5) AND ($6::text IS NULL OR c.sentiment = $6) \
-       AND ($7::text IS NULL OR c.priority = $7) AND ($8::uuid IS NULL OR c.account_id = $8) \
-     ORDER BY c.created_at DESC, c.id DESC LIMIT $4";
-
-/// Whether comment `$1` is the team `$2`'s.
-const TEAM_COMMENT: &str = "SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-     WHERE c.id = $1 AND a.team_id = $2";
-
-/// A draft response, only if the comment `$2` is the team `$7`'s and its user `$3` an active
-/// member of that team (membership and user rows locked `FOR SHARE`).
-const DRAFT: &str = concat!(
-    "INSERT INTO responses (id, comment_id, user_id, content, ai_generated, sent_at, status, \
-       created_at) \
-     SELECT $1, $2, $3, $4, $5, NULL, 'draft', $6 \
-     WHERE EXISTS (SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-       WHERE c.id = $2 AND a.team_id = $7) AND ",
-    active_member!("$7", "$3"),
-    " RETURNING *"
-);
-
-/// A sent response and its comment replied, under the same conditions as [`DRAFT`].
-const SEND: &str = concat!(
-    "WITH r AS (\
-       INSERT INTO responses (id, comment_id, user_id, content, ai_generated, sent_at, status, created_at) \
-       SELECT $1, $2, $3, $4, $5, $6, 'sent', $6 \
-       WHERE EXISTS (SELECT 1 FROM comments c JOIN social_accounts a ON a.id = c.account_id \
-         WHERE c.id = $2 AND a.team_id = $7) AND ",
-    active_member!("$7", "$3"),
-    " RETURNING *\
-     ), c AS (\
-       UPDATE comments SET status = 'replied', replied_at = $6 WHERE id IN (SELECT comment_id FROM r) RETURNING 1\
-     ) SELECT * FROM r"
-);
-
-const LOCK_RESPONSE: &str = "SELECT r.* FROM responses r JOIN comments c ON c.id = r.comment_id \
-     JOIN social_accounts a ON a.id = c.account_id WHERE r.id = $1 AND a.team_id = $2 FOR UPDATE OF r";
-
-/// Validate a batch: its size, then each comment in order; the first invalid comment's errors
-/// are reported with its position (`comments[3].content`).
-fn check_batch(comments: &[NewComment]) -> Result<()> {
-    if comments.len() > MAX_BATCH {
-        return Err(Error::invalid("comments", rule::RANGE, format!("at most {MAX_BATCH} comments per batch")));
-    }
-    for (i, c) in comments.iter().enumerate() {
-        if let Err(Error::Validation(ValidationErrors(mut errors))) = validate::check(c) {
-            for e in &mut errors {
-                e.field = format!("comments[{i}].{}", e.field);
-            }
-            return Err(Error::Validation(ValidationErrors(errors)));
-        }
-    }
-    Ok(())
-}
-
-/// A batch of comments as parallel arrays, for `UNNEST`.
+/// Comments as parallel column arrays, for `UNNEST`, in [`comment_columns!`] order.
 #[derive(Default)]
 struct CommentColumns {
     ids: Vec<Uuid>,
@@ -178,85 +130,185 @@ struct CommentColumns {
     author_ids: Vec<String>,
     sentiments: Vec<Option<&'static str>>,
     priorities: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    replied: Vec<Option<DateTime<Utc>>>,
+    created: Vec<DateTime<Utc>>,
     metadata: Vec<serde_json::Value>,
 }
 
 impl CommentColumns {
-    fn of(comments: Vec<NewComment>) -> Self {
-        let mut c = Self::default();
-        for n in comments {
-            c.ids.push(CommentId::new().0);
-            c.accounts.push(n.account_id.0);
-            c.platform_ids.push(n.platform_id);
-            c.contents.push(n.content);
-            c.author_names.push(n.author_name);
-            c.author_ids.push(n.author_id);
-            c.sentiments.push(n.sentiment.map(|s| s.as_str()));
-            c.priorities.push(n.priority.as_str());
-            c.metadata.push(n.metadata);
-        }
-        c
+    fn push(&mut self, c: Comment) {
+        self.ids.push(c.id.0);
+        self.accounts.push(c.account_id.0);
+        self.platform_ids.push(c.platform_id);
+        self.contents.push(c.content);
+        self.author_names.push(c.author_name);
+        self.author_ids.push(c.author_id);
+        self.sentiments.push(c.sentiment.map(|s| s.as_str()));
+        self.priorities.push(c.priority.as_str());
+        self.statuses.push(c.status.as_str());
+        self.replied.push(c.replied_at);
+        self.created.push(c.created_at);
+        self.metadata.push(c.metadata);
+    }
+
+    /// Bind the twelve arrays in [`comment_columns!`] order.
+    fn bind(self, q: PgQuery) -> PgQuery {
+        q.bind(self.ids)
+            .bind(self.accounts)
+            .bind(self.platform_ids)
+            .bind(self.contents)
+            .bind(self.author_names)
+            .bind(self.author_ids)
+            .bind(self.sentiments)
+            .bind(self.priorities)
+            .bind(self.statuses)
+            .bind(self.replied)
+            .bind(self.created)
+            .bind(self.metadata)
     }
 }
 
+/// How many of the accounts `$2` are the team `$1`'s.
+const COUNT_TEAM_ACCOUNTS: &str = "SELECT count(*) FROM social_accounts WHERE team_id = $1 AND id = ANY($2)";
+
+/// The comments core built, from the column arrays `$1`-`$12` ([`CommentColumns`]), in input
+/// order; a duplicate (stored, or earlier in the batch) is skipped.
+const INGEST: &str = concat!(
+    "INSERT INTO comments (",
+    comment_columns!(),
+    r#")
+SELECT u.id, u.account_id, u.platform_id, u.content, u.author_name, u.author_id, u.sentiment, u.priority,
+       u.status, u.replied_at, u.created_at, u.metadata
+FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[]) WITH ORDINALITY AS u("#,
+    comment_columns!(),
+    r#", ord)
+ORDER BY u.ord
+ON CONFLICT (account_id, platform_id) DO NOTHING"#
+);
+
+/// Comment `$1` of team `$2`.
+const GET: &str = r#"
+SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
+WHERE c.id = $1 AND a.team_id = $2"#;
+
+/// Comment `$1` of team `$2`, locked.
+const LOCK: &str = r#"
+SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
+WHERE c.id = $1 AND a.team_id = $2
+FOR UPDATE OF c"#;
+
+/// A team's inbox: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch, then each filter
+/// or NULL: `$5` status, `$6` sentiment, `$7` priority, `$8` account.
+const INBOX: &str = r#"
+SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
+WHERE a.team_id = $1 AND (c.created_at, c.id) < ($2, $3)
+  AND ($5::text IS NULL OR c.status = $5) AND ($6::text IS NULL OR c.sentiment = $6)
+  AND ($7::text IS NULL OR c.priority = $7) AND ($8::uuid IS NULL OR c.account_id = $8)
+ORDER BY c.created_at DESC, c.id DESC LIMIT $4"#;
+
+/// Store the comment core changed: `$1`-`$12` ([`bind_comment`]); `$1` is also the row's id.
+const SAVE: &str =
+    concat!("UPDATE comments SET (", comment_columns!(), ") = ROW(", comment_values!(), ")\nWHERE id = $1 RETURNING *");
+
+/// Insert the response core built: `$1`-`$8` ([`bind_response`]).
+const INSERT_RESPONSE: &str =
+    concat!("INSERT INTO responses (", response_columns!(), ")\nVALUES (", response_values!(), ")\nRETURNING *");
+
+/// Store the response core changed: `$1`-`$8` ([`bind_response`]); `$1` is also the row's id.
+const SAVE_RESPONSE: &str = concat!(
+    "UPDATE responses SET (",
+    response_columns!(),
+    ") = ROW(",
+    response_values!(),
+    ")\nWHERE id = $1 RETURNING *"
+);
+
+/// Response `$1` whose comment is the team `$2`'s, locked.
+const LOCK_RESPONSE: &str = r#"
+SELECT r.* FROM responses r
+JOIN comments c ON c.id = r.comment_id
+JOIN social_accounts a ON a.id = c.account_id
+WHERE r.id = $1 AND a.team_id = $2
+FOR UPDATE OF r"#;
+
+/// The responses to comment `$1`, newest first.
+const RESPONSES_TO: &str = "SELECT * FROM responses WHERE comment_id = $1 ORDER BY created_at DESC, id DESC";
+
+/// The comment `id` of `team`, locked in `conn`'s transaction, or `None`.
+async fn lock_comment(conn: &mut PgConnection, team: TeamId, id: CommentId) -> Result<Option<Comment>> {
+    let row = sqlx::query(LOCK).bind(id.0).bind(team.0).fetch_optional(conn).await.map_err(map_sqlx)?;
+    row.as_ref().map(record).transpose()
+}
+
+/// Store a comment core changed.
+async fn save_comment(conn: &mut PgConnection, c: &Comment) -> Result<Comment> {
+    let row = bind_comment(sqlx::query(SAVE), c).fetch_one(conn).await.map_err(map_sqlx)?;
+    record(&row)
+}
+
 impl PgStore {
-    /// A response of the team, locked for update.
-    async fn locked_response(&self, tx: &mut Tx, team: TeamId, id: ResponseId) -> Result<Response> {
-        let row: Option<ResponseRow> =
-            sqlx::query_as(LOCK_RESPONSE).bind(id.0).bind(team.0).fetch_optional(&mut **tx).await.map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Response, id))?.try_into()
-    }
-
-    /// Insert a response (draft or sent) if its comment is the team's.
-    async fn insert_response(&self, sql: &'static str, team: TeamId, r: NewResponse) -> Result<Response> {
-        validate::check(&r)?;
-        let row: Option<ResponseRow> = sqlx::query_as(sql)
-            .bind(ResponseId::new().0)
-            .bind(r.comment_id.0)
-            .bind(r.user_id.0)
-            .bind(&r.content)
-            .bind(r.ai_generated)
-            .bind(self.now())
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        match row {
-            Some(row) => row.try_into(),
-            None => Err(self.response_refusal(team, &r).await),
-        }
-    }
-
-    /// Why a response was not stored: the comment is not the team's, else the user's refusal.
-    async fn response_refusal(&self, team: TeamId, r: &NewResponse) -> Error {
-        let comment: std::result::Result<Option<i32>, _> =
-            sqlx::query_scalar(TEAM_COMMENT).bind(r.comment_id.0).bind(team.0).fetch_optional(self.pool()).await;
-        match comment {
-            Ok(Some(_)) => refusal(self.pool(), team, r.user_id, Acting::RESPONSE).await,
-            Ok(None) => missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT),
-            Err(e) => map_sqlx(e),
-        }
-    }
-
-    /// Set a response's status (and its comment's, when sent).
-    async fn set_response_status(&self, tx: &mut Tx, r: &Response) -> Result<Response> {
-        let row: ResponseRow =
-            sqlx::query_as("UPDATE responses SET status = $2, sent_at = $3 WHERE id = $1 RETURNING *")
-                .bind(r.id.0)
-                .bind(r.status.as_str())
-                .bind(r.sent_at)
-                .fetch_one(&mut **tx)
+    /// Store a response core built, in one transaction: the comment must be the team's (locked,
+    /// else `fk_responses_comment`) and the user an active member; a sent response marks the
+    /// comment replied.
+    async fn insert_response(&self, team: TeamId, response: Response) -> Result<Response> {
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let mut comment = lock_comment(&mut tx, team, response.comment_id)
+                .await?
+                .ok_or_else(|| missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT))?;
+            require_member(&mut *tx, team, response.user_id, Acting::RESPONSE).await?;
+            let row = bind_response(sqlx::query(INSERT_RESPONSE), &response)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(map_sqlx)?;
-        if r.status == ResponseStatus::Sent {
-            sqlx::query("UPDATE comments SET status = 'replied', replied_at = $2 WHERE id = $1")
-                .bind(r.comment_id.0)
-                .bind(r.sent_at)
-                .execute(&mut **tx)
+            if let Some(at) = response.sent_at {
+                comment.mark_replied(at);
+                save_comment(&mut tx, &comment).await?;
+            }
+            record(&row)
+        }
+        .await;
+        finish(tx, outcome).await
+    }
+
+    /// Apply `change` to a response of the team in one transaction (the row locked). It returns
+    /// whether the response changed; one that changed to `sent` marks its comment replied.
+    async fn change_response(
+        &self,
+        team: TeamId,
+        id: ResponseId,
+        change: impl FnOnce(&mut Response, DateTime<Utc>) -> Result<bool> + Send,
+    ) -> Result<Response> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let row = sqlx::query(LOCK_RESPONSE)
+                .bind(id.0)
+                .bind(team.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?
+                .ok_or_else(|| Error::not_found(Entity::Response, id))?;
+            let mut response: Response = record(&row)?;
+            if !change(&mut response, now)? {
+                return Ok(response);
+            }
+            let row = bind_response(sqlx::query(SAVE_RESPONSE), &response)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(map_sqlx)?;
+            if response.status == ResponseStatus::Sent
+                && let Some(mut comment) = lock_comment(&mut tx, team, response.comment_id).await?
+            {
+                comment.mark_replied(now);
+                save_comment(&mut tx, &comment).await?;
+            }
+            record(&row)
         }
-        row.try_into()
+        .await;
+        finish(tx, outcome).await
     }
 }
 
@@ -264,148 +316,93 @@ impl PgStore {
 impl CommentRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport> {
-        check_batch(&comments)?;
+        check_ingest(&comments)?;
         if comments.is_empty() {
             return Ok(IngestReport::default());
         }
         let total = comments.len() as u64;
         let accounts: Vec<Uuid> = comments.iter().map(|c| c.account_id.0).collect::<HashSet<_>>().into_iter().collect();
-        let cols = CommentColumns::of(comments);
+        let now = self.now();
+        let mut cols = CommentColumns::default();
+        comments.into_iter().for_each(|c| cols.push(c.into_record(now)));
         let mut tx = self.begin().await?;
-        let owned: i64 = sqlx::query_scalar(COUNT_TEAM_ACCOUNTS)
-            .bind(team.0)
-            .bind(&accounts)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        if owned != accounts.len() as i64 {
-            return Err(missing(Entity::Comment, Entity::SocialAccount, FK_COMMENTS_ACCOUNT));
+        let outcome = async {
+            let owned: i64 = sqlx::query_scalar(COUNT_TEAM_ACCOUNTS)
+                .bind(team.0)
+                .bind(&accounts)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            if owned != accounts.len() as i64 {
+                return Err(missing(Entity::Comment, Entity::SocialAccount, FK_COMMENTS_ACCOUNT));
+            }
+            let inserted = cols.bind(sqlx::query(INGEST)).execute(&mut *tx).await.map_err(map_sqlx)?.rows_affected();
+            Ok(IngestReport { inserted, duplicates: total - inserted })
         }
-        let inserted = sqlx::query(INGEST)
-            .bind(self.now())
-            .bind(&cols.ids)
-            .bind(&cols.accounts)
-            .bind(&cols.platform_ids)
-            .bind(&cols.contents)
-            .bind(&cols.author_names)
-            .bind(&cols.author_ids)
-            .bind(&cols.sentiments)
-            .bind(&cols.priorities)
-            .bind(&cols.metadata)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?
-            .rows_affected();
-        commit(tx).await?;
-        Ok(IngestReport { inserted, duplicates: total - inserted })
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_comment(&self, team: TeamId, id: CommentId) -> Result<Comment> {
-        let row: Option<CommentRow> =
-            sqlx::query_as(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Comment, id))?.try_into()
+        let row = sqlx::query(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        record(&row.ok_or_else(|| Error::not_found(Entity::Comment, id))?)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<CommentRow> = sqlx::query_as(INBOX)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(filter.sentiment.map(|s| s.as_str()))
-            .bind(filter.priority.map(|p| p.as_str()))
-            .bind(filter.account_id.map(|a| a.0))
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, Comment::try_from, cursor)
+        self.filtered_page(INBOX, team.0, &page, |q| {
+            q.bind(filter.status.map(|s| s.as_str()))
+                .bind(filter.sentiment.map(|s| s.as_str()))
+                .bind(filter.priority.map(|p| p.as_str()))
+                .bind(filter.account_id.map(|a| a.0))
+        })
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment> {
         validate::check(&update)?;
         let mut tx = self.begin().await?;
-        let row: Option<CommentRow> =
-            sqlx::query_as(LOCK).bind(id.0).bind(team.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
-        let mut comment: Comment = row.ok_or_else(|| Error::not_found(Entity::Comment, id))?.try_into()?;
-        update.apply(&mut comment);
-        let row: CommentRow = sqlx::query_as(
-            "UPDATE comments SET sentiment = $2, priority = $3, status = $4, metadata = $5 WHERE id = $1 RETURNING *",
-        )
-        .bind(comment.id.0)
-        .bind(comment.sentiment.map(|s| s.as_str()))
-        .bind(comment.priority.as_str())
-        .bind(comment.status.as_str())
-        .bind(&comment.metadata)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.try_into()
+        let outcome = async {
+            let mut comment =
+                lock_comment(&mut tx, team, id).await?.ok_or_else(|| Error::not_found(Entity::Comment, id))?;
+            update.apply(&mut comment);
+            save_comment(&mut tx, &comment).await
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        self.insert_response(DRAFT, team, response).await
+        let built = response.into_record(self.now(), false)?;
+        self.insert_response(team, built).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        self.insert_response(SEND, team, response).await
+        let built = response.into_record(self.now(), true)?;
+        self.insert_response(team, built).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response> {
-        let mut tx = self.begin().await?;
-        let mut response = self.locked_response(&mut tx, team, id).await?;
-        if response.status == ResponseStatus::Sent {
-            return Ok(response);
-        }
-        response.status = ResponseStatus::Sent;
-        response.sent_at = Some(self.now());
-        let saved = self.set_response_status(&mut tx, &response).await?;
-        commit(tx).await?;
-        Ok(saved)
+        self.change_response(team, id, |r, now| Ok(r.mark_sent(now))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response> {
-        let mut tx = self.begin().await?;
-        let mut response = self.locked_response(&mut tx, team, id).await?;
-        if response.status == ResponseStatus::Sent {
-            return Err(Error::InvalidState {
-                entity: Entity::Response,
-                id: id.to_string(),
-                reason: "a sent response cannot be marked failed",
-            });
-        }
-        response.status = ResponseStatus::Failed;
-        let saved = self.set_response_status(&mut tx, &response).await?;
-        commit(tx).await?;
-        Ok(saved)
+        self.change_response(team, id, |r, _| r.mark_failed().map(|()| true)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>> {
-        let visible: Option<i32> = sqlx::query_scalar(TEAM_COMMENT)
-            .bind(comment.0)
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let visible = sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         if visible.is_none() {
             return Err(Error::not_found(Entity::Comment, comment));
         }
-        let rows: Vec<ResponseRow> =
-            sqlx::query_as("SELECT * FROM responses WHERE comment_id = $1 ORDER BY created_at DESC, id DESC")
-                .bind(comment.0)
-                .fetch_all(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        rows.into_iter().map(Response::try_from).collect()
+        let rows = sqlx::query(RESPONSES_TO).bind(comment.0).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        rows.iter().map(record).collect()
     }
 }

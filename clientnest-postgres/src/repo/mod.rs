@@ -123,6 +123,41 @@ impl crate::store::PgStore {
     }
 }
 
+/// A statement with the values bound so far: what the per-table binders (`bind_post`, ...)
+/// take and return, so one binder serves a table's INSERT and its UPDATE.
+pub(crate) type PgQuery = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The record a row maps to through its [`Db`] mapping.
+pub(crate) fn record<T>(row: &sqlx::postgres::PgRow) -> Result<T>
+where
+    Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    <Db<T> as sqlx::FromRow<'_, sqlx::postgres::PgRow>>::from_row(row).map(Db::into_inner).map_err(crate::error::map_sqlx)
+}
+
+impl crate::store::PgStore {
+    /// One keyset page of [`Keyed`] records from a list statement that takes `$1` = the owner
+    /// (team or user id), `$2`/`$3` = the keyset bound, `$4` = how many rows to fetch, and from
+    /// `$5` on the filter values `filters` binds.
+    pub(crate) async fn filtered_page<T>(
+        &self,
+        sql: &'static str,
+        owner: Uuid,
+        page: &PageRequest,
+        filters: impl FnOnce(PgQuery) -> PgQuery,
+    ) -> Result<Page<T>>
+    where
+        T: Keyed,
+        Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let k = Keyset::of(page)?;
+        let query = sqlx::query(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch);
+        let rows = filters(query).fetch_all(self.pool()).await.map_err(crate::error::map_sqlx)?;
+        let items = rows.iter().map(record).collect::<Result<Vec<T>>>()?;
+        Ok(Page::from_keyed(items, page.limit))
+    }
+}
+
 impl crate::store::PgStore {
     /// Run a `DELETE ... WHERE id = $1 AND <owner> = $2`; `NotFound` when no row matched (a
     /// missing id and another team's or user's row look the same).

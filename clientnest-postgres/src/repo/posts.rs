@@ -1,220 +1,108 @@
 //! Posts (`posts`) and their media (`post_media`): a post and its media are written by one
 //! statement; the feed reads a page of posts with their media in one round trip; imports use
 //! `UNNEST` arrays.
+//!
+//! Every column of both tables is named here, once per form: the column lists
+//! ([`post_columns!`], [`media_columns!`]), the binders ([`bind_post`], [`MediaColumns`],
+//! [`PostColumns`]) and the row mappings (`Db<Post>`, `Db<PostWithMedia>`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clientnest_core::clock::to_micros;
 use clientnest_core::constraint::FK_POSTS_TEAM;
-use clientnest_core::ids::{PostId, PostMediaId, TeamId, UserId};
+use clientnest_core::ids::{PostId, TeamId, UserId};
 use clientnest_core::model::{
-    Dimensions, ImportedPost, MediaType, NewPost, Platform, Post, PostFilter, PostMedia, PostStatus, PostUpdate,
-    PostWithMedia, check_import, check_platform_fit, platforms_to_fit,
+    Dimensions, ImportedPost, MediaType, NewPost, Platform, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
+    check_platform_fit, import_records, platforms_to_fit,
 };
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::PostRepository;
 use clientnest_core::{Entity, Error, Result, validate};
-use serde::Deserialize;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::members::{Acting, active_member, refusal, require_members};
-use super::{Keyset, choice, missing, page_of};
+use super::{Db, PgQuery, choice_column, choices_column, missing, record};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit, finish};
+use crate::store::{PgStore, finish};
 
-/// A `posts` row.
-#[derive(sqlx::FromRow)]
-struct PostRow {
-    id: Uuid,
-    user_id: Uuid,
-    team_id: Uuid,
-    title: String,
-    content: String,
-    hashtags: Json<Vec<String>>,
-    status: String,
-    scheduled_at: Option<DateTime<Utc>>,
-    published_at: Option<DateTime<Utc>>,
-    ai_generated: bool,
-    ai_prompt: String,
-    engagement: serde_json::Value,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    metadata: serde_json::Value,
-    platforms: Vec<String>,
-}
-
-impl TryFrom<PostRow> for Post {
-    type Error = Error;
-    fn try_from(r: PostRow) -> Result<Self> {
-        Ok(Post {
-            id: PostId(r.id),
-            user_id: UserId(r.user_id),
-            team_id: TeamId(r.team_id),
-            title: r.title,
-            content: r.content,
-            hashtags: r.hashtags.0,
-            status: choice(&r.status)?,
-            scheduled_at: r.scheduled_at,
-            published_at: r.published_at,
-            ai_generated: r.ai_generated,
-            ai_prompt: r.ai_prompt,
-            engagement: r.engagement,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            metadata: r.metadata,
-            platforms: r.platforms.iter().map(|p| choice::<Platform>(p)).collect::<Result<_>>()?,
-        })
-    }
-}
-
-/// A `post_media` row as `to_jsonb` renders it.
-#[derive(Deserialize)]
-struct MediaJson {
-    id: Uuid,
-    post_id: Uuid,
-    media_type: String,
-    file_url: String,
-    file_size: i64,
-    dimensions: Option<Dimensions>,
-    alt_text: String,
-    order_index: i32,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<MediaJson> for PostMedia {
-    type Error = Error;
-    fn try_from(m: MediaJson) -> Result<Self> {
-        Ok(PostMedia {
-            id: PostMediaId(m.id),
-            post_id: PostId(m.post_id),
-            media_type: choice(&m.media_type)?,
-            file_url: m.file_url,
-            file_size: m.file_size,
-            dimensions: m.dimensions,
-            alt_text: m.alt_text,
-            order_index: m.order_index,
-            created_at: m.created_at,
-        })
-    }
-}
-
-/// A post row with its media aggregated as a JSON array in `order_index` order.
-#[derive(sqlx::FromRow)]
-struct PostWithMediaRow {
-    #[sqlx(flatten)]
-    post: PostRow,
-    media: Json<Vec<MediaJson>>,
-}
-
-impl TryFrom<PostWithMediaRow> for PostWithMedia {
-    type Error = Error;
-    fn try_from(r: PostWithMediaRow) -> Result<Self> {
-        let media = r.media.0.into_iter().map(PostMedia::try_from).collect::<Result<_>>()?;
-        Ok(PostWithMedia { post: r.post.try_into()?, media })
-    }
-}
-
-fn cursor(p: &Post) -> Cursor {
-    Cursor::after(p.created_at, p.id)
-}
-
-fn media_cursor(p: &PostWithMedia) -> Cursor {
-    cursor(&p.post)
-}
-
-/// Wraps a query selecting posts (`page`) so each row carries its media as a JSON array.
-macro_rules! with_media {
-    ($page:literal) => {
-        concat!(
-            "WITH page AS (",
-            $page,
-            ") SELECT page.*, COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index) \
-             FROM post_media m WHERE m.post_id = page.id), '[]'::jsonb) AS media \
-             FROM page ORDER BY page.created_at DESC, page.id DESC"
-        )
+/// The columns of `posts`, in the order [`bind_post`] binds them.
+macro_rules! post_columns {
+    () => {
+        "id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, ai_generated, \
+         ai_prompt, engagement, created_at, updated_at, metadata, platforms"
     };
 }
 
-/// The seed's hot query: a team's published posts, newest first, with their media, in one
-/// round trip. Parameters: `$1` team id, `$2`/`$3` the keyset cursor (`created_at`, `id`; the
-/// first page passes a time above every row), `$4` the page size plus one. The page of posts
-/// is read through `idx_posts_team_status_created`.
-pub(crate) const FEED: &str = with_media!(
-    "SELECT * FROM posts WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4"
-);
-
-const GET: &str = with_media!("SELECT * FROM posts WHERE id = $1 AND team_id = $2");
-
-const LIST: &str = "SELECT * FROM posts WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
-
-const LIST_BY_STATUS: &str = "SELECT * FROM posts WHERE team_id = $1 AND status = $5 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
-
-/// One statement: the post (only if its author `$2` is an active member of the team `$3`, whose
-/// membership and user rows it locks `FOR SHARE`), then its media from arrays.
-pub(crate) const CREATE: &str = concat!(
-    "WITH p AS (\
-       INSERT INTO posts (id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, \
-         ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms) \
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '{}'::jsonb, $12, $12, $13, $14 \
-       WHERE ",
-    active_member!("$3", "$2"),
-    " RETURNING *\
-     ), m AS (\
-       INSERT INTO post_media (id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, \
-         created_at) \
-       SELECT u.id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, (u.ord - 1)::int, \
-         p.created_at \
-       FROM p CROSS JOIN UNNEST($15::uuid[], $16::text[], $17::text[], $18::int8[], $19::jsonb[], $20::text[]) \
-         WITH ORDINALITY AS u(id, media_type, file_url, file_size, dimensions, alt_text, ord) \
-       RETURNING *\
-     ) SELECT p.*, COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index) FROM m), '[]'::jsonb) AS media \
-     FROM p"
-);
-
-const IMPORT_POSTS: &str = "INSERT INTO posts (id, user_id, team_id, title, content, hashtags, status, \
-       scheduled_at, published_at, ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms) \
-     SELECT u.id, u.user_id, $1, u.title, u.content, u.hashtags, u.status, u.scheduled_at, \
-       CASE WHEN u.status = 'published' THEN u.created_at END, u.ai_generated, u.ai_prompt, '{}'::jsonb, \
-       u.created_at, u.created_at, u.metadata, string_to_array(u.platforms, ',') \
-     FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::timestamptz[], \
-       $9::bool[], $10::text[], $11::timestamptz[], $12::jsonb[], $13::text[]) \
-       AS u(id, user_id, title, content, hashtags, status, scheduled_at, ai_generated, ai_prompt, created_at, \
-         metadata, platforms) \
-     WHERE EXISTS (SELECT 1 FROM teams WHERE id = $1)";
-
-const IMPORT_MEDIA: &str = "INSERT INTO post_media (id, post_id, media_type, file_url, file_size, dimensions, \
-       alt_text, order_index, created_at) \
-     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[], \
-       $8::int4[], $9::timestamptz[])";
-
-/// The post `$1` of team `$2`, locked, with its media kinds and the platforms of its live
-/// schedules (which an edit must keep fitting).
-const LOCK_FOR_UPDATE: &str = r#"
-SELECT p.*,
-       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
-         AS media_kinds,
-       ARRAY(SELECT DISTINCT s.platform FROM schedules s WHERE s.post_id = p.id
-               AND s.status IN ('pending', 'processing', 'publishing', 'outcome_unknown'))::text[]
-         AS live_platforms
-FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#;
-
-const SAVE: &str = "UPDATE posts SET title = $2, content = $3, hashtags = $4, status = $5, scheduled_at = $6, \
-     published_at = $7, engagement = $8, metadata = $9, platforms = $10, updated_at = $11 WHERE id = $1 RETURNING *";
-
-/// A post locked for update, with the kinds of its media in order.
-#[derive(sqlx::FromRow)]
-struct LockedPost {
-    #[sqlx(flatten)]
-    post: PostRow,
-    media_kinds: Vec<String>,
-    live_platforms: Vec<String>,
+/// The placeholders of [`post_columns!`]: `$1` id ... `$16` platforms.
+macro_rules! post_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16"
+    };
 }
 
-/// The media of many posts as parallel arrays, for `UNNEST`.
+/// The columns of `post_media`, in the order [`MediaColumns::bind`] binds their arrays.
+macro_rules! media_columns {
+    () => {
+        "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at"
+    };
+}
+
+/// Bind every column of a post, `$1` to `$16` in [`post_columns!`] order.
+fn bind_post(q: PgQuery, p: &Post) -> PgQuery {
+    q.bind(p.id.0)
+        .bind(p.user_id.0)
+        .bind(p.team_id.0)
+        .bind(p.title.clone())
+        .bind(p.content.clone())
+        .bind(Json(p.hashtags.clone()))
+        .bind(p.status.as_str())
+        .bind(p.scheduled_at)
+        .bind(p.published_at)
+        .bind(p.ai_generated)
+        .bind(p.ai_prompt.clone())
+        .bind(p.engagement.clone())
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .bind(p.metadata.clone())
+        .bind(platform_strings(&p.platforms))
+}
+
+impl FromRow<'_, PgRow> for Db<Post> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(Post {
+            id: PostId(row.try_get("id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            team_id: TeamId(row.try_get("team_id")?),
+            title: row.try_get("title")?,
+            content: row.try_get("content")?,
+            hashtags: row.try_get::<Json<Vec<String>>, _>("hashtags")?.0,
+            status: choice_column(row, "status")?,
+            scheduled_at: row.try_get("scheduled_at")?,
+            published_at: row.try_get("published_at")?,
+            ai_generated: row.try_get("ai_generated")?,
+            ai_prompt: row.try_get("ai_prompt")?,
+            engagement: row.try_get("engagement")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            metadata: row.try_get("metadata")?,
+            platforms: choices_column(row, "platforms")?,
+        }))
+    }
+}
+
+/// A post row with a `media` column: its `post_media` rows as a JSON array (`to_jsonb` of each
+/// row, so the keys are the column names) in `order_index` order.
+impl FromRow<'_, PgRow> for Db<PostWithMedia> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        let post = Db::<Post>::from_row(row)?.into_inner();
+        let media = row.try_get::<Json<Vec<PostMedia>>, _>("media")?.0;
+        Ok(Db(PostWithMedia { post, media }))
+    }
+}
+
+/// Media as parallel column arrays, for `UNNEST`, in [`media_columns!`] order.
 #[derive(Default)]
 struct MediaColumns {
     ids: Vec<Uuid>,
@@ -229,61 +117,209 @@ struct MediaColumns {
 }
 
 impl MediaColumns {
-    fn push(&mut self, post: Uuid, index: usize, m: &clientnest_core::model::NewPostMedia, at: DateTime<Utc>) {
-        self.ids.push(PostMediaId::new().0);
-        self.post_ids.push(post);
+    fn push(&mut self, m: &PostMedia) {
+        self.ids.push(m.id.0);
+        self.post_ids.push(m.post_id.0);
         self.kinds.push(m.media_type.as_str());
         self.urls.push(m.file_url.clone());
         self.sizes.push(m.file_size);
         self.dimensions.push(m.dimensions.map(Json));
         self.alt_texts.push(m.alt_text.clone());
-        self.order.push(i32::try_from(index).unwrap_or(i32::MAX));
-        self.created.push(at);
+        self.order.push(m.order_index);
+        self.created.push(m.created_at);
+    }
+
+    /// Bind the nine arrays in [`media_columns!`] order.
+    fn bind(self, q: PgQuery) -> PgQuery {
+        q.bind(self.ids)
+            .bind(self.post_ids)
+            .bind(self.kinds)
+            .bind(self.urls)
+            .bind(self.sizes)
+            .bind(self.dimensions)
+            .bind(self.alt_texts)
+            .bind(self.order)
+            .bind(self.created)
     }
 }
 
-/// Many posts as parallel arrays, for `UNNEST`.
+/// Posts as parallel column arrays, for `UNNEST`, in [`post_columns!`] order (`platforms` as
+/// `facebook,twitter`: arrays of arrays must be rectangular, and no platform has a comma).
 #[derive(Default)]
 struct PostColumns {
     ids: Vec<Uuid>,
     users: Vec<Uuid>,
+    teams: Vec<Uuid>,
     titles: Vec<String>,
     contents: Vec<String>,
     hashtags: Vec<Json<Vec<String>>>,
     statuses: Vec<&'static str>,
     scheduled: Vec<Option<DateTime<Utc>>>,
+    published: Vec<Option<DateTime<Utc>>>,
     ai_generated: Vec<bool>,
     ai_prompts: Vec<String>,
+    engagement: Vec<serde_json::Value>,
     created: Vec<DateTime<Utc>>,
+    updated: Vec<DateTime<Utc>>,
     metadata: Vec<serde_json::Value>,
     platforms: Vec<String>,
 }
 
 impl PostColumns {
-    fn push(&mut self, id: Uuid, p: ImportedPost) {
-        self.ids.push(id);
-        self.users.push(p.post.user_id.0);
-        self.titles.push(p.post.title);
-        self.contents.push(p.post.content);
-        self.hashtags.push(Json(p.post.hashtags));
-        self.statuses.push(p.post.status.as_str());
-        self.scheduled.push(p.post.scheduled_at.map(to_micros));
-        self.ai_generated.push(p.post.ai_generated);
-        self.ai_prompts.push(p.post.ai_prompt);
-        self.created.push(to_micros(p.created_at));
-        self.metadata.push(p.post.metadata);
-        self.platforms.push(platform_list(&p.post.platforms));
+    fn push(&mut self, p: Post) {
+        self.ids.push(p.id.0);
+        self.users.push(p.user_id.0);
+        self.teams.push(p.team_id.0);
+        self.titles.push(p.title);
+        self.contents.push(p.content);
+        self.hashtags.push(Json(p.hashtags));
+        self.statuses.push(p.status.as_str());
+        self.scheduled.push(p.scheduled_at);
+        self.published.push(p.published_at);
+        self.ai_generated.push(p.ai_generated);
+        self.ai_prompts.push(p.ai_prompt);
+        self.engagement.push(p.engagement);
+        self.created.push(p.created_at);
+        self.updated.push(p.updated_at);
+        self.metadata.push(p.metadata);
+        self.platforms.push(p.platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
     }
-}
 
-/// Platforms as `facebook,twitter` (for `string_to_array`; no value contains a comma).
-fn platform_list(platforms: &[Platform]) -> String {
-    platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+    /// Bind the sixteen arrays in [`post_columns!`] order.
+    fn bind(self, q: PgQuery) -> PgQuery {
+        q.bind(self.ids)
+            .bind(self.users)
+            .bind(self.teams)
+            .bind(self.titles)
+            .bind(self.contents)
+            .bind(self.hashtags)
+            .bind(self.statuses)
+            .bind(self.scheduled)
+            .bind(self.published)
+            .bind(self.ai_generated)
+            .bind(self.ai_prompts)
+            .bind(self.engagement)
+            .bind(self.created)
+            .bind(self.updated)
+            .bind(self.metadata)
+            .bind(self.platforms)
+    }
 }
 
 fn platform_strings(platforms: &[Platform]) -> Vec<&'static str> {
     platforms.iter().map(|p| p.as_str()).collect()
 }
+
+/// Wraps a query selecting posts (`page`) so each row carries its media as a JSON array.
+macro_rules! with_media {
+    ($page:literal) => {
+        concat!(
+            "WITH page AS (",
+            $page,
+            r#")
+SELECT page.*,
+       COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index)
+                 FROM post_media m WHERE m.post_id = page.id), '[]'::jsonb) AS media
+FROM page ORDER BY page.created_at DESC, page.id DESC"#
+        )
+    };
+}
+
+/// The seed's hot query: a team's published posts, newest first, with their media, in one
+/// round trip. Parameters: `$1` team id, `$2`/`$3` the keyset cursor (`created_at`, `id`; the
+/// first page passes a time above every row), `$4` the page size plus one. The page of posts
+/// is read through `idx_posts_team_status_created`.
+pub(crate) const FEED: &str = with_media!(
+    r#"
+SELECT * FROM posts
+WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3)
+ORDER BY created_at DESC, id DESC LIMIT $4"#
+);
+
+/// Post `$1` of team `$2`, with its media.
+const GET: &str = with_media!("SELECT * FROM posts WHERE id = $1 AND team_id = $2");
+
+/// A team's posts: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch.
+const LIST: &str = r#"
+SELECT * FROM posts
+WHERE team_id = $1 AND (created_at, id) < ($2, $3)
+ORDER BY created_at DESC, id DESC LIMIT $4"#;
+
+/// As [`LIST`], only status `$5`.
+const LIST_BY_STATUS: &str = r#"
+SELECT * FROM posts
+WHERE team_id = $1 AND status = $5 AND (created_at, id) < ($2, $3)
+ORDER BY created_at DESC, id DESC LIMIT $4"#;
+
+/// One statement: the post core built (`$1`-`$16`, [`bind_post`]), only if its author `$2` is
+/// an active member of its team `$3` (membership and user rows locked `FOR SHARE`), then its
+/// media from the arrays `$17`-`$25` ([`MediaColumns`]; each row's post is the inserted one).
+pub(crate) const CREATE: &str = concat!(
+    "WITH p AS (\n INSERT INTO posts (",
+    post_columns!(),
+    ")\n SELECT ",
+    post_values!(),
+    "\n WHERE ",
+    active_member!("$3", "$2"),
+    "\n RETURNING *\n), m AS (\n INSERT INTO post_media (",
+    media_columns!(),
+    r#")
+ SELECT u.id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index, u.created_at
+ FROM p CROSS JOIN UNNEST($17::uuid[], $18::uuid[], $19::text[], $20::text[], $21::int8[], $22::jsonb[],
+                          $23::text[], $24::int4[], $25::timestamptz[]) AS u("#,
+    media_columns!(),
+    r#")
+ RETURNING *
+)
+SELECT p.*, COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index) FROM m), '[]'::jsonb) AS media
+FROM p"#
+);
+
+/// Posts core built, from the column arrays `$1`-`$16` ([`PostColumns`]), only if the team
+/// `$17` exists.
+const IMPORT_POSTS: &str = concat!(
+    "INSERT INTO posts (",
+    post_columns!(),
+    r#")
+SELECT u.id, u.user_id, u.team_id, u.title, u.content, u.hashtags, u.status, u.scheduled_at, u.published_at,
+       u.ai_generated, u.ai_prompt, u.engagement, u.created_at, u.updated_at, u.metadata,
+       string_to_array(u.platforms, ',')
+FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+            $8::timestamptz[], $9::timestamptz[], $10::bool[], $11::text[], $12::jsonb[], $13::timestamptz[],
+            $14::timestamptz[], $15::jsonb[], $16::text[]) AS u("#,
+    post_columns!(),
+    r#")
+WHERE EXISTS (SELECT 1 FROM teams WHERE id = $17)"#
+);
+
+/// Media core built, from the column arrays `$1`-`$9` ([`MediaColumns`]).
+const IMPORT_MEDIA: &str = concat!(
+    "INSERT INTO post_media (",
+    media_columns!(),
+    r#")
+SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[],
+                     $8::int4[], $9::timestamptz[])"#
+);
+
+/// The post `$1` of team `$2`, locked, with its media kinds and the platforms of its live
+/// schedules (which an edit must keep fitting).
+const LOCK_FOR_UPDATE: &str = r#"
+SELECT p.*,
+       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
+         AS media_kinds,
+       ARRAY(SELECT DISTINCT s.platform FROM schedules s WHERE s.post_id = p.id
+               AND s.status IN ('pending', 'processing', 'publishing', 'outcome_unknown'))::text[]
+         AS live_platforms
+FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#;
+
+/// Store the post core changed: `$1`-`$16` ([`bind_post`]); `$1` is also the row's id.
+const SAVE: &str = concat!(
+    "UPDATE posts SET (",
+    post_columns!(),
+    ") = ROW(",
+    post_values!(),
+    ")\nWHERE id = $1 RETURNING *"
+);
 
 impl PgStore {
     /// `MissingReference` (`fk_posts_team`) unless the team exists.
@@ -301,146 +337,78 @@ impl PgStore {
 impl PostRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia> {
-        post.check()?;
-        let now = self.now();
-        let id = PostId::new().0;
+        let built = post.into_record(team, self.now())?;
         let mut media = MediaColumns::default();
-        for (i, m) in post.media.iter().enumerate() {
-            media.push(id, i, m, now);
-        }
-        let published_at = (post.status == PostStatus::Published).then_some(now);
-        let row: Option<PostWithMediaRow> = sqlx::query_as(CREATE)
-            .bind(id)
-            .bind(post.user_id.0)
-            .bind(team.0)
-            .bind(&post.title)
-            .bind(&post.content)
-            .bind(Json(&post.hashtags))
-            .bind(post.status.as_str())
-            .bind(post.scheduled_at.map(to_micros))
-            .bind(published_at)
-            .bind(post.ai_generated)
-            .bind(&post.ai_prompt)
-            .bind(now)
-            .bind(&post.metadata)
-            .bind(platform_strings(&post.platforms))
-            .bind(&media.ids)
-            .bind(&media.kinds)
-            .bind(&media.urls)
-            .bind(&media.sizes)
-            .bind(&media.dimensions)
-            .bind(&media.alt_texts)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        match row {
-            Some(row) => row.try_into(),
-            None => Err(refusal(self.pool(), team, post.user_id, Acting::POST).await),
+        built.media.iter().for_each(|m| media.push(m));
+        let query = media.bind(bind_post(sqlx::query(CREATE), &built.post));
+        match query.fetch_optional(self.pool()).await.map_err(map_sqlx)? {
+            Some(row) => record(&row),
+            None => Err(refusal(self.pool(), team, built.post.user_id, Acting::POST).await),
         }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64> {
-        check_import(&posts)?;
-        if posts.is_empty() {
+        let built = import_records(team, posts)?;
+        if built.is_empty() {
             return self.require_team(team).await.map(|()| 0);
         }
-        let count = posts.len() as u64;
-        let authors: Vec<UserId> = posts.iter().map(|p| p.post.user_id).collect();
+        let count = built.len() as u64;
+        let authors: Vec<UserId> = built.iter().map(|p| p.post.user_id).collect();
         let mut cols = PostColumns::default();
         let mut media = MediaColumns::default();
-        for p in posts {
-            let id = PostId::new().0;
-            let at = to_micros(p.created_at);
-            for (i, m) in p.post.media.iter().enumerate() {
-                media.push(id, i, m, at);
-            }
-            cols.push(id, p);
+        for p in built {
+            p.media.iter().for_each(|m| media.push(m));
+            cols.push(p.post);
         }
         let mut tx = self.begin().await?;
-        require_members(&mut *tx, team, &authors, Acting::POST).await?;
-        let inserted = sqlx::query(IMPORT_POSTS)
-            .bind(team.0)
-            .bind(&cols.ids)
-            .bind(&cols.users)
-            .bind(&cols.titles)
-            .bind(&cols.contents)
-            .bind(&cols.hashtags)
-            .bind(&cols.statuses)
-            .bind(&cols.scheduled)
-            .bind(&cols.ai_generated)
-            .bind(&cols.ai_prompts)
-            .bind(&cols.created)
-            .bind(&cols.metadata)
-            .bind(&cols.platforms)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?
-            .rows_affected();
-        if inserted != count {
-            return Err(missing(Entity::Post, Entity::Team, FK_POSTS_TEAM));
-        }
-        if !media.ids.is_empty() {
-            sqlx::query(IMPORT_MEDIA)
-                .bind(&media.ids)
-                .bind(&media.post_ids)
-                .bind(&media.kinds)
-                .bind(&media.urls)
-                .bind(&media.sizes)
-                .bind(&media.dimensions)
-                .bind(&media.alt_texts)
-                .bind(&media.order)
-                .bind(&media.created)
+        let outcome = async {
+            require_members(&mut *tx, team, &authors, Acting::POST).await?;
+            let inserted = cols
+                .bind(sqlx::query(IMPORT_POSTS))
+                .bind(team.0)
                 .execute(&mut *tx)
                 .await
-                .map_err(map_sqlx)?;
+                .map_err(map_sqlx)?
+                .rows_affected();
+            if inserted != count {
+                return Err(missing(Entity::Post, Entity::Team, FK_POSTS_TEAM));
+            }
+            if !media.ids.is_empty() {
+                media.bind(sqlx::query(IMPORT_MEDIA)).execute(&mut *tx).await.map_err(map_sqlx)?;
+            }
+            Ok(count)
         }
-        commit(tx).await?;
-        Ok(count)
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia> {
-        let row: Option<PostWithMediaRow> =
-            sqlx::query_as(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Post, id))?.try_into()
+        let row = sqlx::query(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        record(&row.ok_or_else(|| Error::not_found(Entity::Post, id))?)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
-    async fn update_post(&self, team: TeamId, id: PostId, mut update: PostUpdate) -> Result<Post> {
+    async fn update_post(&self, team: TeamId, id: PostId, update: PostUpdate) -> Result<Post> {
         validate::check(&update)?;
-        update.scheduled_at = update.scheduled_at.map(|t| t.map(to_micros));
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {
-            let locked: Option<LockedPost> = sqlx::query_as(LOCK_FOR_UPDATE)
+            let locked = sqlx::query(LOCK_FOR_UPDATE)
                 .bind(id.0)
                 .bind(team.0)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(map_sqlx)?;
-            let locked = locked.ok_or_else(|| Error::not_found(Entity::Post, id))?;
-            let kinds = locked.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
-            let mut post: Post = locked.post.try_into()?;
+                .map_err(map_sqlx)?
+                .ok_or_else(|| Error::not_found(Entity::Post, id))?;
+            let kinds: Vec<MediaType> = choices_column(&locked, "media_kinds").map_err(map_sqlx)?;
+            let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
+            let mut post: Post = record(&locked)?;
             update.apply(&mut post, now);
-            let live = locked.live_platforms.iter().map(|p| choice::<Platform>(p)).collect::<Result<Vec<_>>>()?;
             check_platform_fit(&post.content, &kinds, &platforms_to_fit(&post.platforms, live))?;
-            let row: PostRow = sqlx::query_as(SAVE)
-                .bind(post.id.0)
-                .bind(&post.title)
-                .bind(&post.content)
-                .bind(Json(&post.hashtags))
-                .bind(post.status.as_str())
-                .bind(post.scheduled_at)
-                .bind(post.published_at)
-                .bind(&post.engagement)
-                .bind(&post.metadata)
-                .bind(platform_strings(&post.platforms))
-                .bind(post.updated_at)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
-            Post::try_from(row)
+            let row = bind_post(sqlx::query(SAVE), &post).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            record(&row)
         }
         .await;
         finish(tx, outcome).await
@@ -453,19 +421,14 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_posts(&self, team: TeamId, filter: PostFilter, page: PageRequest) -> Result<Page<Post>> {
-        let k = Keyset::of(&page)?;
-        let query = match filter.status {
-            Some(status) => {
-                sqlx::query_as(LIST_BY_STATUS).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).bind(status.as_str())
-            }
-            None => sqlx::query_as(LIST).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch),
-        };
-        let rows: Vec<PostRow> = query.fetch_all(self.pool()).await.map_err(map_sqlx)?;
-        page_of(rows, &page, Post::try_from, cursor)
+        match filter.status {
+            Some(status) => self.filtered_page(LIST_BY_STATUS, team.0, &page, |q| q.bind(status.as_str())).await,
+            None => self.keyed_page(LIST, team.0, &page).await,
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
-        self.fetch_page::<PostWithMediaRow, _>(FEED, team.0, &page, PostWithMedia::try_from, media_cursor).await
+        self.keyed_page(FEED, team.0, &page).await
     }
 }

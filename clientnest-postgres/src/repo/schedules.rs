@@ -14,71 +14,86 @@ use clientnest_core::constraint::{
 };
 use clientnest_core::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use clientnest_core::model::{
-    Claim, ClaimRequest, ClaimToken, FailOutcome, MediaType, NewSchedule, Platform, PostPublishing, PostStatus,
-    Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch, check_lease,
-    check_platform_fit, later,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, MediaType, NewSchedule, PostPublishing, PostStatus,
+    PublishingAccount, Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId,
+    check_batch, check_lease, later,
 };
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::ScheduleRepository;
 use clientnest_core::{Entity, Error, Result};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
 use super::members::{Acting, active_member};
-use super::{Keyset, choice, missing, owned_row, page_of};
+use super::{Db, PgQuery, choice, choice_column, missing, owned_row, record};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit, finish};
+use crate::store::{PgStore, finish};
 
-/// A `schedules` row.
-#[derive(sqlx::FromRow)]
-struct ScheduleRow {
-    id: Uuid,
-    user_id: Uuid,
-    team_id: Uuid,
-    post_id: Uuid,
-    social_account_id: Uuid,
-    platform: String,
-    scheduled_time: DateTime<Utc>,
-    timezone: String,
-    status: String,
-    retry_count: i32,
-    attempt_count: i32,
-    attempt_id: Option<Uuid>,
-    last_attempt: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    next_attempt_at: DateTime<Utc>,
-    locked_by: Option<String>,
-    locked_until: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    platform_post_id: Option<String>,
+/// The columns of `schedules`, in the order [`bind_schedule`] binds them.
+macro_rules! schedule_columns {
+    () => {
+        "id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, timezone, status, \
+         retry_count, attempt_count, attempt_id, last_attempt, created_at, updated_at, next_attempt_at, \
+         locked_by, locked_until, last_error, platform_post_id"
+    };
 }
 
-impl TryFrom<ScheduleRow> for Schedule {
-    type Error = Error;
-    fn try_from(r: ScheduleRow) -> Result<Self> {
-        Ok(Schedule {
-            id: ScheduleId(r.id),
-            user_id: UserId(r.user_id),
-            team_id: TeamId(r.team_id),
-            post_id: PostId(r.post_id),
-            social_account_id: SocialAccountId(r.social_account_id),
-            platform: choice(&r.platform)?,
-            scheduled_time: r.scheduled_time,
-            timezone: r.timezone,
-            status: choice(&r.status)?,
-            retry_count: r.retry_count,
-            attempt_count: r.attempt_count,
-            attempt_id: r.attempt_id.map(AttemptId),
-            last_attempt: r.last_attempt,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            next_attempt_at: r.next_attempt_at,
-            locked_by: r.locked_by,
-            locked_until: r.locked_until,
-            last_error: r.last_error,
-            platform_post_id: r.platform_post_id,
-        })
+/// The placeholders of [`schedule_columns!`]: `$1` id ... `$20` platform_post_id.
+macro_rules! schedule_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20"
+    };
+}
+
+/// Bind every column of a schedule, `$1` to `$20` in [`schedule_columns!`] order.
+fn bind_schedule(q: PgQuery, s: &Schedule) -> PgQuery {
+    q.bind(s.id.0)
+        .bind(s.user_id.0)
+        .bind(s.team_id.0)
+        .bind(s.post_id.0)
+        .bind(s.social_account_id.0)
+        .bind(s.platform.as_str())
+        .bind(s.scheduled_time)
+        .bind(s.timezone.clone())
+        .bind(s.status.as_str())
+        .bind(s.retry_count)
+        .bind(s.attempt_count)
+        .bind(s.attempt_id.map(|a| a.0))
+        .bind(s.last_attempt)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(s.next_attempt_at)
+        .bind(s.locked_by.clone())
+        .bind(s.locked_until)
+        .bind(s.last_error.clone())
+        .bind(s.platform_post_id.clone())
+}
+
+impl FromRow<'_, PgRow> for Db<Schedule> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(Schedule {
+            id: ScheduleId(row.try_get("id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            team_id: TeamId(row.try_get("team_id")?),
+            post_id: PostId(row.try_get("post_id")?),
+            social_account_id: SocialAccountId(row.try_get("social_account_id")?),
+            platform: choice_column(row, "platform")?,
+            scheduled_time: row.try_get("scheduled_time")?,
+            timezone: row.try_get("timezone")?,
+            status: choice_column(row, "status")?,
+            retry_count: row.try_get("retry_count")?,
+            attempt_count: row.try_get("attempt_count")?,
+            attempt_id: row.try_get::<Option<Uuid>, _>("attempt_id")?.map(AttemptId),
+            last_attempt: row.try_get("last_attempt")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            locked_by: row.try_get("locked_by")?,
+            locked_until: row.try_get("locked_until")?,
+            last_error: row.try_get("last_error")?,
+            platform_post_id: row.try_get("platform_post_id")?,
+        }))
     }
 }
 
@@ -130,15 +145,14 @@ FROM posts p WHERE p.id = $1 AND ($2::uuid IS NULL OR p.team_id = $2) FOR UPDATE
 /// Lock schedule `$1` (of team `$2` when given).
 const LOCK_SCHEDULE: &str = "SELECT * FROM schedules WHERE id = $1 AND ($2::uuid IS NULL OR team_id = $2) FOR UPDATE";
 
-/// Store what a transition built: every column a transition may change.
-/// `$1` id, `$2` status, `$3` retry_count, `$4` attempt_count, `$5` attempt_id,
-/// `$6` last_attempt, `$7` updated_at, `$8` next_attempt_at, `$9` locked_by, `$10` locked_until,
-/// `$11` last_error, `$12` platform_post_id.
-const SAVE: &str = r#"
-UPDATE schedules SET status = $2, retry_count = $3, attempt_count = $4, attempt_id = $5, last_attempt = $6,
-       updated_at = $7, next_attempt_at = $8, locked_by = $9, locked_until = $10, last_error = $11,
-       platform_post_id = $12
-WHERE id = $1"#;
+/// Store what a transition built: `$1`-`$20` ([`bind_schedule`]); `$1` is also the row's id.
+const SAVE: &str = concat!(
+    "UPDATE schedules SET (",
+    schedule_columns!(),
+    ") = ROW(",
+    schedule_values!(),
+    ")\nWHERE id = $1"
+);
 
 /// Store a post's publishing fields: `$1` id, `$2` status, `$3` scheduled_at, `$4`
 /// published_at, `$5` updated_at.
@@ -156,10 +170,6 @@ struct References {
     account_active: Option<bool>,
     /// Whether the user is an active member of the team (rows locked `FOR SHARE`).
     member_active: bool,
-}
-
-fn cursor(s: &Schedule) -> Cursor {
-    Cursor::after(s.created_at, s.id)
 }
 
 /// What a new schedule refers to: `$1` team, `$2` post, `$3` account, `$4` user. Whether the user
@@ -182,18 +192,21 @@ pub(crate) const REFERENCES: &str = concat!(
 /// Lock the account `$1` of team `$2` against changes (deactivation) until the schedule is in.
 const LOCK_ACCOUNT: &str = "SELECT id FROM social_accounts WHERE id = $1 AND team_id = $2 FOR SHARE";
 
-/// Insert a schedule core built. `$1` id, `$2` user, `$3` team, `$4` post, `$5` account,
-/// `$6` platform, `$7` scheduled_time (also the first `next_attempt_at`), `$8` timezone,
-/// `$9` now.
-pub(crate) const CREATE: &str = r#"
-INSERT INTO schedules (id, user_id, team_id, post_id, social_account_id, platform, scheduled_time, timezone,
-       status, retry_count, attempt_count, last_attempt, created_at, updated_at, next_attempt_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, 0, NULL, $9, $9, $7)
-RETURNING *"#;
+/// Insert a schedule core built: `$1`-`$20` ([`bind_schedule`]). `$1` id, `$2` user, `$3`
+/// team, `$4` post, `$5` account, `$6` platform, `$7` scheduled_time, `$8` timezone, `$9`
+/// status, `$10` retry_count, `$11` attempt_count, `$12` attempt_id, `$13` last_attempt, `$14`
+/// created_at, `$15` updated_at, `$16` next_attempt_at, `$17` locked_by, `$18` locked_until,
+/// `$19` last_error, `$20` platform_post_id.
+pub(crate) const CREATE: &str =
+    concat!("INSERT INTO schedules (", schedule_columns!(), ")\nVALUES (", schedule_values!(), ")\nRETURNING *");
 
-const LIST: &str = "SELECT * FROM schedules WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
-       AND ($5::text IS NULL OR status = $5) AND ($6::uuid IS NULL OR post_id = $6) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
+/// A team's schedules: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch, `$5` only this
+/// status (or NULL), `$6` only this post (or NULL).
+const LIST: &str = r#"
+SELECT * FROM schedules
+WHERE team_id = $1 AND (created_at, id) < ($2, $3)
+  AND ($5::text IS NULL OR status = $5) AND ($6::uuid IS NULL OR post_id = $6)
+ORDER BY created_at DESC, id DESC LIMIT $4"#;
 
 /// The claim, in one statement. Parameters: `$1` worker id, `$2` lease end, `$3` now,
 /// `$4` batch size. Due means pending, `next_attempt_at <= now` and an active account; the
@@ -224,14 +237,6 @@ SELECT * FROM schedules
 WHERE post_id = ANY($1) AND status IN ('processing', 'publishing') AND locked_until <= $2
 ORDER BY id FOR UPDATE"#;
 
-/// Store recovered claims: `$1` ids, `$2` statuses, `$3` next_attempt_at, `$4` last_error,
-/// `$5` now (lock cleared).
-const SAVE_RECOVERED: &str = r#"
-UPDATE schedules s SET status = r.status, next_attempt_at = r.next_attempt_at, last_error = r.last_error,
-       locked_by = NULL, locked_until = NULL, updated_at = $5
-FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS r(id, status, next_attempt_at, last_error)
-WHERE s.id = r.id"#;
-
 /// Unknown outcomes across teams, longest unresolved first (`idx_schedules_outcome_unknown`).
 const UNKNOWN: &str = r#"
 SELECT * FROM schedules WHERE status = 'outcome_unknown' ORDER BY updated_at, id LIMIT $1"#;
@@ -240,15 +245,14 @@ SELECT * FROM schedules WHERE status = 'outcome_unknown' ORDER BY updated_at, id
 const RECOVERY_BATCH: i64 = 500;
 
 impl References {
-    /// Check in the shared order: team, post, account, user, membership, account active,
-    /// platform fit.
-    /// Returns the account's platform.
-    fn check(self, input: &NewSchedule) -> Result<Platform> {
+    /// Check in the shared order: team, post, account, user, membership; then core checks the
+    /// account's state and the platform fit and builds the schedule.
+    fn into_schedule(self, team: TeamId, input: NewSchedule, now: DateTime<Utc>) -> Result<Schedule> {
         if !self.team_exists {
             return Err(missing(Entity::Schedule, Entity::Team, FK_SCHEDULES_TEAM));
         }
         let content = self.post_content.ok_or_else(|| missing(Entity::Schedule, Entity::Post, FK_SCHEDULES_POST))?;
-        let (Some(platform), Some(active)) = (self.account_platform, self.account_active) else {
+        let (Some(platform), Some(is_active)) = (self.account_platform, self.account_active) else {
             return Err(missing(Entity::Schedule, Entity::SocialAccount, FK_SCHEDULES_SOCIAL_ACCOUNT));
         };
         if !self.user_exists {
@@ -257,38 +261,15 @@ impl References {
         if !self.member_active {
             return Err(Acting::SCHEDULE.not_a_member(input.user_id));
         }
-        if !active {
-            return Err(Error::InvalidState {
-                entity: Entity::SocialAccount,
-                id: input.social_account_id.to_string(),
-                reason: "an inactive account cannot publish",
-            });
-        }
-        let platform: Platform = choice(&platform)?;
+        let account = PublishingAccount { id: input.social_account_id, platform: choice(&platform)?, is_active };
         let kinds = self.media_kinds.iter().map(|k| choice::<MediaType>(k)).collect::<Result<Vec<_>>>()?;
-        check_platform_fit(&content, &kinds, &[platform])?;
-        Ok(platform)
+        input.into_record(team, account, &content, &kinds, now)
     }
 }
 
 /// Store what a transition built.
 async fn save(conn: &mut PgConnection, s: &Schedule) -> Result<()> {
-    sqlx::query(SAVE)
-        .bind(s.id.0)
-        .bind(s.status.as_str())
-        .bind(s.retry_count)
-        .bind(s.attempt_count)
-        .bind(s.attempt_id.map(|a| a.0))
-        .bind(s.last_attempt)
-        .bind(s.updated_at)
-        .bind(s.next_attempt_at)
-        .bind(s.locked_by.as_deref())
-        .bind(s.locked_until)
-        .bind(s.last_error.as_deref())
-        .bind(s.platform_post_id.as_deref())
-        .execute(conn)
-        .await
-        .map_err(map_sqlx)?;
+    bind_schedule(sqlx::query(SAVE), s).execute(conn).await.map_err(map_sqlx)?;
     Ok(())
 }
 
@@ -316,13 +297,13 @@ async fn follow(
 
 /// Lock schedule `id` (of `team` when given) in `conn`'s transaction.
 async fn lock_schedule(conn: &mut PgConnection, id: ScheduleId, team: Option<TeamId>) -> Result<Schedule> {
-    let row: Option<ScheduleRow> = sqlx::query_as(LOCK_SCHEDULE)
+    let row = sqlx::query(LOCK_SCHEDULE)
         .bind(id.0)
         .bind(team.map(|t| t.0))
         .fetch_optional(conn)
         .await
         .map_err(map_sqlx)?;
-    row.ok_or_else(|| Error::not_found(Entity::Schedule, id))?.try_into()
+    record(&row.ok_or_else(|| Error::not_found(Entity::Schedule, id))?)
 }
 
 impl PgStore {
@@ -377,33 +358,30 @@ impl PgStore {
         }
         let full = posts.len() as i64 == RECOVERY_BATCH;
         let mut tx = self.begin().await?;
-        let locked: Vec<Uuid> =
-            sqlx::query_scalar(LOCK_POSTS).bind(&posts).fetch_all(&mut *tx).await.map_err(map_sqlx)?;
-        let rows: Vec<ScheduleRow> =
-            sqlx::query_as(LOCK_LAPSED).bind(&locked).bind(now).fetch_all(&mut *tx).await.map_err(map_sqlx)?;
-        let mut changed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut s = Schedule::try_from(row)?;
-            if let Some(to) = s.recover(policy, now) {
-                done.count(to);
-                changed.push(s);
+        let outcome = async {
+            let locked: Vec<Uuid> =
+                sqlx::query_scalar(LOCK_POSTS).bind(&posts).fetch_all(&mut *tx).await.map_err(map_sqlx)?;
+            let rows = sqlx::query(LOCK_LAPSED).bind(&locked).bind(now).fetch_all(&mut *tx).await.map_err(map_sqlx)?;
+            for row in &rows {
+                let mut s: Schedule = record(row)?;
+                if let Some(to) = s.recover(policy, now) {
+                    done.count(to);
+                    save(&mut tx, &s).await?;
+                }
             }
+            for post in locked {
+                let following: FollowingPost = sqlx::query_as(LOCK_POST)
+                    .bind(post)
+                    .bind(None::<Uuid>)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_sqlx)?;
+                follow(&mut tx, &following, &[], now).await?;
+            }
+            Ok(done)
         }
-        sqlx::query(SAVE_RECOVERED)
-            .bind(changed.iter().map(|s| s.id.0).collect::<Vec<_>>())
-            .bind(changed.iter().map(|s| s.status.as_str()).collect::<Vec<_>>())
-            .bind(changed.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>())
-            .bind(changed.iter().map(|s| s.last_error.clone()).collect::<Vec<_>>())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        for post in locked {
-            let following: FollowingPost =
-                sqlx::query_as(LOCK_POST).bind(post).bind(None::<Uuid>).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
-            follow(&mut tx, &following, &[], now).await?;
-        }
-        commit(tx).await?;
+        .await;
+        let done = finish(tx, outcome).await?;
         Ok((done, full))
     }
 }
@@ -418,52 +396,42 @@ impl ScheduleRepository for PgStore {
         let now = self.now();
         schedule.check(now)?;
         let mut tx = self.begin().await?;
-        let post: Option<FollowingPost> = sqlx::query_as(LOCK_POST)
-            .bind(schedule.post_id.0)
-            .bind(team.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        sqlx::query(LOCK_ACCOUNT)
-            .bind(schedule.social_account_id.0)
-            .bind(team.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let refs: References = sqlx::query_as(REFERENCES)
-            .bind(team.0)
-            .bind(schedule.post_id.0)
-            .bind(schedule.social_account_id.0)
-            .bind(schedule.user_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let platform = refs.check(&schedule)?;
-        let built = Schedule::from_new(team, schedule, platform, now);
-        let row: ScheduleRow = sqlx::query_as(CREATE)
-            .bind(built.id.0)
-            .bind(built.user_id.0)
-            .bind(team.0)
-            .bind(built.post_id.0)
-            .bind(built.social_account_id.0)
-            .bind(platform.as_str())
-            .bind(built.scheduled_time)
-            .bind(&built.timezone)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let stored = Schedule::try_from(row)?;
-        if let Some(post) = &post {
-            follow(&mut tx, post, &[&stored], now).await?;
+        let outcome = async {
+            let post: Option<FollowingPost> = sqlx::query_as(LOCK_POST)
+                .bind(schedule.post_id.0)
+                .bind(team.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            sqlx::query(LOCK_ACCOUNT)
+                .bind(schedule.social_account_id.0)
+                .bind(team.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            let refs: References = sqlx::query_as(REFERENCES)
+                .bind(team.0)
+                .bind(schedule.post_id.0)
+                .bind(schedule.social_account_id.0)
+                .bind(schedule.user_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            let built = refs.into_schedule(team, schedule, now)?;
+            let row = bind_schedule(sqlx::query(CREATE), &built).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            let stored: Schedule = record(&row)?;
+            if let Some(post) = &post {
+                follow(&mut tx, post, &[&stored], now).await?;
+            }
+            Ok(stored)
         }
-        commit(tx).await?;
-        Ok(stored)
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
-        owned_row::<ScheduleRow>(
+        owned_row::<Db<Schedule>>(
             self.pool(),
             "SELECT * FROM schedules WHERE id = $1 AND team_id = $2",
             id.0,
@@ -471,24 +439,16 @@ impl ScheduleRepository for PgStore {
             Entity::Schedule,
             id,
         )
-        .await?
-        .try_into()
+        .await
+        .map(Db::into_inner)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>> {
-        let k = Keyset::of(&page)?;
-        let rows: Vec<ScheduleRow> = sqlx::query_as(LIST)
-            .bind(team.0)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(filter.post_id.map(|p| p.0))
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        page_of(rows, &page, Schedule::try_from, cursor)
+        self.filtered_page(LIST, team.0, &page, |q| {
+            q.bind(filter.status.map(|s| s.as_str())).bind(filter.post_id.map(|p| p.0))
+        })
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
@@ -502,7 +462,7 @@ impl ScheduleRepository for PgStore {
         self.recover_batch(request.policy).await?;
         let now = self.now();
         let locked_until = later(now, request.lease, "lease")?;
-        let rows: Vec<ScheduleRow> = sqlx::query_as(CLAIM_DUE)
+        let rows = sqlx::query(CLAIM_DUE)
             .bind(worker.as_str())
             .bind(locked_until)
             .bind(now)
@@ -511,8 +471,8 @@ impl ScheduleRepository for PgStore {
             .await
             .map_err(map_sqlx)?;
         let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let schedule = Schedule::try_from(row)?;
+        for row in &rows {
+            let schedule: Schedule = record(row)?;
             let attempt =
                 schedule.attempt_id.ok_or_else(|| crate::error::corrupt("a claimed schedule without attempt_id"))?;
             claimed.push(Claim { token: ClaimToken::new(schedule.id, attempt), schedule });
@@ -574,9 +534,8 @@ impl ScheduleRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn unknown_outcomes(&self, limit: u32) -> Result<Vec<Schedule>> {
         check_batch(limit)?;
-        let rows: Vec<ScheduleRow> =
-            sqlx::query_as(UNKNOWN).bind(i64::from(limit)).fetch_all(self.pool()).await.map_err(map_sqlx)?;
-        rows.into_iter().map(Schedule::try_from).collect()
+        let rows = sqlx::query(UNKNOWN).bind(i64::from(limit)).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        rows.iter().map(record).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, id = %id))]
