@@ -125,16 +125,21 @@ pub mod sql {
     /// The claim (see `ScheduleRepository::claim_due`, which runs a recovery batch first).
     /// `$1` worker id, `$2` lease end, `$3` now, `$4` batch size.
     pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
-    /// A post and its media in one statement (see `PostRepository::create_post`). `$1` post
-    /// id, `$2` user, `$3` team, `$4`-`$11` title, content, hashtags, status, scheduled_at,
-    /// published_at, ai_generated, ai_prompt, `$12` now, `$13` metadata, `$14` platforms,
-    /// `$15`-`$20` the media as arrays (ids, kinds, URLs, sizes, dimensions, alt texts).
+    /// A post and its media in one statement (see `PostRepository::create_post`): the post's
+    /// columns in table order, `$1` id, `$2` user, `$3` team, `$4`-`$16` title, content,
+    /// hashtags, status, scheduled_at, published_at, ai_generated, ai_prompt, engagement,
+    /// created_at, updated_at, metadata, platforms; then `$17`-`$25` the media's columns as
+    /// arrays (ids, post ids (ignored: the inserted post's), kinds, URLs, sizes, dimensions,
+    /// alt texts, order indexes, creation times).
     pub const CREATE_POST: &str = crate::repo::CREATE_POST;
     /// What a new schedule refers to, read before creating it (see
     /// `ScheduleRepository::create_schedule`). `$1` team, `$2` post, `$3` account, `$4` user.
     pub const SCHEDULE_REFERENCES: &str = crate::repo::SCHEDULE_REFERENCES;
     /// The schedule's insert (the library runs it in a transaction that locks the post and the
-    /// account first, and lets the post follow after). `$1` id, `$2` user, `$3` team, `$4`
-    /// post, `$5` account, `$6` platform, `$7` scheduled time, `$8` zone, `$9` now.
+    /// account first, and lets the post follow after): every column, `$1` id,
+    /// `$2` user, `$3` team, `$4` post, `$5` account, `$6` platform, `$7` scheduled time, `$8`
+    /// zone, `$9` status, `$10` retry_count, `$11` attempt_count, `$12` attempt_id, `$13`
+    /// last_attempt, `$14` created_at, `$15` updated_at, `$16` next_attempt_at, `$17`
+    /// locked_by, `$18` locked_until, `$19` last_error, `$20` platform_post_id.
     pub const CREATE_SCHEDULE: &str = crate::repo::CREATE_SCHEDULE;
 }

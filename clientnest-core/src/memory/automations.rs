@@ -28,9 +28,7 @@ impl AutomationRepository for MemoryStore {
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation> {
         let row = automation.into_record(team, self.now())?;
         let mut t = self.tables();
-        t.require_team(team, Entity::Automation, FK_AUTOMATIONS_TEAM)?;
-        t.require_user(row.user_id, Entity::Automation, FK_AUTOMATIONS_USER)?;
-        t.require_member(team, row.user_id, Entity::Automation)?;
+        t.require_acting(team, row.user_id, Entity::Automation, (FK_AUTOMATIONS_TEAM, FK_AUTOMATIONS_USER))?;
         t.automations.insert(row.id, row.clone());
         Ok(row)
     }

@@ -32,9 +32,7 @@ impl PostRepository for MemoryStore {
         let record = post.into_record(team, self.now())?;
         let user = record.post.user_id;
         let mut t = self.tables();
-        t.require_team(team, Entity::Post, FK_POSTS_TEAM)?;
-        t.require_user(user, Entity::Post, FK_POSTS_USER)?;
-        t.require_member(team, user, Entity::Post)?;
+        t.require_acting(team, user, Entity::Post, (FK_POSTS_TEAM, FK_POSTS_USER))?;
         t.insert_post(record.clone());
         Ok(record)
     }

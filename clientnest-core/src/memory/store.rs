@@ -78,6 +78,20 @@ impl Tables {
         if active { Ok(()) } else { Err(Error::NotAMember { entity, user: user.to_string() }) }
     }
 
+    /// The references and acting user of a team-owned create, in the shared order: the team
+    /// (`team_rule`), the user (`user_rule`), then the user's active membership.
+    pub(super) fn require_acting(
+        &self,
+        team: TeamId,
+        user: UserId,
+        entity: Entity,
+        (team_rule, user_rule): (&'static str, &'static str),
+    ) -> Result<()> {
+        self.require_team(team, entity, team_rule)?;
+        self.require_user(user, entity, user_rule)?;
+        self.require_member(team, user, entity)
+    }
+
     /// The media kinds of a post, in order (for the platform fit).
     pub(super) fn media_kinds(&self, post: PostId) -> Vec<MediaType> {
         self.media.get(&post).map(|m| m.iter().map(|x| x.media_type).collect()).unwrap_or_default()

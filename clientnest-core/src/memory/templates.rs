@@ -26,9 +26,7 @@ impl TemplateRepository for MemoryStore {
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template> {
         let row = template.into_record(team, self.now())?;
         let mut t = self.tables();
-        t.require_team(team, Entity::Template, FK_TEMPLATES_TEAM)?;
-        t.require_user(row.user_id, Entity::Template, FK_TEMPLATES_USER)?;
-        t.require_member(team, row.user_id, Entity::Template)?;
+        t.require_acting(team, row.user_id, Entity::Template, (FK_TEMPLATES_TEAM, FK_TEMPLATES_USER))?;
         t.templates.insert(row.id, row.clone());
         Ok(row)
     }

@@ -259,10 +259,8 @@ impl PgStore {
                 .await?
                 .ok_or_else(|| missing(Entity::Response, Entity::Comment, FK_RESPONSES_COMMENT))?;
             require_member(&mut *tx, team, response.user_id, Acting::RESPONSE).await?;
-            let row = bind_response(sqlx::query(INSERT_RESPONSE), &response)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
+            let row =
+                bind_response(sqlx::query(INSERT_RESPONSE), &response).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
             if let Some(at) = response.sent_at {
                 comment.mark_replied(at);
                 save_comment(&mut tx, &comment).await?;
@@ -295,10 +293,8 @@ impl PgStore {
             if !change(&mut response, now)? {
                 return Ok(response);
             }
-            let row = bind_response(sqlx::query(SAVE_RESPONSE), &response)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_sqlx)?;
+            let row =
+                bind_response(sqlx::query(SAVE_RESPONSE), &response).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
             if response.status == ResponseStatus::Sent
                 && let Some(mut comment) = lock_comment(&mut tx, team, response.comment_id).await?
             {
@@ -398,7 +394,8 @@ impl CommentRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>> {
-        let visible = sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let visible =
+            sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         if visible.is_none() {
             return Err(Error::not_found(Entity::Comment, comment));
         }

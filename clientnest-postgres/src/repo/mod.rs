@@ -132,7 +132,9 @@ pub(crate) fn record<T>(row: &sqlx::postgres::PgRow) -> Result<T>
 where
     Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    <Db<T> as sqlx::FromRow<'_, sqlx::postgres::PgRow>>::from_row(row).map(Db::into_inner).map_err(crate::error::map_sqlx)
+    <Db<T> as sqlx::FromRow<'_, sqlx::postgres::PgRow>>::from_row(row)
+        .map(Db::into_inner)
+        .map_err(crate::error::map_sqlx)
 }
 
 impl crate::store::PgStore {

@@ -313,13 +313,8 @@ SELECT p.*,
 FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#;
 
 /// Store the post core changed: `$1`-`$16` ([`bind_post`]); `$1` is also the row's id.
-const SAVE: &str = concat!(
-    "UPDATE posts SET (",
-    post_columns!(),
-    ") = ROW(",
-    post_values!(),
-    ")\nWHERE id = $1 RETURNING *"
-);
+const SAVE: &str =
+    concat!("UPDATE posts SET (", post_columns!(), ") = ROW(", post_values!(), ")\nWHERE id = $1 RETURNING *");
 
 impl PgStore {
     /// `MissingReference` (`fk_posts_team`) unless the team exists.

@@ -146,13 +146,8 @@ FROM posts p WHERE p.id = $1 AND ($2::uuid IS NULL OR p.team_id = $2) FOR UPDATE
 const LOCK_SCHEDULE: &str = "SELECT * FROM schedules WHERE id = $1 AND ($2::uuid IS NULL OR team_id = $2) FOR UPDATE";
 
 /// Store what a transition built: `$1`-`$20` ([`bind_schedule`]); `$1` is also the row's id.
-const SAVE: &str = concat!(
-    "UPDATE schedules SET (",
-    schedule_columns!(),
-    ") = ROW(",
-    schedule_values!(),
-    ")\nWHERE id = $1"
-);
+const SAVE: &str =
+    concat!("UPDATE schedules SET (", schedule_columns!(), ") = ROW(", schedule_values!(), ")\nWHERE id = $1");
 
 /// Store a post's publishing fields: `$1` id, `$2` status, `$3` scheduled_at, `$4`
 /// published_at, `$5` updated_at.
@@ -297,12 +292,8 @@ async fn follow(
 
 /// Lock schedule `id` (of `team` when given) in `conn`'s transaction.
 async fn lock_schedule(conn: &mut PgConnection, id: ScheduleId, team: Option<TeamId>) -> Result<Schedule> {
-    let row = sqlx::query(LOCK_SCHEDULE)
-        .bind(id.0)
-        .bind(team.map(|t| t.0))
-        .fetch_optional(conn)
-        .await
-        .map_err(map_sqlx)?;
+    let row =
+        sqlx::query(LOCK_SCHEDULE).bind(id.0).bind(team.map(|t| t.0)).fetch_optional(conn).await.map_err(map_sqlx)?;
     record(&row.ok_or_else(|| Error::not_found(Entity::Schedule, id))?)
 }
 

@@ -105,8 +105,13 @@ const GET: &str = "SELECT * FROM templates WHERE id = $1 AND team_id = $2";
 const LOCK: &str = "SELECT * FROM templates WHERE id = $1 AND team_id = $2 FOR UPDATE";
 
 /// Store the template core changed: `$1`-`$12` ([`bind_template`]); `$1` is also the row's id.
-const SAVE: &str =
-    concat!("UPDATE templates SET (", template_columns!(), ") = ROW(", template_values!(), ")\nWHERE id = $1 RETURNING *");
+const SAVE: &str = concat!(
+    "UPDATE templates SET (",
+    template_columns!(),
+    ") = ROW(",
+    template_values!(),
+    ")\nWHERE id = $1 RETURNING *"
+);
 
 impl PgStore {
     /// Apply `change` to a template of the team in one transaction (the row locked), store it

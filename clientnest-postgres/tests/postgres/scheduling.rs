@@ -458,7 +458,8 @@ async fn lockable(probe: &mut sqlx::PgConnection, table: &str, id: Uuid) -> bool
     sqlx::query(AssertSqlSafe(sql)).bind(id).execute(&mut *probe).await.is_ok()
 }
 
-/// A refused change (a forged claim token, an edit that no longer fits its live schedule) rolls
+/// A refused change (a forged claim token, an edit that no longer fits its live schedule, a
+/// second live schedule of the same post and account, marking a sent response failed) rolls
 /// its transaction back before it returns: the rows it locked are free for the very next
 /// statement on any other connection, so a worker polling right after a refusal is not
 /// skipped past the row (`SKIP LOCKED`) by a lock nobody holds any more.
@@ -481,6 +482,17 @@ async fn a_refused_change_holds_no_lock_once_it_returns() {
     assert_eq!(claimed.len(), 1);
     let forged = ClaimToken::new(schedule.id, AttemptId::new());
     let too_long = PostUpdate { content: Some("x".repeat(70_000)), ..PostUpdate::default() };
+    let twin = NewSchedule {
+        user_id: user,
+        post_id: post,
+        social_account_id: account,
+        scheduled_time: db.clock.now() + Duration::minutes(10),
+        timezone: "UTC".into(),
+    };
+    store.ingest_comments(team, vec![NewComment::new(account, "c-1", "Nice!", "Ann", "ann-1")]).await.unwrap();
+    let comment = store.inbox(team, InboxFilter::default(), PageRequest::first(1)).await.unwrap().items[0].id;
+    let reply = NewResponse { comment_id: comment, user_id: user, content: "Thanks".into(), ai_generated: false };
+    let sent = store.send_response(team, reply).await.unwrap();
 
     let mut probe = db.pool().acquire().await.unwrap();
     for round in 0..20 {
@@ -491,5 +503,12 @@ async fn a_refused_change_holds_no_lock_once_it_returns() {
         let refused = store.update_post(team, post, too_long.clone()).await.unwrap_err();
         assert!(matches!(refused, Error::Validation(_)), "{refused:?}");
         assert!(lockable(&mut probe, "posts", post.0).await, "round {round}: post still locked after the edit");
+        let refused = store.create_schedule(team, twin.clone()).await.unwrap_err();
+        assert!(matches!(refused, Error::Conflict { .. }), "{refused:?}");
+        assert!(lockable(&mut probe, "posts", post.0).await, "round {round}: post still locked after the twin");
+        let refused = store.mark_response_failed(team, sent.id).await.unwrap_err();
+        assert!(matches!(refused, Error::InvalidState { .. }), "{refused:?}");
+        assert!(lockable(&mut probe, "responses", sent.id.0).await, "round {round}: response still locked");
+        assert!(lockable(&mut probe, "comments", comment.0).await, "round {round}: comment still locked");
     }
 }
