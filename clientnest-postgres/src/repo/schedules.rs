@@ -171,17 +171,19 @@ struct References {
 /// is an active member locks the membership and user rows `FOR SHARE`: run it in the schedule's
 /// transaction for the check to hold until the insert commits.
 pub(crate) const REFERENCES: &str = concat!(
-    "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists, \
-       EXISTS (SELECT 1 FROM users WHERE id = $4) AS user_exists, ",
+    r#"
+SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists,
+       EXISTS (SELECT 1 FROM users WHERE id = $4) AS user_exists,
+       "#,
     active_member!("$1", "$4"),
-    " AS member_active, \
-       p.content AS post_content, \
-       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[] \
-         AS media_kinds, \
-       a.platform AS account_platform, a.is_active AS account_active \
-     FROM (SELECT 1) AS one \
-     LEFT JOIN posts p ON p.id = $2 AND p.team_id = $1 \
-     LEFT JOIN social_accounts a ON a.id = $3 AND a.team_id = $1"
+    r#" AS member_active,
+       p.content AS post_content,
+       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
+         AS media_kinds,
+       a.platform AS account_platform, a.is_active AS account_active
+FROM (SELECT 1) AS one
+LEFT JOIN posts p ON p.id = $2 AND p.team_id = $1
+LEFT JOIN social_accounts a ON a.id = $3 AND a.team_id = $1"#
 );
 
 /// Lock the account `$1` of team `$2` against changes (deactivation) until the schedule is in.
