@@ -15,11 +15,12 @@
 //! * **Webhooks** are signed with HMAC-SHA256 in a `t=<unix seconds>,v1=<hex>` header:
 //!   [`sign_webhook`], [`verify_webhook`] (a tolerance of at most
 //!   [`MAX_WEBHOOK_TOLERANCE_SECS`]), [`verify_webhook_once`] (the same plus a replay guard
-//!   kept in a [`TempStore`]), [`generate_webhook_secret`] (32 random bytes; secrets under
-//!   [`MIN_WEBHOOK_SECRET_LEN`] bytes are refused).
+//!   kept in a [`TempStore`](crate::ports::TempStore)), [`generate_webhook_secret`] (32 random
+//!   bytes; secrets under [`MIN_WEBHOOK_SECRET_LEN`] bytes are refused).
 //!
-//! Failures to decrypt or verify are [`Error::Crypto`] with a typed [`CryptoFailure`] reason
-//! whose message never contains secret material; bad caller input is [`Error::Validation`].
+//! Failures to decrypt or verify are [`Error::Crypto`](crate::Error::Crypto) with a typed
+//! [`CryptoFailure`](crate::CryptoFailure) reason whose message never contains secret material;
+//! bad caller input is [`Error::Validation`](crate::Error::Validation).
 //!
 //! ```no_run
 //! use clientnest_core::crypto::{KeyRing, hash_password, verify_password};
