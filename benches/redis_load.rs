@@ -137,7 +137,7 @@ fn keep_best(best: &mut [Row], round: Vec<Row>) {
 /// An environment variable parsed as a number, or a default.
 fn env_number(name: &str, default: usize) -> Result<usize> {
     match std::env::var(name) {
-        Ok(v) => v.parse().map_err(|_| Error::backend(format!("{name}={v:?} is not a number"))),
+        Ok(v) => v.parse().map_err(|_| Error::backend("bench", format!("{name}={v:?} is not a number"))),
         Err(_) => Ok(default),
     }
 }
@@ -148,7 +148,7 @@ fn script_sha(file: &str) -> Result<String> {
         .into_iter()
         .find(|(name, _)| *name == file)
         .map(|(_, sha)| sha)
-        .ok_or_else(|| Error::backend(format!("the adapter has no script {file}")))
+        .ok_or_else(|| Error::backend("bench", format!("the adapter has no script {file}")))
 }
 
 impl Bench {
@@ -160,7 +160,7 @@ impl Bench {
             .worker_threads(threads)
             .enable_all()
             .build()
-            .map_err(Error::backend)?;
+            .map_err(|e| Error::backend("bench", e))?;
         let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let config = RedisConfig::default().with_urls([url.as_str()]).with_key_prefix(prefix.as_str());
         let kv = runtime.block_on(RedisKv::connect(&config))?;
@@ -256,7 +256,7 @@ impl Bench {
         field("used_cpu_user")
             .zip(field("used_cpu_sys"))
             .map(|(user, sys)| user + sys)
-            .ok_or_else(|| Error::backend("INFO cpu has no used_cpu_user / used_cpu_sys"))
+            .ok_or_else(|| Error::backend("redis", "INFO cpu has no used_cpu_user / used_cpu_sys"))
     }
 
     /// `get_session` against GET of a session-sized string and HGETALL of the session hash.
@@ -265,7 +265,7 @@ impl Bench {
         let ours = self.measure(concurrency, move |_, _| {
             let (kv, id) = (kv.clone(), id.clone());
             async move {
-                kv.get_session(&id).await?.ok_or_else(|| Error::backend("the bench session is gone"))?;
+                kv.get_session(&id).await?.ok_or_else(|| Error::backend("redis", "the bench session is gone"))?;
                 Ok(())
             }
         })?;
@@ -284,7 +284,9 @@ impl Bench {
         let ours = self.measure(concurrency, move |_, _| {
             let (kv, id) = (kv.clone(), id.clone());
             async move {
-                kv.touch_session(&id, Duration::hours(1)).await?.ok_or_else(|| Error::backend("session gone"))?;
+                kv.touch_session(&id, Duration::hours(1))
+                    .await?
+                    .ok_or_else(|| Error::backend("redis", "session gone"))?;
                 Ok(())
             }
         })?;
@@ -320,7 +322,11 @@ impl Bench {
             let (kv, subject) = (kv.clone(), subject.clone());
             async move {
                 let decision = kv.check_rate(&subject, &quota).await?;
-                if decision.allowed { Ok(()) } else { Err(Error::backend("the bench quota refused a request")) }
+                if decision.allowed {
+                    Ok(())
+                } else {
+                    Err(Error::backend("redis", "the bench quota refused a request"))
+                }
             }
         })?;
         let sha = script_sha("rate_gcra.lua")?;
@@ -343,7 +349,8 @@ impl Bench {
                 kv.enqueue(&queue, NewJob::new(PAYLOAD)).await?;
                 let worker = &workers[task % workers.len()];
                 let reserved = kv.reserve(&queue, worker, Duration::seconds(30)).await?;
-                let reserved = reserved.ok_or_else(|| Error::backend("reserve found no job after an enqueue"))?;
+                let reserved =
+                    reserved.ok_or_else(|| Error::backend("redis", "reserve found no job after an enqueue"))?;
                 kv.ack(&queue, &reserved.lease).await
             }
         })?;

@@ -265,9 +265,9 @@ async fn main() -> Result<()> {
         .collect();
     // Long enough for refusals to be retried and lost answers to lapse into outcome_unknown.
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    stop.send(true).map_err(Error::backend)?;
+    stop.send(true).map_err(|e| Error::backend(clientnest::error::store::LOCAL, e))?;
     for (i, w) in workers.into_iter().enumerate() {
-        let tally = w.await.map_err(Error::backend)??;
+        let tally = w.await.map_err(|e| Error::backend(clientnest::error::store::LOCAL, e))??;
         println!("worker {i}: {tally:?}");
     }
 

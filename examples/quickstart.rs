@@ -214,7 +214,7 @@ async fn main() -> Result<()> {
                     user_id: ada.id,
                     feature_type: feature,
                     tokens_used: tokens,
-                    cost: cost.parse::<Decimal>().map_err(Error::backend)?,
+                    cost: cost.parse::<Decimal>().map_err(|e| Error::backend(clientnest::error::store::LOCAL, e))?,
                     model_used: "gpt-4o-mini".into(),
                     request_data: serde_json::json!({}),
                     response_data: serde_json::json!({}),
@@ -298,8 +298,10 @@ async fn main() -> Result<()> {
 
     // 16. A job queue with a visibility timeout: reserve, then ack.
     let queue = QueueName::new(format!("ai-replies-{run}"))?;
-    let mut job =
-        NewJob::new(serde_json::to_vec(&serde_json::json!({ "comment": critic.id })).map_err(Error::backend)?);
+    let mut job = NewJob::new(
+        serde_json::to_vec(&serde_json::json!({ "comment": critic.id }))
+            .map_err(|e| Error::backend(clientnest::error::store::LOCAL, e))?,
+    );
     job.idempotency_key = Some(format!("reply:{}", critic.id));
     kv.enqueue(&queue, job.clone()).await?;
     let dup = kv.enqueue(&queue, job).await?;

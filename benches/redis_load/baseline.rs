@@ -19,7 +19,7 @@ pub(crate) struct Server {
 impl Server {
     /// Parse a single-node Redis URL.
     pub(crate) fn from_url(url: &str) -> Result<Self> {
-        let bad = |why: &str| Error::backend(format!("REDIS_URL {url:?}: {why}"));
+        let bad = |why: &str| Error::backend("bench", format!("REDIS_URL (not shown, it may hold a password): {why}"));
         let rest = url.strip_prefix("redis://").ok_or_else(|| bad("only redis:// URLs are supported"))?;
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -71,13 +71,13 @@ pub(crate) fn redis_benchmark(
         .args(options)
         .args(command)
         .output()
-        .map_err(|e| Error::backend(format!("running redis-benchmark: {e}")))?;
+        .map_err(|e| Error::backend("bench", format!("running redis-benchmark: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::backend(format!("redis-benchmark failed: {stderr}")));
+        return Err(Error::backend("bench", format!("redis-benchmark failed: {stderr}")));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    parse_rps(&stdout).ok_or_else(|| Error::backend(format!("no result in redis-benchmark output: {stdout}")))
+    parse_rps(&stdout).ok_or_else(|| Error::backend("bench", format!("no result in redis-benchmark output: {stdout}")))
 }
 
 /// The `rps` of the first result row of `redis-benchmark --csv`: the sixth field from the right

@@ -39,7 +39,7 @@ where
         .collect();
     let mut latencies = Vec::with_capacity(per_task * concurrency);
     for task in tasks {
-        let task_latencies = task.await.map_err(clientnest::Error::backend)??;
+        let task_latencies = task.await.map_err(|e| clientnest::Error::backend("bench", e))??;
         latencies.extend(task_latencies);
     }
     let elapsed = started.elapsed();

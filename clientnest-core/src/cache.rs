@@ -7,7 +7,7 @@ use chrono::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, store};
 use crate::model::{CacheKey, check_ttl};
 use crate::ports::Cache;
 
@@ -34,7 +34,7 @@ pub trait CacheExt: Cache {
     /// Cache a value as JSON for `ttl`.
     async fn set<T: Serialize + Sync>(&self, key: &CacheKey, value: &T, ttl: Duration) -> Result<()> {
         check_ttl("ttl", ttl)?;
-        let bytes = serde_json::to_vec(value).map_err(Error::backend)?;
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::backend(store::LOCAL, e))?;
         self.set_bytes(key, bytes, ttl).await
     }
 
@@ -104,7 +104,7 @@ async fn store_loaded<C: Cache + ?Sized, T: Serialize + Sync>(
         tracing::debug!("cache load outlived its lock; the value is not stored");
         return Ok(());
     }
-    let bytes = serde_json::to_vec(value).map_err(Error::backend)?;
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::backend(store::LOCAL, e))?;
     if !cache.set_bytes_if_generation(key, bytes, ttl, generation).await? {
         tracing::debug!("cache key invalidated during the load; the value is not stored");
     }

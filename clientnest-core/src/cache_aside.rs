@@ -267,7 +267,7 @@ mod tests {
     struct DownCache;
 
     fn down() -> Error {
-        Error::unavailable("cache down")
+        Error::unavailable("test", "cache down")
     }
 
     #[async_trait]

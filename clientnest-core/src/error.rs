@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// Boxed source error kept in [`Error::Backend`] and [`Error::Unavailable`].
+/// Boxed source error kept in [`Error::Backend`], [`Error::Unavailable`] and
+/// [`Error::OutcomeUnknown`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Result alias used by every port.
@@ -63,6 +64,22 @@ impl fmt::Display for ValidationErrors {
         }
         Ok(())
     }
+}
+
+/// The names of the stores that [`Error::Backend`], [`Error::Unavailable`] and
+/// [`Error::OutcomeUnknown`] carry in `store`, shown first in their message (`postgres
+/// unavailable: ...`). A backend names itself with one of these; code outside a store (a
+/// bench, an application) may pass its own short lowercase name.
+pub mod store {
+    /// PostgreSQL (`clientnest-postgres`).
+    pub const POSTGRES: &str = "postgres";
+    /// Redis, single node or Cluster (`clientnest-redis`).
+    pub const REDIS: &str = "redis";
+    /// The in-memory backends (`clientnest_core::memory`).
+    pub const MEMORY: &str = "memory";
+    /// Work done in the process with no store involved: encoding a value as JSON before it is
+    /// cached, hashing a password, sealing a secret.
+    pub const LOCAL: &str = "local";
 }
 
 /// The kind of entity an error is about.
@@ -258,8 +275,10 @@ pub enum Error {
     /// A write was sent but its outcome is unknown (the connection dropped or timed out before
     /// the reply). It was not re-sent automatically, because sending it twice is not safe;
     /// check the record's state before acting again.
-    #[error("outcome unknown: {source}")]
+    #[error("{store} outcome unknown: {source}")]
     OutcomeUnknown {
+        /// The store the write went to (a [`store`] name).
+        store: &'static str,
         /// The underlying error.
         #[source]
         source: BoxError,
@@ -269,16 +288,20 @@ pub enum Error {
     /// material.
     #[error("cryptographic failure: {0}")]
     Crypto(CryptoFailure),
-    /// The backend is down, unreachable or timed out. Retryable.
-    #[error("backend unavailable: {source}")]
+    /// The store is down, unreachable or timed out. Retryable.
+    #[error("{store} unavailable: {source}")]
     Unavailable {
+        /// The store that could not serve the call (a [`store`] name).
+        store: &'static str,
         /// The underlying error.
         #[source]
         source: BoxError,
     },
-    /// Any other backend failure, with its cause kept.
-    #[error("backend error: {source}")]
+    /// Any other failure of a store, with its cause kept.
+    #[error("{store} error: {source}")]
     Backend {
+        /// The store that failed (a [`store`] name).
+        store: &'static str,
         /// The underlying error.
         #[source]
         source: BoxError,
@@ -296,14 +319,30 @@ impl Error {
         Error::NotFound { entity, id: id.to_string() }
     }
 
-    /// A backend error wrapping any cause.
-    pub fn backend(source: impl Into<BoxError>) -> Self {
-        Error::Backend { source: source.into() }
+    /// A failure of `store` (a [`store`] name) wrapping any cause.
+    pub fn backend(store: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Backend { store, source: source.into() }
     }
 
-    /// An unavailable error wrapping any cause.
-    pub fn unavailable(source: impl Into<BoxError>) -> Self {
-        Error::Unavailable { source: source.into() }
+    /// `store` (a [`store`] name) down or unreachable, wrapping any cause. Retryable.
+    pub fn unavailable(store: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Unavailable { store, source: source.into() }
+    }
+
+    /// A write sent to `store` (a [`store`] name) whose reply was lost, wrapping the cause.
+    pub fn outcome_unknown(store: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::OutcomeUnknown { store, source: source.into() }
+    }
+
+    /// The store named by a [`Backend`](Error::Backend), [`Unavailable`](Error::Unavailable)
+    /// or [`OutcomeUnknown`](Error::OutcomeUnknown) error.
+    pub fn store(&self) -> Option<&'static str> {
+        match self {
+            Error::Backend { store, .. } | Error::Unavailable { store, .. } | Error::OutcomeUnknown { store, .. } => {
+                Some(store)
+            }
+            _ => None,
+        }
     }
 
     /// Whether retrying the same call later may succeed.
@@ -332,5 +371,26 @@ impl Error {
 impl From<ValidationErrors> for Error {
     fn from(v: ValidationErrors) -> Self {
         Error::Validation(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_name_their_store() {
+        let down = Error::unavailable(store::POSTGRES, "connection refused");
+        assert_eq!(down.to_string(), "postgres unavailable: connection refused");
+        assert_eq!(down.store(), Some("postgres"));
+        assert!(down.is_retryable());
+        let failed = Error::backend(store::REDIS, "bad reply");
+        assert_eq!(failed.to_string(), "redis error: bad reply");
+        assert!(!failed.is_retryable());
+        let lost = Error::outcome_unknown(store::REDIS, "timed out");
+        assert_eq!(lost.to_string(), "redis outcome unknown: timed out");
+        assert!(matches!(lost, Error::OutcomeUnknown { store: "redis", .. }));
+        assert_eq!(Error::not_found(Entity::Post, 1).store(), None);
+        assert!(std::error::Error::source(&Error::backend(store::MEMORY, "x")).is_some());
     }
 }

@@ -1,11 +1,68 @@
 //! sqlx errors into the one core [`Error`]: constraint violations become the same typed errors,
 //! with the same rule names, as the in-memory backend gives; an unreachable or overloaded server
-//! becomes the retryable [`Error::Unavailable`].
+//! becomes the retryable [`Error::Unavailable`]. Every [`Error::Backend`] and
+//! [`Error::Unavailable`] of this crate names the store `postgres`; its source is the sqlx
+//! error, or a [`PgError`] for what the adapter itself finds wrong (a corrupt row, a failed
+//! migration).
 
 use clientnest_core::constraint as c;
+use clientnest_core::error::{BoxError, store};
 use clientnest_core::validate::rule;
 use clientnest_core::{Entity, Error};
 use sqlx::error::DatabaseError;
+use sqlx::migrate::MigrateError;
+
+/// A failure the adapter itself reports, kept as the source of an [`Error::Backend`] naming
+/// `postgres`. Its messages show column names and stored choice values (a status, a role),
+/// never a sealed secret or a URL.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PgError {
+    /// A stored choice (status, role, platform...) that no variant of its enum has: the row was
+    /// written by something other than this adapter, or by a newer version of it.
+    #[error("corrupt row: column {column} holds {value:?}, which is not a known value")]
+    CorruptRow {
+        /// The column read.
+        column: String,
+        /// The text stored in it.
+        value: String,
+    },
+    /// A column whose stored value could not be decoded into its Rust type.
+    #[error("corrupt row: column {column} could not be decoded: {source}")]
+    UndecodableColumn {
+        /// The column read (its name, or its index when sqlx only knows that).
+        column: String,
+        /// The decoder's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A row whose values do not fit together, or a stored value the model refuses (e.g. an
+    /// automation's config JSON that no longer matches its trigger type).
+    #[error("corrupt row: {detail}")]
+    CorruptData {
+        /// What does not fit.
+        detail: String,
+    },
+    /// A migration could not be applied, or an applied one was changed since.
+    #[error("migration failed: {0}")]
+    Migration(#[source] MigrateError),
+}
+
+/// A stored text value that none of its enum's variants has (a corrupt or future row): the
+/// source of the [`sqlx::Error::ColumnDecode`] that
+/// [`choice_column`](crate::repo::choice_column) fails with, which [`map_sqlx`] turns into
+/// [`PgError::CorruptRow`].
+#[derive(Debug, thiserror::Error)]
+#[error("{value:?} is not a known value")]
+pub(crate) struct UnknownChoice {
+    /// The stored text.
+    pub(crate) value: String,
+}
+
+impl From<PgError> for Error {
+    fn from(e: PgError) -> Self {
+        Error::backend(store::POSTGRES, e)
+    }
+}
 
 /// Unique rules: constraint (or unique index) name and the entity written.
 const UNIQUE: &[(&str, Entity)] = &[
@@ -102,6 +159,9 @@ fn is_unavailable_code(code: &str) -> bool {
 /// the sqlx error as its source.
 ///
 /// Use it for your own queries on [`PgStore::pool`](crate::PgStore::pool).
+///
+/// A stored value that does not decode ([`sqlx::Error::ColumnDecode`]) is a corrupt row: its
+/// source names the column, and for a stored choice no variant has, the value.
 pub fn map_sqlx(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::Database(db) => map_database(db),
@@ -109,8 +169,28 @@ pub fn map_sqlx(e: sqlx::Error) -> Error {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(e),
-        other => Error::backend(other),
+        | sqlx::Error::WorkerCrashed => Error::unavailable(store::POSTGRES, e),
+        sqlx::Error::ColumnDecode { index, source } => undecodable(index, source).into(),
+        other => Error::backend(store::POSTGRES, other),
+    }
+}
+
+/// A column that did not decode: [`PgError::CorruptRow`] for an [`UnknownChoice`] (what
+/// [`choice_column`](crate::repo::choice_column) fails with), else
+/// [`PgError::UndecodableColumn`].
+fn undecodable(column: String, source: BoxError) -> PgError {
+    match source.downcast::<UnknownChoice>() {
+        Ok(unknown) => PgError::CorruptRow { column, value: unknown.value },
+        Err(source) => PgError::UndecodableColumn { column, source },
+    }
+}
+
+/// A failed [`migrate`](crate::migrate): a statement's own error mapped as any other (so an
+/// unreachable server stays retryable), the rest [`PgError::Migration`].
+pub(crate) fn map_migrate(e: MigrateError) -> Error {
+    match e {
+        MigrateError::Execute(inner) => map_sqlx(inner),
+        other => PgError::Migration(other).into(),
     }
 }
 
@@ -134,14 +214,16 @@ fn map_database(db: Box<dyn DatabaseError>) -> Error {
     };
     match mapped {
         Some(err) => err,
-        None if is_unavailable_code(&code) => Error::unavailable(sqlx::Error::Database(db)),
-        None => Error::backend(sqlx::Error::Database(db)),
+        None if is_unavailable_code(&code) => Error::unavailable(store::POSTGRES, sqlx::Error::Database(db)),
+        None => Error::backend(store::POSTGRES, sqlx::Error::Database(db)),
     }
 }
 
-/// A decoding problem with a stored row (an unknown choice, malformed JSON): a backend error.
+/// A stored row the adapter cannot turn into its model (an unknown choice read outside
+/// [`choice_column`](crate::repo::choice_column), a config the model refuses, values that do
+/// not fit together): [`PgError::CorruptData`] describing it.
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
-    Error::backend(format!("stored data could not be read: {what}"))
+    PgError::CorruptData { detail: what.to_string() }.into()
 }
 
 #[cfg(test)]
@@ -156,6 +238,50 @@ mod tests {
         assert!(!map_sqlx(sqlx::Error::RowNotFound).is_retryable());
         assert!(is_unavailable_code("08006") && is_unavailable_code("57P01") && is_unavailable_code("53300"));
         assert!(!is_unavailable_code("23505"));
+    }
+
+    /// The adapter's own error inside a mapped one.
+    fn pg_error(e: &Error) -> &PgError {
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<PgError>()).expect("a PgError source")
+    }
+
+    #[test]
+    fn an_unknown_stored_choice_is_a_corrupt_row() {
+        let decode = crate::repo::parse_choice::<clientnest_core::model::PostStatus>("status", "bogus".to_owned());
+        let mapped = map_sqlx(decode.expect_err("bogus is no status"));
+        assert!(matches!(mapped, Error::Backend { store: "postgres", .. }), "{mapped:?}");
+        assert!(!mapped.is_retryable());
+        assert!(
+            matches!(pg_error(&mapped), PgError::CorruptRow { column, value } if column == "status" && value == "bogus"),
+            "{mapped:?}"
+        );
+        assert_eq!(
+            mapped.to_string(),
+            "postgres error: corrupt row: column status holds \"bogus\", which is not a known value"
+        );
+    }
+
+    #[test]
+    fn other_undecodable_columns_are_typed_too() {
+        let source: BoxError = Box::new(std::io::Error::other("not JSON"));
+        let mapped = map_sqlx(sqlx::Error::ColumnDecode { index: "metadata".to_owned(), source });
+        assert!(matches!(pg_error(&mapped), PgError::UndecodableColumn { column, .. } if column == "metadata"));
+        assert!(mapped.to_string().starts_with("postgres error: corrupt row: column metadata"), "{mapped}");
+        let detail = corrupt("a claimed schedule without attempt_id");
+        assert!(matches!(pg_error(&detail), PgError::CorruptData { .. }));
+        assert_eq!(detail.to_string(), "postgres error: corrupt row: a claimed schedule without attempt_id");
+    }
+
+    #[test]
+    fn every_error_names_postgres() {
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::RowNotFound] {
+            let mapped = map_sqlx(e);
+            assert_eq!(mapped.store(), Some("postgres"), "{mapped:?}");
+            assert!(mapped.to_string().starts_with("postgres "), "{mapped}");
+        }
+        let migration = map_migrate(MigrateError::VersionMissing(3));
+        assert!(matches!(pg_error(&migration), PgError::Migration(_)));
+        assert!(migration.to_string().starts_with("postgres error: migration failed"), "{migration}");
     }
 
     #[test]

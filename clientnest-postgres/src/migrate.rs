@@ -4,7 +4,7 @@ use clientnest_core::Result;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
-use crate::error::map_sqlx;
+use crate::error::map_migrate;
 
 /// The embedded migrations, in the seed's phases: `0001_core` (users, teams, team members),
 /// `0002_social` (social accounts, posts, post media), `0003_ai_automation` (comments,
@@ -24,8 +24,5 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// reached, [`Error::Backend`](clientnest_core::Error::Backend) when a migration fails or an
 /// applied one was changed.
 pub async fn migrate(pool: &PgPool) -> Result<()> {
-    MIGRATOR.run(pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::Execute(inner) => map_sqlx(inner),
-        other => clientnest_core::Error::backend(other),
-    })
+    MIGRATOR.run(pool).await.map_err(map_migrate)
 }

@@ -11,7 +11,7 @@ use clientnest_core::cache::GENERATION_TTL_MS;
 use clientnest_core::model::{CacheKey, check_ttl, check_value};
 use clientnest_core::ports::Cache;
 
-use crate::scripts::SCRIPTS;
+use crate::scripts::{CACHE_DELETE, CACHE_SET_IF_GENERATION, CACHE_UNLOCK};
 use crate::store::RedisKv;
 use crate::time::ttl_millis;
 
@@ -37,8 +37,7 @@ impl Cache for RedisKv {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete(&self, key: &CacheKey) -> Result<bool> {
         let (value_key, generation_key) = (self.keys().cache(key), self.keys().cache_generation(key));
-        let n: i64 =
-            self.eval_once(SCRIPTS.cache_delete.key(value_key).key(generation_key).arg(GENERATION_TTL_MS)).await?;
+        let n: i64 = self.eval_once(CACHE_DELETE.key(value_key).key(generation_key).arg(GENERATION_TTL_MS)).await?;
         Ok(n == 1)
     }
 
@@ -61,8 +60,7 @@ impl Cache for RedisKv {
         let (value_key, generation_key) = (self.keys().cache(key), self.keys().cache_generation(key));
         let stored: i64 = self
             .eval_retried(
-                SCRIPTS
-                    .cache_set_if_generation
+                CACHE_SET_IF_GENERATION
                     .key(value_key)
                     .key(generation_key)
                     .arg(value)
@@ -87,8 +85,7 @@ impl Cache for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn unlock(&self, key: &CacheKey, token: &str) -> Result<()> {
-        let _released: i64 =
-            self.eval_retried(SCRIPTS.cache_unlock.key(self.keys().cache_lock(key)).arg(token)).await?;
+        let _released: i64 = self.eval_retried(CACHE_UNLOCK.key(self.keys().cache_lock(key)).arg(token)).await?;
         Ok(())
     }
 }

@@ -10,9 +10,53 @@
 //! [`Error::OutcomeUnknown`] instead of `Unavailable`; only errors that prove the server did not
 //! run it ([`was_not_run`]: refused connection, MOVED, ASK, TRYAGAIN, CLUSTERDOWN, ...) stay
 //! `Unavailable`.
+//!
+//! Every [`Error::Backend`], [`Error::Unavailable`] and [`Error::OutcomeUnknown`] of this crate
+//! names the store `redis`. Its source is the redis-rs error, or a [`RedisError`] for what the
+//! adapter itself finds wrong (a reply of the wrong shape, a stored value that does not decode,
+//! an evicting server).
 
 use clientnest_core::Error;
-use redis::{ErrorKind, RedisError, ServerErrorKind};
+use clientnest_core::error::store;
+use redis::{ErrorKind, ServerErrorKind};
+
+/// A failure the adapter itself reports, kept as the source of an [`Error::Backend`] naming
+/// `redis`. Messages name what was read, never a stored value: session ids, tokens and job
+/// payloads stay out of errors.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RedisError {
+    /// A reply whose shape the caller does not expect (a script and its caller out of step, a
+    /// server answering `PING` or `INFO` oddly).
+    #[error("unexpected reply from Redis: {what}")]
+    UnexpectedReply {
+        /// Which reply.
+        what: &'static str,
+    },
+    /// A stored value that does not decode (a job or session field written by something else,
+    /// or by another version of the adapter).
+    #[error("corrupt stored data: {what}")]
+    CorruptData {
+        /// Which value.
+        what: &'static str,
+    },
+    /// No fresh session id was found after the adapter's bounded number of tries.
+    #[error("could not find a free session id")]
+    NoFreeSessionId,
+    /// The server may evict keys; the connection was refused.
+    #[error(transparent)]
+    UnsafeEvictionPolicy(#[from] UnsafeEvictionPolicy),
+}
+
+impl From<RedisError> for Error {
+    /// An [`Error::Backend`] of `redis`. The eviction refusal is kept as the source itself, so
+    /// callers find it with `downcast_ref::<UnsafeEvictionPolicy>()` as documented.
+    fn from(e: RedisError) -> Self {
+        match e {
+            RedisError::UnsafeEvictionPolicy(policy) => Error::backend(store::REDIS, policy),
+            other => Error::backend(store::REDIS, other),
+        }
+    }
+}
 
 /// The error [`RedisKv::connect`](crate::RedisKv::connect) and
 /// [`connect_cluster`](crate::RedisKv::connect_cluster) return, inside
@@ -46,25 +90,25 @@ pub(crate) fn eviction_policy(info: &str) -> Option<&str> {
 }
 
 /// Convert a redis error.
-pub(crate) fn map(e: RedisError) -> Error {
-    if is_unavailable(&e) { Error::unavailable(e) } else { Error::backend(e) }
+pub(crate) fn map(e: redis::RedisError) -> Error {
+    if is_unavailable(&e) { Error::unavailable(store::REDIS, e) } else { Error::backend(store::REDIS, e) }
 }
 
 /// Convert the error of a call that was sent at most once and must not be sent again blindly.
-pub(crate) fn map_once(e: RedisError) -> Error {
+pub(crate) fn map_once(e: redis::RedisError) -> Error {
     if was_not_run(&e) {
-        Error::unavailable(e)
+        Error::unavailable(store::REDIS, e)
     } else if is_unavailable(&e) {
-        Error::OutcomeUnknown { source: Box::new(e) }
+        Error::outcome_unknown(store::REDIS, e)
     } else {
-        Error::backend(e)
+        Error::backend(store::REDIS, e)
     }
 }
 
 /// Whether the error proves the server did not run the call: the connection was refused, no
 /// connection to the slot's node exists, or the node refused the call before running it
 /// (redirects, a Cluster that is down or failing over, a server still loading).
-pub(crate) fn was_not_run(e: &RedisError) -> bool {
+pub(crate) fn was_not_run(e: &redis::RedisError) -> bool {
     e.is_connection_refusal()
         || matches!(
             e.kind(),
@@ -82,7 +126,7 @@ pub(crate) fn was_not_run(e: &RedisError) -> bool {
 }
 
 /// Whether the error means Redis could not be reached or could not serve the call now.
-pub(crate) fn is_unavailable(e: &RedisError) -> bool {
+pub(crate) fn is_unavailable(e: &redis::RedisError) -> bool {
     if e.is_io_error() || e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() {
         return true;
     }
@@ -99,21 +143,53 @@ pub(crate) fn is_unavailable(e: &RedisError) -> bool {
     )
 }
 
-/// A reply of an unexpected shape (a script and its caller out of step).
-pub(crate) fn bad_reply(what: &str) -> Error {
-    Error::backend(format!("unexpected reply from Redis: {what}"))
+/// A reply of an unexpected shape: [`RedisError::UnexpectedReply`].
+pub(crate) fn bad_reply(what: &'static str) -> Error {
+    RedisError::UnexpectedReply { what }.into()
+}
+
+/// A stored value that does not decode: [`RedisError::CorruptData`].
+pub(crate) fn bad_data(what: &'static str) -> Error {
+    RedisError::CorruptData { what }.into()
 }
 
 #[cfg(test)]
 mod tests {
     use std::io;
 
+    use redis::RedisError as DriverError;
+
     use super::*;
+
+    /// The adapter's own error inside a mapped one.
+    fn own(e: &Error) -> Option<&RedisError> {
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<RedisError>())
+    }
+
+    #[test]
+    fn the_adapters_errors_name_redis_and_stay_typed() {
+        let data = bad_data("session user is not a uuid");
+        assert!(matches!(data, Error::Backend { store: "redis", .. }), "{data:?}");
+        assert!(matches!(own(&data), Some(RedisError::CorruptData { what: "session user is not a uuid" })));
+        assert_eq!(data.to_string(), "redis error: corrupt stored data: session user is not a uuid");
+        let reply = bad_reply("PING");
+        assert!(matches!(own(&reply), Some(RedisError::UnexpectedReply { what: "PING" })));
+        assert_eq!(reply.to_string(), "redis error: unexpected reply from Redis: PING");
+        let refused = Error::from(RedisError::from(UnsafeEvictionPolicy { policy: "allkeys-lru".into() }));
+        let policy = std::error::Error::source(&refused).and_then(|s| s.downcast_ref::<UnsafeEvictionPolicy>());
+        assert_eq!(policy.map(|p| p.policy.as_str()), Some("allkeys-lru"), "the documented downcast works");
+        assert!(refused.to_string().starts_with("redis error: Redis maxmemory-policy is allkeys-lru"), "{refused}");
+        let down = map(DriverError::from(io::Error::new(io::ErrorKind::ConnectionRefused, "down")));
+        assert_eq!(down.store(), Some("redis"));
+        assert!(down.to_string().starts_with("redis unavailable: "), "{down}");
+        let lost = map_once(DriverError::from(io::Error::new(io::ErrorKind::TimedOut, "lost")));
+        assert!(matches!(lost, Error::OutcomeUnknown { store: "redis", .. }), "{lost:?}");
+    }
 
     #[test]
     fn connection_failures_are_retryable() {
         for kind in [io::ErrorKind::ConnectionRefused, io::ErrorKind::ConnectionReset, io::ErrorKind::TimedOut] {
-            let e = RedisError::from(io::Error::new(kind, "down"));
+            let e = DriverError::from(io::Error::new(kind, "down"));
             assert!(map(e).is_retryable(), "{kind:?}");
         }
     }
@@ -132,20 +208,20 @@ mod tests {
     #[test]
     fn a_write_that_may_have_run_is_outcome_unknown() {
         for kind in [io::ErrorKind::ConnectionReset, io::ErrorKind::TimedOut, io::ErrorKind::BrokenPipe] {
-            let e = RedisError::from(io::Error::new(kind, "lost"));
+            let e = DriverError::from(io::Error::new(kind, "lost"));
             assert!(matches!(map_once(e), Error::OutcomeUnknown { .. }), "{kind:?}");
         }
-        let refused = RedisError::from(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"));
+        let refused = DriverError::from(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"));
         assert!(map_once(refused).is_retryable(), "a refused connection ran nothing");
-        let moved = RedisError::from((ErrorKind::Server(ServerErrorKind::Moved), "MOVED"));
+        let moved = DriverError::from((ErrorKind::Server(ServerErrorKind::Moved), "MOVED"));
         assert!(was_not_run(&moved));
-        let script_error = RedisError::from((ErrorKind::UnexpectedReturnType, "bad type"));
+        let script_error = DriverError::from((ErrorKind::UnexpectedReturnType, "bad type"));
         assert!(matches!(map_once(script_error), Error::Backend { .. }));
     }
 
     #[test]
     fn other_errors_are_backend_errors_with_their_source() {
-        let e = RedisError::from((ErrorKind::UnexpectedReturnType, "bad type"));
+        let e = DriverError::from((ErrorKind::UnexpectedReturnType, "bad type"));
         let mapped = map(e);
         assert!(matches!(mapped, Error::Backend { .. }));
         assert!(std::error::Error::source(&mapped).is_some());

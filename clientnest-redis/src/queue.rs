@@ -18,8 +18,11 @@ use clientnest_core::ports::{JobQueue, MAX_MOVED_PER_CALL};
 use clientnest_core::{Entity, Error, Result};
 
 use crate::cache::random_token;
-use crate::error::bad_reply;
-use crate::scripts::SCRIPTS;
+use crate::error::{bad_data, bad_reply};
+use crate::scripts::{
+    QUEUE_ACK, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE,
+    QUEUE_RESERVE,
+};
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
 
@@ -43,7 +46,7 @@ fn encode_fixed(priority: u8, retry: &RetryPolicy) -> String {
 
 /// The priority and retry policy back from [`encode_fixed`].
 fn decode_fixed(s: &str) -> Result<(u8, RetryPolicy)> {
-    let bad = || bad_reply("job fields");
+    let bad = || bad_data("job fields");
     let parts: Vec<&str> = s.split('|').collect();
     let [priority, attempts, base_s, base_ns, max_s, max_ns] = parts.as_slice() else {
         return Err(bad());
@@ -66,12 +69,12 @@ fn lease_lost(lease: &JobLease) -> Error {
 
 /// A job id from its stored text.
 fn parse_id(s: &str) -> Result<JobId> {
-    s.parse().map_err(|_| bad_reply("job id is not a uuid"))
+    s.parse().map_err(|_| bad_data("job id is not a uuid"))
 }
 
 /// Text from stored bytes.
 fn text(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes).map_err(|_| bad_reply("stored text is not UTF-8"))
+    std::str::from_utf8(bytes).map_err(|_| bad_data("stored text is not UTF-8"))
 }
 
 /// A job from its stored fields.
@@ -92,7 +95,7 @@ impl StoredJob<'_> {
             id: self.id,
             payload: self.payload,
             priority,
-            attempt: self.attempt.parse().map_err(|_| bad_reply("job attempt"))?,
+            attempt: self.attempt.parse().map_err(|_| bad_data("job attempt"))?,
             retry,
             enqueued_at: parse_micros(self.enqueued_us)?,
             last_error: self.last_error,
@@ -106,7 +109,7 @@ type ReserveReply = Option<(String, Vec<u8>, u32, String, String, Option<String>
 /// One dead letter from seven fields of `queue_dead_letters.lua`.
 fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
     let field = |i: usize| row.get(i).and_then(Option::as_deref).ok_or_else(|| bad_reply("dead letter field"));
-    let died: f64 = text(field(1)?)?.parse().map_err(|_| bad_reply("dead letter score"))?;
+    let died: f64 = text(field(1)?)?.parse().map_err(|_| bad_data("dead letter score"))?;
     let error = text(field(6)?)?.to_owned();
     let job = StoredJob {
         id: parse_id(text(field(0)?)?)?,
@@ -151,7 +154,7 @@ impl JobQueue for RedisKv {
         job.check()?;
         let keys = self.keys().queue(queue);
         let id = JobId::new();
-        let mut call = SCRIPTS.queue_enqueue.key(keys.ready());
+        let mut call = QUEUE_ENQUEUE.key(keys.ready());
         call.key(keys.delayed()).key(keys.jobs()).key(keys.seq());
         if let Some(k) = &job.idempotency_key {
             call.key(keys.idempotency(k));
@@ -178,8 +181,7 @@ impl JobQueue for RedisKv {
         let token = random_token();
         let reply: ReserveReply = self
             .eval_once(
-                SCRIPTS
-                    .queue_reserve
+                QUEUE_RESERVE
                     .key(keys.ready())
                     .key(keys.delayed())
                     .key(keys.inflight())
@@ -207,9 +209,7 @@ impl JobQueue for RedisKv {
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
         let keys = self.keys().queue(queue);
         let acked: i64 = self
-            .eval_once(
-                SCRIPTS.queue_ack.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token),
-            )
+            .eval_once(QUEUE_ACK.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token))
             .await?;
         if acked == 1 { Ok(()) } else { Err(lease_lost(lease)) }
     }
@@ -217,7 +217,7 @@ impl JobQueue for RedisKv {
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
     async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome> {
         let keys = self.keys().queue(queue);
-        let mut call = SCRIPTS.queue_fail.key(keys.inflight());
+        let mut call = QUEUE_FAIL.key(keys.inflight());
         call.key(keys.ready())
             .key(keys.delayed())
             .key(keys.dead())
@@ -239,7 +239,7 @@ impl JobQueue for RedisKv {
     async fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: Duration) -> Result<JobLease> {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
-        let mut call = SCRIPTS.queue_extend.key(keys.inflight());
+        let mut call = QUEUE_EXTEND.key(keys.inflight());
         call.key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token).arg(micros(visibility));
         let (_, expires_at) = self.leased_call(lease, &call, true).await?;
         Ok(JobLease { job_id: lease.job_id, token: lease.token.clone(), expires_at })
@@ -249,8 +249,7 @@ impl JobQueue for RedisKv {
     async fn requeue_expired(&self, queue: &QueueName) -> Result<u64> {
         let keys = self.keys().queue(queue);
         self.eval_retried(
-            SCRIPTS
-                .queue_requeue
+            QUEUE_REQUEUE
                 .key(keys.inflight())
                 .key(keys.ready())
                 .key(keys.jobs())
@@ -266,9 +265,7 @@ impl JobQueue for RedisKv {
         check_batch(limit)?;
         let keys = self.keys().queue(queue);
         let flat: Vec<Option<Vec<u8>>> = self
-            .eval_retried(
-                SCRIPTS.queue_dead_letters.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()),
-            )
+            .eval_retried(QUEUE_DEAD_LETTERS.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()))
             .await?;
         flat.chunks(7).map(decode_dead).collect()
     }
@@ -278,8 +275,7 @@ impl JobQueue for RedisKv {
         let keys = self.keys().queue(queue);
         let replayed: i64 = self
             .eval_once(
-                SCRIPTS
-                    .queue_replay
+                QUEUE_REPLAY
                     .key(keys.dead())
                     .key(keys.ready())
                     .key(keys.jobs())
@@ -295,8 +291,7 @@ impl JobQueue for RedisKv {
         let keys = self.keys().queue(queue);
         let (ready, delayed, in_flight, dead): (u64, u64, u64, u64) = self
             .eval_retried(
-                SCRIPTS
-                    .queue_counts
+                QUEUE_COUNTS
                     .key(keys.ready())
                     .key(keys.delayed())
                     .key(keys.inflight())

@@ -8,7 +8,7 @@ use clientnest_core::model::{Quota, RateDecision, check_key};
 use clientnest_core::ports::RateLimiter;
 
 use crate::error::bad_reply;
-use crate::scripts::SCRIPTS;
+use crate::scripts::RATE_GCRA;
 use crate::store::RedisKv;
 
 #[async_trait]
@@ -20,9 +20,8 @@ impl RateLimiter for RedisKv {
         let t = quota.emission_interval_us();
         let tau = t.saturating_mul(i64::from(quota.burst));
         // ARGV[4] empty: the script reads the server's TIME.
-        let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) = self
-            .eval_once(SCRIPTS.rate_gcra.key(self.keys().rate(subject)).arg(t).arg(tau).arg(quota.burst).arg(""))
-            .await?;
+        let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) =
+            self.eval_once(RATE_GCRA.key(self.keys().rate(subject)).arg(t).arg(tau).arg(quota.burst).arg("")).await?;
         Ok(RateDecision {
             allowed: allowed == 1,
             limit: quota.burst,

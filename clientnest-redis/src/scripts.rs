@@ -1,100 +1,107 @@
 //! The Lua scripts, one per multi-step operation, each in its own file under `lua/` with a
-//! header naming its KEYS and ARGV. Each is hashed once; calls go out as EVALSHA and fall back
-//! to loading the script when the server does not know it yet (after a restart or failover).
+//! header naming its KEYS and ARGV. Each is hashed once, on first use; calls go out as EVALSHA
+//! and fall back to loading the script when the server does not know it yet (after a restart
+//! or failover).
+//!
+//! Every script is one `static` below, naming its file once; [`ALL`] lists them for
+//! [`script_hashes`] and [`RedisKv::load_scripts`](crate::RedisKv::load_scripts).
 
-use std::sync::LazyLock;
+use std::ops::Deref;
+use std::sync::OnceLock;
 
 use redis::Script;
 
-/// Every script of the adapter.
+/// One script of `lua/`: its file name and text, and the [`Script`] (text plus SHA-1) built on
+/// first use.
 #[derive(Debug)]
-pub(crate) struct Scripts {
-    /// `session_create.lua`.
-    pub(crate) session_create: Script,
-    /// `session_touch.lua`.
-    pub(crate) session_touch: Script,
-    /// `session_delete.lua`.
-    pub(crate) session_delete: Script,
-    /// `session_revoke.lua`.
-    pub(crate) session_revoke: Script,
-    /// `cache_unlock.lua`.
-    pub(crate) cache_unlock: Script,
-    /// `cache_delete.lua`.
-    pub(crate) cache_delete: Script,
-    /// `cache_set_if_generation.lua`.
-    pub(crate) cache_set_if_generation: Script,
-    /// `rate_gcra.lua`.
-    pub(crate) rate_gcra: Script,
-    /// `queue_enqueue.lua`.
-    pub(crate) queue_enqueue: Script,
-    /// `queue_reserve.lua`.
-    pub(crate) queue_reserve: Script,
-    /// `queue_ack.lua`.
-    pub(crate) queue_ack: Script,
-    /// `queue_fail.lua`.
-    pub(crate) queue_fail: Script,
-    /// `queue_extend.lua`.
-    pub(crate) queue_extend: Script,
-    /// `queue_requeue.lua`.
-    pub(crate) queue_requeue: Script,
-    /// `queue_dead_letters.lua`.
-    pub(crate) queue_dead_letters: Script,
-    /// `queue_replay.lua`.
-    pub(crate) queue_replay: Script,
-    /// `queue_counts.lua`.
-    pub(crate) queue_counts: Script,
+pub(crate) struct Lua {
+    /// The file's name under `lua/`, e.g. `session_create.lua`.
+    file: &'static str,
+    /// The file's text, embedded at build time.
+    source: &'static str,
+    /// The script, hashed on first use.
+    script: OnceLock<Script>,
 }
 
-/// The scripts, hashed on first use.
-pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    session_create: Script::new(include_str!("../lua/session_create.lua")),
-    session_touch: Script::new(include_str!("../lua/session_touch.lua")),
-    session_delete: Script::new(include_str!("../lua/session_delete.lua")),
-    session_revoke: Script::new(include_str!("../lua/session_revoke.lua")),
-    cache_unlock: Script::new(include_str!("../lua/cache_unlock.lua")),
-    cache_delete: Script::new(include_str!("../lua/cache_delete.lua")),
-    cache_set_if_generation: Script::new(include_str!("../lua/cache_set_if_generation.lua")),
-    rate_gcra: Script::new(include_str!("../lua/rate_gcra.lua")),
-    queue_enqueue: Script::new(include_str!("../lua/queue_enqueue.lua")),
-    queue_reserve: Script::new(include_str!("../lua/queue_reserve.lua")),
-    queue_ack: Script::new(include_str!("../lua/queue_ack.lua")),
-    queue_fail: Script::new(include_str!("../lua/queue_fail.lua")),
-    queue_extend: Script::new(include_str!("../lua/queue_extend.lua")),
-    queue_requeue: Script::new(include_str!("../lua/queue_requeue.lua")),
-    queue_dead_letters: Script::new(include_str!("../lua/queue_dead_letters.lua")),
-    queue_replay: Script::new(include_str!("../lua/queue_replay.lua")),
-    queue_counts: Script::new(include_str!("../lua/queue_counts.lua")),
-});
+impl Lua {
+    /// A script from its file name and embedded text.
+    const fn new(file: &'static str, source: &'static str) -> Self {
+        Self { file, source, script: OnceLock::new() }
+    }
+
+    /// The file's name under `lua/`.
+    pub(crate) fn file(&self) -> &'static str {
+        self.file
+    }
+}
+
+impl Deref for Lua {
+    type Target = Script;
+
+    fn deref(&self) -> &Script {
+        self.script.get_or_init(|| Script::new(self.source))
+    }
+}
+
+/// One `static` per script from its file under `lua/`, and [`ALL`] listing them.
+macro_rules! scripts {
+    ($($(#[$doc:meta])* $name:ident = $file:literal;)+) => {
+        $(
+            $(#[$doc])*
+            pub(crate) static $name: Lua = Lua::new($file, include_str!(concat!("../lua/", $file)));
+        )+
+
+        /// Every script of the adapter.
+        pub(crate) static ALL: &[&Lua] = &[$(&$name),+];
+    };
+}
+
+scripts! {
+    /// Create a session unless its id is taken, and index it in its bucket.
+    SESSION_CREATE = "session_create.lua";
+    /// Record activity on a live session and slide its expiry.
+    SESSION_TOUCH = "session_touch.lua";
+    /// End one session and drop it from its bucket's index.
+    SESSION_DELETE = "session_delete.lua";
+    /// End listed sessions of one user and drop them from their bucket's index.
+    SESSION_REVOKE = "session_revoke.lua";
+    /// Release a cache load lock if the token still holds it.
+    CACHE_UNLOCK = "cache_unlock.lua";
+    /// Delete a cached value and advance its generation, atomically.
+    CACHE_DELETE = "cache_delete.lua";
+    /// Store a cached value only if its generation is still the one the loader read.
+    CACHE_SET_IF_GENERATION = "cache_set_if_generation.lua";
+    /// One step of the generic cell rate algorithm.
+    RATE_GCRA = "rate_gcra.lua";
+    /// Enqueue a job, ready now or delayed, idempotent under an idempotency key.
+    QUEUE_ENQUEUE = "queue_enqueue.lua";
+    /// Reserve the next ready job for a worker under a lease.
+    QUEUE_RESERVE = "queue_reserve.lua";
+    /// Forget a finished job if the lease still holds it.
+    QUEUE_ACK = "queue_ack.lua";
+    /// Retry a failed job with backoff, or dead-letter it after its last attempt.
+    QUEUE_FAIL = "queue_fail.lua";
+    /// Extend a lease (heartbeat) if it still holds the job.
+    QUEUE_EXTEND = "queue_extend.lua";
+    /// Make ready again the jobs whose lease expired, a bounded number per call.
+    QUEUE_REQUEUE = "queue_requeue.lua";
+    /// List dead letters within the retention age, oldest first.
+    QUEUE_DEAD_LETTERS = "queue_dead_letters.lua";
+    /// Move a dead job back to ready with its attempts reset.
+    QUEUE_REPLAY = "queue_replay.lua";
+    /// Count a queue's jobs per state.
+    QUEUE_COUNTS = "queue_counts.lua";
+}
 
 /// The SHA-1 of every script by file name, as `SCRIPT EXISTS` and `EVALSHA` know them.
 pub fn script_hashes() -> Vec<(&'static str, String)> {
-    let s = &*SCRIPTS;
-    [
-        ("session_create.lua", &s.session_create),
-        ("session_touch.lua", &s.session_touch),
-        ("session_delete.lua", &s.session_delete),
-        ("session_revoke.lua", &s.session_revoke),
-        ("cache_unlock.lua", &s.cache_unlock),
-        ("cache_delete.lua", &s.cache_delete),
-        ("cache_set_if_generation.lua", &s.cache_set_if_generation),
-        ("rate_gcra.lua", &s.rate_gcra),
-        ("queue_enqueue.lua", &s.queue_enqueue),
-        ("queue_reserve.lua", &s.queue_reserve),
-        ("queue_ack.lua", &s.queue_ack),
-        ("queue_fail.lua", &s.queue_fail),
-        ("queue_extend.lua", &s.queue_extend),
-        ("queue_requeue.lua", &s.queue_requeue),
-        ("queue_dead_letters.lua", &s.queue_dead_letters),
-        ("queue_replay.lua", &s.queue_replay),
-        ("queue_counts.lua", &s.queue_counts),
-    ]
-    .into_iter()
-    .map(|(name, script)| (name, script.get_hash().to_owned()))
-    .collect()
+    ALL.iter().map(|lua| (lua.file(), lua.get_hash().to_owned())).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -109,5 +116,16 @@ mod tests {
             assert!(text.contains("-- KEYS[1]:"), "{name} names its KEYS");
             assert!(text.contains("-- Returns:"), "{name} names its reply");
         }
+    }
+
+    #[test]
+    fn every_file_under_lua_is_a_script() {
+        let dir = format!("{}/lua", env!("CARGO_MANIFEST_DIR"));
+        let files: BTreeSet<String> = std::fs::read_dir(&dir)
+            .expect("the lua directory")
+            .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        let used: BTreeSet<String> = ALL.iter().map(|lua| lua.file().to_owned()).collect();
+        assert_eq!(files, used, "every file of lua/ is one script, named once");
     }
 }

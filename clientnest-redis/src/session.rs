@@ -14,14 +14,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::Duration;
+use clientnest_core::Result;
 use clientnest_core::ids::UserId;
 use clientnest_core::model::{NewSession, Session, SessionId, check_ttl};
 use clientnest_core::ports::SessionStore;
-use clientnest_core::{Error, Result};
 
-use crate::error::bad_reply;
+use crate::error::{RedisError, bad_data, bad_reply};
 use crate::keys::{Keys, session_bucket, session_digest};
-use crate::scripts::SCRIPTS;
+use crate::scripts::{SESSION_CREATE, SESSION_DELETE, SESSION_REVOKE, SESSION_TOUCH};
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
 
@@ -70,7 +70,7 @@ fn decode(id: &SessionId, fields: [&str; 5]) -> Result<Session> {
     let [user, perms, created, expires, last] = fields;
     Ok(Session {
         id: id.clone(),
-        user_id: user.parse().map_err(|_| bad_reply("session user is not a uuid"))?,
+        user_id: user.parse().map_err(|_| bad_data("session user is not a uuid"))?,
         permissions: split_permissions(perms),
         created_at: parse_micros(created)?,
         expires_at: parse_micros(expires)?,
@@ -83,7 +83,7 @@ fn decode_hash(id: &SessionId, hash: &HashMap<String, String>) -> Result<Option<
     if hash.is_empty() {
         return Ok(None);
     }
-    let field = |name: &str| hash.get(name).map(String::as_str).ok_or_else(|| bad_reply("session field missing"));
+    let field = |name: &str| hash.get(name).map(String::as_str).ok_or_else(|| bad_data("session field missing"));
     decode(id, [field("u")?, field("p")?, field("c")?, field("e")?, field("l")?]).map(Some)
 }
 
@@ -121,7 +121,7 @@ impl RedisKv {
         }
         let mut revoked = 0u64;
         for chunk in listed.chunks(REVOKE_CHUNK) {
-            let mut call = SCRIPTS.session_revoke.key(index);
+            let mut call = SESSION_REVOKE.key(index);
             call.arg(user.to_string());
             for (m, digest) in chunk {
                 call.key(self.keys().session_of_digest(&bucket, digest)).arg(m.as_str());
@@ -143,8 +143,7 @@ impl SessionStore for RedisKv {
             let id = session_id_for(session.user_id)?;
             let created: i64 = self
                 .eval_once(
-                    SCRIPTS
-                        .session_create
+                    SESSION_CREATE
                         .key(self.keys().session(&id))
                         .key(self.keys().session_index_of_id(&id))
                         .arg(micros(session.ttl))
@@ -166,7 +165,7 @@ impl SessionStore for RedisKv {
                 last_activity: created_at,
             });
         }
-        Err(Error::backend("could not find a free session id"))
+        Err(RedisError::NoFreeSessionId.into())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -180,8 +179,7 @@ impl SessionStore for RedisKv {
         check_ttl("ttl", ttl)?;
         let fields: Option<Vec<String>> = self
             .eval_retried(
-                SCRIPTS
-                    .session_touch
+                SESSION_TOUCH
                     .key(self.keys().session(id))
                     .key(self.keys().session_index_of_id(id))
                     .arg(micros(ttl))
@@ -199,8 +197,7 @@ impl SessionStore for RedisKv {
     async fn delete_session(&self, id: &SessionId) -> Result<bool> {
         let deleted: i64 = self
             .eval_once(
-                SCRIPTS
-                    .session_delete
+                SESSION_DELETE
                     .key(self.keys().session(id))
                     .key(self.keys().session_index_of_id(id))
                     .arg(session_digest(id)),
@@ -244,5 +241,19 @@ mod tests {
             let joined = perms.join("\0");
             assert_eq!(split_permissions(&joined), perms);
         }
+    }
+
+    #[test]
+    fn a_corrupt_stored_session_names_redis_and_the_field_not_its_value() {
+        let id = session_id_for(UserId::new()).expect("valid id");
+        let stored: HashMap<String, String> = [("u", "not-a-user"), ("p", ""), ("c", "1"), ("e", "2"), ("l", "1")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        let err = decode_hash(&id, &stored).expect_err("a corrupt user id");
+        assert!(matches!(err, clientnest_core::Error::Backend { store: "redis", .. }), "{err:?}");
+        assert_eq!(err.to_string(), "redis error: corrupt stored data: session user is not a uuid");
+        assert!(!err.to_string().contains(id.expose()));
+        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<RedisError>());
+        assert!(matches!(source, Some(RedisError::CorruptData { .. })), "{source:?}");
     }
 }

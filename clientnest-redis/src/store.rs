@@ -17,9 +17,9 @@ const NOT_RUN_TRIES: u32 = 8;
 /// The pause before the first such re-send, doubled each time, in ms.
 const NOT_RUN_BACKOFF_MS: u64 = 25;
 use crate::conn::{Conn, Conns};
-use crate::error::{UnsafeEvictionPolicy, eviction_policy, is_unavailable, map, map_once, was_not_run};
+use crate::error::{RedisError, UnsafeEvictionPolicy, eviction_policy, is_unavailable, map, map_once, was_not_run};
 use crate::keys::Keys;
-use crate::scripts::SCRIPTS;
+use crate::scripts::ALL;
 
 /// Sessions, caches, the job queue, rate limits and temporary data on Redis: implements
 /// [`SessionStore`](clientnest_core::ports::SessionStore), [`Cache`](clientnest_core::ports::Cache),
@@ -107,7 +107,7 @@ impl RedisKv {
         for info in &infos {
             match eviction_policy(info) {
                 Some("noeviction") => {}
-                Some(policy) => return Err(Error::backend(UnsafeEvictionPolicy { policy: policy.to_owned() })),
+                Some(policy) => return Err(RedisError::from(UnsafeEvictionPolicy { policy: policy.to_owned() }).into()),
                 None => return Err(crate::error::bad_reply("INFO memory without maxmemory_policy")),
             }
         }
@@ -138,24 +138,7 @@ impl RedisKv {
     /// Load every script into the server (on a Cluster, into every master) ahead of the first
     /// call. Optional: a call whose script is unknown loads it and runs again.
     pub async fn load_scripts(&self) -> Result<()> {
-        let s = &*SCRIPTS;
-        for script in [
-            &s.session_create,
-            &s.session_touch,
-            &s.session_delete,
-            &s.session_revoke,
-            &s.cache_unlock,
-            &s.rate_gcra,
-            &s.queue_enqueue,
-            &s.queue_reserve,
-            &s.queue_ack,
-            &s.queue_fail,
-            &s.queue_extend,
-            &s.queue_requeue,
-            &s.queue_dead_letters,
-            &s.queue_replay,
-            &s.queue_counts,
-        ] {
+        for script in ALL {
             script.prepare_invoke().load_async(&mut self.conns.retrying.clone()).await.map_err(map)?;
         }
         Ok(())

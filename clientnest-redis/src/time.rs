@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use clientnest_core::Error;
 
-use crate::error::bad_reply;
+use crate::error::{bad_data, bad_reply};
 
 /// A time from µs since the epoch.
 pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, Error> {
@@ -12,7 +12,7 @@ pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, Error> {
 
 /// A time from a decimal µs string, as the scripts store them.
 pub(crate) fn parse_micros(s: &str) -> Result<DateTime<Utc>, Error> {
-    from_micros(s.parse::<i64>().map_err(|_| bad_reply("time is not an integer"))?)
+    from_micros(s.parse::<i64>().map_err(|_| bad_data("time is not an integer"))?)
 }
 
 /// A duration in whole µs (saturating; durations are checked to be far below that).

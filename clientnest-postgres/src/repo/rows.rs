@@ -19,13 +19,7 @@ impl<T> Db<T> {
     }
 }
 
-/// A stored text value that none of its enum's variants has (a corrupt or future row).
-#[derive(Debug, thiserror::Error)]
-#[error("{value:?} is not a known value")]
-pub(crate) struct UnknownChoice {
-    /// The stored text.
-    pub(crate) value: String,
-}
+pub(crate) use crate::error::UnknownChoice;
 
 /// The text column `column` parsed into its enum.
 pub(crate) fn choice_column<T: FromStr>(row: &PgRow, column: &'static str) -> sqlx::Result<T> {

@@ -128,3 +128,28 @@ async fn the_store_reads_its_clock() {
     assert_eq!(updated.created_at, user.created_at);
     assert!(format!("{:?}", db.store).contains("test-key"));
 }
+
+/// A stored choice that no variant has (written past a dropped CHECK, as an older or foreign
+/// writer could) fails the read as a corrupt row that names the store, the column's value and
+/// no secret.
+#[tokio::test]
+async fn a_bad_stored_choice_is_a_corrupt_row_of_postgres() {
+    let Some(db) = TestDb::new().await else { return };
+    let hash = hash_password(&Secret::new("corrupt row password")).unwrap();
+    let user = db.store.create_user(NewUser::new("corrupt@example.com", hash, "Cor", "Rupt")).await.unwrap();
+    let (team, _) = db.store.create_team(NewTeam::new("Corrupt", user.id, PlanType::Free)).await.unwrap();
+    db.pool().execute("ALTER TABLE teams DROP CONSTRAINT chk_teams_plan_type").await.unwrap();
+    sqlx::query("UPDATE teams SET plan_type = 'platinum' WHERE id = $1")
+        .bind(team.id.as_uuid())
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    let err = db.store.get_team(team.id).await.unwrap_err();
+    assert!(matches!(err, Error::Backend { store: "postgres", .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    let shown = err.to_string();
+    assert!(shown.starts_with("postgres error: corrupt row: "), "{shown}");
+    assert!(shown.contains("platinum"), "{shown}");
+    assert!(!shown.contains("corrupt row password") && !shown.contains("$argon2"), "{shown}");
+}

@@ -52,7 +52,7 @@ impl Sessions {
         (0..MAX_ID_TRIES)
             .map(|_| SessionId::generate())
             .find(|id| self.by_id.get(id, now).is_none())
-            .ok_or_else(|| Error::backend("could not find a free session id"))
+            .ok_or_else(|| Error::backend(crate::error::store::MEMORY, "could not find a free session id"))
     }
 }
 
