@@ -56,8 +56,13 @@ mod app;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use clientnest::memory::{MemoryKv, MemoryStore};
+use clientnest::postgres::{PgConfig, PgStore};
 use clientnest::prelude::*;
+use clientnest::redis::{RedisConfig, RedisKv};
+use clientnest::validate::rule;
 
 type Repos = Arc<dyn Repositories>;
 type Kv = Arc<dyn KvStores>;
@@ -79,26 +84,55 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C: in-flight requests finish, then `serve` returns.
+/// Resolves on Ctrl-C or (on Unix) SIGTERM, as sent by container runtimes: in-flight
+/// requests finish, then `serve` returns.
 async fn shutdown() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handler on this platform: serve until killed.
-        std::future::pending::<()>().await;
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
     }
 }
 
-/// Pick the backends from the environment: PostgreSQL when `DATABASE_URL` is set and Redis
-/// when `REDIS_URL` is set, in memory otherwise.
+/// Pick the backends from the environment: PostgreSQL when `DATABASE_URL` is set (migrated
+/// first) and Redis when `REDIS_URL` is set, in memory otherwise. Each is one expression: swap
+/// in your own configuration.
 async fn backends() -> Result<(Repos, Kv)> {
     let repos: Repos = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => postgres(&url).await?,
+        Ok(url) if !url.is_empty() => {
+            let config = PgConfig::new(url).with_application_name("clientnest-api");
+            let store = PgStore::connect(&config, key_ring()?).await?;
+            store.migrate().await?;
+            println!("(repositories: PostgreSQL, migrated)");
+            Arc::new(store)
+        }
         _ => {
             println!("(repositories: in memory; set DATABASE_URL for PostgreSQL)");
             Arc::new(MemoryStore::new())
         }
     };
     let kv: Kv = match std::env::var("REDIS_URL") {
-        Ok(url) if !url.is_empty() => redis(&url).await?,
+        Ok(url) if !url.is_empty() => {
+            let kv = RedisKv::connect(&RedisConfig::new(url)).await?;
+            println!("(sessions and rate limits: Redis)");
+            Arc::new(kv)
+        }
         _ => {
             println!("(sessions and rate limits: in memory; set REDIS_URL for Redis)");
             Arc::new(MemoryKv::new())
@@ -107,48 +141,16 @@ async fn backends() -> Result<(Repos, Kv)> {
     Ok((repos, kv))
 }
 
-#[cfg(feature = "postgres")]
-async fn postgres(url: &str) -> Result<Repos> {
-    use clientnest::postgres::{PgConfig, PgStore};
-    let store = PgStore::connect(&PgConfig::new(url).with_application_name("clientnest-api"), key_ring()?).await?;
-    store.migrate().await?;
-    println!("(repositories: PostgreSQL, migrated)");
-    Ok(Arc::new(store))
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn postgres(_url: &str) -> Result<Repos> {
-    println!("(DATABASE_URL is set but the `postgres` feature is off: repositories in memory)");
-    Ok(Arc::new(MemoryStore::new()))
-}
-
 /// The key that seals OAuth tokens and webhook secrets at rest: `CLIENTNEST_SEALING_KEY` (32
 /// bytes, standard base64) under the id `CLIENTNEST_SEALING_KEY_ID` (default `api-1`). Without
 /// it, a random key for this process only: what it seals cannot be opened after a restart.
-#[cfg(feature = "postgres")]
 fn key_ring() -> Result<KeyRing> {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
     let Ok(encoded) = std::env::var("CLIENTNEST_SEALING_KEY") else {
         println!("(CLIENTNEST_SEALING_KEY is not set: sealing with a random key for this run only)");
         return KeyRing::new("api-ephemeral", KeyRing::generate_key());
     };
-    let bad = || Error::invalid("CLIENTNEST_SEALING_KEY", clientnest::validate::rule::FORMAT, "must be 32 bytes in base64");
+    let bad = || Error::invalid("CLIENTNEST_SEALING_KEY", rule::FORMAT, "must be 32 bytes in base64");
     let key: [u8; 32] = STANDARD.decode(encoded.trim()).map_err(|_| bad())?.try_into().map_err(|_| bad())?;
     let id = std::env::var("CLIENTNEST_SEALING_KEY_ID").unwrap_or_else(|_| "api-1".to_owned());
     KeyRing::new(id, key)
-}
-
-#[cfg(feature = "redis")]
-async fn redis(url: &str) -> Result<Kv> {
-    use clientnest::redis::{RedisConfig, RedisKv};
-    let kv = RedisKv::connect(&RedisConfig::new(url)).await?;
-    println!("(sessions and rate limits: Redis)");
-    Ok(Arc::new(kv))
-}
-
-#[cfg(not(feature = "redis"))]
-async fn redis(_url: &str) -> Result<Kv> {
-    println!("(REDIS_URL is set but the `redis` feature is off: sessions and rate limits in memory)");
-    Ok(Arc::new(MemoryKv::new()))
 }

@@ -94,12 +94,17 @@ pub(crate) async fn post_with_media_and_paged_feed(s: &Server) {
         { "media_type": "video", "file_url": "https://cdn.example.com/tour.mp4", "file_size": 9000000 },
     ]);
     let created = s
-        .post(&path, ada.cookie(), &json!({ "content": "Notes on the engine #history", "status": "published",
-            "platforms": ["twitter"], "hashtags": ["history"], "media": media }))
+        .post(
+            &path,
+            ada.cookie(),
+            &json!({ "content": "Notes on the engine #history", "status": "published",
+            "platforms": ["twitter"], "hashtags": ["history"], "media": media }),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["post"]["user_id"], ada.user.to_string());
-    let kinds: Vec<&Value> = created.body["media"].as_array().expect("media").iter().map(|m| &m["media_type"]).collect();
+    let kinds: Vec<&Value> =
+        created.body["media"].as_array().expect("media").iter().map(|m| &m["media_type"]).collect();
     assert_eq!(kinds, [&json!("image"), &json!("video")]);
     assert_eq!(created.body["media"][0]["dimensions"]["width"], 1200);
     assert_eq!(created.body["media"][1]["order_index"], 1);
@@ -107,7 +112,8 @@ pub(crate) async fn post_with_media_and_paged_feed(s: &Server) {
     let draft = s.post(&path, ada.cookie(), &json!({ "content": "Not yet" })).await;
     assert_eq!((draft.status, draft.body["post"]["status"].as_str()), (201, Some("draft")));
     for n in 2..=4 {
-        let reply = s.post(&path, ada.cookie(), &json!({ "content": format!("Post {n}"), "status": "published" })).await;
+        let reply =
+            s.post(&path, ada.cookie(), &json!({ "content": format!("Post {n}"), "status": "published" })).await;
         assert_eq!(reply.status, 201, "{}", reply.body);
     }
 
@@ -153,7 +159,8 @@ pub(crate) async fn inbox_with_filters(s: &Server) {
         )
         .await
         .expect("an account");
-    let comments = (1..=5).map(|n| NewComment::new(account.id, format!("c-{n}"), format!("Comment {n}"), "Mary", "u-mary"));
+    let comments =
+        (1..=5).map(|n| NewComment::new(account.id, format!("c-{n}"), format!("Comment {n}"), "Mary", "u-mary"));
     s.repos.ingest_comments(ada.team, comments.collect()).await.expect("ingested");
     let inbox = format!("/teams/{}/inbox", ada.team);
     let all = s.get(&inbox, ada.cookie()).await;
@@ -161,7 +168,11 @@ pub(crate) async fn inbox_with_filters(s: &Server) {
     let ids: Vec<CommentId> = (0..5).map(|i| all.id(&["items", &i.to_string(), "id"])).collect();
     assert_eq!(all.body["items"][0]["content"], "Comment 5", "newest first");
 
-    let urgent = CommentUpdate { priority: Some(Priority::High), sentiment: Some(Some(Sentiment::Negative)), ..Default::default() };
+    let urgent = CommentUpdate {
+        priority: Some(Priority::High),
+        sentiment: Some(Some(Sentiment::Negative)),
+        ..Default::default()
+    };
     s.repos.update_comment(ada.team, ids[1], urgent).await.expect("triaged");
     s.repos
         .update_comment(ada.team, ids[2], CommentUpdate { priority: Some(Priority::High), ..Default::default() })
@@ -262,7 +273,8 @@ pub(crate) async fn bad_input_is_422(s: &Server) {
 
     let ada = s.account("ada").await;
     let posts = format!("/teams/{}/posts", ada.team);
-    let bad_media = json!({ "content": "Look", "media": [{ "media_type": "image", "file_url": "ftp://x", "file_size": 1 }] });
+    let bad_media =
+        json!({ "content": "Look", "media": [{ "media_type": "image", "file_url": "ftp://x", "file_size": 1 }] });
     let reply = s.post(&posts, ada.cookie(), &bad_media).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(reply.fields().iter().any(|(field, _)| field == "media[0].file_url"), "{}", reply.body);

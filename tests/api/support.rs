@@ -62,12 +62,14 @@ impl Server {
         use clientnest::redis::{RedisConfig, RedisKv};
         let (db_url, redis_url) = (service_url("DATABASE_URL")?, service_url("REDIS_URL")?);
         let schema = SchemaGuard::create(&db_url, format!("api_{}", unique())).await;
-        let config = PgConfig::new(&db_url).with_search_path(&schema.name).with_min_connections(0).with_max_connections(4);
+        let config =
+            PgConfig::new(&db_url).with_search_path(&schema.name).with_min_connections(0).with_max_connections(4);
         let keys = KeyRing::new("api-test", [7u8; 32]).expect("a valid key ring");
         let store = PgStore::connect(&config, keys).await.expect("connect to DATABASE_URL");
         store.migrate().await.expect("migrations apply");
         let prefix = format!("api-{}", unique());
-        let kv = RedisKv::connect(&RedisConfig::new(redis_url).with_key_prefix(prefix)).await.expect("connect to REDIS_URL");
+        let kv =
+            RedisKv::connect(&RedisConfig::new(redis_url).with_key_prefix(prefix)).await.expect("connect to REDIS_URL");
         Some(Self::start(Arc::new(store), Arc::new(kv), settings, Some(schema)).await)
     }
 
@@ -176,9 +178,12 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// The id at a JSON path, e.g. `["team", "id"]`.
+    /// The id at a JSON path, e.g. `["team", "id"]` or `["items", "0", "id"]`.
     pub(crate) fn id<T: std::str::FromStr>(&self, path: &[&str]) -> T {
-        let value = path.iter().fold(&self.body, |v, key| &v[*key]);
+        let value = path.iter().fold(&self.body, |v, key| match key.parse::<usize>() {
+            Ok(index) if v.is_array() => &v[index],
+            _ => &v[*key],
+        });
         value.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("an id at {path:?} in {}", self.body))
     }
 

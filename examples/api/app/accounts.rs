@@ -99,7 +99,8 @@ pub(crate) async fn log_in(
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };
-    let user = state.repos.update_user(user.id, UserUpdate { last_login: Some(Utc::now()), ..Default::default() }).await?;
+    let user =
+        state.repos.update_user(user.id, UserUpdate { last_login: Some(Utc::now()), ..Default::default() }).await?;
     let session = state
         .kv
         .create_session(NewSession { user_id: user.id, permissions: Vec::new(), ttl: state.settings.session_ttl })

@@ -47,9 +47,7 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Core(e) => core_response(&e),
             ApiError::Unauthenticated => reply(StatusCode::UNAUTHORIZED, json!({ "error": "unauthenticated" })),
-            ApiError::InvalidCredentials => {
-                reply(StatusCode::UNAUTHORIZED, json!({ "error": "invalid_credentials" }))
-            }
+            ApiError::InvalidCredentials => reply(StatusCode::UNAUTHORIZED, json!({ "error": "invalid_credentials" })),
             ApiError::RateLimited { retry_after } => {
                 let millis = retry_after.num_milliseconds().max(0);
                 let secs = (millis + 999) / 1000;
@@ -86,11 +84,8 @@ fn core_response(e: &Error) -> Response {
     let status = core_status(e);
     let body = match e {
         Error::Validation(errors) => {
-            let fields: Vec<Value> = errors
-                .0
-                .iter()
-                .map(|f| json!({ "field": f.field, "rule": f.rule, "message": f.message }))
-                .collect();
+            let fields: Vec<Value> =
+                errors.0.iter().map(|f| json!({ "field": f.field, "rule": f.rule, "message": f.message })).collect();
             json!({ "error": "validation", "fields": fields })
         }
         Error::MissingReference { references, rule, .. } => {

@@ -60,7 +60,5 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    value
-        .map(|raw| raw.parse::<T>().map_err(|e| Error::invalid(field, rule::FORMAT, e.to_string())))
-        .transpose()
+    value.map(|raw| raw.parse::<T>().map_err(|e| Error::invalid(field, rule::FORMAT, e.to_string()))).transpose()
 }

@@ -15,8 +15,8 @@
 mod accounts;
 pub(crate) mod auth;
 pub(crate) mod error;
-mod input;
 mod inbox;
+mod input;
 mod paging;
 mod posts;
 
