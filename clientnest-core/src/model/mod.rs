@@ -29,7 +29,7 @@ pub use choices::{
 };
 pub use comment::{Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response};
 pub use job::{
-    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
     check_visibility, clip_error,
 };
 pub use notification::{NewNotification, Notification, NotificationFilter};
@@ -45,7 +45,7 @@ pub use schedule::{
 };
 pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
 pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};
-pub use team::{NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
+pub use team::{NewTeam, NewTeamMember, OWNER_NOT_REMOVABLE, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
 pub use template::{NewTemplate, Template, TemplateFilter, TemplateUpdate};
 pub use user::{NewUser, User, UserUpdate};
 pub use webhook::{NewWebhook, Webhook, WebhookUpdate};
