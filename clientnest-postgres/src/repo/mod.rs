@@ -31,6 +31,11 @@ pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};
 pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
 
+/// A `query_as` statement whose parameters are being bound: what the per-table binders
+/// (`bind_user`, `bind_team`...) take and give back, so one binder serves a table's INSERT and
+/// its UPDATE.
+pub(crate) type RowQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+
 /// Where a keyset page starts and how many rows to fetch (`limit + 1`).
 ///
 /// Every list filters `(created_at, id) < ($at, $id)` and orders `created_at DESC, id DESC`;
