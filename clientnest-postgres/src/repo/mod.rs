@@ -11,6 +11,7 @@ mod notifications;
 mod posts;
 mod rows;
 mod schedules;
+mod sealed;
 mod social_accounts;
 mod teams;
 mod templates;
