@@ -29,8 +29,8 @@ pub use choices::{
 };
 pub use comment::{Comment, CommentUpdate, InboxFilter, IngestReport, NewComment, NewResponse, Response};
 pub use job::{
-    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
-    check_visibility, clip_error,
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName,
+    Reserved, check_visibility, clip_error,
 };
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{

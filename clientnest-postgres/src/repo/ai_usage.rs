@@ -1,12 +1,12 @@
 //! AI usage records (`ai_usage`) and their totals per feature.
 
 use async_trait::async_trait;
+use clientnest_core::Result;
 use clientnest_core::clock::to_micros;
 use clientnest_core::ids::{AiUsageId, TeamId, UserId};
 use clientnest_core::model::{AiUsage, AiUsageTotal, NewAiUsage, Period};
 use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::AiUsageRepository;
-use clientnest_core::Result;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 

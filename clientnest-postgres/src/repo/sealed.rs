@@ -5,10 +5,10 @@
 //! ([`SecretReseal`]) runs on the same mapping and binder.
 
 use async_trait::async_trait;
+use clientnest_core::model::{SocialAccount, Webhook};
 use clientnest_core::page::{Cursor, Keyed, Page, PageRequest};
 use clientnest_core::ports::{ResealCursor, ResealProgress, ResealTable, SecretReseal, check_reseal_limit};
 use clientnest_core::validate::rule;
-use clientnest_core::model::{SocialAccount, Webhook};
 use clientnest_core::{Error, Result};
 use sqlx::postgres::PgRow;
 use uuid::Uuid;

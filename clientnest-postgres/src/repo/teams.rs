@@ -164,7 +164,8 @@ impl TeamRepository for PgStore {
         let (team, owner) = team.into_record(self.now())?;
         let mut tx = self.begin().await?;
         let outcome = async {
-            let row: Db<Team> = bind_team(sqlx::query_as(INSERT_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            let row: Db<Team> =
+                bind_team(sqlx::query_as(INSERT_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
             let owner = insert_member(&mut tx, &owner).await?;
             Ok((row.into_inner(), owner))
         }
@@ -189,7 +190,8 @@ impl TeamRepository for PgStore {
                 sqlx::query_as(LOCK_TEAM).bind(id.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
             let mut team = row.ok_or_else(|| Error::not_found(Entity::Team, id))?.into_inner();
             update.apply(&mut team, now);
-            let saved: Db<Team> = bind_team(sqlx::query_as(SAVE_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            let saved: Db<Team> =
+                bind_team(sqlx::query_as(SAVE_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
             Ok(saved.into_inner())
         }
         .await;

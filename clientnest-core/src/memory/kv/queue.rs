@@ -34,7 +34,6 @@ use crate::ports::{DeadLetterRetention, JobQueue, MAX_MOVED_PER_CALL};
 /// How long an idempotency key is remembered after its enqueue.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-
 /// Every queue by name, and the dead-letter retention they share.
 #[derive(Debug, Default)]
 pub(super) struct Queues(HashMap<QueueName, QueueState>, pub(super) DeadLetterRetention);
