@@ -11,37 +11,29 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::members::{Acting, active_member, refusal};
-use super::{Db, RowQuery, choice_column, clamp_time};
+use super::{Db, RowQuery, choice_column, clamp_time, from_columns, keyset_list};
 use crate::error::map_sqlx;
 use crate::store::PgStore;
 
 impl sqlx::FromRow<'_, PgRow> for Db<AiUsage> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(AiUsage {
+        Ok(Db(from_columns!(row, AiUsage {
+            tokens_used, cost, model_used, request_data, response_data, created_at, metadata;
             id: AiUsageId(row.try_get("id")?),
             user_id: UserId(row.try_get("user_id")?),
             team_id: TeamId(row.try_get("team_id")?),
             feature_type: choice_column(row, "feature_type")?,
-            tokens_used: row.try_get("tokens_used")?,
-            cost: row.try_get("cost")?,
-            model_used: row.try_get("model_used")?,
-            request_data: row.try_get("request_data")?,
-            response_data: row.try_get("response_data")?,
-            created_at: row.try_get("created_at")?,
-            metadata: row.try_get("metadata")?,
-        }))
+        })))
     }
 }
 
 /// One feature's totals (`feature_type`, `requests`, `tokens`, `cost`).
 impl sqlx::FromRow<'_, PgRow> for Db<AiUsageTotal> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(AiUsageTotal {
+        Ok(Db(from_columns!(row, AiUsageTotal {
+            requests, tokens, cost;
             feature_type: choice_column(row, "feature_type")?,
-            requests: row.try_get("requests")?,
-            tokens: row.try_get("tokens")?,
-            cost: row.try_get("cost")?,
-        }))
+        })))
     }
 }
 
@@ -74,11 +66,7 @@ const INSERT: &str = concat!(
 );
 
 /// `$1` team, `$2`/`$3` keyset bound, `$4` rows to fetch.
-const LIST: &str = "
-    SELECT * FROM ai_usage
-    WHERE team_id = $1 AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST: &str = keyset_list!("ai_usage", "team_id");
 
 /// `$1` team, `$2` start (inclusive), `$3` end (exclusive): totals per feature, in the
 /// feature's string order (byte order).

@@ -10,26 +10,19 @@ use clientnest_core::{Entity, Result, validate};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{Db, RowQuery, choice_column, owned_row};
+use super::{Db, RowQuery, choice_column, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<Billing> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(Billing {
+        Ok(Db(from_columns!(row, Billing {
+            subscription_id, amount, currency, period_start, period_end, created_at, updated_at, next_billing;
             id: BillingId(row.try_get("id")?),
             team_id: TeamId(row.try_get("team_id")?),
-            subscription_id: row.try_get("subscription_id")?,
             plan_type: choice_column(row, "plan_type")?,
-            amount: row.try_get("amount")?,
-            currency: row.try_get("currency")?,
             status: choice_column(row, "status")?,
-            period_start: row.try_get("period_start")?,
-            period_end: row.try_get("period_end")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            next_billing: row.try_get("next_billing")?,
-        }))
+        })))
     }
 }
 
@@ -85,11 +78,7 @@ const LOCK: &str = "SELECT * FROM billing WHERE id = $1 AND team_id = $2 FOR UPD
 const ACTIVE: &str = "SELECT * FROM billing WHERE team_id = $1 AND status = 'active'";
 
 /// `$1` team, `$2`/`$3` keyset bound, `$4` rows to fetch.
-const LIST: &str = "
-    SELECT * FROM billing
-    WHERE team_id = $1 AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST: &str = keyset_list!("billing", "team_id");
 
 #[async_trait]
 impl BillingRepository for PgStore {

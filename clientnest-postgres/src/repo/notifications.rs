@@ -9,24 +9,19 @@ use clientnest_core::{Entity, Result};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{Db, RowQuery, choice_column, owned_row};
+use super::{Db, RowQuery, choice_column, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<Notification> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(Notification {
+        Ok(Db(from_columns!(row, Notification {
+            title, message, data, is_read, created_at, read_at;
             id: NotificationId(row.try_get("id")?),
             user_id: UserId(row.try_get("user_id")?),
             kind: choice_column(row, "type")?,
-            title: row.try_get("title")?,
-            message: row.try_get("message")?,
-            data: row.try_get("data")?,
-            is_read: row.try_get("is_read")?,
             priority: choice_column(row, "priority")?,
-            created_at: row.try_get("created_at")?,
-            read_at: row.try_get("read_at")?,
-        }))
+        })))
     }
 }
 
@@ -74,18 +69,10 @@ const SAVE: &str = concat!(
 const LOCK: &str = "SELECT * FROM notifications WHERE id = $1 AND user_id = $2 FOR UPDATE";
 
 /// `$1` user, `$2`/`$3` keyset bound, `$4` rows to fetch.
-const LIST: &str = "
-    SELECT * FROM notifications
-    WHERE user_id = $1 AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST: &str = keyset_list!("notifications", "user_id");
 
 /// As [`LIST`], unread ones only.
-const LIST_UNREAD: &str = "
-    SELECT * FROM notifications
-    WHERE user_id = $1 AND NOT is_read AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST_UNREAD: &str = keyset_list!("notifications", "user_id", "AND NOT is_read");
 
 /// `$1` user.
 const UNREAD_COUNT: &str = "SELECT count(*) FROM notifications WHERE user_id = $1 AND NOT is_read";

@@ -18,29 +18,23 @@ use uuid::Uuid;
 
 use super::members::{Acting, require_member};
 use super::sealed::{Sealed, SealedRecord};
-use super::{Db, RowQuery, choice_column, clamp_time, missing, owned_row};
+use super::{Db, RowQuery, choice_column, clamp_time, from_columns, keyset_list, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, Tx, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<Sealed<SocialAccount>> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        let permissions: Json<Vec<String>> = row.try_get("permissions")?;
-        Ok(Db(Sealed(SocialAccount {
+        Ok(Db(Sealed(from_columns!(row, SocialAccount {
+            platform_id, username, token_expires, is_active, created_at, updated_at;
             id: SocialAccountId(row.try_get("id")?),
             user_id: UserId(row.try_get("user_id")?),
             team_id: TeamId(row.try_get("team_id")?),
             platform: choice_column(row, "platform")?,
-            platform_id: row.try_get("platform_id")?,
-            username: row.try_get("username")?,
             access_token: Secret::new(row.try_get::<String, _>("access_token_enc")?),
             refresh_token: row.try_get::<Option<String>, _>("refresh_token_enc")?.map(Secret::new),
-            token_expires: row.try_get("token_expires")?,
-            permissions: permissions.0,
-            is_active: row.try_get("is_active")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })))
+            permissions: row.try_get::<Json<Vec<String>>, _>("permissions")?.0,
+        }))))
     }
 }
 
@@ -159,11 +153,7 @@ const GET: &str = "SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2"
 const LOCK: &str = "SELECT * FROM social_accounts WHERE id = $1 AND team_id = $2 FOR UPDATE";
 
 /// `$1` team, `$2`/`$3` keyset bound, `$4` rows to fetch.
-const LIST: &str = "
-    SELECT * FROM social_accounts
-    WHERE team_id = $1 AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST: &str = keyset_list!("social_accounts", "team_id");
 
 /// `$1` expiry bound (exclusive), `$2` limit: active accounts expiring first.
 const EXPIRING: &str = "

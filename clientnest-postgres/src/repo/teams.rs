@@ -11,36 +11,31 @@ use clientnest_core::{Entity, Error, Result, validate};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{Db, RowQuery, choice_column, found, missing, owned_row};
+use super::{Db, RowQuery, choice_column, found, from_columns, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, Tx, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<Team> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(Team {
+        Ok(Db(from_columns!(row, Team {
+            name, created_at, updated_at, settings, billing_info;
             id: TeamId(row.try_get("id")?),
-            name: row.try_get("name")?,
             owner_id: UserId(row.try_get("owner_id")?),
             plan_type: choice_column(row, "plan_type")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            settings: row.try_get("settings")?,
-            billing_info: row.try_get("billing_info")?,
-        }))
+        })))
     }
 }
 
 impl sqlx::FromRow<'_, PgRow> for Db<TeamMember> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(TeamMember {
+        Ok(Db(from_columns!(row, TeamMember {
+            joined_at, permissions;
             id: TeamMemberId(row.try_get("id")?),
             user_id: UserId(row.try_get("user_id")?),
             team_id: TeamId(row.try_get("team_id")?),
             role: choice_column(row, "role")?,
-            joined_at: row.try_get("joined_at")?,
-            permissions: row.try_get("permissions")?,
             status: choice_column(row, "status")?,
-        }))
+        })))
     }
 }
 

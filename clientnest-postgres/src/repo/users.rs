@@ -10,27 +10,18 @@ use clientnest_core::{Entity, Error, Result};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{Db, RowQuery, found};
+use super::{Db, RowQuery, found, from_columns};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<User> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(User {
+        Ok(Db(from_columns!(row, User {
+            email, first_name, last_name, avatar_url, timezone, is_active, email_verified, created_at, updated_at,
+            last_login, preferences;
             id: UserId(row.try_get("id")?),
-            email: row.try_get("email")?,
             password_hash: PasswordHash::from_phc(row.try_get::<String, _>("password_hash")?),
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            avatar_url: row.try_get("avatar_url")?,
-            timezone: row.try_get("timezone")?,
-            is_active: row.try_get("is_active")?,
-            email_verified: row.try_get("email_verified")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            last_login: row.try_get("last_login")?,
-            preferences: row.try_get("preferences")?,
-        }))
+        })))
     }
 }
 

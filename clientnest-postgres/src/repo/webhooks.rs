@@ -13,25 +13,20 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::sealed::{Sealed, SealedRecord};
-use super::{Db, RowQuery, choice_column, found, owned_row};
+use super::{Db, RowQuery, choice_column, found, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
 use crate::store::{PgStore, finish};
 
 impl sqlx::FromRow<'_, PgRow> for Db<Sealed<Webhook>> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(Sealed(Webhook {
+        Ok(Db(Sealed(from_columns!(row, Webhook {
+            event_type, endpoint_url, is_active, last_triggered, created_at, updated_at;
             id: WebhookId(row.try_get("id")?),
             user_id: UserId(row.try_get("user_id")?),
             platform: choice_column(row, "platform")?,
-            event_type: row.try_get("event_type")?,
-            endpoint_url: row.try_get("endpoint_url")?,
             secret_key: Secret::new(row.try_get::<String, _>("secret_key_enc")?),
-            is_active: row.try_get("is_active")?,
-            last_triggered: row.try_get("last_triggered")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })))
+        }))))
     }
 }
 
@@ -117,11 +112,7 @@ const GET: &str = "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2";
 const LOCK: &str = "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE";
 
 /// `$1` user, `$2`/`$3` keyset bound, `$4` rows to fetch.
-const LIST: &str = "
-    SELECT * FROM webhooks
-    WHERE user_id = $1 AND (created_at, id) < ($2, $3)
-    ORDER BY created_at DESC, id DESC
-    LIMIT $4";
+const LIST: &str = keyset_list!("webhooks", "user_id");
 
 /// `$1` platform, `$2` event type: the active webhooks, oldest first.
 const FOR_EVENT: &str = "
