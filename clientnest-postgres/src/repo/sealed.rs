@@ -29,6 +29,23 @@ impl<T: Keyed> Keyed for Sealed<T> {
     }
 }
 
+/// The statement of [`SealedRecord::SWEEP`] for `$table`: `$1` the last id of the previous page
+/// (NULL for the first), `$2` rows to fetch; in id order, locked `FOR UPDATE`.
+macro_rules! sweep_page {
+    ($table:literal) => {
+        concat!(
+            "SELECT * FROM ",
+            $table,
+            "
+             WHERE $1::uuid IS NULL OR id > $1
+             ORDER BY id
+             LIMIT $2
+             FOR UPDATE"
+        )
+    };
+}
+pub(crate) use sweep_page;
+
 /// A record stored with sealed secrets, read through `Db<Sealed<Self>>` and written through
 /// [`SealedRecord::bind`].
 pub(crate) trait SealedRecord: Sized + Send + Unpin + 'static {

@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::members::{Acting, require_member};
-use super::sealed::{Sealed, SealedRecord};
+use super::sealed::{Sealed, SealedRecord, sweep_page};
 use super::{Db, RowQuery, choice_column, clamp_time, from_columns, keyset_list, missing, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
@@ -47,12 +47,7 @@ macro_rules! columns {
 }
 
 impl SealedRecord for SocialAccount {
-    const SWEEP: &'static str = "
-        SELECT * FROM social_accounts
-        WHERE $1::uuid IS NULL OR id > $1
-        ORDER BY id
-        LIMIT $2
-        FOR UPDATE";
+    const SWEEP: &'static str = sweep_page!("social_accounts");
     const SAVE: &'static str = SAVE;
 
     fn row_id(&self) -> Uuid {

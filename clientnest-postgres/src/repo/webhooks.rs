@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::sealed::{Sealed, SealedRecord};
+use super::sealed::{Sealed, SealedRecord, sweep_page};
 use super::{Db, RowQuery, choice_column, found, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
 use crate::secrets::{SealedColumn, Sealer};
@@ -39,12 +39,7 @@ macro_rules! columns {
 }
 
 impl SealedRecord for Webhook {
-    const SWEEP: &'static str = "
-        SELECT * FROM webhooks
-        WHERE $1::uuid IS NULL OR id > $1
-        ORDER BY id
-        LIMIT $2
-        FOR UPDATE";
+    const SWEEP: &'static str = sweep_page!("webhooks");
     const SAVE: &'static str = SAVE;
 
     fn row_id(&self) -> Uuid {
