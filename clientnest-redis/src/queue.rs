@@ -29,9 +29,6 @@ use crate::time::{from_micros, micros, parse_micros};
 /// How long an idempotency key is remembered after its enqueue, in ms (24 hours).
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// Why an ack, fail or extend is refused (the in-memory backend's words).
-const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
-
 /// The fields of a job that never change, as stored: `priority|max_attempts|base s|base ns|max s|max ns`.
 fn encode_fixed(priority: u8, retry: &RetryPolicy) -> String {
     format!(
@@ -60,11 +57,6 @@ fn decode_fixed(s: &str) -> Result<(u8, RetryPolicy)> {
         max_delay: duration(max_s, max_ns)?,
     };
     Ok((priority.parse().map_err(|_| bad())?, retry))
-}
-
-/// The error of an ack, fail or extend whose lease no longer holds the job.
-fn lease_lost(lease: &JobLease) -> Error {
-    Error::InvalidState { entity: Entity::Job, id: lease.job_id.to_string(), reason: LEASE_LOST }
 }
 
 /// A job id from its stored text.
@@ -140,9 +132,7 @@ impl RedisKv {
     ) -> Result<(i64, DateTime<Utc>)> {
         let (status, at): (i64, Option<i64>) =
             if resend { self.eval_retried(call).await? } else { self.eval_once(call).await? };
-        if status == 0 {
-            return Err(lease_lost(lease));
-        }
+        lease.ensure_held(status != 0)?;
         Ok((status, from_micros(at.ok_or_else(|| bad_reply("lease script time"))?)?))
     }
 }
@@ -211,7 +201,7 @@ impl JobQueue for RedisKv {
         let acked: i64 = self
             .eval_once(QUEUE_ACK.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token))
             .await?;
-        if acked == 1 { Ok(()) } else { Err(lease_lost(lease)) }
+        lease.ensure_held(acked == 1)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]

@@ -9,15 +9,10 @@ use rust_decimal::Decimal;
 use super::store::{MemoryStore, page_desc, stored};
 use crate::constraint::{FK_AI_USAGE_TEAM, FK_AI_USAGE_USER};
 use crate::error::{Entity, Result};
-use crate::ids::{AiUsageId, TeamId};
+use crate::ids::TeamId;
 use crate::model::{AiUsage, AiUsageTotal, NewAiUsage, Period};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::AiUsageRepository;
-use crate::validate;
-
-fn usage_cursor(u: &AiUsage) -> Cursor {
-    Cursor::after(u.created_at, u.id)
-}
 
 /// Add one record to its feature's total.
 fn add(total: &mut AiUsageTotal, u: &AiUsage) {
@@ -29,25 +24,11 @@ fn add(total: &mut AiUsageTotal, u: &AiUsage) {
 #[async_trait]
 impl AiUsageRepository for MemoryStore {
     async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage> {
-        validate::check(&usage)?;
-        let now = self.now();
+        let row = usage.into_record(team, self.now())?;
         let mut t = self.tables();
         t.require_team(team, Entity::AiUsage, FK_AI_USAGE_TEAM)?;
-        t.require_user(usage.user_id, Entity::AiUsage, FK_AI_USAGE_USER)?;
-        t.require_member(team, usage.user_id, Entity::AiUsage)?;
-        let row = AiUsage {
-            id: AiUsageId::new(),
-            user_id: usage.user_id,
-            team_id: team,
-            feature_type: usage.feature_type,
-            tokens_used: usage.tokens_used,
-            cost: usage.cost,
-            model_used: usage.model_used,
-            request_data: usage.request_data,
-            response_data: usage.response_data,
-            created_at: now,
-            metadata: usage.metadata,
-        };
+        t.require_user(row.user_id, Entity::AiUsage, FK_AI_USAGE_USER)?;
+        t.require_member(team, row.user_id, Entity::AiUsage)?;
         t.ai_usage.insert(row.id, row.clone());
         Ok(row)
     }
@@ -55,7 +36,7 @@ impl AiUsageRepository for MemoryStore {
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.ai_usage.values().filter(|u| u.team_id == team), &page, usage_cursor))
+        Ok(page_desc(t.ai_usage.values().filter(|u| u.team_id == team), &page, AiUsage::cursor))
     }
 
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>> {

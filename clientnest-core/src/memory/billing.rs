@@ -3,18 +3,14 @@
 
 use async_trait::async_trait;
 
-use super::store::{MemoryStore, Tables, page_desc, stored};
+use super::store::{MemoryStore, Tables, page_desc};
 use crate::constraint::{FK_BILLING_TEAM, UQ_BILLING_SUBSCRIPTION_ID, UQ_BILLING_TEAM_ACTIVE};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{BillingId, TeamId};
 use crate::model::{Billing, BillingStatus, BillingUpdate, NewBilling};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::BillingRepository;
 use crate::validate;
-
-fn billing_cursor(b: &Billing) -> Cursor {
-    Cursor::after(b.created_at, b.id)
-}
 
 impl Tables {
     fn team_billing(&self, team: TeamId, id: BillingId) -> Result<&Billing> {
@@ -30,30 +26,15 @@ impl Tables {
 #[async_trait]
 impl BillingRepository for MemoryStore {
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing> {
-        billing.check()?;
-        let now = self.now();
+        let row = billing.into_record(team, self.now())?;
         let mut t = self.tables();
         t.require_team(team, Entity::Billing, FK_BILLING_TEAM)?;
-        if t.billing.values().any(|b| b.subscription_id == billing.subscription_id) {
+        if t.billing.values().any(|b| b.subscription_id == row.subscription_id) {
             return Err(Error::Conflict { entity: Entity::Billing, rule: UQ_BILLING_SUBSCRIPTION_ID });
         }
-        if billing.status == BillingStatus::Active && t.active_billing(team, None).is_some() {
+        if row.status == BillingStatus::Active && t.active_billing(team, None).is_some() {
             return Err(Error::Conflict { entity: Entity::Billing, rule: UQ_BILLING_TEAM_ACTIVE });
         }
-        let row = Billing {
-            id: BillingId::new(),
-            team_id: team,
-            subscription_id: billing.subscription_id,
-            plan_type: billing.plan_type,
-            amount: billing.amount,
-            currency: billing.currency,
-            status: billing.status,
-            period_start: stored(billing.period_start),
-            period_end: stored(billing.period_end),
-            created_at: now,
-            updated_at: now,
-            next_billing: stored(billing.next_billing),
-        };
         t.billing.insert(row.id, row.clone());
         Ok(row)
     }
@@ -62,11 +43,8 @@ impl BillingRepository for MemoryStore {
         self.tables().team_billing(team, id).cloned()
     }
 
-    async fn update_billing(&self, team: TeamId, id: BillingId, mut update: BillingUpdate) -> Result<Billing> {
+    async fn update_billing(&self, team: TeamId, id: BillingId, update: BillingUpdate) -> Result<Billing> {
         validate::check(&update)?;
-        update.period_start = update.period_start.map(stored);
-        update.period_end = update.period_end.map(stored);
-        update.next_billing = update.next_billing.map(stored);
         let now = self.now();
         let mut t = self.tables();
         let mut next = t.team_billing(team, id)?.clone();
@@ -85,6 +63,6 @@ impl BillingRepository for MemoryStore {
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.billing.values().filter(|b| b.team_id == team), &page, billing_cursor))
+        Ok(page_desc(t.billing.values().filter(|b| b.team_id == team), &page, Billing::cursor))
     }
 }

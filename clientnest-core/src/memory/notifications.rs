@@ -7,13 +7,8 @@ use crate::constraint::FK_NOTIFICATIONS_USER;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{NotificationId, UserId};
 use crate::model::{NewNotification, Notification, NotificationFilter};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::NotificationRepository;
-use crate::validate;
-
-fn notification_cursor(n: &Notification) -> Cursor {
-    Cursor::after(n.created_at, n.id)
-}
 
 impl Tables {
     fn user_notification_mut(&mut self, user: UserId, id: NotificationId) -> Result<&mut Notification> {
@@ -27,22 +22,9 @@ impl Tables {
 #[async_trait]
 impl NotificationRepository for MemoryStore {
     async fn notify(&self, user: UserId, notification: NewNotification) -> Result<Notification> {
-        validate::check(&notification)?;
-        let now = self.now();
+        let row = notification.into_record(user, self.now())?;
         let mut t = self.tables();
         t.require_user(user, Entity::Notification, FK_NOTIFICATIONS_USER)?;
-        let row = Notification {
-            id: NotificationId::new(),
-            user_id: user,
-            kind: notification.kind,
-            title: notification.title,
-            message: notification.message,
-            data: notification.data,
-            is_read: false,
-            priority: notification.priority,
-            created_at: now,
-            read_at: None,
-        };
         t.notifications.insert(row.id, row.clone());
         Ok(row)
     }
@@ -56,7 +38,7 @@ impl NotificationRepository for MemoryStore {
         page.check()?;
         let t = self.tables();
         let rows = t.notifications.values().filter(|n| n.user_id == user && (!filter.unread_only || !n.is_read));
-        Ok(page_desc(rows, &page, notification_cursor))
+        Ok(page_desc(rows, &page, Notification::cursor))
     }
 
     async fn unread_count(&self, user: UserId) -> Result<u64> {
@@ -68,23 +50,15 @@ impl NotificationRepository for MemoryStore {
         let now = self.now();
         let mut t = self.tables();
         let n = t.user_notification_mut(user, id)?;
-        if !n.is_read {
-            n.is_read = true;
-            n.read_at = Some(now);
-        }
+        n.mark_read(now);
         Ok(n.clone())
     }
 
     async fn mark_all_read(&self, user: UserId) -> Result<u64> {
         let now = self.now();
         let mut t = self.tables();
-        let mut changed = 0;
-        for n in t.notifications.values_mut().filter(|n| n.user_id == user && !n.is_read) {
-            n.is_read = true;
-            n.read_at = Some(now);
-            changed += 1;
-        }
-        Ok(changed)
+        let mine = t.notifications.values_mut().filter(|n| n.user_id == user);
+        Ok(mine.map(|n| u64::from(n.mark_read(now))).sum())
     }
 
     async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()> {

@@ -7,18 +7,10 @@ use super::store::{MemoryStore, Tables, page_desc};
 use crate::constraint::{FK_TEAM_MEMBERS_TEAM, FK_TEAM_MEMBERS_USER, FK_TEAMS_OWNER, UQ_TEAM_MEMBERS_USER_TEAM};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{TeamId, TeamMemberId, UserId};
-use crate::model::{MemberStatus, NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamRole, TeamUpdate};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::model::{NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::TeamRepository;
 use crate::validate;
-
-fn team_cursor(t: &Team) -> Cursor {
-    Cursor::after(t.created_at, t.id)
-}
-
-fn member_cursor(m: &TeamMember) -> Cursor {
-    Cursor::after(m.joined_at, m.id)
-}
 
 impl Tables {
     /// A membership's id, or `NotFound` (named by the user's id).
@@ -36,29 +28,9 @@ impl Tables {
 #[async_trait]
 impl TeamRepository for MemoryStore {
     async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)> {
-        validate::check(&team)?;
-        let now = self.now();
+        let (row, owner) = team.into_record(self.now())?;
         let mut t = self.tables();
-        t.require_user(team.owner_id, Entity::Team, FK_TEAMS_OWNER)?;
-        let row = Team {
-            id: TeamId::new(),
-            name: team.name,
-            owner_id: team.owner_id,
-            plan_type: team.plan_type,
-            created_at: now,
-            updated_at: now,
-            settings: team.settings,
-            billing_info: team.billing_info,
-        };
-        let owner = TeamMember {
-            id: TeamMemberId::new(),
-            user_id: row.owner_id,
-            team_id: row.id,
-            role: TeamRole::Owner,
-            joined_at: now,
-            permissions: serde_json::json!({}),
-            status: MemberStatus::Active,
-        };
+        t.require_user(row.owner_id, Entity::Team, FK_TEAMS_OWNER)?;
         t.teams.insert(row.id, row.clone());
         t.insert_member(owner.clone());
         Ok((row, owner))
@@ -90,27 +62,17 @@ impl TeamRepository for MemoryStore {
         page.check()?;
         let t = self.tables();
         let teams = t.members.values().filter(|m| m.user_id == user).filter_map(|m| t.teams.get(&m.team_id));
-        Ok(page_desc(teams, &page, team_cursor))
+        Ok(page_desc(teams, &page, Team::cursor))
     }
 
     async fn add_member(&self, team: TeamId, member: NewTeamMember) -> Result<TeamMember> {
-        validate::check(&member)?;
-        let now = self.now();
+        let row = member.into_record(team, self.now())?;
         let mut t = self.tables();
         t.require_team(team, Entity::TeamMember, FK_TEAM_MEMBERS_TEAM)?;
-        t.require_user(member.user_id, Entity::TeamMember, FK_TEAM_MEMBERS_USER)?;
-        if t.member_keys.contains_key(&(team, member.user_id)) {
+        t.require_user(row.user_id, Entity::TeamMember, FK_TEAM_MEMBERS_USER)?;
+        if t.member_keys.contains_key(&(team, row.user_id)) {
             return Err(Error::Conflict { entity: Entity::TeamMember, rule: UQ_TEAM_MEMBERS_USER_TEAM });
         }
-        let row = TeamMember {
-            id: TeamMemberId::new(),
-            user_id: member.user_id,
-            team_id: team,
-            role: member.role,
-            joined_at: now,
-            permissions: member.permissions,
-            status: member.status,
-        };
         t.insert_member(row.clone());
         Ok(row)
     }
@@ -123,7 +85,7 @@ impl TeamRepository for MemoryStore {
     async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.members.values().filter(|m| m.team_id == team), &page, member_cursor))
+        Ok(page_desc(t.members.values().filter(|m| m.team_id == team), &page, TeamMember::cursor))
     }
 
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember> {
@@ -138,12 +100,8 @@ impl TeamRepository for MemoryStore {
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()> {
         let mut t = self.tables();
         let id = t.member_id(team, user)?;
-        if t.teams.get(&team).is_some_and(|x| x.owner_id == user) {
-            return Err(Error::InvalidState {
-                entity: Entity::TeamMember,
-                id: id.to_string(),
-                reason: "the team's owner cannot be removed",
-            });
+        if let (Some(owner), Some(member)) = (t.teams.get(&team), t.members.get(&id)) {
+            owner.check_removal(member)?;
         }
         t.remove_members(&[id]);
         Ok(())

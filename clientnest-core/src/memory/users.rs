@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::store::{MemoryStore, Tables, stored};
+use super::store::{MemoryStore, Tables};
 use crate::constraint::UQ_USERS_EMAIL;
 use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
@@ -28,27 +28,11 @@ impl Tables {
 #[async_trait]
 impl UserRepository for MemoryStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        user.check(self.host_policy())?;
-        let now = self.now();
+        let row = user.into_record(self.host_policy(), self.now())?;
         let mut t = self.tables();
-        if t.email_taken(&user.email, None) {
+        if t.email_taken(&row.email, None) {
             return Err(Error::Conflict { entity: Entity::User, rule: UQ_USERS_EMAIL });
         }
-        let row = User {
-            id: UserId::new(),
-            email: user.email,
-            password_hash: user.password_hash,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            avatar_url: user.avatar_url,
-            timezone: user.timezone,
-            is_active: true,
-            email_verified: false,
-            created_at: now,
-            updated_at: now,
-            last_login: None,
-            preferences: user.preferences,
-        };
         t.emails.insert(email_key(&row.email), row.id);
         t.users.insert(row.id, row.clone());
         Ok(row)
@@ -63,9 +47,8 @@ impl UserRepository for MemoryStore {
         Ok(t.emails.get(&email_key(email)).and_then(|id| t.users.get(id)).cloned())
     }
 
-    async fn update_user(&self, id: UserId, mut update: UserUpdate) -> Result<User> {
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User> {
         update.check(self.host_policy())?;
-        update.last_login = update.last_login.map(stored);
         let now = self.now();
         let mut t = self.tables();
         let old_email = t.user_mut(id)?.email.clone();

@@ -5,18 +5,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::store::{MemoryStore, Tables, oldest_first, page_desc, stored};
+use super::store::{MemoryStore, Tables, oldest_first, page_desc};
 use crate::constraint::FK_WEBHOOKS_USER;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{UserId, WebhookId};
 use crate::model::{NewWebhook, Platform, Webhook, WebhookUpdate};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::{ResealCursor, ResealProgress, ResealTable, SecretReseal, WebhookRepository, check_reseal_limit};
-use crate::validate::{self, rule};
-
-fn webhook_cursor(w: &Webhook) -> Cursor {
-    Cursor::after(w.created_at, w.id)
-}
 
 impl Tables {
     fn user_webhook(&self, user: UserId, id: WebhookId) -> Result<&Webhook> {
@@ -31,22 +26,9 @@ impl Tables {
 #[async_trait]
 impl WebhookRepository for MemoryStore {
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
-        webhook.check(self.host_policy())?;
-        let now = self.now();
+        let row = webhook.into_record(user, self.host_policy(), self.now())?;
         let mut t = self.tables();
         t.require_user(user, Entity::Webhook, FK_WEBHOOKS_USER)?;
-        let row = Webhook {
-            id: WebhookId::new(),
-            user_id: user,
-            platform: webhook.platform,
-            event_type: webhook.event_type,
-            endpoint_url: webhook.endpoint_url,
-            secret_key: webhook.secret_key,
-            is_active: true,
-            last_triggered: None,
-            created_at: now,
-            updated_at: now,
-        };
         t.webhooks.insert(row.id, row.clone());
         Ok(row)
     }
@@ -58,7 +40,7 @@ impl WebhookRepository for MemoryStore {
     async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>> {
         page.check()?;
         let t = self.tables();
-        Ok(page_desc(t.webhooks.values().filter(|w| w.user_id == user), &page, webhook_cursor))
+        Ok(page_desc(t.webhooks.values().filter(|w| w.user_id == user), &page, Webhook::cursor))
     }
 
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
@@ -84,12 +66,10 @@ impl WebhookRepository for MemoryStore {
     }
 
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
-        if validate::storable_time(&at).is_err() {
-            return Err(Error::invalid("at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));
-        }
+        let at = Webhook::triggered_at(at)?;
         let mut t = self.tables();
         let webhook = t.webhooks.get_mut(&id).ok_or_else(|| Error::not_found(Entity::Webhook, id))?;
-        webhook.last_triggered = Some(stored(at));
+        webhook.last_triggered = Some(at);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::FeatureType;
+use crate::clock::to_micros;
 use crate::error::Error;
 use crate::ids::{AiUsageId, TeamId, UserId};
 use crate::validate::{self as v, rule};
@@ -70,6 +71,27 @@ pub struct NewAiUsage {
     /// Metadata.
     #[validate(custom(function = "v::json"))]
     pub metadata: serde_json::Value,
+}
+
+impl NewAiUsage {
+    /// The record of `team` to store, after validation: a new id, used at `now` (truncated to
+    /// microseconds).
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<AiUsage, Error> {
+        v::check(&self)?;
+        Ok(AiUsage {
+            id: AiUsageId::new(),
+            user_id: self.user_id,
+            team_id: team,
+            feature_type: self.feature_type,
+            tokens_used: self.tokens_used,
+            cost: self.cost,
+            model_used: self.model_used,
+            request_data: self.request_data,
+            response_data: self.response_data,
+            created_at: to_micros(now),
+            metadata: self.metadata,
+        })
+    }
 }
 
 /// Totals of one feature over a period.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{BillingStatus, PlanType};
+use crate::clock::to_micros;
 use crate::error::Error;
 use crate::ids::{BillingId, TeamId};
 use crate::validate::{self as v, Checks, rule};
@@ -73,6 +74,27 @@ impl NewBilling {
         c.ensure(self.period_end > self.period_start, "period_end", rule::BILLING_PERIOD, "must be after period_start");
         c.finish()
     }
+
+    /// The record of `team` to store, after [`NewBilling::check`]: a new id, created and
+    /// changed at `now`, every time truncated to microseconds.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<Billing, Error> {
+        self.check()?;
+        let now = to_micros(now);
+        Ok(Billing {
+            id: BillingId::new(),
+            team_id: team,
+            subscription_id: self.subscription_id,
+            plan_type: self.plan_type,
+            amount: self.amount,
+            currency: self.currency,
+            status: self.status,
+            period_start: to_micros(self.period_start),
+            period_end: to_micros(self.period_end),
+            created_at: now,
+            updated_at: now,
+            next_billing: to_micros(self.next_billing),
+        })
+    }
 }
 
 /// Changes to a billing record.
@@ -97,7 +119,8 @@ pub struct BillingUpdate {
 }
 
 impl BillingUpdate {
-    /// Apply the changes, then check the period on the result.
+    /// Apply the changes (times truncated to microseconds), then check the period on the
+    /// result; a refused change leaves `b` as it was.
     pub fn apply(self, b: &mut Billing, now: DateTime<Utc>) -> Result<(), Error> {
         let mut next = b.clone();
         if let Some(x) = self.plan_type {
@@ -110,13 +133,13 @@ impl BillingUpdate {
             next.status = x;
         }
         if let Some(x) = self.period_start {
-            next.period_start = x;
+            next.period_start = to_micros(x);
         }
         if let Some(x) = self.period_end {
-            next.period_end = x;
+            next.period_end = to_micros(x);
         }
         if let Some(x) = self.next_billing {
-            next.next_billing = x;
+            next.next_billing = to_micros(x);
         }
         if next.period_end <= next.period_start {
             return Err(Error::invalid("period_end", rule::BILLING_PERIOD, "must be after period_start"));

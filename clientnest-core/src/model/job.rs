@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::RetryPolicy;
 use super::session::{MAX_VALUE_BYTES, check_key};
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::ids::JobId;
 use crate::validate::rule;
 
@@ -116,6 +116,23 @@ pub struct JobLease {
     pub token: String,
     /// When the job becomes visible again unless acked or extended.
     pub expires_at: DateTime<Utc>,
+}
+
+/// Why an ack, fail or extend is refused: the lease no longer holds its job.
+pub const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
+
+impl JobLease {
+    /// The refusal of an ack, fail or extend whose lease no longer holds the job:
+    /// `InvalidState` [`LEASE_LOST`], naming the job.
+    pub fn lost(&self) -> Error {
+        Error::InvalidState { entity: Entity::Job, id: self.job_id.to_string(), reason: LEASE_LOST }
+    }
+
+    /// `Ok` when the backend found the job still held by this lease (`held`), else
+    /// [`JobLease::lost`].
+    pub fn ensure_held(&self, held: bool) -> Result<(), Error> {
+        if held { Ok(()) } else { Err(self.lost()) }
+    }
 }
 
 /// A reserved job and its lease.

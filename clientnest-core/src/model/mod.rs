@@ -32,8 +32,8 @@ pub use comment::{
     check_ingest,
 };
 pub use job::{
-    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName, Reserved,
-    check_visibility, clip_error,
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName,
+    Reserved, check_visibility, clip_error,
 };
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{
@@ -48,7 +48,7 @@ pub use schedule::{
 };
 pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
 pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};
-pub use team::{NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
+pub use team::{NewTeam, NewTeamMember, OWNER_NOT_REMOVABLE, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
 pub use template::{NewTemplate, Template, TemplateFilter, TemplateUpdate};
 pub use user::{NewUser, User, UserUpdate};
 pub use webhook::{NewWebhook, Webhook, WebhookUpdate};

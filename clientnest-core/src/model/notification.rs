@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{NotificationType, Priority};
+use crate::clock::to_micros;
+use crate::error::Error;
 use crate::ids::{NotificationId, UserId};
 use crate::validate as v;
 
@@ -61,6 +63,37 @@ impl NewNotification {
             data: serde_json::json!({}),
             priority: Priority::Medium,
         }
+    }
+
+    /// The notification for `user` to store, after validation: a new id, unread, created at
+    /// `now` (truncated to microseconds).
+    pub fn into_record(self, user: UserId, now: DateTime<Utc>) -> Result<Notification, Error> {
+        v::check(&self)?;
+        Ok(Notification {
+            id: NotificationId::new(),
+            user_id: user,
+            kind: self.kind,
+            title: self.title,
+            message: self.message,
+            data: self.data,
+            is_read: false,
+            priority: self.priority,
+            created_at: to_micros(now),
+            read_at: None,
+        })
+    }
+}
+
+impl Notification {
+    /// Mark it read at `now`: `read_at` is set on the first read only, a second mark changes
+    /// nothing. Whether this call changed it.
+    pub fn mark_read(&mut self, now: DateTime<Utc>) -> bool {
+        if self.is_read {
+            return false;
+        }
+        self.is_read = true;
+        self.read_at = Some(to_micros(now));
+        true
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use validator::Validate;
 
 use super::choices::Platform;
+use crate::clock::to_micros;
 use crate::error::Error;
 use crate::ids::{SocialAccountId, TeamId, UserId};
 use crate::secret::Secret;
@@ -83,6 +84,47 @@ impl NewSocialAccount {
         }
         c.finish()
     }
+
+    /// The account to store in `team`, after [`NewSocialAccount::check`]: a new id, active,
+    /// created and changed at `now`, times truncated to microseconds. A reconnect passes it to
+    /// [`SocialAccount::reconnect`] instead of storing it.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<SocialAccount, Error> {
+        self.check()?;
+        let now = to_micros(now);
+        Ok(SocialAccount {
+            id: SocialAccountId::new(),
+            user_id: self.user_id,
+            team_id: team,
+            platform: self.platform,
+            platform_id: self.platform_id,
+            username: self.username,
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            token_expires: self.token_expires.map(to_micros),
+            permissions: self.permissions,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl SocialAccount {
+    /// Reconnect this stored account with `fresh` (built by [`NewSocialAccount::into_record`]
+    /// for the same platform, platform id and team): id, creation time and the first
+    /// connecting user stay; handle, tokens, expiry and scopes are replaced, except that a
+    /// fresh record without a refresh token keeps the stored one; the account is active again.
+    pub fn reconnect(&mut self, fresh: SocialAccount) {
+        self.username = fresh.username;
+        self.access_token = fresh.access_token;
+        if let Some(refresh) = fresh.refresh_token {
+            self.refresh_token = Some(refresh);
+        }
+        self.token_expires = fresh.token_expires;
+        self.permissions = fresh.permissions;
+        self.is_active = true;
+        self.updated_at = fresh.updated_at;
+    }
 }
 
 /// Changes to an account (token refresh, deactivation...).
@@ -120,7 +162,7 @@ impl SocialAccountUpdate {
         c.finish()
     }
 
-    /// Apply the changes.
+    /// Apply the changes (a new expiry truncated to microseconds).
     pub fn apply(self, a: &mut SocialAccount, now: DateTime<Utc>) {
         if let Some(x) = self.username {
             a.username = x;
@@ -132,7 +174,7 @@ impl SocialAccountUpdate {
             a.refresh_token = x;
         }
         if let Some(x) = self.token_expires {
-            a.token_expires = x;
+            a.token_expires = x.map(to_micros);
         }
         if let Some(x) = self.permissions {
             a.permissions = x;

@@ -5,8 +5,13 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{MemberStatus, PlanType, TeamRole};
+use crate::clock::to_micros;
+use crate::error::{Entity, Error};
 use crate::ids::{TeamId, TeamMemberId, UserId};
 use crate::validate as v;
+
+/// Why `remove_member` refuses the team's owner.
+pub const OWNER_NOT_REMOVABLE: &str = "the team's owner cannot be removed";
 
 /// A stored team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +62,41 @@ impl NewTeam {
             settings: serde_json::json!({}),
             billing_info: serde_json::json!({}),
         }
+    }
+
+    /// The team to store, after validation, and its owner's membership: new ids, created at
+    /// `now` (truncated to microseconds); the owner joins as an active `owner` with no extra
+    /// permissions.
+    pub fn into_record(self, now: DateTime<Utc>) -> Result<(Team, TeamMember), Error> {
+        v::check(&self)?;
+        let now = to_micros(now);
+        let team = Team {
+            id: TeamId::new(),
+            name: self.name,
+            owner_id: self.owner_id,
+            plan_type: self.plan_type,
+            created_at: now,
+            updated_at: now,
+            settings: self.settings,
+            billing_info: self.billing_info,
+        };
+        let owner = NewTeamMember::new(team.owner_id, TeamRole::Owner).into_record(team.id, now)?;
+        Ok((team, owner))
+    }
+}
+
+impl Team {
+    /// `Ok` when `member` may leave the team: anyone but its owner (`InvalidState`
+    /// [`OWNER_NOT_REMOVABLE`], naming the membership).
+    pub fn check_removal(&self, member: &TeamMember) -> Result<(), Error> {
+        if member.user_id == self.owner_id {
+            return Err(Error::InvalidState {
+                entity: Entity::TeamMember,
+                id: member.id.to_string(),
+                reason: OWNER_NOT_REMOVABLE,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -132,6 +172,21 @@ impl NewTeamMember {
     /// An active member with no extra permissions.
     pub fn new(user_id: UserId, role: TeamRole) -> Self {
         Self { user_id, role, permissions: serde_json::json!({}), status: MemberStatus::Active }
+    }
+
+    /// The membership to store in `team`, after validation: a new id, joined at `now`
+    /// (truncated to microseconds).
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Result<TeamMember, Error> {
+        v::check(&self)?;
+        Ok(TeamMember {
+            id: TeamMemberId::new(),
+            user_id: self.user_id,
+            team_id: team,
+            role: self.role,
+            joined_at: to_micros(now),
+            permissions: self.permissions,
+            status: self.status,
+        })
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use crate::clock::to_micros;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::secret::PasswordHash;
@@ -82,6 +83,28 @@ impl NewUser {
         c.finish()
     }
 
+    /// The user to store, after [`NewUser::check`]: a new id, active, email not verified,
+    /// never signed in, created and changed at `now` (truncated to microseconds).
+    pub fn into_record(self, hosts: HostPolicy, now: DateTime<Utc>) -> Result<User, Error> {
+        self.check(hosts)?;
+        let now = to_micros(now);
+        Ok(User {
+            id: UserId::new(),
+            email: self.email,
+            password_hash: self.password_hash,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            avatar_url: self.avatar_url,
+            timezone: self.timezone,
+            is_active: true,
+            email_verified: false,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            preferences: self.preferences,
+        })
+    }
+
     /// A user with the seed's defaults (zone `UTC`, no avatar, empty preferences).
     pub fn new(
         email: impl Into<String>,
@@ -143,7 +166,8 @@ impl UserUpdate {
         c.finish()
     }
 
-    /// Apply the changes to a record (after validation).
+    /// Apply the changes to a record (after validation); the sign-in time is kept to the
+    /// microsecond.
     pub fn apply(self, u: &mut User, now: DateTime<Utc>) {
         if let Some(x) = self.email {
             u.email = x;
@@ -170,7 +194,7 @@ impl UserUpdate {
             u.email_verified = x;
         }
         if let Some(x) = self.last_login {
-            u.last_login = Some(x);
+            u.last_login = Some(to_micros(x));
         }
         if let Some(x) = self.preferences {
             u.preferences = x;

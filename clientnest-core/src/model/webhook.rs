@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use validator::Validate;
 
 use super::choices::Platform;
+use crate::clock::to_micros;
 use crate::crypto::{MIN_WEBHOOK_SECRET_LEN, WEBHOOK_SECRET_RULE};
 use crate::error::Error;
 use crate::ids::{UserId, WebhookId};
@@ -77,6 +78,36 @@ impl NewWebhook {
         check_secret(&mut c, &self.secret_key);
         hosts.ensure(&mut c, "endpoint_url", Some(&self.endpoint_url));
         c.finish()
+    }
+
+    /// The webhook of `user` to store, after [`NewWebhook::check`] under `hosts`: a new id,
+    /// active, never triggered, created and changed at `now` (truncated to microseconds).
+    pub fn into_record(self, user: UserId, hosts: HostPolicy, now: DateTime<Utc>) -> Result<Webhook, Error> {
+        self.check(hosts)?;
+        let now = to_micros(now);
+        Ok(Webhook {
+            id: WebhookId::new(),
+            user_id: user,
+            platform: self.platform,
+            event_type: self.event_type,
+            endpoint_url: self.endpoint_url,
+            secret_key: self.secret_key,
+            is_active: true,
+            last_triggered: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl Webhook {
+    /// The delivery time `record_webhook_triggered` stores: `at` truncated to microseconds,
+    /// refused (rule `time_range`) outside the years 1900 to 9999.
+    pub fn triggered_at(at: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
+        if v::storable_time(&at).is_err() {
+            return Err(Error::invalid("at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));
+        }
+        Ok(to_micros(at))
     }
 }
 

@@ -2,155 +2,126 @@
 //! (the partial unique index `uq_billing_team_active`).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use clientnest_core::clock::to_micros;
 use clientnest_core::ids::{BillingId, TeamId};
 use clientnest_core::model::{Billing, BillingUpdate, NewBilling};
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::BillingRepository;
-use clientnest_core::{Entity, Error, Result, validate};
-use rust_decimal::Decimal;
-use uuid::Uuid;
+use clientnest_core::{Entity, Result, validate};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 
-use super::{choice, owned_row};
+use super::{Db, RowQuery, choice_column, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit};
+use crate::store::{PgStore, finish};
 
-/// A `billing` row.
-#[derive(sqlx::FromRow)]
-struct BillingRow {
-    id: Uuid,
-    team_id: Uuid,
-    subscription_id: String,
-    plan_type: String,
-    amount: Decimal,
-    currency: String,
-    status: String,
-    period_start: DateTime<Utc>,
-    period_end: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    next_billing: DateTime<Utc>,
-}
-
-impl TryFrom<BillingRow> for Billing {
-    type Error = Error;
-    fn try_from(r: BillingRow) -> Result<Self> {
-        Ok(Billing {
-            id: BillingId(r.id),
-            team_id: TeamId(r.team_id),
-            subscription_id: r.subscription_id,
-            plan_type: choice(&r.plan_type)?,
-            amount: r.amount,
-            currency: r.currency,
-            status: choice(&r.status)?,
-            period_start: r.period_start,
-            period_end: r.period_end,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            next_billing: r.next_billing,
-        })
+impl sqlx::FromRow<'_, PgRow> for Db<Billing> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(from_columns!(row, Billing {
+            subscription_id, amount, currency, period_start, period_end, created_at, updated_at, next_billing;
+            id: BillingId(row.try_get("id")?),
+            team_id: TeamId(row.try_get("team_id")?),
+            plan_type: choice_column(row, "plan_type")?,
+            status: choice_column(row, "status")?,
+        })))
     }
 }
 
-fn cursor(b: &Billing) -> Cursor {
-    Cursor::after(b.created_at, b.id)
+/// The columns of `billing`, in the order [`bind_billing`] binds them as `$1` to `$12`.
+macro_rules! columns {
+    () => {
+        "id, team_id, subscription_id, plan_type, amount, currency, status, period_start, period_end, \
+         created_at, updated_at, next_billing"
+    };
 }
 
-const INSERT: &str = "INSERT INTO billing (id, team_id, subscription_id, plan_type, amount, currency, status, \
-       period_start, period_end, created_at, updated_at, next_billing) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING *";
+/// Bind every column of `b` as `$1` (id) to `$12` (next charge), in the order of `columns!`.
+fn bind_billing<'q, O>(q: RowQuery<'q, O>, b: &'q Billing) -> RowQuery<'q, O> {
+    q.bind(b.id.0)
+        .bind(b.team_id.0)
+        .bind(&b.subscription_id)
+        .bind(b.plan_type.as_str())
+        .bind(b.amount)
+        .bind(&b.currency)
+        .bind(b.status.as_str())
+        .bind(b.period_start)
+        .bind(b.period_end)
+        .bind(b.created_at)
+        .bind(b.updated_at)
+        .bind(b.next_billing)
+}
 
-const LIST: &str = "SELECT * FROM billing WHERE team_id = $1 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
+/// `$1`..`$12`: the record, as [`bind_billing`] binds it.
+const INSERT: &str = concat!(
+    "INSERT INTO billing (",
+    columns!(),
+    ")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     RETURNING *"
+);
 
-const SAVE: &str = "UPDATE billing SET plan_type = $2, amount = $3, status = $4, period_start = $5, \
-     period_end = $6, next_billing = $7, updated_at = $8 WHERE id = $1 RETURNING *";
+/// `$1`..`$12`: the record, as [`bind_billing`] binds it (the row is found by `$1`).
+const SAVE: &str = concat!(
+    "UPDATE billing SET (",
+    columns!(),
+    ") = ROW($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     WHERE id = $1
+     RETURNING *"
+);
+
+/// `$1` id, `$2` team.
+const GET: &str = "SELECT * FROM billing WHERE id = $1 AND team_id = $2";
+
+/// `$1` id, `$2` team; the row stays locked until the transaction ends.
+const LOCK: &str = "SELECT * FROM billing WHERE id = $1 AND team_id = $2 FOR UPDATE";
+
+/// `$1` team.
+const ACTIVE: &str = "SELECT * FROM billing WHERE team_id = $1 AND status = 'active'";
+
+/// `$1` team, `$2`/`$3` keyset bound, `$4` rows to fetch.
+const LIST: &str = keyset_list!("billing", "team_id");
 
 #[async_trait]
 impl BillingRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing> {
-        billing.check()?;
-        let row: BillingRow = sqlx::query_as(INSERT)
-            .bind(BillingId::new().0)
-            .bind(team.0)
-            .bind(&billing.subscription_id)
-            .bind(billing.plan_type.as_str())
-            .bind(billing.amount)
-            .bind(&billing.currency)
-            .bind(billing.status.as_str())
-            .bind(to_micros(billing.period_start))
-            .bind(to_micros(billing.period_end))
-            .bind(self.now())
-            .bind(to_micros(billing.next_billing))
-            .fetch_one(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.try_into()
+        let billing = billing.into_record(team, self.now())?;
+        let row: Db<Billing> =
+            bind_billing(sqlx::query_as(INSERT), &billing).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+        Ok(row.into_inner())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing> {
-        owned_row::<BillingRow>(
-            self.pool(),
-            "SELECT * FROM billing WHERE id = $1 AND team_id = $2",
-            id.0,
-            team.0,
-            Entity::Billing,
-            id,
-        )
-        .await?
-        .try_into()
+        let row: Db<Billing> = owned_row(self.pool(), GET, id.0, team.0, Entity::Billing, id).await?;
+        Ok(row.into_inner())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
-    async fn update_billing(&self, team: TeamId, id: BillingId, mut update: BillingUpdate) -> Result<Billing> {
+    async fn update_billing(&self, team: TeamId, id: BillingId, update: BillingUpdate) -> Result<Billing> {
         validate::check(&update)?;
-        update.period_start = update.period_start.map(to_micros);
-        update.period_end = update.period_end.map(to_micros);
-        update.next_billing = update.next_billing.map(to_micros);
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: BillingRow = owned_row(
-            &mut *tx,
-            "SELECT * FROM billing WHERE id = $1 AND team_id = $2 FOR UPDATE",
-            id.0,
-            team.0,
-            Entity::Billing,
-            id,
-        )
-        .await?;
-        let mut billing: Billing = row.try_into()?;
-        update.apply(&mut billing, now)?;
-        let row: BillingRow = sqlx::query_as(SAVE)
-            .bind(id.0)
-            .bind(billing.plan_type.as_str())
-            .bind(billing.amount)
-            .bind(billing.status.as_str())
-            .bind(billing.period_start)
-            .bind(billing.period_end)
-            .bind(billing.next_billing)
-            .bind(billing.updated_at)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.try_into()
+        let outcome = async {
+            let row: Db<Billing> = owned_row(&mut *tx, LOCK, id.0, team.0, Entity::Billing, id).await?;
+            let mut billing = row.into_inner();
+            update.apply(&mut billing, now)?;
+            let saved: Db<Billing> =
+                bind_billing(sqlx::query_as(SAVE), &billing).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(saved.into_inner())
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn active_subscription(&self, team: TeamId) -> Result<Option<Billing>> {
-        let row: Option<BillingRow> = sqlx::query_as("SELECT * FROM billing WHERE team_id = $1 AND status = 'active'")
-            .bind(team.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.map(Billing::try_from).transpose()
+        let row: Option<Db<Billing>> =
+            sqlx::query_as(ACTIVE).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        Ok(row.map(Db::into_inner))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>> {
-        self.fetch_page::<BillingRow, _>(LIST, team.0, &page, Billing::try_from, cursor).await
+        self.keyed_page(LIST, team.0, &page).await
     }
 }

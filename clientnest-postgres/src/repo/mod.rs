@@ -11,6 +11,7 @@ mod notifications;
 mod posts;
 mod rows;
 mod schedules;
+mod sealed;
 mod social_accounts;
 mod teams;
 mod templates;
@@ -30,6 +31,36 @@ pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};
 pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
+
+/// A `query_as` statement whose parameters are being bound: what the per-table binders
+/// (`bind_user`, `bind_team`...) take and give back, so one binder serves a table's INSERT and
+/// its UPDATE.
+pub(crate) type RowQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+
+/// A model built from a row, each column named once: every `field` before the `;` is read as is
+/// from the column of the same name; each `field: expr` after it is given by its expression
+/// (ids, stored choices, renamed or converted columns).
+macro_rules! from_columns {
+    ($row:ident, $model:ident { $($field:ident),* ; $($other:ident: $value:expr),* $(,)? }) => {
+        $model { $($field: sqlx::Row::try_get($row, stringify!($field))?,)* $($other: $value,)* }
+    };
+}
+pub(crate) use from_columns;
+
+/// The list statement [`PgStore::keyed_page`](crate::store::PgStore) runs over the rows of
+/// `$table` whose `$owner` column is `$1` (and that pass the optional extra condition), newest
+/// first: `$1` owner, `$2`/`$3` keyset bound, `$4` rows to fetch.
+macro_rules! keyset_list {
+    ($table:literal, $owner:literal $(, $and:literal)?) => {
+        concat!(
+            "SELECT * FROM ", $table, "
+             WHERE ", $owner, " = $1 ", $($and,)? " AND (created_at, id) < ($2, $3)
+             ORDER BY created_at DESC, id DESC
+             LIMIT $4"
+        )
+    };
+}
+pub(crate) use keyset_list;
 
 /// Where a keyset page starts and how many rows to fetch (`limit + 1`).
 ///

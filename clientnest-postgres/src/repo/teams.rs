@@ -1,155 +1,178 @@
 //! Teams (`teams`) and memberships (`team_members`): a team is created with its owner's
-//! membership in one transaction; the owner cannot be removed.
+//! membership in one transaction; the owner cannot be removed ([`Team::check_removal`]).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use clientnest_core::constraint::FK_TEAM_MEMBERS_TEAM;
 use clientnest_core::ids::{TeamId, TeamMemberId, UserId};
-use clientnest_core::model::{
-    MemberStatus, NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamRole, TeamUpdate,
-};
-use clientnest_core::page::{Cursor, Page, PageRequest};
+use clientnest_core::model::{NewTeam, NewTeamMember, Team, TeamMember, TeamMemberUpdate, TeamUpdate};
+use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::TeamRepository;
 use clientnest_core::{Entity, Error, Result, validate};
-use uuid::Uuid;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 
-use super::{choice, found, missing, owned_row};
+use super::{Db, RowQuery, choice_column, found, from_columns, missing, owned_row};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, commit};
+use crate::store::{PgStore, Tx, finish};
 
-/// A `teams` row.
-#[derive(sqlx::FromRow)]
-struct TeamRow {
-    id: Uuid,
-    name: String,
-    owner_id: Uuid,
-    plan_type: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    settings: serde_json::Value,
-    billing_info: serde_json::Value,
-}
-
-impl TryFrom<TeamRow> for Team {
-    type Error = Error;
-    fn try_from(r: TeamRow) -> Result<Self> {
-        Ok(Team {
-            id: TeamId(r.id),
-            name: r.name,
-            owner_id: UserId(r.owner_id),
-            plan_type: choice(&r.plan_type)?,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            settings: r.settings,
-            billing_info: r.billing_info,
-        })
+impl sqlx::FromRow<'_, PgRow> for Db<Team> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(from_columns!(row, Team {
+            name, created_at, updated_at, settings, billing_info;
+            id: TeamId(row.try_get("id")?),
+            owner_id: UserId(row.try_get("owner_id")?),
+            plan_type: choice_column(row, "plan_type")?,
+        })))
     }
 }
 
-/// A `team_members` row.
-#[derive(sqlx::FromRow)]
-struct MemberRow {
-    id: Uuid,
-    user_id: Uuid,
-    team_id: Uuid,
-    role: String,
-    joined_at: DateTime<Utc>,
-    permissions: serde_json::Value,
-    status: String,
-}
-
-impl TryFrom<MemberRow> for TeamMember {
-    type Error = Error;
-    fn try_from(r: MemberRow) -> Result<Self> {
-        Ok(TeamMember {
-            id: TeamMemberId(r.id),
-            user_id: UserId(r.user_id),
-            team_id: TeamId(r.team_id),
-            role: choice(&r.role)?,
-            joined_at: r.joined_at,
-            permissions: r.permissions,
-            status: choice(&r.status)?,
-        })
+impl sqlx::FromRow<'_, PgRow> for Db<TeamMember> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(from_columns!(row, TeamMember {
+            joined_at, permissions;
+            id: TeamMemberId(row.try_get("id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            team_id: TeamId(row.try_get("team_id")?),
+            role: choice_column(row, "role")?,
+            status: choice_column(row, "status")?,
+        })))
     }
 }
 
-fn team_cursor(t: &Team) -> Cursor {
-    Cursor::after(t.created_at, t.id)
+/// The columns of `teams`, in the order [`bind_team`] binds them as `$1` to `$8`.
+macro_rules! team_columns {
+    () => {
+        "id, name, owner_id, plan_type, created_at, updated_at, settings, billing_info"
+    };
 }
 
-fn member_cursor(m: &TeamMember) -> Cursor {
-    Cursor::after(m.joined_at, m.id)
+/// Bind every column of `t` as `$1` (id) to `$8` (billing info), in the order of
+/// `team_columns!`.
+fn bind_team<'q, O>(q: RowQuery<'q, O>, t: &'q Team) -> RowQuery<'q, O> {
+    q.bind(t.id.0)
+        .bind(&t.name)
+        .bind(t.owner_id.0)
+        .bind(t.plan_type.as_str())
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .bind(&t.settings)
+        .bind(&t.billing_info)
 }
 
-const INSERT_TEAM: &str = "INSERT INTO teams (id, name, owner_id, plan_type, created_at, updated_at, settings, \
-     billing_info) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING *";
+/// The columns of `team_members`, in the order [`bind_member`] binds them as `$1` to `$7`.
+macro_rules! member_columns {
+    () => {
+        "id, user_id, team_id, role, joined_at, permissions, status"
+    };
+}
 
-const INSERT_MEMBER: &str = "INSERT INTO team_members (id, user_id, team_id, role, joined_at, permissions, status) \
-     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3) RETURNING *";
+/// Bind every column of `m` as `$1` (id) to `$7` (status), in the order of `member_columns!`.
+fn bind_member<'q, O>(q: RowQuery<'q, O>, m: &'q TeamMember) -> RowQuery<'q, O> {
+    q.bind(m.id.0)
+        .bind(m.user_id.0)
+        .bind(m.team_id.0)
+        .bind(m.role.as_str())
+        .bind(m.joined_at)
+        .bind(&m.permissions)
+        .bind(m.status.as_str())
+}
 
-const TEAMS_OF_USER: &str = "SELECT t.* FROM teams t JOIN team_members m ON m.team_id = t.id \
-     WHERE m.user_id = $1 AND (t.created_at, t.id) < ($2, $3) \
-     ORDER BY t.created_at DESC, t.id DESC LIMIT $4";
+/// `$1`..`$8`: the team, as [`bind_team`] binds it.
+const INSERT_TEAM: &str = concat!(
+    "INSERT INTO teams (",
+    team_columns!(),
+    ")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     RETURNING *"
+);
 
-const LIST_MEMBERS: &str = "SELECT * FROM team_members WHERE team_id = $1 AND (joined_at, id) < ($2, $3) \
-     ORDER BY joined_at DESC, id DESC LIMIT $4";
+/// `$1`..`$8`: the team, as [`bind_team`] binds it (the row is found by `$1`).
+const SAVE_TEAM: &str = concat!(
+    "UPDATE teams SET (",
+    team_columns!(),
+    ") = ROW($1, $2, $3, $4, $5, $6, $7, $8)
+     WHERE id = $1
+     RETURNING *"
+);
 
-const REMOVE_MEMBER: &str = "DELETE FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2 \
-     AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = $1 AND t.owner_id = $2) RETURNING m.id";
+/// `$1`..`$7`: the membership, as [`bind_member`] binds it; nothing is stored (no row) when its
+/// team `$3` does not exist.
+const INSERT_MEMBER: &str = concat!(
+    "INSERT INTO team_members (",
+    member_columns!(),
+    ")
+     SELECT $1, $2, $3, $4, $5, $6, $7
+     WHERE EXISTS (SELECT 1 FROM teams WHERE id = $3)
+     RETURNING *"
+);
 
-impl PgStore {
-    async fn member_row(&self, team: TeamId, user: UserId) -> Result<Option<MemberRow>> {
-        sqlx::query_as("SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2")
-            .bind(team.0)
-            .bind(user.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)
-    }
+/// `$1`..`$7`: the membership, as [`bind_member`] binds it (the row is found by `$1`).
+const SAVE_MEMBER: &str = concat!(
+    "UPDATE team_members SET (",
+    member_columns!(),
+    ") = ROW($1, $2, $3, $4, $5, $6, $7)
+     WHERE id = $1
+     RETURNING *"
+);
+
+/// `$1` id.
+const GET_TEAM: &str = "SELECT * FROM teams WHERE id = $1";
+
+/// `$1` id; the row stays locked until the transaction ends.
+const LOCK_TEAM: &str = "SELECT * FROM teams WHERE id = $1 FOR UPDATE";
+
+/// `$1` team, `$2` user.
+const MEMBER: &str = "SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2";
+
+/// `$1` team, `$2` user; the row stays locked until the transaction ends.
+const LOCK_MEMBER: &str = "SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE";
+
+/// `$1` membership id.
+const DELETE_MEMBER: &str = "DELETE FROM team_members WHERE id = $1";
+
+/// `$1` user, `$2`/`$3` keyset bound, `$4` rows to fetch: the teams the user is a member of.
+const TEAMS_OF_USER: &str = "
+    SELECT t.* FROM teams t
+    JOIN team_members m ON m.team_id = t.id
+    WHERE m.user_id = $1 AND (t.created_at, t.id) < ($2, $3)
+    ORDER BY t.created_at DESC, t.id DESC
+    LIMIT $4";
+
+/// `$1` team, `$2`/`$3` keyset bound, `$4` rows to fetch.
+const LIST_MEMBERS: &str = "
+    SELECT * FROM team_members
+    WHERE team_id = $1 AND (joined_at, id) < ($2, $3)
+    ORDER BY joined_at DESC, id DESC
+    LIMIT $4";
+
+/// Insert a membership (in `tx`), or `MissingReference` when its team does not exist.
+async fn insert_member(tx: &mut Tx, member: &TeamMember) -> Result<TeamMember> {
+    let row: Option<Db<TeamMember>> =
+        bind_member(sqlx::query_as(INSERT_MEMBER), member).fetch_optional(&mut **tx).await.map_err(map_sqlx)?;
+    row.map(Db::into_inner).ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))
 }
 
 #[async_trait]
 impl TeamRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)> {
-        validate::check(&team)?;
-        let now = self.now();
+        let (team, owner) = team.into_record(self.now())?;
         let mut tx = self.begin().await?;
-        let row: TeamRow = sqlx::query_as(INSERT_TEAM)
-            .bind(TeamId::new().0)
-            .bind(&team.name)
-            .bind(team.owner_id.0)
-            .bind(team.plan_type.as_str())
-            .bind(now)
-            .bind(&team.settings)
-            .bind(&team.billing_info)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let member: Option<MemberRow> = sqlx::query_as(INSERT_MEMBER)
-            .bind(TeamMemberId::new().0)
-            .bind(row.owner_id)
-            .bind(row.id)
-            .bind(TeamRole::Owner.as_str())
-            .bind(now)
-            .bind(serde_json::json!({}))
-            .bind(MemberStatus::Active.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let member = member.ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))?;
-        commit(tx).await?;
-        Ok((row.try_into()?, member.try_into()?))
+        let outcome = async {
+            let row: Db<Team> =
+                bind_team(sqlx::query_as(INSERT_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            let owner = insert_member(&mut tx, &owner).await?;
+            Ok((row.into_inner(), owner))
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_team(&self, id: TeamId) -> Result<Team> {
-        let row: Option<TeamRow> = sqlx::query_as("SELECT * FROM teams WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| Error::not_found(Entity::Team, id))?.try_into()
+        let row: Option<Db<Team>> =
+            sqlx::query_as(GET_TEAM).bind(id.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        row.map(Db::into_inner).ok_or_else(|| Error::not_found(Entity::Team, id))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
@@ -157,28 +180,17 @@ impl TeamRepository for PgStore {
         validate::check(&update)?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: Option<TeamRow> = sqlx::query_as("SELECT * FROM teams WHERE id = $1 FOR UPDATE")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let mut team: Team = row.ok_or_else(|| Error::not_found(Entity::Team, id))?.try_into()?;
-        update.apply(&mut team, now);
-        let row: TeamRow = sqlx::query_as(
-            "UPDATE teams SET name = $2, plan_type = $3, updated_at = $4, settings = $5, billing_info = $6 \
-             WHERE id = $1 RETURNING *",
-        )
-        .bind(team.id.0)
-        .bind(&team.name)
-        .bind(team.plan_type.as_str())
-        .bind(team.updated_at)
-        .bind(&team.settings)
-        .bind(&team.billing_info)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.try_into()
+        let outcome = async {
+            let row: Option<Db<Team>> =
+                sqlx::query_as(LOCK_TEAM).bind(id.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
+            let mut team = row.ok_or_else(|| Error::not_found(Entity::Team, id))?.into_inner();
+            update.apply(&mut team, now);
+            let saved: Db<Team> =
+                bind_team(sqlx::query_as(SAVE_TEAM), &team).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(saved.into_inner())
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
@@ -190,83 +202,58 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn teams_of_user(&self, user: UserId, page: PageRequest) -> Result<Page<Team>> {
-        self.fetch_page::<TeamRow, _>(TEAMS_OF_USER, user.0, &page, Team::try_from, team_cursor).await
+        self.keyed_page(TEAMS_OF_USER, user.0, &page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn add_member(&self, team: TeamId, member: NewTeamMember) -> Result<TeamMember> {
-        validate::check(&member)?;
-        let row: Option<MemberRow> = sqlx::query_as(INSERT_MEMBER)
-            .bind(TeamMemberId::new().0)
-            .bind(member.user_id.0)
-            .bind(team.0)
-            .bind(member.role.as_str())
-            .bind(self.now())
-            .bind(&member.permissions)
-            .bind(member.status.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))?.try_into()
+        let member = member.into_record(team, self.now())?;
+        let row: Option<Db<TeamMember>> =
+            bind_member(sqlx::query_as(INSERT_MEMBER), &member).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        row.map(Db::into_inner).ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn membership(&self, team: TeamId, user: UserId) -> Result<Option<TeamMember>> {
-        self.member_row(team, user).await?.map(TeamMember::try_from).transpose()
+        let row: Option<Db<TeamMember>> =
+            sqlx::query_as(MEMBER).bind(team.0).bind(user.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        Ok(row.map(Db::into_inner))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>> {
-        self.fetch_page::<MemberRow, _>(LIST_MEMBERS, team.0, &page, TeamMember::try_from, member_cursor).await
+        self.keyed_page(LIST_MEMBERS, team.0, &page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember> {
         validate::check(&update)?;
         let mut tx = self.begin().await?;
-        let row: MemberRow = owned_row(
-            &mut *tx,
-            "SELECT * FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
-            team.0,
-            user.0,
-            Entity::TeamMember,
-            user,
-        )
-        .await?;
-        let mut member: TeamMember = row.try_into()?;
-        update.apply(&mut member);
-        let row: MemberRow = sqlx::query_as(
-            "UPDATE team_members SET role = $2, permissions = $3, status = $4 WHERE id = $1 RETURNING *",
-        )
-        .bind(member.id.0)
-        .bind(member.role.as_str())
-        .bind(&member.permissions)
-        .bind(member.status.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.try_into()
+        let outcome = async {
+            let row: Db<TeamMember> =
+                owned_row(&mut *tx, LOCK_MEMBER, team.0, user.0, Entity::TeamMember, user).await?;
+            let mut member = row.into_inner();
+            update.apply(&mut member);
+            let saved: Db<TeamMember> =
+                bind_member(sqlx::query_as(SAVE_MEMBER), &member).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(saved.into_inner())
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()> {
-        let removed: Option<Uuid> = sqlx::query_scalar(REMOVE_MEMBER)
-            .bind(team.0)
-            .bind(user.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        if removed.is_some() {
-            return Ok(());
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let member: Db<TeamMember> =
+                owned_row(&mut *tx, LOCK_MEMBER, team.0, user.0, Entity::TeamMember, user).await?;
+            let owner: Db<Team> = sqlx::query_as(GET_TEAM).bind(team.0).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            owner.0.check_removal(&member.0)?;
+            sqlx::query(DELETE_MEMBER).bind(member.0.id.0).execute(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(())
         }
-        match self.member_row(team, user).await? {
-            None => Err(Error::not_found(Entity::TeamMember, user)),
-            Some(m) => Err(Error::InvalidState {
-                entity: Entity::TeamMember,
-                id: m.id.to_string(),
-                reason: "the team's owner cannot be removed",
-            }),
-        }
+        .await;
+        finish(tx, outcome).await
     }
 }

@@ -2,69 +2,40 @@
 //! `lower(email)`.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use clientnest_core::clock::to_micros;
 use clientnest_core::ids::UserId;
 use clientnest_core::model::{NewUser, User, UserUpdate};
 use clientnest_core::ports::UserRepository;
 use clientnest_core::secret::PasswordHash;
 use clientnest_core::{Entity, Error, Result};
-use uuid::Uuid;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 
-use super::found;
+use super::{Db, RowQuery, found, from_columns};
 use crate::error::map_sqlx;
-use crate::store::{PgStore, Tx, commit};
+use crate::store::{PgStore, finish};
 
-/// A `users` row.
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: Uuid,
-    email: String,
-    password_hash: String,
-    first_name: String,
-    last_name: String,
-    avatar_url: Option<String>,
-    timezone: String,
-    is_active: bool,
-    email_verified: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    last_login: Option<DateTime<Utc>>,
-    preferences: serde_json::Value,
-}
-
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: UserId(r.id),
-            email: r.email,
-            password_hash: PasswordHash::from_phc(r.password_hash),
-            first_name: r.first_name,
-            last_name: r.last_name,
-            avatar_url: r.avatar_url,
-            timezone: r.timezone,
-            is_active: r.is_active,
-            email_verified: r.email_verified,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            last_login: r.last_login,
-            preferences: r.preferences,
-        }
+impl sqlx::FromRow<'_, PgRow> for Db<User> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(from_columns!(row, User {
+            email, first_name, last_name, avatar_url, timezone, is_active, email_verified, created_at, updated_at,
+            last_login, preferences;
+            id: UserId(row.try_get("id")?),
+            password_hash: PasswordHash::from_phc(row.try_get::<String, _>("password_hash")?),
+        })))
     }
 }
 
-const INSERT: &str = "INSERT INTO users (id, email, password_hash, first_name, last_name, avatar_url, timezone, \
-     is_active, email_verified, created_at, updated_at, last_login, preferences) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, true, false, $8, $8, NULL, $9) RETURNING *";
+/// The columns of `users`, in the order [`bind_user`] binds them as `$1` to `$13`.
+macro_rules! columns {
+    () => {
+        "id, email, password_hash, first_name, last_name, avatar_url, timezone, is_active, email_verified, \
+         created_at, updated_at, last_login, preferences"
+    };
+}
 
-const SAVE: &str = "UPDATE users SET email = $2, password_hash = $3, first_name = $4, last_name = $5, \
-     avatar_url = $6, timezone = $7, is_active = $8, email_verified = $9, updated_at = $10, last_login = $11, \
-     preferences = $12 WHERE id = $1 RETURNING *";
-
-/// Write every column of a user back.
-async fn save(tx: &mut Tx, u: &User) -> Result<User> {
-    let row: UserRow = sqlx::query_as(SAVE)
-        .bind(u.id.0)
+/// Bind every column of `u` as `$1` (id) to `$13` (preferences), in the order of `columns!`.
+fn bind_user<'q, O>(q: RowQuery<'q, O>, u: &'q User) -> RowQuery<'q, O> {
+    q.bind(u.id.0)
         .bind(&u.email)
         .bind(u.password_hash.as_phc())
         .bind(&u.first_name)
@@ -73,44 +44,53 @@ async fn save(tx: &mut Tx, u: &User) -> Result<User> {
         .bind(&u.timezone)
         .bind(u.is_active)
         .bind(u.email_verified)
+        .bind(u.created_at)
         .bind(u.updated_at)
         .bind(u.last_login)
         .bind(&u.preferences)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_sqlx)?;
-    Ok(row.into())
 }
+
+/// `$1`..`$13`: the user, as [`bind_user`] binds it.
+const INSERT: &str = concat!(
+    "INSERT INTO users (",
+    columns!(),
+    ")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+     RETURNING *"
+);
+
+/// `$1`..`$13`: the user, as [`bind_user`] binds it (the row is found by `$1`).
+const SAVE: &str = concat!(
+    "UPDATE users SET (",
+    columns!(),
+    ") = ROW($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+     WHERE id = $1
+     RETURNING *"
+);
+
+/// `$1` id.
+const GET: &str = "SELECT * FROM users WHERE id = $1";
+
+/// `$1` id; the row stays locked until the transaction ends.
+const LOCK: &str = "SELECT * FROM users WHERE id = $1 FOR UPDATE";
+
+/// `$1` email, compared regardless of case.
+const BY_EMAIL: &str = "SELECT * FROM users WHERE lower(email) = lower($1)";
 
 #[async_trait]
 impl UserRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        user.check(self.host_policy())?;
-        let row: UserRow = sqlx::query_as(INSERT)
-            .bind(UserId::new().0)
-            .bind(&user.email)
-            .bind(user.password_hash.as_phc())
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(&user.avatar_url)
-            .bind(&user.timezone)
-            .bind(self.now())
-            .bind(&user.preferences)
-            .fetch_one(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        Ok(row.into())
+        let user = user.into_record(self.host_policy(), self.now())?;
+        let row: Db<User> = bind_user(sqlx::query_as(INSERT), &user).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+        Ok(row.into_inner())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_user(&self, id: UserId) -> Result<User> {
-        let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.map(User::from).ok_or_else(|| Error::not_found(Entity::User, id))
+        let row: Option<Db<User>> =
+            sqlx::query_as(GET).bind(id.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        row.map(Db::into_inner).ok_or_else(|| Error::not_found(Entity::User, id))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -119,30 +99,26 @@ impl UserRepository for PgStore {
             // No stored email holds a NUL (the CHECK forbids it) and PostgreSQL text cannot.
             return Ok(None);
         }
-        let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        Ok(row.map(User::from))
+        let row: Option<Db<User>> =
+            sqlx::query_as(BY_EMAIL).bind(email).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        Ok(row.map(Db::into_inner))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
-    async fn update_user(&self, id: UserId, mut update: UserUpdate) -> Result<User> {
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User> {
         update.check(self.host_policy())?;
-        update.last_login = update.last_login.map(to_micros);
         let now = self.now();
         let mut tx = self.begin().await?;
-        let row: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1 FOR UPDATE")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        let mut user: User = row.map(User::from).ok_or_else(|| Error::not_found(Entity::User, id))?;
-        update.apply(&mut user, now);
-        let saved = save(&mut tx, &user).await?;
-        commit(tx).await?;
-        Ok(saved)
+        let outcome = async {
+            let row: Option<Db<User>> =
+                sqlx::query_as(LOCK).bind(id.0).fetch_optional(&mut *tx).await.map_err(map_sqlx)?;
+            let mut user = row.ok_or_else(|| Error::not_found(Entity::User, id))?.into_inner();
+            update.apply(&mut user, now);
+            let saved: Db<User> = bind_user(sqlx::query_as(SAVE), &user).fetch_one(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(saved.into_inner())
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]

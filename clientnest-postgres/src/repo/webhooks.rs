@@ -2,142 +2,157 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clientnest_core::clock::to_micros;
 use clientnest_core::ids::{UserId, WebhookId};
 use clientnest_core::model::{NewWebhook, Platform, Webhook, WebhookUpdate};
-use clientnest_core::page::{Cursor, Page, PageRequest};
-use clientnest_core::ports::{
-    ResealCursor, ResealProgress, ResealTable, SecretReseal, WebhookRepository, check_reseal_limit,
-};
-use clientnest_core::validate::{self, rule};
-use clientnest_core::{Entity, Error, Result};
+use clientnest_core::page::{Page, PageRequest};
+use clientnest_core::ports::WebhookRepository;
+use clientnest_core::secret::Secret;
+use clientnest_core::{Entity, Result};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::{choice, found, owned_row};
+use super::sealed::{Sealed, SealedRecord, sweep_page};
+use super::{Db, RowQuery, choice_column, found, from_columns, keyset_list, owned_row};
 use crate::error::map_sqlx;
-use crate::secrets::{ResealTally, SealedColumn, Sealer};
-use crate::store::{PgStore, commit};
+use crate::secrets::{SealedColumn, Sealer};
+use crate::store::{PgStore, finish};
 
-/// A `webhooks` row, secret still sealed.
-#[derive(sqlx::FromRow)]
-struct WebhookRow {
-    id: Uuid,
-    user_id: Uuid,
-    platform: String,
-    event_type: String,
-    endpoint_url: String,
-    secret_key_enc: String,
-    is_active: bool,
-    last_triggered: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl WebhookRow {
-    /// The webhook with its secret opened.
-    fn open(self, sealer: &Sealer) -> Result<Webhook> {
-        Ok(Webhook {
-            id: WebhookId(self.id),
-            user_id: UserId(self.user_id),
-            platform: choice(&self.platform)?,
-            event_type: self.event_type,
-            endpoint_url: self.endpoint_url,
-            secret_key: sealer.open(SealedColumn::WebhookSecret, self.id, &self.secret_key_enc)?,
-            is_active: self.is_active,
-            last_triggered: self.last_triggered,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
+impl sqlx::FromRow<'_, PgRow> for Db<Sealed<Webhook>> {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Db(Sealed(from_columns!(row, Webhook {
+            event_type, endpoint_url, is_active, last_triggered, created_at, updated_at;
+            id: WebhookId(row.try_get("id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            platform: choice_column(row, "platform")?,
+            secret_key: Secret::new(row.try_get::<String, _>("secret_key_enc")?),
+        }))))
     }
 }
 
-fn cursor(w: &Webhook) -> Cursor {
-    Cursor::after(w.created_at, w.id)
+/// The columns of `webhooks`, in the order the binder binds them as `$1` to `$10`.
+macro_rules! columns {
+    () => {
+        "id, user_id, platform, event_type, endpoint_url, secret_key_enc, is_active, last_triggered, \
+         created_at, updated_at"
+    };
 }
 
-const INSERT: &str = "INSERT INTO webhooks (id, user_id, platform, event_type, endpoint_url, secret_key_enc, \
-       is_active, last_triggered, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, true, NULL, $7, $7) RETURNING *";
+impl SealedRecord for Webhook {
+    const SWEEP: &'static str = sweep_page!("webhooks");
+    const SAVE: &'static str = SAVE;
 
-const LIST: &str = "SELECT * FROM webhooks WHERE user_id = $1 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
+    fn row_id(&self) -> Uuid {
+        self.id.0
+    }
 
-const FOR_EVENT: &str = "SELECT * FROM webhooks WHERE is_active AND platform = $1 AND event_type = $2 \
-     ORDER BY created_at, id";
+    fn seal(&self, sealer: &Sealer) -> Result<Sealed<Self>> {
+        let secret = sealer.seal(SealedColumn::WebhookSecret, self.id.0, &self.secret_key)?;
+        Ok(Sealed(Webhook { secret_key: Secret::new(secret), ..self.clone() }))
+    }
 
-const SAVE: &str = "UPDATE webhooks SET event_type = $2, endpoint_url = $3, secret_key_enc = $4, is_active = $5, \
-     updated_at = $6 WHERE id = $1 RETURNING *";
+    fn open(sealed: Sealed<Self>, sealer: &Sealer) -> Result<Self> {
+        let mut w = sealed.0;
+        w.secret_key = sealer.open(SealedColumn::WebhookSecret, w.id.0, w.secret_key.expose())?;
+        Ok(w)
+    }
+
+    fn reseal(sealed: &mut Sealed<Self>, sealer: &Sealer) -> Result<bool> {
+        let w = &mut sealed.0;
+        if !sealer.needs_rotation(w.secret_key.expose()) {
+            return Ok(false);
+        }
+        w.secret_key = Secret::new(sealer.reseal(SealedColumn::WebhookSecret, w.id.0, w.secret_key.expose())?);
+        Ok(true)
+    }
+
+    /// `$1` (id) to `$10` (updated at), in the order of `columns!`.
+    fn bind<'q, O>(q: RowQuery<'q, O>, sealed: &'q Sealed<Self>) -> RowQuery<'q, O> {
+        let w = &sealed.0;
+        q.bind(w.id.0)
+            .bind(w.user_id.0)
+            .bind(w.platform.as_str())
+            .bind(&w.event_type)
+            .bind(&w.endpoint_url)
+            .bind(w.secret_key.expose())
+            .bind(w.is_active)
+            .bind(w.last_triggered)
+            .bind(w.created_at)
+            .bind(w.updated_at)
+    }
+}
+
+/// `$1`..`$10`: the sealed webhook, as its binder binds it.
+const INSERT: &str = concat!(
+    "INSERT INTO webhooks (",
+    columns!(),
+    ")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     RETURNING *"
+);
+
+/// `$1`..`$10`: the sealed webhook, as its binder binds it (the row is found by `$1`).
+const SAVE: &str = concat!(
+    "UPDATE webhooks SET (",
+    columns!(),
+    ") = ROW($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     WHERE id = $1
+     RETURNING *"
+);
+
+/// `$1` id, `$2` user.
+const GET: &str = "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2";
+
+/// `$1` id, `$2` user; the row stays locked until the transaction ends.
+const LOCK: &str = "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE";
+
+/// `$1` user, `$2`/`$3` keyset bound, `$4` rows to fetch.
+const LIST: &str = keyset_list!("webhooks", "user_id");
+
+/// `$1` platform, `$2` event type: the active webhooks, oldest first.
+const FOR_EVENT: &str = "
+    SELECT * FROM webhooks
+    WHERE is_active AND platform = $1 AND event_type = $2
+    ORDER BY created_at, id";
+
+/// `$1` id, `$2` delivery time.
+const TRIGGERED: &str = "UPDATE webhooks SET last_triggered = $2 WHERE id = $1";
 
 #[async_trait]
 impl WebhookRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
-        webhook.check(self.host_policy())?;
-        let id = WebhookId::new().0;
-        let sealed = self.sealer().seal(SealedColumn::WebhookSecret, id, &webhook.secret_key)?;
-        let row: WebhookRow = sqlx::query_as(INSERT)
-            .bind(id)
-            .bind(user.0)
-            .bind(webhook.platform.as_str())
-            .bind(&webhook.event_type)
-            .bind(&webhook.endpoint_url)
-            .bind(sealed)
-            .bind(self.now())
-            .fetch_one(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        row.open(self.sealer())
+        let webhook = webhook.into_record(user, self.host_policy(), self.now())?;
+        let sealed = webhook.seal(self.sealer())?;
+        let row: Db<Sealed<Webhook>> =
+            Webhook::bind(sqlx::query_as(INSERT), &sealed).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+        Webhook::open(row.into_inner(), self.sealer())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
-        owned_row::<WebhookRow>(
-            self.pool(),
-            "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2",
-            id.0,
-            user.0,
-            Entity::Webhook,
-            id,
-        )
-        .await?
-        .open(self.sealer())
+        let row: Db<Sealed<Webhook>> = owned_row(self.pool(), GET, id.0, user.0, Entity::Webhook, id).await?;
+        Webhook::open(row.into_inner(), self.sealer())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>> {
-        self.fetch_page::<WebhookRow, _>(LIST, user.0, &page, |r| r.open(self.sealer()), cursor).await
+        self.sealed_page(LIST, user.0, &page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
         update.check(self.host_policy())?;
         let now = self.now();
-        let sealer = self.sealer();
         let mut tx = self.begin().await?;
-        let row: WebhookRow = owned_row(
-            &mut *tx,
-            "SELECT * FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE",
-            id.0,
-            user.0,
-            Entity::Webhook,
-            id,
-        )
-        .await?;
-        let mut webhook = row.open(sealer)?;
-        update.apply(&mut webhook, now);
-        let sealed = sealer.seal(SealedColumn::WebhookSecret, id.0, &webhook.secret_key)?;
-        let row: WebhookRow = sqlx::query_as(SAVE)
-            .bind(id.0)
-            .bind(&webhook.event_type)
-            .bind(&webhook.endpoint_url)
-            .bind(sealed)
-            .bind(webhook.is_active)
-            .bind(webhook.updated_at)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        commit(tx).await?;
-        row.open(sealer)
+        let outcome = async {
+            let row: Db<Sealed<Webhook>> = owned_row(&mut *tx, LOCK, id.0, user.0, Entity::Webhook, id).await?;
+            let mut webhook = Webhook::open(row.into_inner(), self.sealer())?;
+            update.apply(&mut webhook, now);
+            self.save_sealed(&mut tx, &webhook).await
+        }
+        .await;
+        finish(tx, outcome).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
@@ -152,80 +167,19 @@ impl WebhookRepository for PgStore {
             // No stored event type holds a NUL (PostgreSQL text cannot).
             return Ok(Vec::new());
         }
-        let rows: Vec<WebhookRow> = sqlx::query_as(FOR_EVENT)
+        let rows: Vec<Db<Sealed<Webhook>>> = sqlx::query_as(FOR_EVENT)
             .bind(platform.as_str())
             .bind(event_type)
             .fetch_all(self.pool())
             .await
             .map_err(map_sqlx)?;
-        rows.into_iter().map(|r| r.open(self.sealer())).collect()
+        self.open_all(rows)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
-        if validate::storable_time(&at).is_err() {
-            return Err(Error::invalid("at", rule::TIME_RANGE, "must be between the years 1900 and 9999"));
-        }
-        let done = sqlx::query("UPDATE webhooks SET last_triggered = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(to_micros(at))
-            .execute(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let at = Webhook::triggered_at(at)?;
+        let done = sqlx::query(TRIGGERED).bind(id.0).bind(at).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Webhook, id)
-    }
-}
-
-/// One page of the re-seal sweep in `webhooks`: up to `limit` rows with an id after `after`, in
-/// id order, locked until the commit; the secrets not under the primary key are re-sealed (no
-/// other column changes).
-async fn reseal_page(store: &PgStore, after: Option<Uuid>, limit: u32) -> Result<ResealTally> {
-    let sealer = store.sealer();
-    let mut tx = store.begin().await?;
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, secret_key_enc FROM webhooks WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2 FOR UPDATE",
-    )
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(map_sqlx)?;
-    let mut tally = ResealTally::default();
-    for (id, secret) in rows {
-        let outcome = if sealer.needs_rotation(&secret) {
-            match sealer.reseal(SealedColumn::WebhookSecret, id, &secret) {
-                Ok(resealed) => {
-                    sqlx::query("UPDATE webhooks SET secret_key_enc = $2 WHERE id = $1")
-                        .bind(id)
-                        .bind(resealed)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_sqlx)?;
-                    Ok(true)
-                }
-                Err(e) => Err(e),
-            }
-        } else {
-            Ok(false)
-        };
-        tally.count(id, outcome)?;
-    }
-    commit(tx).await?;
-    Ok(tally)
-}
-
-/// The re-seal sweep on PostgreSQL: `social_accounts` (both tokens), then `webhooks`, each page
-/// one transaction (see [`crate::secrets`]).
-#[async_trait]
-impl SecretReseal for PgStore {
-    #[tracing::instrument(level = "debug", skip_all, fields(table = from.table().as_str(), limit))]
-    async fn reseal_secrets(&self, from: ResealCursor, limit: u32) -> Result<ResealProgress> {
-        check_reseal_limit(limit)?;
-        let tally = match from.table() {
-            ResealTable::SocialAccounts => super::social_accounts::reseal_page(self, from.after(), limit).await?,
-            ResealTable::Webhooks => reseal_page(self, from.after(), limit).await?,
-            _ => return Err(Error::invalid("cursor", rule::CURSOR, "a table this adapter does not re-seal")),
-        };
-        Ok(tally.progress(from.table(), limit))
     }
 }

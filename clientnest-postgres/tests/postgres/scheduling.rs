@@ -495,7 +495,9 @@ async fn a_refused_change_holds_no_lock_once_it_returns() {
     let sent = store.send_response(team, reply).await.unwrap();
 
     let mut probe = db.pool().acquire().await.unwrap();
+    let members_and_billing = MemberAndBillingRefusals::new(&db, team, user).await;
     for round in 0..20 {
+        members_and_billing.probe(store, &mut probe, round).await;
         let refused = store.fail(&forged, "forged", RetryPolicy::default()).await.unwrap_err();
         assert!(matches!(refused, Error::StaleClaim { .. }), "{refused:?}");
         assert!(lockable(&mut probe, "schedules", schedule.id.0).await, "round {round}: schedule still locked");
@@ -510,5 +512,46 @@ async fn a_refused_change_holds_no_lock_once_it_returns() {
         assert!(matches!(refused, Error::InvalidState { .. }), "{refused:?}");
         assert!(lockable(&mut probe, "responses", sent.id.0).await, "round {round}: response still locked");
         assert!(lockable(&mut probe, "comments", comment.0).await, "round {round}: comment still locked");
+    }
+}
+
+/// Refusals after a row lock in the member and billing repositories: removing the team's owner
+/// (`InvalidState` once its membership is locked) and a billing change whose period ends before
+/// it starts (`Validation` once the record is locked).
+struct MemberAndBillingRefusals {
+    team: TeamId,
+    owner: UserId,
+    membership: Uuid,
+    billing: BillingId,
+    backwards: BillingUpdate,
+}
+
+impl MemberAndBillingRefusals {
+    async fn new(db: &TestDb, team: TeamId, owner: UserId) -> Self {
+        let store = &db.store;
+        let membership = store.membership(team, owner).await.unwrap().unwrap().id.0;
+        let start = db.clock.now();
+        let billing = NewBilling {
+            subscription_id: format!("sub-{}", Uuid::new_v4().simple()),
+            plan_type: PlanType::Business,
+            amount: "49.00".parse().unwrap(),
+            currency: "USD".to_owned(),
+            status: BillingStatus::Active,
+            period_start: start,
+            period_end: start + Duration::days(30),
+            next_billing: start + Duration::days(30),
+        };
+        let billing = store.create_billing(team, billing).await.unwrap().id;
+        let backwards = BillingUpdate { period_end: Some(start - Duration::days(1)), ..BillingUpdate::default() };
+        Self { team, owner, membership, billing, backwards }
+    }
+
+    async fn probe(&self, store: &PgStore, probe: &mut sqlx::PgConnection, round: i32) {
+        let refused = store.remove_member(self.team, self.owner).await.unwrap_err();
+        assert!(matches!(refused, Error::InvalidState { .. }), "{refused:?}");
+        assert!(lockable(probe, "team_members", self.membership).await, "round {round}: membership still locked");
+        let refused = store.update_billing(self.team, self.billing, self.backwards.clone()).await.unwrap_err();
+        assert!(matches!(refused, Error::Validation(_)), "{refused:?}");
+        assert!(lockable(probe, "billing", self.billing.0).await, "round {round}: billing still locked");
     }
 }

@@ -34,9 +34,6 @@ use crate::ports::{DeadLetterRetention, JobQueue, MAX_MOVED_PER_CALL};
 /// How long an idempotency key is remembered after its enqueue.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-/// Why an ack, fail or extend is refused.
-const LEASE_LOST: &str = "the lease is lost (acknowledged, failed, or expired and requeued)";
-
 /// Every queue by name, and the dead-letter retention they share.
 #[derive(Debug, Default)]
 pub(super) struct Queues(HashMap<QueueName, QueueState>, pub(super) DeadLetterRetention);
@@ -188,7 +185,7 @@ impl QueueState {
     fn leased(&self, lease: &JobLease) -> Result<&Stored> {
         match self.jobs.get(&lease.job_id) {
             Some(s) if matches!(&s.state, State::InFlight { token, .. } if *token == lease.token) => Ok(s),
-            _ => Err(lease_lost(lease)),
+            _ => Err(lease.lost()),
         }
     }
 
@@ -206,11 +203,6 @@ impl QueueState {
             dead: count(self.dead.len() - expired_dead),
         }
     }
-}
-
-/// The error of an ack, fail or extend whose lease no longer holds the job.
-fn lease_lost(lease: &JobLease) -> Error {
-    Error::InvalidState { entity: Entity::Job, id: lease.job_id.to_string(), reason: LEASE_LOST }
 }
 
 /// The wait before retrying a job whose attempt number `attempt` failed:
@@ -277,7 +269,7 @@ impl JobQueue for MemoryKv {
 
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
         let mut queues = lock(&self.inner.queues);
-        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease.lost())?;
         q.leased(lease)?;
         q.remove(lease.job_id);
         Ok(())
@@ -287,7 +279,7 @@ impl JobQueue for MemoryKv {
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
         let retention = queues.1;
-        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease.lost())?;
         let (attempt, retry) = {
             let stored = q.leased(lease)?;
             (stored.job.attempt, stored.job.retry)
@@ -311,7 +303,7 @@ impl JobQueue for MemoryKv {
         check_visibility(visibility)?;
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
-        let q = queues.0.get_mut(queue).ok_or_else(|| lease_lost(lease))?;
+        let q = queues.0.get_mut(queue).ok_or_else(|| lease.lost())?;
         q.leased(lease)?;
         let expires_at = after(now, visibility);
         q.set_state(lease.job_id, State::InFlight { token: lease.token.clone(), expires_at });

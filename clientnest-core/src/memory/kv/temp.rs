@@ -8,17 +8,28 @@ use crate::error::Result;
 use crate::model::{check_key, check_ttl, check_value};
 use crate::ports::TempStore;
 
-#[async_trait]
-impl TempStore for MemoryKv {
-    async fn put_temp(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()> {
+impl MemoryKv {
+    /// Store `value` under `key` for `ttl` after checking all three; with `only_if_absent`, a
+    /// live value already there is kept instead. Whether the value was stored.
+    fn put(&self, key: &str, value: Vec<u8>, ttl: Duration, only_if_absent: bool) -> Result<bool> {
         check_key("key", key)?;
         check_ttl("ttl", ttl)?;
         check_value("value", &value)?;
         let now = self.now();
         let mut temps = lock(&self.inner.temps);
         temps.purge(now);
+        if only_if_absent && temps.get(key, now).is_some() {
+            return Ok(false);
+        }
         temps.insert(key.to_owned(), value, after(now, ttl));
-        Ok(())
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl TempStore for MemoryKv {
+    async fn put_temp(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()> {
+        self.put(key, value, ttl, false).map(|_| ())
     }
 
     async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -36,17 +47,7 @@ impl TempStore for MemoryKv {
     }
 
     async fn put_temp_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool> {
-        check_key("key", key)?;
-        check_ttl("ttl", ttl)?;
-        check_value("value", &value)?;
-        let now = self.now();
-        let mut temps = lock(&self.inner.temps);
-        temps.purge(now);
-        if temps.get(key, now).is_some() {
-            return Ok(false);
-        }
-        temps.insert(key.to_owned(), value, after(now, ttl));
-        Ok(true)
+        self.put(key, value, ttl, true)
     }
 
     async fn delete_temp(&self, key: &str) -> Result<bool> {
