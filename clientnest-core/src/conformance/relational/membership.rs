@@ -33,19 +33,7 @@ struct Census {
 }
 
 /// The team's rows now (responses: those of every comment in the inbox).
-async fn census<
-    S: SocialAccountRepository
-        + PostRepository
-        + CommentRepository
-        + TemplateRepository
-        + ScheduleRepository
-        + AutomationRepository
-        + AiUsageRepository
-        + ?Sized,
->(
-    h: &Harness<S>,
-    team: TeamId,
-) -> Census {
+async fn census<S: Repositories + ?Sized>(h: &Harness<S>, team: TeamId) -> Census {
     let s = &*h.store;
     let comments = s.inbox(team, InboxFilter::default(), all()).await.expect("inbox").items;
     let mut responses = Vec::new();
@@ -71,20 +59,7 @@ type Write = (&'static str, Entity, crate::error::Result<()>);
 /// create and import a post, connect a new account and reconnect the world's one, create a
 /// template, an automation, a schedule of the world's post on its account, record AI usage,
 /// draft and send a response to the world's comment.
-async fn write_as<
-    S: SocialAccountRepository
-        + PostRepository
-        + CommentRepository
-        + TemplateRepository
-        + ScheduleRepository
-        + AutomationRepository
-        + AiUsageRepository
-        + ?Sized,
->(
-    h: &Harness<S>,
-    w: &World,
-    user: UserId,
-) -> Vec<Write> {
+async fn write_as<S: Repositories + ?Sized>(h: &Harness<S>, w: &World, user: UserId) -> Vec<Write> {
     let s = &*h.store;
     let team = w.team.id;
     let mut reconnect = new_account(user, w.account.platform);
