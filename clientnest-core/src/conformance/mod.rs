@@ -4,9 +4,10 @@
 //!
 //! # One macro per port
 //! Each function asks only for the ports it calls: a session test takes a [`Harness<S>`] with
-//! `S: SessionStore + ?Sized`, a post test `S: UserRepository + TeamRepository + PostRepository
-//! + ?Sized` (users and teams to write under), and so on. Each port has its macro, registering
-//! that port's functions, so a backend implementing one port runs that port's tests alone:
+//! `S: SessionStore + ?Sized`, a post test one with
+//! `S: UserRepository + TeamRepository + PostRepository + ?Sized` (users and teams to write
+//! under), and so on. Each port has its macro, registering that port's functions, so a backend
+//! implementing one port runs that port's tests alone:
 //!
 //! - key-value side: [`session_conformance!`](crate::session_conformance),
 //!   [`cache_conformance!`](crate::cache_conformance), [`queue_conformance!`](crate::queue_conformance),
