@@ -11,3 +11,9 @@ mod hostile;
 
 #[path = "conformance/relational.rs"]
 mod relational;
+
+#[path = "conformance/dashmap_sessions.rs"]
+mod dashmap_sessions;
+
+#[path = "conformance/registered.rs"]
+mod registered;

@@ -1,5 +1,6 @@
-//! Conformance tests of the key-value ports ([`KvStores`](super::KvStores)): sessions, the cache,
-//! the job queue, the rate limiter and temporary data.
+//! Conformance tests of the key-value ports: sessions, the cache, the job queue, the rate limiter
+//! and temporary data. Each function asks only for the ports it calls (`S: SessionStore`,
+//! `S: Cache`...); a few cover several ports at once.
 //!
 //! These functions are the precise specification of the key-value backends: the in-memory
 //! [`MemoryKv`](crate::memory::MemoryKv) and the Redis adapter (single node and Cluster) pass all
@@ -13,7 +14,8 @@
 //! - An entry is dead from its deadline on; the tests never probe the exact instant, so a
 //!   backend whose expiry is a millisecond late (Redis) still passes.
 //!
-//! [`kv_conformance!`](crate::kv_conformance) turns every function into a `#[tokio::test]`.
+//! One macro per port turns its functions into `#[tokio::test]`s (see
+//! [`registry`](super::registry)); [`kv_conformance!`](crate::kv_conformance) expands them all.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cache;

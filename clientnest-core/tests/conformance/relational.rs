@@ -16,11 +16,8 @@ async fn harness() -> Harness<MemoryStore> {
 
 clientnest_core::relational_conformance!(harness);
 
-/// The re-seal sweep (an optional ability, outside the macro) on the memory store.
-#[tokio::test]
-async fn reseal_sweep_pages_and_resumes() {
-    clientnest_core::conformance::relational::reseal_sweep_pages_and_resumes(&harness().await).await;
-}
+// The re-seal sweep, an optional ability apart from `relational_conformance!`.
+clientnest_core::reseal_conformance!(harness);
 
 /// The same suite through `dyn Repositories`, as applications hold a store behind a trait
 /// object.

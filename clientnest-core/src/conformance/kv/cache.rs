@@ -9,9 +9,10 @@ use tokio::sync::Barrier;
 
 use super::{assert_validation, ms, secs, unique};
 use crate::cache::CacheExt;
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::ids::UserId;
 use crate::model::{CacheKey, MAX_VALUE_BYTES};
+use crate::ports::*;
 
 /// A fresh key in the `conformance` namespace.
 fn fresh_key(label: &str) -> CacheKey {
@@ -19,7 +20,7 @@ fn fresh_key(label: &str) -> CacheKey {
 }
 
 /// Set, get, overwrite, delete; an empty value is a value, not a miss.
-pub async fn cache_set_get_delete<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_set_get_delete<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("bytes");
     assert_eq!(h.store.get_bytes(&key).await.expect("get"), None, "a fresh key misses");
     h.store.set_bytes(&key, b"one".to_vec(), secs(60)).await.expect("set");
@@ -36,7 +37,7 @@ pub async fn cache_set_get_delete<S: KvStores + ?Sized + 'static>(h: &Harness<S>
 }
 
 /// An entry expires after its TTL; setting again restarts the TTL.
-pub async fn cache_entry_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_entry_expires<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let (short, renewed) = (fresh_key("short"), fresh_key("renewed"));
     h.store.set_bytes(&short, b"short".to_vec(), secs(1)).await.expect("set short");
     h.store.set_bytes(&renewed, b"old".to_vec(), secs(1)).await.expect("set renewed");
@@ -58,7 +59,7 @@ struct Profile {
 }
 
 /// Typed set/get through `CacheExt`; a value of another type reads as a miss.
-pub async fn cache_typed_get_set<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_typed_get_set<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = CacheKey::user(UserId::new());
     let ada =
         Profile { name: "Ada 🚀".to_owned(), followers: 1815, tags: vec!["math".to_owned(), "{x}:y".to_owned()] };
@@ -72,7 +73,7 @@ pub async fn cache_typed_get_set<S: KvStores + ?Sized + 'static>(h: &Harness<S>)
 
 /// Of 8 concurrent callers that miss, exactly one runs the loader; all get its value, and
 /// later callers are served from the cache.
-pub async fn cache_get_or_load_runs_loader_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_get_or_load_runs_loader_once<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("stampede");
     let calls = Arc::new(AtomicUsize::new(0));
     let barrier = Arc::new(Barrier::new(8));
@@ -111,7 +112,7 @@ pub async fn cache_get_or_load_runs_loader_once<S: KvStores + ?Sized + 'static>(
 }
 
 /// A loader's `None` is returned but not cached: the next caller loads again.
-pub async fn cache_get_or_load_none_is_not_cached<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_get_or_load_none_is_not_cached<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("none");
     let first: Option<u32> = h.store.get_or_load(&key, secs(60), || async { Ok(None) }).await.expect("load none");
     assert_eq!(first, None, "the loader's None is returned");
@@ -124,7 +125,7 @@ pub async fn cache_get_or_load_none_is_not_cached<S: KvStores + ?Sized + 'static
 
 /// `CacheKey::api` folds the parameters in whatever their order; other parameters give
 /// another entry.
-pub async fn cache_api_key_params_order_insensitive<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_api_key_params_order_insensitive<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let endpoint = format!("/v1/{}/posts", unique("team"));
     let forward = CacheKey::api(&endpoint, &[("page", "2"), ("status", "published")]).expect("an api key");
     let backward = CacheKey::api(&endpoint, &[("status", "published"), ("page", "2")]).expect("an api key");
@@ -142,7 +143,7 @@ pub async fn cache_api_key_params_order_insensitive<S: KvStores + ?Sized + 'stat
 }
 
 /// A load lock is taken once, released only by its own token, and lives apart from the value.
-pub async fn cache_lock_token_semantics<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_lock_token_semantics<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("lock");
     let first = h.store.try_lock(&key, secs(60)).await.expect("try_lock").expect("a free lock is taken");
     assert!(!first.is_empty(), "the token is not empty");
@@ -170,7 +171,7 @@ pub async fn cache_lock_token_semantics<S: KvStores + ?Sized + 'static>(h: &Harn
 }
 
 /// A lock not released expires after its TTL (a crashed loader does not block forever).
-pub async fn cache_lock_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_lock_expires<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("lock-ttl");
     let stale = h.store.try_lock(&key, secs(1)).await.expect("try_lock").expect("taken");
     h.time.advance(ms(1100)).await;
@@ -181,7 +182,7 @@ pub async fn cache_lock_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) 
 }
 
 /// Bad TTLs, oversize values and malformed keys are refused with `Validation`, storing nothing.
-pub async fn cache_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_invalid_input_rejected<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = fresh_key("invalid");
     for ttl in [Duration::zero(), ms(-5), Duration::days(367)] {
         assert_validation(h.store.set_bytes(&key, b"v".to_vec(), ttl).await, "set with a ttl outside 1 ms to 366 days");

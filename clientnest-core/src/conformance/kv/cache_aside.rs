@@ -13,13 +13,14 @@ use chrono::Duration;
 use tokio::sync::Barrier;
 
 use crate::cache_aside::CachedUsers;
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::crypto::hash_password;
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::memory::MemoryStore;
 use crate::model::{CacheKey, NewUser, User, UserUpdate};
 use crate::ports::UserRepository;
+use crate::ports::*;
 use crate::secret::{PasswordHash, Secret};
 
 /// One argon2id hash for every user of these tests (hashing is slow in debug builds).
@@ -80,7 +81,7 @@ impl UserRepository for PausingUsers {
 /// A reader that missed, loaded v1 and was slow must not store v1 after a writer committed v2
 /// and invalidated: the next read returns v2 (here: the deactivation and the new password
 /// hash), not v1 for the whole TTL.
-pub async fn cache_aside_never_serves_a_stale_user<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_aside_never_serves_a_stale_user<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let repo = Arc::new(PausingUsers::new());
     let users = CachedUsers::new(Arc::clone(&repo), Arc::clone(&h.store), Duration::seconds(60));
     let email = format!("stale-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -116,7 +117,7 @@ pub async fn cache_aside_never_serves_a_stale_user<S: KvStores + ?Sized + 'stati
 
 /// The cached `user:{id}` entry holds no password hash (the raw bytes in the backend: a Redis
 /// `GET`, `MemoryKv`'s stored bytes), and users served by the cache carry none either.
-pub async fn cache_aside_stores_no_password_hash<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_aside_stores_no_password_hash<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let users = CachedUsers::new(Arc::new(MemoryStore::new()), Arc::clone(&h.store), Duration::seconds(60));
     let email = format!("nohash-{}@example.com", uuid::Uuid::new_v4().simple());
     let ada = users.create_user(NewUser::new(email, hash(), "Ada", "Lovelace")).await.expect("create");
@@ -141,7 +142,7 @@ pub async fn cache_aside_stores_no_password_hash<S: KvStores + ?Sized + 'static>
 /// The port's generation: 0 for a fresh key, one more per `delete` (whether a value existed
 /// or not); `set_bytes_if_generation` stores only under the current generation, checks its
 /// input like `set_bytes`, and leaves the value alone when refused.
-pub async fn cache_generation_guards_stores<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn cache_generation_guards_stores<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let key = CacheKey::new("conformance", format!("gen-{}", uuid::Uuid::new_v4())).expect("a valid key");
     assert_eq!(h.store.generation(&key).await.expect("generation"), 0, "a fresh key");
     assert!(h.store.set_bytes_if_generation(&key, b"v1".to_vec(), Duration::seconds(60), 0).await.expect("set"));

@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use chrono::Duration;
 
 use super::{assert_validation, secs, unique, unique_queue, worker};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::ids::UserId;
 use crate::model::{CacheKey, MAX_VALUE_BYTES, NewJob, NewSession, Quota};
+use crate::ports::*;
 use crate::validate::rule;
 
 /// Fragments that mean something to a key pattern, a hash tag, a glob, Lua or a terminal.
@@ -66,7 +67,7 @@ fn binary_payload(len: usize) -> Vec<u8> {
 
 /// Temp keys with separators, braces, globs, newlines, NUL and unicode each keep their own
 /// value; deleting one touches no other; keys of exactly 1024 bytes work.
-pub async fn hostile_temp_keys_round_trip_without_collision<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn hostile_temp_keys_round_trip_without_collision<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let run = unique("");
     let mut keys = hostile_keys(&run);
     keys.push(format!("{run}{}", "é".repeat((1024 - run.len()) / 2)));
@@ -92,7 +93,7 @@ pub async fn hostile_temp_keys_round_trip_without_collision<S: KvStores + ?Sized
 
 /// Cache ids with hostile fragments each keep their own value, across namespaces, and a load
 /// lock never reaches a value or another key's lock.
-pub async fn hostile_cache_keys_round_trip_without_collision<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn hostile_cache_keys_round_trip_without_collision<S: Cache + ?Sized + 'static>(h: &Harness<S>) {
     let run = unique("");
     let mut keys = Vec::new();
     for id in hostile_keys(&run) {
@@ -119,7 +120,7 @@ pub async fn hostile_cache_keys_round_trip_without_collision<S: KvStores + ?Size
 }
 
 /// Hostile subjects are limited independently of each other.
-pub async fn hostile_rate_subjects_do_not_collide<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn hostile_rate_subjects_do_not_collide<S: RateLimiter + ?Sized + 'static>(h: &Harness<S>) {
     let run = unique("");
     let quota = Quota::per(1, Duration::hours(1));
     let subjects = hostile_keys(&run);
@@ -135,7 +136,7 @@ pub async fn hostile_rate_subjects_do_not_collide<S: KvStores + ?Sized + 'static
 
 /// Empty, binary (non-UTF-8), punctuation and 1 MB payloads round-trip exactly through the
 /// cache, temp data and jobs; a temp value of exactly 8 MiB is accepted.
-pub async fn hostile_payloads_round_trip<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn hostile_payloads_round_trip<S: Cache + JobQueue + TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let payloads = [
         Vec::new(),
         vec![0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0xed, 0xa0, 0x80],
@@ -172,7 +173,7 @@ pub async fn hostile_payloads_round_trip<S: KvStores + ?Sized + 'static>(h: &Har
 /// those that do round-trip exactly, in order, duplicates too; separators, braces, globs,
 /// spaces, line breaks, unicode, quotes, upper case and malformed segments are each refused
 /// with `permission_grammar` on `permissions`, and store no session.
-pub async fn hostile_session_permissions_round_trip<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn hostile_session_permissions_round_trip<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let longest = format!("{}:{}", "a".repeat(50), "b".repeat(49));
     let permissions: Vec<String> = ["posts:write", "posts:read", "team:settings:billing:edit", "a", "x9_y"]
         .iter()
@@ -226,7 +227,9 @@ pub async fn hostile_session_permissions_round_trip<S: KvStores + ?Sized + 'stat
 
 /// The same string used as a session id, cache id, temp key and rate subject names four
 /// separate things.
-pub async fn keyspaces_are_separate<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn keyspaces_are_separate<S: SessionStore + Cache + RateLimiter + TempStore + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let session = h
         .store
         .create_session(NewSession { user_id: UserId::new(), permissions: vec![], ttl: secs(60) })
@@ -250,7 +253,11 @@ pub async fn keyspaces_are_separate<S: KvStores + ?Sized + 'static>(h: &Harness<
 }
 
 /// Values over 8 MiB and empty or over-long keys and subjects are refused with `Validation`.
-pub async fn oversize_values_and_empty_keys_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn oversize_values_and_empty_keys_rejected<
+    S: Cache + JobQueue + RateLimiter + TempStore + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let oversize = vec![1u8; MAX_VALUE_BYTES + 1];
     let key = unique("oversize");
     assert_validation(h.store.put_temp(&key, oversize.clone(), secs(60)).await, "a temp value over 8 MiB");

@@ -8,12 +8,13 @@ use chrono::Duration;
 use tokio::sync::Barrier;
 
 use super::{assert_job_not_found, assert_lease_refused, assert_validation, ms, secs, slack, unique_queue, worker};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::ids::JobId;
 use crate::model::{
     JobFailOutcome, JobLease, MAX_VALUE_BYTES, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, clip_error,
 };
 use crate::ports::DeadLetterRetention;
+use crate::ports::*;
 
 /// A job with a text payload and a priority.
 fn job(payload: &str, priority: u8) -> NewJob {
@@ -26,12 +27,12 @@ fn fragile(payload: &str, priority: u8) -> NewJob {
 }
 
 /// Reserve with a 30-second lease, expecting a job.
-async fn reserve_one<S: KvStores + ?Sized>(h: &Harness<S>, q: &QueueName, what: &str) -> Reserved {
+async fn reserve_one<S: JobQueue + ?Sized>(h: &Harness<S>, q: &QueueName, what: &str) -> Reserved {
     reserve_for(h, q, secs(30)).await.unwrap_or_else(|| panic!("{what}: expected a ready job"))
 }
 
 /// Reserve with the given visibility.
-async fn reserve_for<S: KvStores + ?Sized>(h: &Harness<S>, q: &QueueName, visibility: Duration) -> Option<Reserved> {
+async fn reserve_for<S: JobQueue + ?Sized>(h: &Harness<S>, q: &QueueName, visibility: Duration) -> Option<Reserved> {
     h.store.reserve(q, &worker(), visibility).await.expect("reserve")
 }
 
@@ -41,7 +42,7 @@ fn text(r: &Reserved) -> String {
 }
 
 /// Counts, expected to be `(ready, delayed, in_flight, dead)`.
-async fn assert_counts<S: KvStores + ?Sized>(
+async fn assert_counts<S: JobQueue + ?Sized>(
     h: &Harness<S>,
     q: &QueueName,
     expected: (u64, u64, u64, u64),
@@ -58,7 +59,7 @@ async fn assert_counts<S: KvStores + ?Sized>(
 
 /// Reservation goes by priority (9 first), then enqueue order; a reserved job has its first
 /// attempt and the enqueued fields.
-pub async fn queue_priority_then_fifo<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_priority_then_fifo<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("priority");
     let mut ids = Vec::new();
     for (payload, priority) in [("low", 1), ("high-1", 9), ("mid-1", 5), ("high-2", 9), ("mid-2", 5)] {
@@ -79,7 +80,7 @@ pub async fn queue_priority_then_fifo<S: KvStores + ?Sized + 'static>(h: &Harnes
 }
 
 /// Jobs of one priority come out in enqueue order.
-pub async fn queue_fifo_within_priority<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_fifo_within_priority<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("fifo");
     for i in 0..20 {
         h.store.enqueue(&q, job(&format!("job-{i:02}"), 3)).await.expect("enqueue");
@@ -92,7 +93,7 @@ pub async fn queue_fifo_within_priority<S: KvStores + ?Sized + 'static>(h: &Harn
 
 /// A delayed job is not reservable before its time, counts as delayed, then as ready and is
 /// reserved once due; a zero delay is ready at once.
-pub async fn queue_delay_holds_job<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_delay_holds_job<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("delay");
     h.store.enqueue(&q, NewJob { delay: Some(secs(1)), ..job("later", 9) }).await.expect("enqueue delayed");
     h.store.enqueue(&q, job("now", 0)).await.expect("enqueue ready");
@@ -113,7 +114,7 @@ pub async fn queue_delay_holds_job<S: KvStores + ?Sized + 'static>(h: &Harness<S
 }
 
 /// Acknowledging removes the job; the lease is then spent.
-pub async fn queue_ack_removes_job<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_ack_removes_job<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("ack");
     h.store.enqueue(&q, job("work", 5)).await.expect("enqueue");
     let r = reserve_one(h, &q, "the job").await;
@@ -128,7 +129,7 @@ pub async fn queue_ack_removes_job<S: KvStores + ?Sized + 'static>(h: &Harness<S
 }
 
 /// A lease with a made-up token or job, or on another queue, is refused and changes nothing.
-pub async fn queue_unknown_lease_refused<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_unknown_lease_refused<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let (q, elsewhere) = (unique_queue("forged"), unique_queue("elsewhere"));
     h.store.enqueue(&q, job("work", 5)).await.expect("enqueue");
     let r = reserve_one(h, &q, "the job").await;
@@ -147,7 +148,7 @@ pub async fn queue_unknown_lease_refused<S: KvStores + ?Sized + 'static>(h: &Har
 
 /// A job whose lease expires is redelivered (attempt 2, a new token) after `requeue_expired`;
 /// the old lease is refused everywhere.
-pub async fn queue_visibility_timeout_redelivers<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_visibility_timeout_redelivers<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("visibility");
     let id = h.store.enqueue(&q, job("work", 5)).await.expect("enqueue").id;
     let first = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
@@ -171,7 +172,7 @@ pub async fn queue_visibility_timeout_redelivers<S: KvStores + ?Sized + 'static>
 }
 
 /// `reserve` itself brings back jobs whose lease expired (no janitor needed).
-pub async fn queue_reserve_recovers_expired_lease<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_reserve_recovers_expired_lease<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("recover");
     let id = h.store.enqueue(&q, job("work", 5)).await.expect("enqueue").id;
     let first = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
@@ -185,7 +186,7 @@ pub async fn queue_reserve_recovers_expired_lease<S: KvStores + ?Sized + 'static
 }
 
 /// Extending a lease keeps the job invisible past the first expiry; the token stays the same.
-pub async fn queue_extend_keeps_job_invisible<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_extend_keeps_job_invisible<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("extend");
     h.store.enqueue(&q, job("long work", 5)).await.expect("enqueue");
     let r = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
@@ -205,7 +206,7 @@ pub async fn queue_extend_keeps_job_invisible<S: KvStores + ?Sized + 'static>(h:
 
 /// A failed attempt is retried after a backoff jittered within `[delay / 2, delay]`, with the
 /// error kept; after the last attempt the job is dead with its (clipped) error.
-pub async fn queue_fail_backoff_then_dead_letter<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_fail_backoff_then_dead_letter<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("retry");
     let retry = RetryPolicy { max_attempts: 3, base_delay: ms(400), max_delay: ms(800) };
     let id = h.store.enqueue(&q, NewJob { retry, ..job("flaky", 5) }).await.expect("enqueue").id;
@@ -250,7 +251,7 @@ pub async fn queue_fail_backoff_then_dead_letter<S: KvStores + ?Sized + 'static>
 }
 
 /// With a zero backoff a failed job is ready again at once.
-pub async fn queue_zero_backoff_retries_at_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_zero_backoff_retries_at_once<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("zero-backoff");
     let retry = RetryPolicy { max_attempts: 2, base_delay: Duration::zero(), max_delay: Duration::zero() };
     h.store.enqueue(&q, NewJob { retry, ..job("again", 5) }).await.expect("enqueue");
@@ -265,7 +266,7 @@ pub async fn queue_zero_backoff_retries_at_once<S: KvStores + ?Sized + 'static>(
 }
 
 /// Dead letters are listed oldest first, up to the limit.
-pub async fn queue_dead_letters_oldest_first<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_dead_letters_oldest_first<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("dead-order");
     for (payload, priority) in [("a", 9), ("b", 8), ("c", 7)] {
         h.store.enqueue(&q, fragile(payload, priority)).await.expect("enqueue");
@@ -291,7 +292,7 @@ pub async fn queue_dead_letters_oldest_first<S: KvStores + ?Sized + 'static>(h: 
 
 /// Replaying a dead job makes it ready with its attempts reset and its last error kept;
 /// replaying anything else is `NotFound`.
-pub async fn queue_replay_dead<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_replay_dead<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("replay");
     let id = h.store.enqueue(&q, fragile("fragile", 5)).await.expect("enqueue").id;
     let r = reserve_one(h, &q, "attempt 1").await;
@@ -313,7 +314,7 @@ pub async fn queue_replay_dead<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
 
 /// Counts report every state at once: ready, delayed, in flight, dead; a due delayed job counts
 /// as ready even before a reserve promotes it.
-pub async fn queue_counts_each_state<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_counts_each_state<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("counts");
     assert_counts(h, &q, (0, 0, 0, 0), "an unknown queue is empty").await;
     h.store.enqueue(&q, job("in flight", 9)).await.expect("enqueue");
@@ -332,7 +333,7 @@ pub async fn queue_counts_each_state<S: KvStores + ?Sized + 'static>(h: &Harness
 
 /// An idempotency key makes a second enqueue a no-op returning the first id, for 24 hours from
 /// the enqueue (even after the job is done); keys are per queue.
-pub async fn queue_idempotency_key<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_idempotency_key<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let (q, other) = (unique_queue("idem"), unique_queue("idem-other"));
     let keyed = |payload: &str| NewJob { idempotency_key: Some("order-42:{paid}".to_owned()), ..job(payload, 5) };
     let first = h.store.enqueue(&q, keyed("first")).await.expect("enqueue");
@@ -360,7 +361,7 @@ pub async fn queue_idempotency_key<S: KvStores + ?Sized + 'static>(h: &Harness<S
 }
 
 /// 8 workers reserving and acking 200 jobs concurrently get each job exactly once.
-pub async fn queue_concurrent_workers_each_job_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_concurrent_workers_each_job_once<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("concurrent");
     let mut enqueued = HashSet::new();
     for i in 0..200u32 {
@@ -393,7 +394,7 @@ pub async fn queue_concurrent_workers_each_job_once<S: KvStores + ?Sized + 'stat
 }
 
 /// Queues do not share jobs, leases or idempotency keys.
-pub async fn queues_are_independent<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queues_are_independent<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let (a, b) = (unique_queue("a"), unique_queue("b"));
     h.store.enqueue(&a, job("for a", 5)).await.expect("enqueue on a");
     assert!(reserve_for(h, &b, secs(30)).await.is_none(), "b does not see a's job");
@@ -406,7 +407,7 @@ pub async fn queues_are_independent<S: KvStores + ?Sized + 'static>(h: &Harness<
 }
 
 /// Bad jobs, visibilities and limits are refused with `Validation`, storing nothing.
-pub async fn queue_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn queue_invalid_input_rejected<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let q = unique_queue("invalid");
     let bad_jobs = [
         ("priority 10", job("x", 10)),
@@ -441,7 +442,7 @@ pub async fn queue_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Ha
 /// replayable, and a `reserve` deletes them. Not part of
 /// [`kv_conformance!`](crate::kv_conformance): the caller builds its store with `retention`
 /// (`max_count` 1 to 5; on real time a `max_age` of a few seconds) and calls this directly.
-pub async fn queue_dead_letter_retention<S: KvStores + ?Sized + 'static>(
+pub async fn queue_dead_letter_retention<S: JobQueue + ?Sized + 'static>(
     h: &Harness<S>,
     retention: DeadLetterRetention,
 ) {

@@ -3,12 +3,13 @@
 use chrono::Duration;
 
 use super::{assert_validation, ms, secs, unique};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::model::Quota;
+use crate::ports::*;
 
 /// A burst goes through with decreasing `remaining`; the next request is refused with a
 /// retry-after of at most one emission interval, and a refused request is not counted.
-pub async fn rate_burst_then_refusal<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn rate_burst_then_refusal<S: RateLimiter + ?Sized + 'static>(h: &Harness<S>) {
     let subject = unique("user");
     let quota = Quota::per(3, secs(1));
     let interval = Duration::microseconds(quota.emission_interval_us());
@@ -35,7 +36,7 @@ pub async fn rate_burst_then_refusal<S: KvStores + ?Sized + 'static>(h: &Harness
 
 /// After waiting the retry-after one request goes ahead; after a full period the whole burst is
 /// back.
-pub async fn rate_recovers_after_waiting<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn rate_recovers_after_waiting<S: RateLimiter + ?Sized + 'static>(h: &Harness<S>) {
     let subject = unique("api-key");
     let quota = Quota::per(2, secs(1));
     for _ in 0..2 {
@@ -56,7 +57,7 @@ pub async fn rate_recovers_after_waiting<S: KvStores + ?Sized + 'static>(h: &Har
 }
 
 /// Subjects are limited independently.
-pub async fn rate_subjects_independent<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn rate_subjects_independent<S: RateLimiter + ?Sized + 'static>(h: &Harness<S>) {
     let (a, b) = (unique("a"), unique("b"));
     let quota = Quota::per(1, Duration::hours(1));
     assert!(h.store.check_rate(&a, &quota).await.expect("check a").allowed, "a's first request");
@@ -67,7 +68,7 @@ pub async fn rate_subjects_independent<S: KvStores + ?Sized + 'static>(h: &Harne
 }
 
 /// Bad quotas and subjects are refused with `Validation`, counting nothing.
-pub async fn rate_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn rate_invalid_input_rejected<S: RateLimiter + ?Sized + 'static>(h: &Harness<S>) {
     let subject = unique("subject");
     let ok = Quota::per(5, secs(1));
     assert_validation(h.store.check_rate("", &ok).await, "an empty subject");

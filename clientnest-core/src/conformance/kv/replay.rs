@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use super::{assert_validation, secs, slack, unique};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::crypto::{generate_webhook_secret, sign_webhook, verify_webhook_once};
 use crate::error::{CryptoFailure, Error};
+use crate::ports::*;
 
 /// `put_temp_if_absent` stores only into an empty (or expired) key, exactly once among
 /// concurrent callers, and checks its input like `put_temp`.
-pub async fn temp_put_if_absent_once<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn temp_put_if_absent_once<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let key = unique("once");
     assert!(h.store.put_temp_if_absent(&key, b"first".to_vec(), secs(1)).await.expect("put"), "an empty key");
     assert!(!h.store.put_temp_if_absent(&key, b"second".to_vec(), secs(60)).await.expect("put"), "present");
@@ -38,7 +39,7 @@ pub async fn temp_put_if_absent_once<S: KvStores + ?Sized + 'static>(h: &Harness
 
 /// A valid webhook signature is accepted once; the same delivery again (or concurrently) is
 /// refused as a replay; a different delivery, and a forged one, are unaffected by the guard.
-pub async fn webhook_replay_refused<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn webhook_replay_refused<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let secret = generate_webhook_secret();
     let now = chrono::Utc::now().timestamp();
     let payload = format!("{{\"delivery\":\"{}\"}}", unique("d"));

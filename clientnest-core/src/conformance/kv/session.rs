@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use chrono::Duration;
 
 use super::{assert_validation, ms, secs};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::ids::UserId;
 use crate::model::{NewSession, SessionId};
+use crate::ports::*;
 
 /// A session of `user` with two permissions.
 fn new_session(user: UserId, ttl: Duration) -> NewSession {
@@ -16,7 +17,7 @@ fn new_session(user: UserId, ttl: Duration) -> NewSession {
 
 /// A created session has the seed's fields and reads back exactly (times to the microsecond);
 /// an unknown id reads as `None`.
-pub async fn session_create_get_round_trip<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_create_get_round_trip<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let user = UserId::new();
     let ttl = Duration::minutes(30);
     let created = h.store.create_session(new_session(user, ttl)).await.expect("create a session");
@@ -33,7 +34,7 @@ pub async fn session_create_get_round_trip<S: KvStores + ?Sized + 'static>(h: &H
 }
 
 /// Every create makes a new id; none overwrites another session.
-pub async fn session_ids_are_unique<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_ids_are_unique<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let user = UserId::new();
     let mut ids = HashSet::new();
     for _ in 0..64 {
@@ -46,7 +47,7 @@ pub async fn session_ids_are_unique<S: KvStores + ?Sized + 'static>(h: &Harness<
 
 /// Touching records activity and pushes the expiry to now + ttl: a touched session outlives its
 /// first expiry, then dies ttl after the touch.
-pub async fn session_touch_slides_expiry<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_touch_slides_expiry<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let ttl = secs(1);
     let created = h.store.create_session(new_session(UserId::new(), ttl)).await.expect("create a session");
     h.time.advance(ms(500)).await;
@@ -69,7 +70,7 @@ pub async fn session_touch_slides_expiry<S: KvStores + ?Sized + 'static>(h: &Har
 }
 
 /// An expired session is gone for every operation, and revoking does not count it.
-pub async fn session_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_expires<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let user = UserId::new();
     let short = h.store.create_session(new_session(user, secs(1))).await.expect("create a short session");
     let long = h.store.create_session(new_session(user, secs(600))).await.expect("create a long session");
@@ -84,7 +85,7 @@ pub async fn session_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
 }
 
 /// Deleting ends one session and says whether it existed.
-pub async fn session_delete<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_delete<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let user = UserId::new();
     let a = h.store.create_session(new_session(user, secs(600))).await.expect("create a");
     let b = h.store.create_session(new_session(user, secs(600))).await.expect("create b");
@@ -102,7 +103,7 @@ pub async fn session_delete<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
 }
 
 /// Revoking ends every session of one user, and only theirs.
-pub async fn session_revoke_user_sessions<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_revoke_user_sessions<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let (ada, bob) = (UserId::new(), UserId::new());
     let mut adas = Vec::new();
     for _ in 0..3 {
@@ -125,7 +126,7 @@ pub async fn session_revoke_user_sessions<S: KvStores + ?Sized + 'static>(h: &Ha
 
 /// Bad lifetimes and permissions are refused with `Validation`, before anything is stored or
 /// changed.
-pub async fn session_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn session_invalid_input_rejected<S: SessionStore + ?Sized + 'static>(h: &Harness<S>) {
     let user = UserId::new();
     for ttl in [Duration::zero(), secs(-1), Duration::days(367)] {
         assert_validation(h.store.create_session(new_session(user, ttl)).await, "a ttl outside 1 ms to 366 days");

@@ -6,11 +6,12 @@ use chrono::Duration;
 use tokio::sync::Barrier;
 
 use super::{assert_validation, ms, secs, unique};
-use crate::conformance::{Harness, KvStores};
+use crate::conformance::Harness;
 use crate::model::MAX_VALUE_BYTES;
+use crate::ports::*;
 
 /// Put replaces, get reads without consuming, take consumes, delete says whether it existed.
-pub async fn temp_put_get_take_delete<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn temp_put_get_take_delete<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let key = unique("otp");
     assert_eq!(h.store.get_temp(&key).await.expect("get"), None, "a fresh key is empty");
     h.store.put_temp(&key, b"v1".to_vec(), secs(60)).await.expect("put");
@@ -31,7 +32,7 @@ pub async fn temp_put_get_take_delete<S: KvStores + ?Sized + 'static>(h: &Harnes
 }
 
 /// Of 8 concurrent takers exactly one gets the value.
-pub async fn temp_take_once_concurrently<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn temp_take_once_concurrently<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let key = unique("one-time");
     h.store.put_temp(&key, b"secret".to_vec(), secs(60)).await.expect("put");
     let barrier = Arc::new(Barrier::new(8));
@@ -51,7 +52,7 @@ pub async fn temp_take_once_concurrently<S: KvStores + ?Sized + 'static>(h: &Har
 }
 
 /// A value expires after its TTL; putting again restarts the TTL.
-pub async fn temp_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn temp_expires<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let (short, renewed) = (unique("short"), unique("renewed"));
     h.store.put_temp(&short, b"short".to_vec(), secs(1)).await.expect("put");
     h.store.put_temp(&renewed, b"old".to_vec(), secs(1)).await.expect("put");
@@ -65,7 +66,7 @@ pub async fn temp_expires<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
 }
 
 /// Bad keys, TTLs and values are refused with `Validation`, storing nothing.
-pub async fn temp_invalid_input_rejected<S: KvStores + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn temp_invalid_input_rejected<S: TempStore + ?Sized + 'static>(h: &Harness<S>) {
     let key = unique("invalid");
     let long = "k".repeat(1025);
     for bad in ["", long.as_str()] {

@@ -15,7 +15,11 @@ use crate::secret::Secret;
 use crate::validate::rule;
 
 /// A connected account keeps every field given, is active, and is listed and found by id.
-pub async fn accounts_connect_and_get<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_connect_and_get<
+    S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = new_account(owner.id, Platform::LinkedIn);
     let expires = now(h) + Duration::days(60);
@@ -39,7 +43,11 @@ pub async fn accounts_connect_and_get<S: Repositories + ?Sized + 'static>(h: &Ha
 /// Reconnecting (same platform, platform id and team) is an upsert: same id, `created_at` and
 /// `user_id`; new handle, tokens, expiry and scopes; active again; the stored refresh token is
 /// kept when none is given and replaced when one is.
-pub async fn accounts_reconnect_keeps_refresh_token<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_reconnect_keeps_refresh_token<
+    S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let first = account(h, team.id, owner.id, Platform::Facebook).await;
     let off = SocialAccountUpdate { is_active: Some(false), ..SocialAccountUpdate::default() };
@@ -81,7 +89,11 @@ pub async fn accounts_reconnect_keeps_refresh_token<S: Repositories + ?Sized + '
 
 /// The same platform account in two teams is two accounts; the same platform id on another
 /// platform is another account too.
-pub async fn accounts_unique_per_platform_and_team<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_unique_per_platform_and_team<
+    S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner_a, team_a) = owned_team(h).await;
     let (owner_b, team_b) = owned_team(h).await;
     let a = account(h, team_a.id, owner_a.id, Platform::Twitter).await;
@@ -98,7 +110,9 @@ pub async fn accounts_unique_per_platform_and_team<S: Repositories + ?Sized + 's
 }
 
 /// `fk_social_accounts_user` and `fk_social_accounts_team`.
-pub async fn accounts_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_references<S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     missing(
         h.store.connect_account(team.id, new_account(UserId::new(), Platform::Twitter)).await,
@@ -116,7 +130,9 @@ pub async fn accounts_references<S: Repositories + ?Sized + 'static>(h: &Harness
 }
 
 /// Field rules of a connection, with nothing stored.
-pub async fn accounts_field_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_field_rules<S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let cases: Vec<Case<NewSocialAccount>> = vec![
         (|a| a.username = repeat('u', 101), "username", rule::MAX_LENGTH),
@@ -144,7 +160,11 @@ pub async fn accounts_field_rules<S: Repositories + ?Sized + 'static>(h: &Harnes
 
 /// Updates change the given fields (tokens, expiry, activity) and are checked; deleting removes
 /// the account; unknown ids are `NotFound`.
-pub async fn accounts_update_and_delete<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_update_and_delete<
+    S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = new_account(owner.id, Platform::YouTube);
     input.token_expires = Some(now(h) + Duration::hours(1));
@@ -182,7 +202,11 @@ pub async fn accounts_update_and_delete<S: Repositories + ?Sized + 'static>(h: &
 
 /// `accounts_expiring_before`: active accounts of every team whose token expires strictly
 /// before the time, soonest first, at most `limit`.
-pub async fn accounts_expiring_before_order<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn accounts_expiring_before_order<
+    S: UserRepository + TeamRepository + SocialAccountRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner_a, team_a) = owned_team(h).await;
     let (owner_b, team_b) = owned_team(h).await;
     let t0 = now(h);

@@ -15,7 +15,9 @@ use crate::ports::*;
 use crate::validate::rule;
 
 /// A record keeps every field; the team's records are listed newest first.
-pub async fn ai_usage_record_and_list<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn ai_usage_record_and_list<S: UserRepository + TeamRepository + AiUsageRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = new_usage(owner.id, FeatureType::SentimentAnalysis, 1234, Decimal::new(123_456, 4));
     input.request_data = serde_json::json!({ "prompt": "classify" });
@@ -39,7 +41,9 @@ pub async fn ai_usage_record_and_list<S: Repositories + ?Sized + 'static>(h: &Ha
 
 /// `chk_ai_usage_tokens_positive`, `chk_ai_usage_cost_positive`, `numeric(10,4)` precision and
 /// lengths, with nothing stored.
-pub async fn ai_usage_checks<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn ai_usage_checks<S: UserRepository + TeamRepository + AiUsageRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let f = FeatureType::ResponseGeneration;
     let cases = vec![
@@ -80,7 +84,9 @@ pub async fn ai_usage_checks<S: Repositories + ?Sized + 'static>(h: &Harness<S>)
 }
 
 /// `fk_ai_usage_user` and `fk_ai_usage_team`.
-pub async fn ai_usage_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn ai_usage_references<S: UserRepository + TeamRepository + AiUsageRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let f = FeatureType::ContentOptimization;
     missing(
@@ -100,7 +106,9 @@ pub async fn ai_usage_references<S: Repositories + ?Sized + 'static>(h: &Harness
 
 /// Totals per feature over `[start, end)`: exact decimal sums, features in string order, unused
 /// features left out, other teams and times outside the period excluded.
-pub async fn ai_usage_totals_per_feature<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn ai_usage_totals_per_feature<S: UserRepository + TeamRepository + AiUsageRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let record = |team: TeamId, user: UserId, feature: FeatureType, tokens: i32, cost: Decimal| {

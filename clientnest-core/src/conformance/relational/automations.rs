@@ -14,7 +14,11 @@ use crate::ports::*;
 use crate::validate::rule;
 
 /// Every trigger and action type round-trips with its configuration.
-pub async fn automations_typed_round_trip<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn automations_typed_round_trip<
+    S: UserRepository + TeamRepository + TemplateRepository + AutomationRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let template = h.store.create_template(team.id, new_template(owner.id, "replies", false)).await.expect("template");
     let pairs = vec![
@@ -69,7 +73,9 @@ pub async fn automations_typed_round_trip<S: Repositories + ?Sized + 'static>(h:
 
 /// Trigger and action configurations are checked on create and on update; refused calls store
 /// nothing and change nothing.
-pub async fn automations_config_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn automations_config_rules<S: UserRepository + TeamRepository + AutomationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let triggers = vec![
         (Trigger::MentionDetected { platforms: Vec::new(), keywords: Vec::new() }, "trigger.keywords", rule::REQUIRED),
@@ -143,7 +149,9 @@ pub async fn automations_config_rules<S: Repositories + ?Sized + 'static>(h: &Ha
 }
 
 /// `fk_automations_user` and `fk_automations_team`.
-pub async fn automations_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn automations_references<S: UserRepository + TeamRepository + AutomationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     missing(
         h.store.create_automation(team.id, new_automation(UserId::new())).await,
@@ -162,7 +170,11 @@ pub async fn automations_references<S: Repositories + ?Sized + 'static>(h: &Harn
 
 /// Updates, deletes, and `active_automations`: the team's active ones of a trigger type,
 /// oldest first.
-pub async fn automations_update_delete_and_active<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn automations_update_delete_and_active<
+    S: UserRepository + TeamRepository + AutomationRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let mut created = Vec::new();

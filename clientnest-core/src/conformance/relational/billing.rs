@@ -15,7 +15,11 @@ use crate::ports::*;
 use crate::validate::rule;
 
 /// A record keeps every field; `active_subscription` returns the active one.
-pub async fn billing_create_and_active_subscription<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn billing_create_and_active_subscription<
+    S: UserRepository + TeamRepository + BillingRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (_, team) = owned_team(h).await;
     assert_eq!(h.store.active_subscription(team.id).await.expect("active"), None);
     let start = now(h);
@@ -42,7 +46,11 @@ pub async fn billing_create_and_active_subscription<S: Repositories + ?Sized + '
 }
 
 /// `uq_billing_subscription_id` holds across teams.
-pub async fn billing_unique_subscription_id<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn billing_unique_subscription_id<
+    S: UserRepository + TeamRepository + BillingRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (_, team_a) = owned_team(h).await;
     let (_, team_b) = owned_team(h).await;
     let first = h.store.create_billing(team_a.id, new_billing(BillingStatus::Active, now(h))).await.expect("create");
@@ -57,7 +65,9 @@ pub async fn billing_unique_subscription_id<S: Repositories + ?Sized + 'static>(
 
 /// `uq_billing_team_active`: at most one active record per team, on create and on update to
 /// active; other teams are independent.
-pub async fn billing_one_active_per_team<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn billing_one_active_per_team<S: UserRepository + TeamRepository + BillingRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (_, team) = owned_team(h).await;
     let (_, other) = owned_team(h).await;
     let active = h.store.create_billing(team.id, new_billing(BillingStatus::Active, now(h))).await.expect("create");
@@ -89,7 +99,7 @@ pub async fn billing_one_active_per_team<S: Repositories + ?Sized + 'static>(h: 
 
 /// `chk_billing_period` (on create and on update), currency, amount and time rules; refused
 /// calls store and change nothing.
-pub async fn billing_checks<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn billing_checks<S: UserRepository + TeamRepository + BillingRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (_, team) = owned_team(h).await;
     let start = now(h);
     let cases: Vec<Case<NewBilling>> = vec![
@@ -129,7 +139,11 @@ pub async fn billing_checks<S: Repositories + ?Sized + 'static>(h: &Harness<S>) 
 }
 
 /// `fk_billing_team`, and `NotFound` for unknown records.
-pub async fn billing_references_and_not_found<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn billing_references_and_not_found<
+    S: UserRepository + TeamRepository + BillingRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (_, team) = owned_team(h).await;
     missing(
         h.store.create_billing(TeamId::new(), new_billing(BillingStatus::Active, now(h))).await,

@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::ports::*;
 
 /// Claim everything due in the next two days and return the ids.
-async fn claim_all<S: Repositories + ?Sized>(h: &Harness<S>) -> Vec<ScheduleId> {
+async fn claim_all<S: ScheduleRepository + ?Sized>(h: &Harness<S>) -> Vec<ScheduleId> {
     h.time.advance(Duration::days(2)).await;
     let w = WorkerId::unique("cascade");
     h.store

@@ -15,7 +15,11 @@ use crate::validate::rule;
 
 /// Ingest stores new comments with their fields and skips duplicates, already stored or repeated
 /// in the batch (the first wins); the same platform id on another account is another comment.
-pub async fn comments_ingest_skips_duplicates<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_ingest_skips_duplicates<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Instagram).await;
     let b = account(h, team.id, owner.id, Platform::Facebook).await;
@@ -56,7 +60,11 @@ pub async fn comments_ingest_skips_duplicates<S: Repositories + ?Sized + 'static
 
 /// Every account of the batch must be the team's (`fk_comments_account`), else nothing of the
 /// batch is stored.
-pub async fn comments_ingest_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_ingest_references<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let mine = account(h, team.id, owner.id, Platform::Twitter).await;
@@ -81,7 +89,11 @@ pub async fn comments_ingest_references<S: Repositories + ?Sized + 'static>(h: &
 }
 
 /// Field rules and the batch size, with nothing stored.
-pub async fn comments_ingest_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_ingest_rules<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let cases: Vec<Case<NewComment>> = vec![
@@ -111,7 +123,11 @@ pub async fn comments_ingest_rules<S: Repositories + ?Sized + 'static>(h: &Harne
 
 /// The inbox filters by status, sentiment, priority and account, every set field matching,
 /// newest first.
-pub async fn comments_inbox_filters<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_inbox_filters<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Instagram).await;
     let b = account(h, team.id, owner.id, Platform::Facebook).await;
@@ -155,7 +171,11 @@ pub async fn comments_inbox_filters<S: Repositories + ?Sized + 'static>(h: &Harn
 }
 
 /// Triage changes the given fields only; unknown comments are `NotFound`.
-pub async fn comments_triage<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_triage<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let mut input = new_comment(a.id, "t1");
@@ -181,7 +201,11 @@ pub async fn comments_triage<S: Repositories + ?Sized + 'static>(h: &Harness<S>)
 }
 
 /// `send_response` records a sent response and marks its comment replied, in one step.
-pub async fn comments_send_response_marks_replied<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_send_response_marks_replied<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Instagram).await;
     let c = comment(h, team.id, new_comment(a.id, "s1")).await;
@@ -199,7 +223,11 @@ pub async fn comments_send_response_marks_replied<S: Repositories + ?Sized + 'st
 
 /// A draft leaves the comment alone; `mark_response_sent` sends it (keeping `sent_at` when
 /// already sent); `mark_response_failed` fails a draft but not a sent response.
-pub async fn comments_response_life_cycle<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_response_life_cycle<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Instagram).await;
     let c = comment(h, team.id, new_comment(a.id, "l1")).await;
@@ -233,7 +261,11 @@ pub async fn comments_response_life_cycle<S: Repositories + ?Sized + 'static>(h:
 
 /// Responses need the team's comment (`fk_responses_comment`) and an existing user
 /// (`fk_responses_user`), and valid text; refused responses change nothing.
-pub async fn comments_response_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_response_references<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
@@ -276,7 +308,11 @@ pub async fn comments_response_references<S: Repositories + ?Sized + 'static>(h:
 }
 
 /// `responses_to` lists a comment's responses newest first, and only that comment's.
-pub async fn comments_responses_newest_first<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn comments_responses_newest_first<
+    S: UserRepository + TeamRepository + SocialAccountRepository + CommentRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let c = comment(h, team.id, new_comment(a.id, "n1")).await;
@@ -295,7 +331,7 @@ pub async fn comments_responses_newest_first<S: Repositories + ?Sized + 'static>
 }
 
 /// The team's inbox matching `filter` (every page).
-async fn inbox<S: Repositories + ?Sized>(h: &Harness<S>, team: TeamId, filter: InboxFilter) -> Vec<Comment> {
+async fn inbox<S: CommentRepository + ?Sized>(h: &Harness<S>, team: TeamId, filter: InboxFilter) -> Vec<Comment> {
     let store = &*h.store;
     all_pages(3, move |p| store.inbox(team, filter, p)).await
 }

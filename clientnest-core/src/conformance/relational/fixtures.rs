@@ -211,12 +211,12 @@ pub(super) fn new_notification(title: &str) -> NewNotification {
 // ---------------------------------------------------------------------------------------------
 
 /// A stored user.
-pub(super) async fn user<S: Repositories + ?Sized>(h: &Harness<S>) -> User {
+pub(super) async fn user<S: UserRepository + ?Sized>(h: &Harness<S>) -> User {
     h.store.create_user(new_user()).await.expect("create user")
 }
 
 /// A stored team owned by `owner`.
-pub(super) async fn team<S: Repositories + ?Sized>(h: &Harness<S>, owner: &User) -> Team {
+pub(super) async fn team<S: TeamRepository + ?Sized>(h: &Harness<S>, owner: &User) -> Team {
     let (team, _) = h
         .store
         .create_team(NewTeam::new(format!("Team {}", unique()), owner.id, PlanType::Starter))
@@ -226,21 +226,25 @@ pub(super) async fn team<S: Repositories + ?Sized>(h: &Harness<S>, owner: &User)
 }
 
 /// A stored user and a team they own.
-pub(super) async fn owned_team<S: Repositories + ?Sized>(h: &Harness<S>) -> (User, Team) {
+pub(super) async fn owned_team<S: UserRepository + TeamRepository + ?Sized>(h: &Harness<S>) -> (User, Team) {
     let owner = user(h).await;
     let team = team(h, &owner).await;
     (owner, team)
 }
 
 /// A stored user who joined `team` with `role`.
-pub(super) async fn member<S: Repositories + ?Sized>(h: &Harness<S>, team: TeamId, role: TeamRole) -> User {
+pub(super) async fn member<S: UserRepository + TeamRepository + ?Sized>(
+    h: &Harness<S>,
+    team: TeamId,
+    role: TeamRole,
+) -> User {
     let u = user(h).await;
     h.store.add_member(team, NewTeamMember::new(u.id, role)).await.expect("add member");
     u
 }
 
 /// A stored account of `team` on `platform`.
-pub(super) async fn account<S: Repositories + ?Sized>(
+pub(super) async fn account<S: SocialAccountRepository + ?Sized>(
     h: &Harness<S>,
     team: TeamId,
     user: UserId,
@@ -250,7 +254,7 @@ pub(super) async fn account<S: Repositories + ?Sized>(
 }
 
 /// A stored draft post of `team` fitting `platform`.
-pub(super) async fn post<S: Repositories + ?Sized>(
+pub(super) async fn post<S: PostRepository + ?Sized>(
     h: &Harness<S>,
     team: TeamId,
     user: UserId,
@@ -260,7 +264,7 @@ pub(super) async fn post<S: Repositories + ?Sized>(
 }
 
 /// A stored schedule of `post` on `account`, due in one hour.
-pub(super) async fn schedule<S: Repositories + ?Sized>(
+pub(super) async fn schedule<S: ScheduleRepository + ?Sized>(
     h: &Harness<S>,
     team: TeamId,
     user: UserId,
@@ -272,7 +276,7 @@ pub(super) async fn schedule<S: Repositories + ?Sized>(
 }
 
 /// Ingest one comment and return it as stored.
-pub(super) async fn comment<S: Repositories + ?Sized>(h: &Harness<S>, team: TeamId, c: NewComment) -> Comment {
+pub(super) async fn comment<S: CommentRepository + ?Sized>(h: &Harness<S>, team: TeamId, c: NewComment) -> Comment {
     let (account, platform_id) = (c.account_id, c.platform_id.clone());
     let report = h.store.ingest_comments(team, vec![c]).await.expect("ingest comment");
     assert_eq!(report, IngestReport { inserted: 1, duplicates: 0 }, "a new comment is inserted");
@@ -280,7 +284,7 @@ pub(super) async fn comment<S: Repositories + ?Sized>(h: &Harness<S>, team: Team
 }
 
 /// The comment of `account` with `platform_id`, looked up in the inbox.
-pub(super) async fn find_comment<S: Repositories + ?Sized>(
+pub(super) async fn find_comment<S: CommentRepository + ?Sized>(
     h: &Harness<S>,
     team: TeamId,
     account: SocialAccountId,

@@ -1,4 +1,6 @@
-//! Conformance tests of the repository ports ([`Repositories`](crate::ports::Repositories)).
+//! Conformance tests of the repository ports. Each function asks only for the repositories it
+//! calls (a post test: users, teams and posts); tenancy, paging, cascades and membership cover
+//! [`Repositories`](crate::ports::Repositories) whole.
 //!
 //! Every function takes a fresh [`Harness`](super::Harness) and asserts one behaviour of
 //! `docs/backend-rules.md`: unique rules, checks, references, cascades, tenancy, paging, the
@@ -6,8 +8,9 @@
 //! teams (unique emails) and assumes nothing else about the store, so the PostgreSQL adapter
 //! runs the very same functions, each on a fresh schema.
 //!
-//! [`relational_conformance!`](crate::relational_conformance) turns every function into a
-//! `#[tokio::test]`.
+//! One macro per repository turns its functions into `#[tokio::test]`s (see
+//! [`registry`](super::registry)); [`relational_conformance!`](crate::relational_conformance)
+//! expands them all.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fixtures;

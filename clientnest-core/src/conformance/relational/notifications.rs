@@ -14,7 +14,9 @@ use crate::ports::*;
 use crate::validate::rule;
 
 /// A notification keeps its fields and starts unread.
-pub async fn notifications_notify_and_list<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn notifications_notify_and_list<S: UserRepository + NotificationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let u = user(h).await;
     let mut input = NewNotification::new(NotificationType::PostFailed, "Post failed", "X said no");
     input.priority = Priority::High;
@@ -32,7 +34,9 @@ pub async fn notifications_notify_and_list<S: Repositories + ?Sized + 'static>(h
 
 /// `unread_count`, `mark_read` (sets `read_at` once), `mark_all_read` (returns how many changed)
 /// and the unread filter.
-pub async fn notifications_unread_and_mark_read<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn notifications_unread_and_mark_read<S: UserRepository + NotificationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let u = user(h).await;
     let mut ids = Vec::new();
     for i in 0..4 {
@@ -74,7 +78,9 @@ pub async fn notifications_unread_and_mark_read<S: Repositories + ?Sized + 'stat
 }
 
 /// Field rules and `fk_notifications_user`, with nothing stored.
-pub async fn notifications_rules_and_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn notifications_rules_and_references<S: UserRepository + NotificationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let u = user(h).await;
     let cases: Vec<(NewNotification, &str, &str)> = vec![
         (new_notification(&repeat('t', 201)), "title", rule::MAX_LENGTH),

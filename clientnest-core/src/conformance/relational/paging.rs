@@ -18,7 +18,9 @@ use crate::validate::rule;
 
 /// Pages of any size give the same rows as one big page, in `created_at DESC, id DESC` order,
 /// rows with equal times included; the last page has no cursor.
-pub async fn paging_stable_order_without_gaps<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn paging_stable_order_without_gaps<S: UserRepository + NotificationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let u = user(h).await;
     let mut keys = Vec::new();
     for i in 0..23 {
@@ -47,7 +49,9 @@ pub async fn paging_stable_order_without_gaps<S: Repositories + ?Sized + 'static
 
 /// While rows are inserted between page fetches and by concurrent tasks, every row that existed
 /// before paging started is seen exactly once and no row is seen twice.
-pub async fn paging_with_concurrent_inserts<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn paging_with_concurrent_inserts<S: UserRepository + NotificationRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let u = user(h).await;
     let mut initial = HashSet::new();
     for i in 0..40 {
@@ -130,7 +134,9 @@ pub async fn paging_invalid_limits_rejected<S: Repositories + ?Sized + 'static>(
 
 /// A cursor survives `encode`/`decode` and continues the list where it stopped; garbage tokens
 /// are refused with the `cursor` rule.
-pub async fn paging_cursor_round_trip<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn paging_cursor_round_trip<S: UserRepository + TeamRepository + TemplateRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     for _ in 0..5 {
         tick(h).await;

@@ -16,7 +16,11 @@ use crate::validate::rule;
 
 /// A post is created with its media: `order_index` is the position, media share the post's
 /// `created_at`; a draft has no `published_at`.
-pub async fn posts_create_with_media_in_order<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_create_with_media_in_order<
+    S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = NewPost::draft(owner.id, "Three media items");
     input.title = "Launch".to_owned();
@@ -52,7 +56,11 @@ pub async fn posts_create_with_media_in_order<S: Repositories + ?Sized + 'static
 }
 
 /// A post created `published` is published now.
-pub async fn posts_create_published_sets_published_at<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_create_published_sets_published_at<
+    S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = new_post_for(owner.id, Platform::Twitter);
     input.status = PostStatus::Published;
@@ -62,7 +70,9 @@ pub async fn posts_create_published_sets_published_at<S: Repositories + ?Sized +
 }
 
 /// Text limits per platform count characters: X takes 280, not 281; Pinterest 500, not 501.
-pub async fn posts_platform_text_limits<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_platform_text_limits<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let cases = [(Platform::Twitter, 280), (Platform::Pinterest, 500), (Platform::LinkedIn, 3000)];
     for (platform, limit) in cases {
@@ -81,7 +91,9 @@ pub async fn posts_platform_text_limits<S: Repositories + ?Sized + 'static>(h: &
 
 /// Media counts and kinds per platform: X up to 4, Instagram at least 1, YouTube one video,
 /// Pinterest up to 5.
-pub async fn posts_platform_media_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_platform_media_rules<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let images = |n: usize| (0..n).map(|_| media(MediaType::Image)).collect::<Vec<_>>();
     let cases = [
@@ -107,7 +119,7 @@ pub async fn posts_platform_media_rules<S: Repositories + ?Sized + 'static>(h: &
 }
 
 /// Field rules of a post and its media, named by path; nothing stored, not even media.
-pub async fn posts_field_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_field_rules<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let cases: Vec<Case<NewPost>> = vec![
         (|p| p.title = repeat('t', 201), "title", rule::MAX_LENGTH),
@@ -145,7 +157,7 @@ pub async fn posts_field_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S
 }
 
 /// `fk_posts_user`, `fk_posts_team`; validation comes before references.
-pub async fn posts_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_references<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     missing(
         h.store.create_post(team.id, NewPost::draft(UserId::new(), "text")).await,
@@ -165,7 +177,11 @@ pub async fn posts_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>
 
 /// `update_post` applies the patch, then the text must still fit the platforms with the stored
 /// media; a refused update changes nothing. Publishing sets `published_at` once.
-pub async fn posts_update_rechecks_platform_fit<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_update_rechecks_platform_fit<
+    S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut input = NewPost::draft(owner.id, repeat('a', 200));
     input.media = vec![media(MediaType::Image)];
@@ -208,7 +224,9 @@ pub async fn posts_update_rechecks_platform_fit<S: Repositories + ?Sized + 'stat
 }
 
 /// `list_posts` filters by status, newest first.
-pub async fn posts_list_filters_by_status<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_list_filters_by_status<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut drafts = Vec::new();
     let mut published = Vec::new();
@@ -235,7 +253,11 @@ pub async fn posts_list_filters_by_status<S: Repositories + ?Sized + 'static>(h:
 }
 
 /// The feed: published posts only, newest first, with media in order, paged.
-pub async fn posts_feed_published_newest_first<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_feed_published_newest_first<
+    S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let mut expected = Vec::new();
     for i in 0..7 {
@@ -270,7 +292,9 @@ pub async fn posts_feed_published_newest_first<S: Repositories + ?Sized + 'stati
 
 /// `import_posts`: the given creation time for post and media, `published_at = created_at` for
 /// published ones; all or nothing.
-pub async fn posts_import_all_or_nothing<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn posts_import_all_or_nothing<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let base = now(h) - Duration::days(30);
     let imported = |i: i64, status: PostStatus| {
@@ -315,6 +339,6 @@ pub async fn posts_import_all_or_nothing<S: Repositories + ?Sized + 'static>(h: 
 }
 
 /// Every post of a team (at most 500).
-async fn list<S: Repositories + ?Sized>(h: &Harness<S>, team: TeamId) -> Vec<Post> {
+async fn list<S: PostRepository + ?Sized>(h: &Harness<S>, team: TeamId) -> Vec<Post> {
     h.store.list_posts(team, PostFilter::default(), all()).await.expect("list posts").items
 }

@@ -1,8 +1,9 @@
 //! The re-seal sweep ([`SecretReseal`]): paged in id order, resumable from a saved cursor,
-//! idempotent, and it changes no data. Not in
-//! [`relational_conformance!`](crate::relational_conformance) (the sweep is an optional
-//! ability, apart from [`Repositories`]): each backend calls [`reseal_sweep_pages_and_resumes`]
-//! itself.
+//! idempotent, and it changes no data. Registered by
+//! [`reseal_conformance!`](crate::reseal_conformance), not by
+//! [`relational_conformance!`](crate::relational_conformance): the sweep is an optional ability,
+//! apart from [`Repositories`]. A backend whose sweep needs a setup of its own calls
+//! [`reseal_sweep_pages_and_resumes`] itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
@@ -35,7 +36,11 @@ pub async fn sweep<S: SecretReseal + ?Sized>(store: &S, from: ResealCursor, limi
 /// from the cursor's text form, visits every account and webhook exactly once, reads nothing
 /// as unreadable and changes no data; a second sweep re-seals nothing; bad limits and cursors
 /// are refused.
-pub async fn reseal_sweep_pages_and_resumes<S: Repositories + SecretReseal + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn reseal_sweep_pages_and_resumes<
+    S: UserRepository + TeamRepository + SocialAccountRepository + WebhookRepository + SecretReseal + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let owner = user(h).await;
     let t = team(h, &owner).await;
     let mut accounts = Vec::new();

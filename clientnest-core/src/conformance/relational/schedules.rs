@@ -39,7 +39,11 @@ struct Setup {
     schedule: Schedule,
 }
 
-async fn setup<S: Repositories + ?Sized>(h: &Harness<S>) -> Setup {
+async fn setup<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized,
+>(
+    h: &Harness<S>,
+) -> Setup {
     let (owner, team) = owned_team(h).await;
     let account = account(h, team.id, owner.id, Platform::Twitter).await;
     let post = post(h, team.id, owner.id, Platform::Twitter).await.post;
@@ -61,12 +65,12 @@ fn req(limit: u32, lease: Duration) -> ClaimRequest {
 }
 
 /// Claim up to ten for `w` under the default lease.
-async fn claim<S: Repositories + ?Sized>(h: &Harness<S>, w: &WorkerId) -> Vec<Claim> {
+async fn claim<S: ScheduleRepository + ?Sized>(h: &Harness<S>, w: &WorkerId) -> Vec<Claim> {
     h.store.claim_due(w, req(10, lease())).await.expect("claim")
 }
 
 /// Claim the one due schedule for `w`.
-async fn claim_one<S: Repositories + ?Sized>(h: &Harness<S>, w: &WorkerId) -> Claim {
+async fn claim_one<S: ScheduleRepository + ?Sized>(h: &Harness<S>, w: &WorkerId) -> Claim {
     let mut got = claim(h, w).await;
     assert_eq!(got.len(), 1, "exactly one schedule is due");
     got.remove(0)
@@ -87,7 +91,7 @@ fn stale<T: std::fmt::Debug>(r: crate::error::Result<T>) {
 }
 
 /// The post's status and `scheduled_at`.
-async fn post_state<S: Repositories + ?Sized>(
+async fn post_state<S: PostRepository + ?Sized>(
     h: &Harness<S>,
     team: TeamId,
     post: PostId,
@@ -98,7 +102,11 @@ async fn post_state<S: Repositories + ?Sized>(
 
 /// A new schedule is pending at `scheduled_time` on the account's platform, and its draft post
 /// becomes `scheduled`.
-pub async fn schedules_create_makes_post_scheduled<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_create_makes_post_scheduled<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Pinterest).await;
     let mut input = new_post_for(owner.id, Platform::Pinterest);
@@ -129,7 +137,11 @@ pub async fn schedules_create_makes_post_scheduled<S: Repositories + ?Sized + 's
 
 /// `chk_schedules_future_time`, zone and time checks, an inactive account, and a post that does
 /// not fit the account's platform are refused, storing nothing.
-pub async fn schedules_create_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_create_rules<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let x = account(h, team.id, owner.id, Platform::Twitter).await;
     let p = post(h, team.id, owner.id, Platform::Twitter).await.post;
@@ -179,7 +191,11 @@ pub async fn schedules_create_rules<S: Repositories + ?Sized + 'static>(h: &Harn
 
 /// Posts and accounts must be the team's (`fk_schedules_post`, `fk_schedules_social_account`),
 /// the user must exist (`fk_schedules_user`), the team too (`fk_schedules_team`).
-pub async fn schedules_create_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_create_references<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let mine_a = account(h, team.id, owner.id, Platform::Twitter).await;
@@ -230,7 +246,11 @@ pub async fn schedules_create_references<S: Repositories + ?Sized + 'static>(h: 
 /// A schedule is claimed once due (`next_attempt_at <= now`), never before; the claim sets
 /// `processing`, `locked_by`, `locked_until = now + lease`, `last_attempt = now`, counts the
 /// attempt and carries a fresh attempt id (the token and the idempotency key).
-pub async fn schedules_claim_when_due_with_lease<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_claim_when_due_with_lease<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let w = worker("claimer");
     assert!(claim(h, &w).await.is_empty(), "not due yet");
@@ -253,7 +273,11 @@ pub async fn schedules_claim_when_due_with_lease<S: Repositories + ?Sized + 'sta
 
 /// Claims come oldest due first (`next_attempt_at ASC`), at most `limit` per call; limits,
 /// leases and the policy are checked.
-pub async fn schedules_claim_order_and_limits<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_claim_order_and_limits<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let base = now(h);
@@ -287,7 +311,11 @@ pub async fn schedules_claim_order_and_limits<S: Repositories + ?Sized + 'static
 
 /// 8 concurrent workers, each claiming 10 at a time until nothing is left, over 300 due
 /// schedules: every schedule is claimed by exactly one worker, and holds that worker's lock.
-pub async fn schedules_claim_exactly_once_concurrently<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_claim_exactly_once_concurrently<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let accounts = [
         account(h, team.id, owner.id, Platform::Twitter).await,
@@ -345,7 +373,11 @@ pub async fn schedules_claim_exactly_once_concurrently<S: Repositories + ?Sized 
 
 /// Only the claim's token completes it; completing stores the platform's post id, clears the
 /// lock and publishes the post.
-pub async fn schedules_complete_by_holder_only<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_complete_by_holder_only<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let holder = worker("holder");
@@ -373,7 +405,11 @@ pub async fn schedules_complete_by_holder_only<S: Repositories + ?Sized + 'stati
 }
 
 /// Completing keeps a post's earlier `published_at`.
-pub async fn schedules_complete_keeps_published_at<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_complete_keeps_published_at<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let mut input = new_post_for(owner.id, Platform::Twitter);
@@ -390,7 +426,11 @@ pub async fn schedules_complete_keeps_published_at<S: Repositories + ?Sized + 's
 
 /// A failure goes back to pending after the policy's backoff, counting failures and keeping
 /// the (clipped) error; once the claims reach the policy's attempts it fails for good.
-pub async fn schedules_fail_retries_then_fails<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_fail_retries_then_fails<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::seconds(30), max_delay: Duration::hours(1) };
     let w = worker("flaky");
@@ -432,7 +472,11 @@ pub async fn schedules_fail_retries_then_fails<S: Repositories + ?Sized + 'stati
 
 /// An expired lease is recovered: back to pending, due now; another worker claims it and the
 /// first claim can neither renew, mark, fail nor complete.
-pub async fn schedules_lease_recovery<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_lease_recovery<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let (first, second) = (worker("crashed"), worker("rescuer"));
     let policy = RetryPolicy::default();
@@ -467,7 +511,11 @@ pub async fn schedules_lease_recovery<S: Repositories + ?Sized + 'static>(h: &Ha
 /// The defect this fences: one worker process holds a claim, its lease lapses, the schedule is
 /// recovered and the SAME worker claims it again. The first task's token is stale (renew,
 /// mark, complete, fail, release), the second's works: only one publish.
-pub async fn schedules_claims_fenced_per_claim_not_per_worker<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_claims_fenced_per_claim_not_per_worker<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let w = worker("one-process");
     let policy = RetryPolicy::default();
@@ -493,7 +541,11 @@ pub async fn schedules_claims_fenced_per_claim_not_per_worker<S: Repositories + 
 
 /// Interleaved by the test: many tasks race the same schedule's stale and live tokens; exactly
 /// one completion wins, and it is the live claim's.
-pub async fn schedules_stale_tokens_lose_races<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_stale_tokens_lose_races<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let w = worker("racer");
     make_due(h, &s.schedule).await;
@@ -526,7 +578,11 @@ pub async fn schedules_stale_tokens_lose_races<S: Repositories + ?Sized + 'stati
 /// The persisted publish boundary: a claim that lapses before its mark goes back to pending; one
 /// that lapses after it becomes `outcome_unknown`, is never claimed again automatically, is
 /// listed for a reconciler, and is resolved by confirm / retry / give up.
-pub async fn schedules_publish_mark_and_unknown_outcome<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_publish_mark_and_unknown_outcome<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let at = now(h) + Duration::minutes(1);
@@ -592,7 +648,11 @@ pub async fn schedules_publish_mark_and_unknown_outcome<S: Repositories + ?Sized
 
 /// `mark_publishing` after the lease has lapsed is refused: a publish never starts on a lapsed
 /// claim, even before anyone recovered it.
-pub async fn schedules_mark_refused_after_lapse<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_mark_refused_after_lapse<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let c = h.store.claim_due(&worker("slow"), req(1, Duration::seconds(10))).await.expect("claim").remove(0);
@@ -606,7 +666,11 @@ pub async fn schedules_mark_refused_after_lapse<S: Repositories + ?Sized + 'stat
 /// Poison schedules end: attempts count at claim time, so a schedule whose claims keep lapsing
 /// (a worker that crashes on it) reaches `failed` after the policy's attempts, by the worker
 /// loop alone (`claim_due` recovers).
-pub async fn schedules_poison_claims_end_failed<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_poison_claims_end_failed<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
@@ -627,7 +691,11 @@ pub async fn schedules_poison_claims_end_failed<S: Repositories + ?Sized + 'stat
 }
 
 /// A released (unstarted) claim goes back to pending, due now, without counting the attempt.
-pub async fn schedules_release_unstarted_claims<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_release_unstarted_claims<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let c = claim_one(h, &worker("shutting-down")).await;
@@ -641,7 +709,11 @@ pub async fn schedules_release_unstarted_claims<S: Repositories + ?Sized + 'stat
 }
 
 /// `renew_lease` extends the claim's lease from now; a renewed claim is not recovered.
-pub async fn schedules_renew_lease_extends<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_renew_lease_extends<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let w = worker("renewer");
     make_due(h, &s.schedule).await;
@@ -662,7 +734,11 @@ pub async fn schedules_renew_lease_extends<S: Repositories + ?Sized + 'static>(h
 
 /// Leases and backoffs given with nanoseconds are stored truncated to microseconds, as
 /// PostgreSQL keeps them, so every backend returns the same times.
-pub async fn schedules_times_truncated_to_micros<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_times_truncated_to_micros<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let odd = Duration::seconds(60) + Duration::nanoseconds(123_456_789);
@@ -686,7 +762,11 @@ pub async fn schedules_times_truncated_to_micros<S: Repositories + ?Sized + 'sta
 }
 
 /// Only pending schedules are cancelled; cancelled ones are never claimed.
-pub async fn schedules_cancel_only_pending<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_cancel_only_pending<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let other_account = account(h, s.team.id, s.owner.id, Platform::Twitter).await;
     let other = schedule(h, s.team.id, s.owner.id, s.post.id, other_account.id).await;
@@ -706,7 +786,11 @@ pub async fn schedules_cancel_only_pending<S: Repositories + ?Sized + 'static>(h
 /// One live schedule per post and account (`uq_schedules_post_account_live`): a second one is a
 /// `Conflict`, also when two arrive at once (a double click); once the first has ended, the
 /// post can be scheduled there again.
-pub async fn schedules_one_live_per_post_and_account<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_one_live_per_post_and_account<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let again = new_schedule(s.owner.id, s.post.id, s.account.id, now(h) + Duration::hours(3));
     conflict(
@@ -760,7 +844,11 @@ pub async fn schedules_one_live_per_post_and_account<S: Repositories + ?Sized + 
 /// The post's status follows its schedules: `scheduled` while any is live (`scheduled_at` the
 /// earliest live time), `published` once any completed (for good), `failed` when all ended and
 /// none published, `draft` (with `scheduled_at` cleared) when the last live one is cancelled.
-pub async fn schedules_post_status_follows_schedules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_post_status_follows_schedules<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let accounts = [
         account(h, team.id, owner.id, Platform::Twitter).await,
@@ -826,7 +914,11 @@ pub async fn schedules_post_status_follows_schedules<S: Repositories + ?Sized + 
 }
 
 /// `update_post` may not make a post stop fitting a live schedule's platform.
-pub async fn schedules_update_post_must_fit_live_schedules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_update_post_must_fit_live_schedules<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let x = account(h, team.id, owner.id, Platform::Twitter).await;
     // The post's own platforms say nothing of X: only its live schedule does.
@@ -843,7 +935,11 @@ pub async fn schedules_update_post_must_fit_live_schedules<S: Repositories + ?Si
 }
 
 /// Schedules of an inactive account are not claimed until it is active again.
-pub async fn schedules_inactive_account_not_claimed<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_inactive_account_not_claimed<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     let off = SocialAccountUpdate { is_active: Some(false), ..SocialAccountUpdate::default() };
     h.store.update_account(s.team.id, s.account.id, off).await.expect("deactivate");
@@ -857,7 +953,11 @@ pub async fn schedules_inactive_account_not_claimed<S: Repositories + ?Sized + '
 }
 
 /// `list_schedules` filters by status and post, newest first.
-pub async fn schedules_list_filters<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn schedules_list_filters<
+    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let s = setup(h).await;
     tick(h).await;
     let other_post = post(h, s.team.id, s.owner.id, Platform::Twitter).await.post;

@@ -10,7 +10,7 @@ use crate::secret::Secret;
 
 /// A webhook secret shorter than 32 bytes is refused on create and on update (a validation
 /// error naming `secret_key`), and nothing changes.
-pub async fn webhooks_short_secret_refused<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn webhooks_short_secret_refused<S: UserRepository + WebhookRepository + ?Sized + 'static>(h: &Harness<S>) {
     let u = user(h).await;
     let short = Secret::new("s".repeat(31));
     let input = NewWebhook { secret_key: short.clone(), ..new_webhook(Platform::Instagram, "comment.created") };

@@ -15,7 +15,9 @@ use crate::validate::rule;
 
 /// `create_team` makes the owner's `owner` membership in the same step, joined when the team
 /// was created.
-pub async fn teams_create_makes_owner_membership<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_create_makes_owner_membership<S: UserRepository + TeamRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let owner = user(h).await;
     let mut input = NewTeam::new("Analytical Engines", owner.id, PlanType::Business);
     input.settings = serde_json::json!({ "approval": true });
@@ -44,7 +46,7 @@ pub async fn teams_create_makes_owner_membership<S: Repositories + ?Sized + 'sta
 
 /// A team needs an existing owner (`fk_teams_owner`) and a valid name; a refused team leaves no
 /// membership behind.
-pub async fn teams_create_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_create_rules<S: UserRepository + TeamRepository + ?Sized + 'static>(h: &Harness<S>) {
     let ghost = UserId::new();
     missing(
         h.store.create_team(NewTeam::new("Ghosts", ghost, PlanType::Free)).await,
@@ -69,7 +71,7 @@ pub async fn teams_create_rules<S: Repositories + ?Sized + 'static>(h: &Harness<
 }
 
 /// `uq_team_members_user_team`, look-ups of memberships and roles, and the member references.
-pub async fn teams_members_unique_and_lookup<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_members_unique_and_lookup<S: UserRepository + TeamRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let editor = user(h).await;
     h.time.advance(Duration::minutes(1)).await;
@@ -110,7 +112,7 @@ pub async fn teams_members_unique_and_lookup<S: Repositories + ?Sized + 'static>
 }
 
 /// Changing a membership, removing members, and the owner who cannot be removed.
-pub async fn teams_update_and_remove_members<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_update_and_remove_members<S: UserRepository + TeamRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let viewer = member(h, team.id, TeamRole::Viewer).await;
     let update = TeamMemberUpdate {
@@ -138,7 +140,7 @@ pub async fn teams_update_and_remove_members<S: Repositories + ?Sized + 'static>
 
 /// Updating a team stamps `updated_at`; unknown teams are `NotFound`; deleting a team keeps its
 /// users.
-pub async fn teams_update_get_delete<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_update_get_delete<S: UserRepository + TeamRepository + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     h.time.advance(Duration::minutes(2)).await;
     let update = TeamUpdate {
@@ -171,7 +173,7 @@ pub async fn teams_update_get_delete<S: Repositories + ?Sized + 'static>(h: &Har
 }
 
 /// `teams_of_user` lists the teams a user belongs to, owned or joined, newest first, paged.
-pub async fn teams_of_user_lists_memberships<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn teams_of_user_lists_memberships<S: UserRepository + TeamRepository + ?Sized + 'static>(h: &Harness<S>) {
     let u = user(h).await;
     let mut expected = Vec::new();
     for i in 0..5 {

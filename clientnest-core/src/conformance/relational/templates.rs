@@ -17,7 +17,9 @@ use crate::ports::*;
 use crate::validate::rule;
 
 /// Create, get, list by category (newest first), update and delete a template.
-pub async fn templates_crud_and_filter<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn templates_crud_and_filter<S: UserRepository + TeamRepository + TemplateRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let promo = h.store.create_template(team.id, new_template(owner.id, "promo", false)).await.expect("create");
     assert_eq!((promo.team_id, promo.user_id, promo.usage_count), (team.id, owner.id, 0));
@@ -61,7 +63,11 @@ pub async fn templates_crud_and_filter<S: Repositories + ?Sized + 'static>(h: &H
 }
 
 /// Field rules and references of a template, with nothing stored.
-pub async fn templates_rules_and_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn templates_rules_and_references<
+    S: UserRepository + TeamRepository + TemplateRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let cases: Vec<Case<NewTemplate>> = vec![
         (|t| t.name = repeat('n', 101), "name", rule::MAX_LENGTH),
@@ -92,7 +98,11 @@ pub async fn templates_rules_and_references<S: Repositories + ?Sized + 'static>(
 }
 
 /// `record_template_use` is atomic: 20 concurrent uses count 20, each call seeing its own count.
-pub async fn templates_concurrent_use_counting<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn templates_concurrent_use_counting<
+    S: UserRepository + TeamRepository + TemplateRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner, team) = owned_team(h).await;
     let t = h.store.create_template(team.id, new_template(owner.id, "promo", false)).await.expect("create");
     let mut tasks = Vec::new();
@@ -111,7 +121,11 @@ pub async fn templates_concurrent_use_counting<S: Repositories + ?Sized + 'stati
 }
 
 /// Public templates of every team are listed, newest first; private ones are not.
-pub async fn templates_public_listed_across_teams<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn templates_public_listed_across_teams<
+    S: UserRepository + TeamRepository + TemplateRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
     let (owner_a, team_a) = owned_team(h).await;
     let (owner_b, team_b) = owned_team(h).await;
     let public_a = h.store.create_template(team_a.id, new_template(owner_a.id, "promo", true)).await.expect("create");

@@ -17,7 +17,7 @@ use crate::{constraint, model};
 
 /// A new user gets the seed's defaults, the clock's time, and is found by id and by email in
 /// any case.
-pub async fn users_create_get_and_find_by_email<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_create_get_and_find_by_email<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let mut input = new_user();
     input.timezone = "Europe/Paris".to_owned();
     input.avatar_url = Some("https://cdn.example.com/ada.png".to_owned());
@@ -44,7 +44,7 @@ pub async fn users_create_get_and_find_by_email<S: Repositories + ?Sized + 'stat
 
 /// `uq_users_email` holds regardless of case, on create and on update, and a refused call
 /// changes nothing.
-pub async fn users_email_unique_regardless_of_case<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_email_unique_regardless_of_case<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let first = user(h).await;
     let mut same = new_user();
     same.email = first.email.to_uppercase();
@@ -69,7 +69,7 @@ pub async fn users_email_unique_regardless_of_case<S: Repositories + ?Sized + 's
 }
 
 /// `chk_users_email_format` on create and on update; nothing is stored.
-pub async fn users_email_format_checked<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_email_format_checked<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     for bad in ["no-at.example.com", "a@b.c", "two words@example.com", "a@example"] {
         let mut input = new_user();
         input.email = bad.to_owned();
@@ -83,7 +83,7 @@ pub async fn users_email_format_checked<S: Repositories + ?Sized + 'static>(h: &
 }
 
 /// Lengths count characters, and every other field rule names its field; nothing is stored.
-pub async fn users_field_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_field_rules<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let cases: Vec<Case<NewUser>> = vec![
         (|u| u.first_name = repeat('a', 51), "first_name", rule::MAX_LENGTH),
         (|u| u.last_name = repeat('é', 51), "last_name", rule::MAX_LENGTH),
@@ -112,7 +112,7 @@ pub async fn users_field_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S
 }
 
 /// Updates are checked too: sign-in times outside 1900..=9999, long names, bad zones.
-pub async fn users_update_rules<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_update_rules<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let u = user(h).await;
     let cases: Vec<(UserUpdate, &str, &str)> = vec![
         (UserUpdate { last_login: Some(year(10_000)), ..UserUpdate::default() }, "last_login", rule::TIME_RANGE),
@@ -140,7 +140,7 @@ pub async fn users_update_rules<S: Repositories + ?Sized + 'static>(h: &Harness<
 }
 
 /// An update changes the given fields only, clears with `Some(None)` and stamps `updated_at`.
-pub async fn users_update_applies_patch<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_update_applies_patch<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let mut input = new_user();
     input.avatar_url = Some("https://cdn.example.com/a.png".to_owned());
     let u = h.store.create_user(input).await.expect("create");
@@ -171,7 +171,7 @@ pub async fn users_update_applies_patch<S: Repositories + ?Sized + 'static>(h: &
 
 /// Unknown ids are `NotFound` for get, update and delete; a deleted user is gone and their email
 /// is free.
-pub async fn users_not_found_and_delete<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_not_found_and_delete<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let unknown = UserId::new();
     not_found(h.store.get_user(unknown).await, Entity::User);
     not_found(h.store.update_user(unknown, UserUpdate::default()).await, Entity::User);
@@ -188,7 +188,7 @@ pub async fn users_not_found_and_delete<S: Repositories + ?Sized + 'static>(h: &
 }
 
 /// Concurrent sign-ups with one email: exactly one wins, the others get `uq_users_email`.
-pub async fn users_concurrent_same_email<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn users_concurrent_same_email<S: UserRepository + ?Sized + 'static>(h: &Harness<S>) {
     let email = unique_email();
     let mut tasks = Vec::new();
     for i in 0..8 {

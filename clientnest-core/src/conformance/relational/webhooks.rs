@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::validate::rule;
 
 /// Create, get, list, update (secret rotation) and delete a webhook.
-pub async fn webhooks_crud<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn webhooks_crud<S: UserRepository + WebhookRepository + ?Sized + 'static>(h: &Harness<S>) {
     let u = user(h).await;
     let input = new_webhook(Platform::Instagram, "comment.created");
     let secret = input.secret_key.clone();
@@ -56,7 +56,7 @@ pub async fn webhooks_crud<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
 }
 
 /// Field rules and the owner reference (`fk_webhooks_user`), with nothing stored.
-pub async fn webhooks_rules_and_references<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn webhooks_rules_and_references<S: UserRepository + WebhookRepository + ?Sized + 'static>(h: &Harness<S>) {
     let u = user(h).await;
     let cases: Vec<Case<NewWebhook>> = vec![
         (|w| w.endpoint_url = "ftp://hooks.example.com".to_owned(), "endpoint_url", rule::URL),
@@ -82,7 +82,9 @@ pub async fn webhooks_rules_and_references<S: Repositories + ?Sized + 'static>(h
 
 /// `webhooks_for_event`: active webhooks of every user for a platform's event, oldest first;
 /// `record_webhook_triggered` stores the delivery time.
-pub async fn webhooks_for_event_and_triggered<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+pub async fn webhooks_for_event_and_triggered<S: UserRepository + WebhookRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
     let (a, b) = (user(h).await, user(h).await);
     let create = |user: UserId, platform: Platform, event: &'static str| {
         let store = &*h.store;
