@@ -22,7 +22,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use clientnest_core::page::{Cursor, Keyed, Page, PageRequest};
+use clientnest_core::page::{Keyed, Page, PageRequest};
 use clientnest_core::{Entity, Error, Result};
 use uuid::Uuid;
 
@@ -102,33 +102,6 @@ impl Keyset {
             None => (far_future(), Uuid::max()),
         };
         Ok(Self { at, id, fetch: i64::from(page.limit) + 1 })
-    }
-}
-
-impl crate::store::PgStore {
-    /// One keyset page of a list statement that takes `$1` = the owner (team or user id),
-    /// `$2`/`$3` = the keyset bound and `$4` = how many rows to fetch.
-    pub(crate) async fn fetch_page<R, T>(
-        &self,
-        sql: &'static str,
-        owner: Uuid,
-        page: &PageRequest,
-        convert: impl Fn(R) -> Result<T>,
-        key: impl Fn(&T) -> Cursor,
-    ) -> Result<Page<T>>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-    {
-        let k = Keyset::of(page)?;
-        let rows: Vec<R> = sqlx::query_as(sql)
-            .bind(owner)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(crate::error::map_sqlx)?;
-        page_of(rows, page, convert, key)
     }
 }
 
@@ -224,17 +197,6 @@ where
     let row: Option<R> =
         sqlx::query_as(sql).bind(key).bind(owner).fetch_optional(executor).await.map_err(crate::error::map_sqlx)?;
     row.ok_or_else(|| Error::not_found(entity, shown))
-}
-
-/// Build a page from overfetched rows, converting each.
-pub(crate) fn page_of<R, T>(
-    rows: Vec<R>,
-    page: &PageRequest,
-    convert: impl Fn(R) -> Result<T>,
-    key: impl Fn(&T) -> Cursor,
-) -> Result<Page<T>> {
-    let items = rows.into_iter().map(convert).collect::<Result<Vec<T>>>()?;
-    Ok(Page::from_overfetch(items, page.limit, key))
 }
 
 /// A stored choice (status, role, platform...) back into its enum.
