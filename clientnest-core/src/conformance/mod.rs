@@ -31,7 +31,6 @@ use crate::clock::ManualClock;
 
 pub mod hostile;
 pub mod kv;
-pub mod proxy;
 pub mod relational;
 
 /// How a test moves time forward.
