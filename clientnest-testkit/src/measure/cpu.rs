@@ -20,6 +20,16 @@ pub fn cpu_times() -> Option<CpuTimes> {
     parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
+/// This process's CPU time so far; zero where it cannot be read.
+pub fn own_cpu() -> Duration {
+    cpu_times().map_or(Duration::ZERO, |t| t.own)
+}
+
+/// The CPU time of the children waited for so far; zero where it cannot be read.
+pub fn children_cpu() -> Duration {
+    cpu_times().map_or(Duration::ZERO, |t| t.children)
+}
+
 /// `utime + stime` and `cutime + cstime` of a `/proc/<pid>/stat` line.
 fn parse(stat: &str) -> Option<CpuTimes> {
     // The command name (field 2) may hold spaces and parentheses: fields after its closing

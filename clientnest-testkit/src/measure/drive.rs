@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cpu::cpu_times;
+use super::cpu::own_cpu;
 use super::stats::Stats;
 
 /// When a task stops calling.
@@ -108,11 +108,6 @@ where
         i += 1;
     }
     Ok(latencies)
-}
-
-/// This process's CPU time so far (zero where it cannot be read).
-fn own_cpu() -> Duration {
-    cpu_times().map_or(Duration::ZERO, |t| t.own)
 }
 
 #[cfg(test)]

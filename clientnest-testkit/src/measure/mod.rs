@@ -20,7 +20,7 @@ mod drive;
 mod rng;
 mod stats;
 
-pub use cpu::{CpuTimes, cpu_times};
+pub use cpu::{CpuTimes, children_cpu, cpu_times, own_cpu};
 pub use drive::{for_count, for_duration};
 pub use rng::Rng;
 pub use stats::{Stats, per_unit, percentile, rate, ratio, sequence_rate};
