@@ -6,7 +6,7 @@
 //! - [`services`]: one function per service the tests reach (`DATABASE_URL`, `REDIS_URL`,
 //!   `REDIS_CLUSTER_URLS`), `None` with a loud SKIPPING line when it is not configured, a panic
 //!   when `CLIENTNEST_REQUIRE_SERVICES=1`;
-//! - [`pg`] (feature `postgres`): a PostgreSQL database per test, copied from a template that
+//! - `pg` (feature `postgres`): a PostgreSQL database per test, copied from a template that
 //!   is migrated once per set of migrations, dropped when its pool goes;
 //! - [`proxy`]: a TCP chaos proxy whose path a test cuts and restores;
 //! - [`fixtures`]: the test key ring, unique names and sample users;

@@ -25,7 +25,8 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Copy `template` and open a pool of at most `max_connections` on the copy.
+    /// Copy `template` and open a pool of at most `max_connections` on the copy (one connection
+    /// opened at once, each setting its `search_path` when it connects).
     pub(crate) async fn create(template: &PgTemplate, max_connections: u32) -> Result<TestDatabase, sqlx::Error> {
         let name = test_database_name();
         let mut admin = template.admin().connect().await?;
@@ -37,21 +38,23 @@ impl TestDatabase {
         // From here on the guard drops the database, whatever happens next.
         let guard = Arc::new(DropGuard { admin_url: template.admin_url().to_owned(), name: name.clone() });
         let sync = if template.synchronous_commit() { "on" } else { "off" };
-        let options = template
-            .admin()
-            .clone()
-            .database(&name)
-            .options([("search_path", template.schema()), ("synchronous_commit", sync)]);
+        let options = template.admin().clone().database(&name).options([("synchronous_commit", sync)]);
+        let search_path = format!("SET search_path TO {}", template.schema());
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(move |_conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 // The pool's options own the guard: it goes with the pool's last handle.
                 let _guard = Arc::clone(&guard);
-                Box::pin(async { Ok(()) })
+                let sql = search_path.clone();
+                Box::pin(async move {
+                    conn.execute(AssertSqlSafe(sql)).await?;
+                    Ok(())
+                })
             })
-            .connect_lazy_with(options);
+            .connect_with(options)
+            .await?;
         let url = with_database(template.admin_url(), &name)
             .ok_or_else(|| sqlx::Error::Configuration("the admin URL has no scheme".into()))?;
         Ok(TestDatabase { pool, name, url, schema: template.schema().to_owned() })

@@ -68,8 +68,8 @@ impl PgTemplate {
         self
     }
 
-    /// A fresh copy of the template with a pool of at most `max_connections` (none opened
-    /// until used, 60 s to acquire one) whose connections use the migrated schema. The database
+    /// A fresh copy of the template with a pool of at most `max_connections` (one opened at
+    /// once, 60 s to acquire one) whose connections use the migrated schema. The database
     /// is dropped when the last handle to the pool goes.
     ///
     /// # Errors
