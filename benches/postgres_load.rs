@@ -34,19 +34,18 @@ use std::time::Duration;
 
 use clientnest::postgres::{PgConfig, PgStore};
 use clientnest::prelude::*;
+use clientnest_testkit::pg::with_database;
 use tokio::runtime::Runtime;
 
 #[path = "postgres_load/baseline.rs"]
 mod baseline;
-#[path = "postgres_load/measure.rs"]
-mod measure;
 #[path = "postgres_load/seed.rs"]
 mod seed;
 #[path = "postgres_load/workloads.rs"]
 mod workloads;
 
 use baseline::{Base, pgbench, psql};
-use measure::Stats;
+use clientnest_testkit::measure::{Stats, ratio};
 use seed::World;
 
 /// Any failure of the bench.
@@ -94,14 +93,6 @@ fn env_usize(name: &str, default: usize) -> BenchResult<usize> {
     }
 }
 
-/// `url` with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> BenchResult<String> {
-    let (scheme, rest) = url.split_once("://").ok_or("DATABASE_URL has no scheme")?;
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let query = rest[end..].find('?').map_or("", |q| &rest[end + q..]);
-    Ok(format!("{scheme}://{}/{db}{query}", &rest[..end]))
-}
-
 impl Config {
     /// Whether workload `w` (`w1`...`w5`) runs.
     fn runs(&self, w: &str) -> bool {
@@ -114,7 +105,7 @@ impl Config {
         let db = std::env::var("BENCH_PG_DB").unwrap_or_else(|_| "clientnest_bench".to_owned());
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Config {
-            url: with_database(&admin_url, &db)?,
+            url: with_database(&admin_url, &db).ok_or("DATABASE_URL has no scheme")?,
             admin_url,
             db,
             teams: env_usize("BENCH_PG_TEAMS", 100)?.max(1),
@@ -158,7 +149,7 @@ struct Row {
 
 impl Row {
     fn ratio(&self) -> Option<f64> {
-        self.baseline.map(|(_, b)| self.ours.per_sec / b.per_sec.max(f64::MIN_POSITIVE))
+        self.baseline.map(|(_, b)| ratio(self.ours.per_sec, b.per_sec))
     }
 
     fn verdict(&self) -> String {
@@ -262,11 +253,6 @@ fn prepare(rt: &Runtime, cfg: &Config) -> BenchResult<Arc<World>> {
     Ok(Arc::new(world))
 }
 
-/// The better of two measurements (more work per second).
-fn best(a: Stats, b: Stats) -> Stats {
-    if b.per_sec > a.per_sec { b } else { a }
-}
-
 /// The best of a baseline's rounds.
 fn best_base(a: Base, b: Base) -> Base {
     if b.per_sec > a.per_sec { b } else { a }
@@ -280,7 +266,7 @@ fn w0(rt: &Runtime, cfg: &Config, world: &World, dir: &std::path::Path) -> Bench
     for start in (0..world.teams.len()).step_by(per_round) {
         let teams = start..(start + per_round).min(world.teams.len());
         let seeded = with_store(rt, cfg, 1, async |store| seed::seed_posts(store, world, cfg, dir, teams).await)?;
-        (ours, copy) = (best(ours, seeded.ours), best_base(copy, seeded.copy));
+        (ours, copy) = (ours.best(seeded.ours), best_base(copy, seeded.copy));
         (posts, media) = (posts + seeded.posts, media + seeded.media);
     }
     eprintln!("seeded {posts} posts with {media} media");
@@ -307,10 +293,9 @@ fn timed(
     let (mut feed_base, mut create_base) = (Base::default(), Base::default());
     let secs = cfg.secs.as_secs();
     for _ in 0..cfg.rounds {
-        feed = best(feed, with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
+        feed = feed.best(with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
         feed_base = best_base(feed_base, pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?);
-        create =
-            best(create, with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
+        create = create.best(with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
         create_base = best_base(create_base, pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?);
     }
     let row = |workload: &str, ours, base| Row {
@@ -330,7 +315,7 @@ fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
         workloads::reset_schedules(cfg)?;
         let (round, dups) =
             with_store(rt, cfg, workers, async |store| workloads::claim(store, workers, cfg.schedules).await)?;
-        (stats, duplicates) = (best(stats, round), duplicates + dups);
+        (stats, duplicates) = (stats.best(round), duplicates + dups);
     }
     if duplicates > 0 {
         return Err(format!("W3: {duplicates} schedules were claimed twice").into());
@@ -350,7 +335,7 @@ fn w4(rt: &Runtime, cfg: &Config, world: &World, c: usize, dir: &std::path::Path
     for round in 0..cfg.rounds {
         let run = c * 100 + round;
         let (o, b) = with_store(rt, cfg, c, async |store| workloads::ingest(store, world, cfg, c, run, dir).await)?;
-        (ours, copy) = (best(ours, o), best_base(copy, b));
+        (ours, copy) = (ours.best(o), best_base(copy, b));
     }
     Ok(Row {
         workload: format!("W4 ingest_comments x{} (comments/s)", cfg.ingest_batch),
@@ -367,7 +352,7 @@ fn w5(rt: &Runtime, cfg: &Config, world: &World, c: usize) -> BenchResult<Row> {
     for _ in 0..cfg.rounds {
         workloads::reset_notifications(cfg)?;
         let round = with_store(rt, cfg, c, async |store| workloads::read_all(store, world.users(), c).await)?;
-        ours = best(ours, round);
+        ours = ours.best(round);
     }
     Ok(Row {
         workload: "W5 unread_count + mark_all_read (users/s)".to_owned(),

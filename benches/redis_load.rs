@@ -31,11 +31,9 @@ use tokio::runtime::Runtime;
 
 #[path = "redis_load/baseline.rs"]
 mod baseline;
-#[path = "redis_load/measure.rs"]
-mod measure;
 
-use baseline::{Server, redis_benchmark, sequence_rate};
-use measure::{Stats, drive, process_cpu};
+use baseline::{Server, redis_benchmark};
+use clientnest_testkit::measure::{Stats, cpu_times, for_count, ratio, sequence_rate};
 
 /// A small job payload (31 bytes).
 const PAYLOAD: &[u8] = b"{\"post\":\"0190c0de\",\"try\":1}....";
@@ -125,7 +123,7 @@ fn run() -> Result<()> {
 /// passing disturbance costs each case one round, not all of them.
 fn keep_best(best: &mut [Row], round: Vec<Row>) {
     for (b, r) in best.iter_mut().zip(round) {
-        if r.ours.stats.ops_per_sec > b.ours.stats.ops_per_sec {
+        if r.ours.stats.per_sec > b.ours.stats.per_sec {
             b.ours = r.ours;
         }
         if r.raw.ops_per_sec > b.raw.ops_per_sec {
@@ -225,12 +223,13 @@ impl Bench {
     {
         let op = Arc::new(op);
         let warm = Arc::clone(&op);
-        self.runtime.block_on(drive(concurrency, (self.ops / 10).min(2_000), move |t, i| warm(t, i)))?;
-        let (client_before, server_before) = (process_cpu(), self.server_cpu()?);
-        let stats = self.runtime.block_on(drive(concurrency, self.ops, move |t, i| op(t, i)))?;
-        let (client_after, server_after) = (process_cpu(), self.server_cpu()?);
-        let per_op = |seconds: f64| seconds * 1e6 / stats.ops as f64;
-        let client_us = client_before.zip(client_after).map(|(b, a)| per_op(a.saturating_sub(b).as_secs_f64()));
+        self.runtime.block_on(for_count(concurrency, (self.ops / 10).min(2_000), move |t, i| warm(t, i)))?;
+        let server_before = self.server_cpu()?;
+        let stats = self.runtime.block_on(for_count(concurrency, self.ops, move |t, i| op(t, i)))?;
+        let server_after = self.server_cpu()?;
+        let per_op = |seconds: f64| seconds * 1e6 / stats.units as f64;
+        // `for_count` spread this process's CPU time over the operations, where it can be read.
+        let client_us = cpu_times().map(|_| stats.cpu_per_unit.as_secs_f64() * 1e6);
         Ok(Ours { stats, client_us, server_us: per_op(server_after - server_before) })
     }
 
@@ -502,7 +501,7 @@ fn print_table(bench: &Bench, rows: &[Row]) {
             "{:<20} {:>4} {:>8.0} {:>7.1} {:>7.1} {:>7} {:>7.1}  {:<27} {:>8.0} {:>7.1} {:>5.2}x",
             r.op,
             r.concurrency,
-            r.ours.stats.ops_per_sec,
+            r.ours.stats.per_sec,
             r.ours.stats.p50.as_secs_f64() * 1e6,
             r.ours.stats.p95.as_secs_f64() * 1e6,
             client,
@@ -510,7 +509,7 @@ fn print_table(bench: &Bench, rows: &[Row]) {
             r.baseline,
             r.raw.ops_per_sec,
             r.raw.server_us,
-            r.ours.stats.ops_per_sec / r.raw.ops_per_sec,
+            ratio(r.ours.stats.per_sec, r.raw.ops_per_sec),
         );
     }
     println!("cli µs / srv µs: CPU time per operation of this process / of the Redis server (INFO cpu)");

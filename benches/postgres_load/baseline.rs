@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::BenchResult;
-use crate::measure::children_cpu;
+use clientnest_testkit::measure::{children_cpu, per_unit, rate};
 
 /// `PGOPTIONS` for every pgbench and psql the bench starts (set once, at start-up).
 pub(crate) static PGOPTIONS: OnceLock<String> = OnceLock::new();
@@ -35,10 +35,7 @@ pub(crate) struct Base {
 impl Base {
     /// `units` done in `elapsed` with `cpu` of client CPU.
     pub(crate) fn of(units: usize, elapsed: Duration, cpu: Duration) -> Base {
-        Base {
-            per_sec: units as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
-            cpu_per_unit: cpu / u32::try_from(units.max(1)).unwrap_or(u32::MAX),
-        }
+        Base { per_sec: rate(units, elapsed), cpu_per_unit: per_unit(cpu, units) }
     }
 }
 

@@ -12,8 +12,8 @@ use clientnest::prelude::*;
 use uuid::Uuid;
 
 use crate::baseline::{Base, Csv, psql_copy};
-use crate::measure::{Rng, Stats, own_cpu};
 use crate::{BenchResult, Config};
+use clientnest_testkit::measure::{Rng, Stats, own_cpu};
 
 /// The `posts` columns the COPY baseline fills (every column).
 const POST_COLUMNS: &str = "id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, \

@@ -11,9 +11,9 @@ use clientnest::postgres::{PgStore, sql};
 use clientnest::prelude::*;
 
 use crate::baseline::{Base, Csv, bind_sql, literal, psql, psql_copy};
-use crate::measure::{Rng, Stats, for_duration, own_cpu};
 use crate::seed::{TeamInfo, World, ts};
 use crate::{BenchResult, Config};
+use clientnest_testkit::measure::{Rng, Stats, for_duration, own_cpu};
 
 /// The largest number of pgbench scripts (pgbench takes at most 128).
 const MAX_SCRIPTS: usize = 100;

@@ -88,10 +88,3 @@ fn parse_rps(csv: &str) -> Option<f64> {
     let rps = fields.get(6)?.trim_matches('"');
     rps.parse().ok().filter(|r: &f64| r.is_finite())
 }
-
-/// The rate of a sequence of commands run one after the other by each client: the time of one
-/// sequence is the sum of each command's time, so `1 / Σ 1/rate`.
-pub(crate) fn sequence_rate(rates: &[f64]) -> f64 {
-    let per_sequence: f64 = rates.iter().map(|r| 1.0 / r).sum();
-    if per_sequence > 0.0 { 1.0 / per_sequence } else { 0.0 }
-}

@@ -4,7 +4,8 @@
 //!
 //! Without `DATABASE_URL` the tests say so loudly and skip, unless
 //! `CLIENTNEST_REQUIRE_SERVICES=1`, which makes an absent server a failure. Every test runs in
-//! a schema of its own (`t_<time>_<uuid>`, dropped afterwards), so they run in parallel.
+//! a database of its own (`cn_test_<time>_<uuid>`, copied from a template migrated once per
+//! run, dropped afterwards), so they run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "postgres/support.rs"]

@@ -83,7 +83,6 @@ use crate::clock::ManualClock;
 
 pub mod hostile;
 pub mod kv;
-pub mod proxy;
 pub mod registry;
 pub mod relational;
 

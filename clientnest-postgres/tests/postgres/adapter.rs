@@ -7,13 +7,13 @@ use clientnest_core::prelude::*;
 use clientnest_postgres::{PgConfig, PgStore, map_error};
 use sqlx::{AssertSqlSafe, Executor};
 
-use crate::support::{TestDb, database_url, keys};
+use crate::support::{TestDb, keys};
 
 #[tokio::test]
 async fn connect_with_a_config_uses_its_search_path() {
     let Some(db) = TestDb::new().await else { return };
-    let Some(url) = database_url() else { return };
-    let config = PgConfig::new(url).with_search_path(db.schema.clone()).with_max_connections(2).with_min_connections(0);
+    let config =
+        PgConfig::new(db.url()).with_search_path(db.schema.clone()).with_max_connections(2).with_min_connections(0);
     let store = PgStore::connect(&config, keys()).await.expect("connect");
     let schema: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(store.pool()).await.unwrap();
     assert_eq!(schema, db.schema);

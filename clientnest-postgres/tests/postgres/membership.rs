@@ -10,15 +10,15 @@ use clientnest_core::prelude::*;
 use clientnest_postgres::PgStore;
 use uuid::Uuid;
 
+use clientnest_testkit::fixtures::new_user;
+
 use crate::support::TestDb;
 
 /// An owner with a team, and an editor of that team.
 async fn team_with_editor(store: &PgStore) -> (UserId, TeamId, UserId) {
-    let hash = hash_password(&Secret::new("membership test password")).unwrap();
     let mut users = Vec::new();
     for name in ["Owner", "Editor"] {
-        let email = format!("member-{}@example.com", Uuid::new_v4().simple());
-        users.push(store.create_user(NewUser::new(email, hash.clone(), name, "Test")).await.unwrap().id);
+        users.push(store.create_user(new_user("member", name, "Test")).await.unwrap().id);
     }
     let (team, _) = store.create_team(NewTeam::new("Members", users[0], PlanType::Business)).await.unwrap();
     store.add_member(team.id, NewTeamMember::new(users[1], TeamRole::Editor)).await.unwrap();

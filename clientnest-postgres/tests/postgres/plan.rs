@@ -9,6 +9,8 @@ use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
+use clientnest_testkit::fixtures::new_user;
+
 use crate::support::TestDb;
 
 const TEAMS: usize = 50;
@@ -30,11 +32,9 @@ fn posts_of(user: UserId, now: chrono::DateTime<chrono::Utc>) -> Vec<ImportedPos
 }
 
 async fn seed(store: &PgStore, now: chrono::DateTime<chrono::Utc>) -> Vec<TeamId> {
-    let hash = hash_password(&Secret::new("plan test password")).unwrap();
     let mut teams = Vec::new();
     for t in 0..TEAMS {
-        let email = format!("plan-{t}-{}@example.com", Uuid::new_v4().simple());
-        let user = store.create_user(NewUser::new(email, hash.clone(), "Plan", "Ner")).await.unwrap();
+        let user = store.create_user(new_user(&format!("plan-{t}"), "Plan", "Ner")).await.unwrap();
         let (team, _) =
             store.create_team(NewTeam::new(format!("Team {t}"), user.id, PlanType::Professional)).await.unwrap();
         teams.push((team.id, user.id));

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clientnest_core::conformance::proxy::ChaosProxy;
 use clientnest_core::prelude::*;
 use clientnest_postgres::{PgConfig, PgStore};
+use clientnest_testkit::proxy::ChaosProxy;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::watch;
 
@@ -30,9 +30,9 @@ struct Log {
     not_retryable: Vec<String>,
 }
 
-/// The server's address, from `DATABASE_URL`.
+/// The server's address, from a URL of it.
 async fn upstream(url: &str) -> SocketAddr {
-    let options: PgConnectOptions = url.parse().expect("DATABASE_URL parses");
+    let options: PgConnectOptions = url.parse().expect("the database URL parses");
     let host = (options.get_host(), options.get_port());
     tokio::net::lookup_host(host).await.expect("resolve the server").next().expect("an address")
 }
@@ -121,7 +121,7 @@ async fn wait_for(log: &watch::Sender<Log>, what: &str, done: impl Fn(&Log) -> b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_gives_unavailable_then_recovery_without_half_written_aggregates() {
     let Some(db) = TestDb::new().await else { return };
-    let url = support::database_url().expect("checked by TestDb");
+    let url = db.url().to_owned();
     let proxy = ChaosProxy::start(upstream(&url).await).await.expect("start the proxy");
     let store = store_via(&db, &url, &proxy).await;
     let user = db

@@ -15,13 +15,13 @@ use rand::Rng;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
+use clientnest_testkit::fixtures::new_user;
+
 use crate::support::TestDb;
 
 /// A user, a team, an active account and a draft post.
 async fn world(store: &PgStore) -> (UserId, TeamId, SocialAccountId, PostId) {
-    let hash = hash_password(&Secret::new("scheduling test password")).unwrap();
-    let email = format!("sched-{}@example.com", Uuid::new_v4().simple());
-    let user = store.create_user(NewUser::new(email, hash, "Sched", "Uler")).await.unwrap();
+    let user = store.create_user(new_user("sched", "Sched", "Uler")).await.unwrap();
     let (team, _) = store.create_team(NewTeam::new("Publishers", user.id, PlanType::Business)).await.unwrap();
     let account = NewSocialAccount {
         user_id: user.id,

@@ -9,6 +9,8 @@ use clientnest_core::prelude::*;
 use clientnest_postgres::PgStore;
 use clientnest_postgres::secrets::{SealedColumn, aad};
 
+use clientnest_testkit::fixtures::{TEST_KEY, TEST_KEY_ID, new_user};
+
 use crate::support::{TestDb, keys};
 
 const ACCESS: &str = "ya29.plaintext-access-token-0123456789";
@@ -16,9 +18,7 @@ const REFRESH: &str = "1//plaintext-refresh-token-abcdef";
 const WEBHOOK_SECRET: &str = "whsec_plaintext_signing_secret_42";
 
 async fn owner_and_team(store: &PgStore) -> (UserId, TeamId) {
-    let hash = hash_password(&Secret::new("secrets test password")).unwrap();
-    let email = format!("sec-{}@example.com", uuid::Uuid::new_v4().simple());
-    let user = store.create_user(NewUser::new(email, hash, "Sec", "Ret")).await.unwrap();
+    let user = store.create_user(new_user("sec", "Sec", "Ret")).await.unwrap();
     let (team, _) = store.create_team(NewTeam::new("Secrets", user.id, PlanType::Free)).await.unwrap();
     (user.id, team.id)
 }
@@ -166,7 +166,7 @@ async fn another_key_ring_cannot_read_and_rotation_reseals() {
     let stranger = PgStore::from_pool(db.pool().clone(), KeyRing::new("other", [1u8; 32]).unwrap());
     assert!(matches!(stranger.get_account(team, acc.id).await, Err(Error::Crypto(CryptoFailure::UnknownKeyId))));
 
-    let rotated = KeyRing::new("key-2", [9u8; 32]).unwrap().with_old_key("test-key", [42u8; 32]).unwrap();
+    let rotated = KeyRing::new("key-2", [9u8; 32]).unwrap().with_old_key(TEST_KEY_ID, TEST_KEY).unwrap();
     let store = PgStore::from_pool(db.pool().clone(), rotated).with_clock(Arc::new(db.clock.clone()));
     assert_eq!(store.get_account(team, acc.id).await.unwrap().access_token.expose(), ACCESS);
     let update = SocialAccountUpdate { username: Some("renamed".to_owned()), ..Default::default() };
@@ -238,7 +238,7 @@ async fn reseal_sweep_lets_the_old_key_retire() {
     assert!(sealed_columns(db.pool()).await.iter().all(|s| s.starts_with("v1.test-key.")));
 
     const KEY_B: [u8; 32] = [9u8; 32];
-    let rotated = || KeyRing::new("key-b", KEY_B).unwrap().with_old_key("test-key", [42u8; 32]).unwrap();
+    let rotated = || KeyRing::new("key-b", KEY_B).unwrap().with_old_key(TEST_KEY_ID, TEST_KEY).unwrap();
     let store_b = PgStore::from_pool(db.pool().clone(), rotated()).with_clock(Arc::new(db.clock.clone()));
 
     // Two pages, then the process stops; the saved cursor is all that survives.

@@ -1,10 +1,13 @@
-//! Connecting the tests: environment, skip rules, a fresh key prefix per test.
+//! Connecting the tests: which servers (skip rules from `clientnest_testkit::services`), a
+//! fresh key prefix per test, and throwaway servers of a test's own.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use clientnest_core::conformance::{Harness, TimeControl};
 use clientnest_redis::{RedisConfig, RedisKv};
+use clientnest_testkit::services;
+
+pub(crate) use clientnest_testkit::fixtures::unique_prefix;
 
 /// Which deployment a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,43 +19,21 @@ pub(crate) enum Topology {
 }
 
 impl Topology {
-    /// The environment variable naming the servers.
-    fn variable(self) -> &'static str {
+    /// The servers' URLs (`REDIS_URL`, `REDIS_CLUSTER_URLS`), or `None` (said loudly) when
+    /// they are not set.
+    fn urls(self) -> Option<String> {
         match self {
-            Topology::Single => "REDIS_URL",
-            Topology::Cluster => "REDIS_CLUSTER_URLS",
+            Topology::Single => services::redis_url(),
+            Topology::Cluster => services::redis_cluster_urls(),
         }
     }
-}
-
-/// Whether an absent service fails the test instead of skipping it.
-fn required() -> bool {
-    std::env::var("CLIENTNEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// A key prefix no other test or run uses.
-pub(crate) fn unique_prefix() -> String {
-    format!("t-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// The configuration of a topology under a fresh prefix, or `None` (with a loud message) when
 /// its variable is not set.
 pub(crate) fn config(topology: Topology) -> Option<RedisConfig> {
-    let var = topology.variable();
-    match std::env::var(var) {
-        Ok(urls) if !urls.trim().is_empty() => {
-            Some(RedisConfig::default().with_url_list(&urls).with_key_prefix(unique_prefix()))
-        }
-        _ if required() => panic!("{var} is not set and CLIENTNEST_REQUIRE_SERVICES=1: Redis is required"),
-        _ => {
-            // Straight to stderr, past the test harness' capture, so the skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "*** SKIPPED: {var} is not set, so this Redis test did not run ({topology:?}) ***"
-            );
-            None
-        }
-    }
+    let urls = topology.urls()?;
+    Some(RedisConfig::default().with_url_list(&urls).with_key_prefix(unique_prefix()))
 }
 
 /// A fresh handle on a topology, or `None` when it is not configured.
@@ -92,11 +73,7 @@ impl OwnRedis {
             .spawn();
         let child = match spawned {
             Ok(child) => child,
-            Err(e) if required() => panic!("redis-server could not be started: {e}"),
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "*** SKIPPED: redis-server could not be started: {e} ***");
-                return None;
-            }
+            Err(e) => return services::unavailable("Redis", &format!("redis-server could not be started: {e}")),
         };
         let own = OwnRedis { child, port };
         for _ in 0..200 {

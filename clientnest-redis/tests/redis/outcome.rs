@@ -11,11 +11,11 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use clientnest_core::conformance::proxy::ChaosProxy;
 use clientnest_core::model::{NewJob, QueueName, WorkerId};
 use clientnest_core::ports::{JobQueue, TempStore};
 use clientnest_core::{Error, Result};
 use clientnest_redis::{RedisConfig, RedisKv};
+use clientnest_testkit::proxy::ChaosProxy;
 
 use crate::common::{OwnRedis, unique_prefix};
 

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use clientnest_core::conformance::proxy::ChaosProxy;
 use clientnest_core::ids::UserId;
 use clientnest_core::model::{CacheKey, NewJob, NewSession, QueueCounts, QueueName, Quota, WorkerId};
 use clientnest_core::ports::{Cache, JobQueue, RateLimiter, SessionStore, TempStore};
 use clientnest_core::{Error, Result};
 use clientnest_redis::RedisKv;
+use clientnest_testkit::proxy::ChaosProxy;
 use tokio::task::JoinHandle;
 
 use crate::common::{Topology, config};

@@ -2,7 +2,7 @@
 //! connection manager) and its server, then cut the path and restore it while the client runs.
 //!
 //! ```no_run
-//! use clientnest_core::conformance::proxy::ChaosProxy;
+//! use clientnest_testkit::proxy::ChaosProxy;
 //!
 //! # async fn demo(server: std::net::SocketAddr) -> std::io::Result<()> {
 //! let proxy = ChaosProxy::start(server).await?;
