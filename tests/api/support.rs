@@ -1,5 +1,5 @@
 //! A running API for one test: the example's router on `127.0.0.1:0` over memory, or over
-//! PostgreSQL (a fresh schema, dropped afterwards) and Redis (a fresh key prefix), and a small
+//! PostgreSQL (a database of its own, copied from the migrated template and dropped afterwards) and Redis (a fresh key prefix), and a small
 //! HTTP client for it.
 
 use std::net::Ipv4Addr;
@@ -10,33 +10,14 @@ use clientnest::prelude::*;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
+use clientnest_testkit::pg::{PgTemplate, TestDatabase};
+use clientnest_testkit::{fixtures, services};
+use tokio::sync::OnceCell;
+
 use crate::app::{self, AppState, Settings};
 
 /// The password every test user signs up with.
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
-
-/// A service's URL from the environment, or `None` (after saying so loudly) to skip.
-///
-/// # Panics
-///
-/// When the variable is unset and `CLIENTNEST_REQUIRE_SERVICES=1`.
-fn service_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CLIENTNEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                panic!("{var} is not set but CLIENTNEST_REQUIRE_SERVICES=1: the API tests need it");
-            }
-            eprintln!("!!! {var} is not set: SKIPPING this API test on PostgreSQL + Redis !!!");
-            None
-        }
-    }
-}
-
-/// A unique lower-case tag for names of this test (schema, key prefix, emails).
-fn unique() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
 
 /// The API serving one test, and the repositories under it (to seed what has no route, such
 /// as comments arriving from the platforms).
@@ -46,7 +27,7 @@ pub(crate) struct Server {
     /// The repositories the server uses.
     pub(crate) repos: Arc<dyn Repositories>,
     task: tokio::task::JoinHandle<()>,
-    _schema: Option<SchemaGuard>,
+    _database: Option<TestDatabase>,
 }
 
 impl Server {
@@ -60,24 +41,24 @@ impl Server {
     pub(crate) async fn services(settings: Settings) -> Option<Server> {
         use clientnest::postgres::{PgConfig, PgStore};
         use clientnest::redis::{RedisConfig, RedisKv};
-        let (db_url, redis_url) = (service_url("DATABASE_URL")?, service_url("REDIS_URL")?);
-        let schema = SchemaGuard::create(&db_url, format!("api_{}", unique())).await;
-        let config =
-            PgConfig::new(&db_url).with_search_path(&schema.name).with_min_connections(0).with_max_connections(4);
-        let keys = KeyRing::new("api-test", [7u8; 32]).expect("a valid key ring");
-        let store = PgStore::connect(&config, keys).await.expect("connect to DATABASE_URL");
-        store.migrate().await.expect("migrations apply");
-        let prefix = format!("api-{}", unique());
-        let kv =
-            RedisKv::connect(&RedisConfig::new(redis_url).with_key_prefix(prefix)).await.expect("connect to REDIS_URL");
-        Some(Self::start(Arc::new(store), Arc::new(kv), settings, Some(schema)).await)
+        let (db_url, redis_url) = (services::database_url()?, services::redis_url()?);
+        let database = template(&db_url).await.database(4).await.expect("copy the template database");
+        let config = PgConfig::new(database.url())
+            .with_search_path(database.schema())
+            .with_min_connections(0)
+            .with_max_connections(4);
+        let store = PgStore::connect(&config, fixtures::keys()).await.expect("connect to the test database");
+        let kv = RedisKv::connect(&RedisConfig::new(redis_url).with_key_prefix(fixtures::unique_name("api")))
+            .await
+            .expect("connect to REDIS_URL");
+        Some(Self::start(Arc::new(store), Arc::new(kv), settings, Some(database)).await)
     }
 
     async fn start(
         repos: Arc<dyn Repositories>,
         kv: Arc<dyn KvStores>,
         settings: Settings,
-        schema: Option<SchemaGuard>,
+        database: Option<TestDatabase>,
     ) -> Server {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind 127.0.0.1:0");
         let base = format!("http://{}", listener.local_addr().expect("a bound address"));
@@ -85,7 +66,7 @@ impl Server {
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the server runs");
         });
-        Server { base, client: reqwest::Client::new(), repos, task, _schema: schema }
+        Server { base, client: reqwest::Client::new(), repos, task, _database: database }
     }
 
     /// `GET path`, with the session cookie when given.
@@ -137,7 +118,7 @@ impl Server {
 
     /// A fresh user, signed up and logged in.
     pub(crate) async fn account(&self, name: &str) -> Account {
-        let email = format!("{name}+{}@example.com", &unique()[..12]);
+        let email = fixtures::unique_email(name);
         let (user, team) = self.sign_up(&email).await;
         let cookie = self.log_in(&email).await;
         Account { email, user, team, cookie }
@@ -206,38 +187,14 @@ impl Reply {
     }
 }
 
-/// A schema of one test, dropped (with everything in it) when the test ends, pass or fail.
-struct SchemaGuard {
-    url: String,
-    name: String,
-}
-
-impl SchemaGuard {
-    async fn create(url: &str, name: String) -> SchemaGuard {
-        use sqlx::{Connection, Executor};
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to DATABASE_URL");
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).await.expect("create the test schema");
-        conn.close().await.ok();
-        SchemaGuard { url: url.to_owned(), name }
-    }
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // A runtime of its own on a thread of its own: Drop may run inside the test's runtime.
-        let dropped = std::thread::spawn(move || {
-            use sqlx::{Connection, Executor};
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                    let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).await;
-                    let _ = conn.close().await;
-                }
-            });
-        });
-        dropped.join().ok();
-    }
+/// The template of the PostgreSQL migrations, migrated once per test process.
+async fn template(url: &str) -> &'static PgTemplate {
+    static TEMPLATE: OnceCell<PgTemplate> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            PgTemplate::prepare(url, &clientnest::postgres::MIGRATOR, "clientnest_api")
+                .await
+                .expect("prepare the template")
+        })
+        .await
 }
