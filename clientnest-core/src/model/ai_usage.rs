@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::ids::{AiUsageId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored AI usage record.
+/// A stored AI usage record: one row of `ai_usage`, written once and never updated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AiUsage {
     /// Primary key, a fresh id set at creation; never changes.
@@ -46,7 +46,7 @@ fn tokens(n: i32) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// A usage to record.
+/// A usage to record, checked against the seed's `ai_usage` CHECKs before it is stored.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAiUsage {
     /// The user (must exist).
@@ -111,9 +111,10 @@ pub struct AiUsageTotal {
 /// A half-open time range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
-    /// Inclusive start.
+    /// Inclusive start (UTC): a time equal to it is in the period.
     pub start: DateTime<Utc>,
-    /// Exclusive end.
+    /// Exclusive end (UTC): a time equal to it is not in the period; [`Period::new`] wants it
+    /// after `start`.
     pub end: DateTime<Utc>,
 }
 

@@ -106,7 +106,7 @@ pub enum Action {
         #[serde(default)]
         schedule_delay_minutes: u32,
     },
-    /// Tag a user on the item.
+    /// Tag one user of the team on the item that triggered the automation.
     TagUser {
         /// The user tagged on the triggering item.
         user_id: UserId,
@@ -240,7 +240,7 @@ impl Action {
     }
 }
 
-/// A stored automation.
+/// A stored automation: one row of `automations`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Automation {
     /// Primary key, a fresh id set at creation; never changes.
@@ -265,7 +265,7 @@ pub struct Automation {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An automation to create.
+/// An automation to create; [`NewAutomation::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAutomation {
     /// Author (must exist).
@@ -313,7 +313,7 @@ impl NewAutomation {
     }
 }
 
-/// Changes to an automation.
+/// Changes to an automation; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct AutomationUpdate {
     /// New name: one line of 1 to 100 characters; `None` keeps it.

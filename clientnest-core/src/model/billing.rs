@@ -21,7 +21,7 @@ pub struct Billing {
     /// The payment provider's subscription id: 1 to 100 characters, one line, no surrounding
     /// whitespace; unique across all records; never changes.
     pub subscription_id: String,
-    /// Plan billed for.
+    /// Plan billed for, one of the seed's `plan_type` values.
     pub plan_type: PlanType,
     /// Amount per period, zero or more, fitting `numeric(10,2)`: under 100,000,000 with at most
     /// 2 decimals.
@@ -42,13 +42,13 @@ pub struct Billing {
     pub next_billing: DateTime<Utc>,
 }
 
-/// A billing record to create.
+/// A billing record to create; [`NewBilling::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewBilling {
     /// Subscription id, at most 100 characters, unique.
     #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub subscription_id: String,
-    /// Plan billed for.
+    /// Plan billed for, one of the seed's `plan_type` values.
     pub plan_type: PlanType,
     /// Amount per period, zero or more, fitting `numeric(10,2)` (at most 2 decimals).
     #[validate(custom(function = "v::money_amount"))]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct UnknownChoice {
     /// The enum's name.
     pub kind: &'static str,
-    /// The rejected value.
+    /// The rejected string, exactly as given (matching is case-sensitive).
     pub value: String,
 }
 

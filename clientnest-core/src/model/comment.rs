@@ -41,7 +41,7 @@ pub struct Comment {
     pub metadata: serde_json::Value,
 }
 
-/// A comment to ingest.
+/// A comment to ingest; [`check_ingest`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewComment {
     /// The account (must belong to the team ingesting).
@@ -165,10 +165,10 @@ impl CommentUpdate {
     }
 }
 
-/// What a batch ingest did.
+/// What a batch ingest did: `inserted + duplicates` is the batch's length.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestReport {
-    /// New comments stored.
+    /// Comments stored by this batch, status `new`.
     pub inserted: u64,
     /// Comments already stored (or repeated in the batch), left unchanged.
     pub duplicates: u64,
@@ -208,7 +208,7 @@ pub struct Response {
     pub created_at: DateTime<Utc>,
 }
 
-/// A response to record.
+/// A response to record: one row of `responses`.
 #[derive(Debug, Clone, Validate)]
 pub struct NewResponse {
     /// The comment (must be visible to the team).

@@ -41,7 +41,7 @@ impl fmt::Display for QueueName {
     }
 }
 
-/// A job to enqueue.
+/// A job to enqueue; [`NewJob::check`] holds every rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     /// Opaque payload (any bytes, at most 8 MiB).
@@ -139,13 +139,13 @@ impl JobLease {
 /// A reserved job and its lease.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserved {
-    /// The reserved job.
+    /// The reserved job, its `attempt` counting this reservation.
     pub job: Job,
     /// The lease proving the reservation; pass it to ack, fail or extend.
     pub lease: JobLease,
 }
 
-/// What an enqueue did.
+/// What an enqueue did: a new job, or the earlier one with the same idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enqueued {
     /// The job's id (the earlier job's, for a duplicate idempotency key).
@@ -180,7 +180,7 @@ pub struct DeadJob {
 /// How many jobs a queue holds in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
-    /// Ready to reserve now.
+    /// Ready to reserve now, their delay or backoff over.
     pub ready: u64,
     /// Waiting for a delay or backoff.
     pub delayed: u64,

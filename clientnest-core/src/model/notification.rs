@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::ids::{NotificationId, UserId};
 use crate::validate as v;
 
-/// A stored notification.
+/// A stored notification: one row of `notifications`, owned by its recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     /// Primary key, a fresh id set at creation; never changes.
@@ -35,7 +35,7 @@ pub struct Notification {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// A notification to send.
+/// A notification to send; the recipient is given to [`NewNotification::into_record`].
 #[derive(Debug, Clone, Validate)]
 pub struct NewNotification {
     /// Kind of notification (the seed's `type` column).

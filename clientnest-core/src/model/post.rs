@@ -10,7 +10,7 @@ use crate::error::{Error, FieldError};
 use crate::ids::{PostId, PostMediaId, TeamId, UserId};
 use crate::validate::{self as v, Checks, rule};
 
-/// A stored post.
+/// A stored post: one row of `posts`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
     /// Primary key, a fresh id set by [`NewPost::into_record`]; never changes.
@@ -51,9 +51,9 @@ pub struct Post {
 /// Pixel size of an image or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dimensions {
-    /// Width in pixels.
+    /// Width in pixels, any `u32`.
     pub width: u32,
-    /// Height in pixels.
+    /// Height in pixels, any `u32`.
     pub height: u32,
 }
 
@@ -83,7 +83,7 @@ pub struct PostMedia {
 /// A post with its media in `order_index` order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostWithMedia {
-    /// The post itself.
+    /// The post, as stored.
     pub post: Post,
     /// Its media, in `order_index` order (0 first); empty when it has none.
     pub media: Vec<PostMedia>,
@@ -230,7 +230,7 @@ impl NewPost {
 /// A post for the bulk path, with its original creation time (imports, seeding).
 #[derive(Debug, Clone)]
 pub struct ImportedPost {
-    /// The post and its media.
+    /// The post and its media, under the same rules as [`NewPost::check`].
     pub post: NewPost,
     /// Its creation time (also its media's).
     pub created_at: DateTime<Utc>,
@@ -269,7 +269,7 @@ pub fn import_records(team: TeamId, posts: Vec<ImportedPost>) -> Result<Vec<Post
     Ok(posts.into_iter().map(|p| p.post.build(team, to_micros(p.created_at))).collect())
 }
 
-/// Changes to a post.
+/// Changes to a post; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct PostUpdate {
     /// New title: at most 200 characters, one line; `None` keeps the current one.

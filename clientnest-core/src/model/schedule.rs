@@ -17,7 +17,7 @@ use crate::error::{Entity, Error};
 use crate::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored schedule.
+/// A stored schedule: one row of `schedules`, a post to publish with one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// The schedule's id.

@@ -60,7 +60,7 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// A stored session.
+/// A stored session (`session:{id}`), kept until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// The session id: a bearer credential of 43 URL-safe base64 characters.
@@ -78,7 +78,7 @@ pub struct Session {
     pub last_activity: DateTime<Utc>,
 }
 
-/// A session to create.
+/// A session to create; [`NewSession::check`] holds every rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSession {
     /// The signed-in user the session is for.

@@ -13,7 +13,7 @@ use crate::validate as v;
 /// Why `remove_member` refuses the team's owner.
 pub const OWNER_NOT_REMOVABLE: &str = "the team's owner cannot be removed";
 
-/// A stored team.
+/// A stored team: one row of `teams`; every team-owned record is reached through it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Team {
     /// Primary key, a fresh id set at creation; never changes.
@@ -100,7 +100,7 @@ impl Team {
     }
 }
 
-/// Changes to a team.
+/// Changes to a team; `None` leaves a field as is. The owner cannot be changed.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TeamUpdate {
     /// New name: one line of 1 to 100 characters; `None` keeps it.
@@ -154,7 +154,7 @@ pub struct TeamMember {
     pub status: MemberStatus,
 }
 
-/// A membership to add.
+/// A membership to add: one user, once per team.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTeamMember {
     /// The user (must exist).
@@ -190,7 +190,7 @@ impl NewTeamMember {
     }
 }
 
-/// Changes to a membership.
+/// Changes to a membership; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TeamMemberUpdate {
     /// New role; `None` keeps it.

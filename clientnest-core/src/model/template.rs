@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::ids::{TeamId, TemplateId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored template.
+/// A stored template: one row of `templates`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     /// Primary key, a fresh id set at creation; never changes.
@@ -38,7 +38,7 @@ pub struct Template {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A template to create.
+/// A template to create; the field rules are its `#[validate]` attributes.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTemplate {
     /// Author (must exist).
@@ -58,7 +58,7 @@ pub struct NewTemplate {
     /// Up to 100 hashtags, each one word of at most 100 characters, with or without its `#`.
     #[validate(length(max = 100), custom(function = "v::hashtags"))]
     pub hashtags: Vec<String>,
-    /// Public to other teams.
+    /// Whether other teams may see it (`false`: this team only).
     pub is_public: bool,
 }
 
@@ -96,7 +96,7 @@ impl Template {
     }
 }
 
-/// Changes to a template.
+/// Changes to a template; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TemplateUpdate {
     /// New name: one line of 1 to 100 characters; `None` keeps it.

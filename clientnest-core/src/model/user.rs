@@ -10,7 +10,7 @@ use crate::ids::UserId;
 use crate::secret::PasswordHash;
 use crate::validate::{self as v, Checks, HostPolicy};
 
-/// A stored user.
+/// A stored user: one row of `users`.
 ///
 /// Its serialized form (serde: the cache's JSON, an API's `Json(user)`) has every field but
 /// `password_hash`; deserializing gives [`PasswordHash::absent`] whatever the input holds. So

@@ -52,7 +52,7 @@ fn check_secret(c: &mut Checks, s: &Secret) {
     c.ensure(s.expose().chars().count() <= 100, "secret_key", rule::MAX_LENGTH, "must be at most 100 characters");
 }
 
-/// A webhook to register.
+/// A webhook to register; [`NewWebhook::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewWebhook {
     /// Platform whose events it receives.
@@ -112,7 +112,7 @@ impl Webhook {
     }
 }
 
-/// Changes to a webhook.
+/// Changes to a webhook; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct WebhookUpdate {
     /// New event type (an identifier, as on [`NewWebhook`]).
