@@ -259,7 +259,7 @@ pub enum Error {
     /// record was recovered or claimed again. The caller must stop working on it.
     #[error("{entity} {id}: the claim is stale (its lease lapsed or it was claimed again)")]
     StaleClaim {
-        /// The kind of record claimed: a schedule or a job.
+        /// The kind of record whose claim lapsed.
         entity: Entity,
         /// The claimed record's id, as its `Display` writes it.
         id: String,
