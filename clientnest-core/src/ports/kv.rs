@@ -8,16 +8,16 @@ use crate::error::Result;
 use crate::ids::{JobId, UserId};
 use crate::model::*;
 
-/// Sessions.
+/// Sessions (`session:{id}`): who is signed in, until when, with a sliding expiry.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Create a session with a fresh random id; never overwrites an existing one.
     async fn create_session(&self, session: NewSession) -> Result<Session>;
-    /// A live session.
+    /// The session if it exists and has not expired; `None` otherwise (never an expired one).
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>>;
     /// Record activity and push the expiry to now + `ttl` (sliding expiry). `None` when the
-    /// session is gone.
+    /// session is gone or expired.
     async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>>;
     /// End a session; true when it existed.
     async fn delete_session(&self, id: &SessionId) -> Result<bool>;
@@ -44,7 +44,8 @@ pub trait Cache: Send + Sync {
     /// Remove a key's value and advance its generation, atomically; true when a value existed.
     async fn delete(&self, key: &CacheKey) -> Result<bool>;
     /// The key's generation: 0 until its first [`delete`](Cache::delete), then one more per
-    /// delete.
+    /// delete; 0 again once [`GENERATION_TTL_MS`](crate::cache::GENERATION_TTL_MS) have passed
+    /// since the last delete.
     async fn generation(&self, key: &CacheKey) -> Result<u64>;
     /// Store bytes for `ttl` only if the key's generation is still `generation` (read before
     /// loading the value), atomically; true when stored, false when a delete came in between.
@@ -73,7 +74,7 @@ pub const MAX_MOVED_PER_CALL: usize = 1000;
 ///   replayable, and its data is deleted by the next `fail`, `reserve` or `requeue_expired`
 ///   call on the queue (at most [`MAX_MOVED_PER_CALL`] per call);
 /// - when a job dies and the queue then holds more than `max_count` dead letters, the oldest
-///   are deleted at once.
+/// are deleted at once, oldest first.
 ///
 /// Defaults: 7 days, 10,000 per queue. Build with [`Default`] and the `with_*` methods; the
 /// backends check it ([`check`](Self::check)) when it is set.
@@ -122,7 +123,7 @@ impl DeadLetterRetention {
 }
 
 /// A reliable job queue: at-least-once delivery with visibility timeouts, retries with
-/// backoff and dead letters.
+/// backoff and dead letters, per named queue (`queue:{name}`).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -147,7 +148,7 @@ pub trait JobQueue: Send + Sync {
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>>;
     /// Move a dead job back to ready with its attempts reset.
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()>;
-    /// Counts per state.
+    /// How many jobs the queue holds in each state (ready, delayed, in flight, dead).
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts>;
 }
 
