@@ -171,7 +171,7 @@ impl MemoryStore {
         self.hosts
     }
 
-    /// The clock the store reads.
+    /// The clock the store reads for every time it sets (creation, change, claim, expiry).
     pub fn clock(&self) -> &SharedClock {
         &self.inner.clock
     }
