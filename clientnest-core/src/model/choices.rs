@@ -199,13 +199,15 @@ choices! {
 choices! {
     /// What starts an automation.
     TriggerType {
-        /// A comment arrived.
+        /// A comment arrived; configured by [`Trigger::CommentReceived`](super::Trigger::CommentReceived).
         CommentReceived = "comment_received",
-        /// A mention was detected.
+        /// The team's name or a keyword was mentioned; configured by
+        /// [`Trigger::MentionDetected`](super::Trigger::MentionDetected).
         MentionDetected = "mention_detected",
-        /// A time of day or cron.
+        /// A five-field cron in an IANA zone; configured by [`Trigger::ScheduleTime`](super::Trigger::ScheduleTime).
         ScheduleTime = "schedule_time",
-        /// A metric crossed a threshold.
+        /// A post's metric crossed a threshold within 1 to 8784 hours; configured by
+        /// [`Trigger::EngagementThreshold`](super::Trigger::EngagementThreshold).
         EngagementThreshold = "engagement_threshold",
     }
 }
@@ -213,27 +215,25 @@ choices! {
 choices! {
     /// What an automation does.
     ActionType {
-        /// Reply automatically.
+        /// Reply with a template, a fixed text or AI; configured by
+        /// [`Action::AutoReply`](super::Action::AutoReply).
         AutoReply = "auto_reply",
-        /// Notify users.
+        /// Notify the listed users, or the team's admins; configured by
+        /// [`Action::SendNotification`](super::Action::SendNotification).
         SendNotification = "send_notification",
-        /// Create a post.
+        /// Create a post from a template; configured by [`Action::CreatePost`](super::Action::CreatePost).
         CreatePost = "create_post",
-        /// Tag a user.
+        /// Tag one user on the triggering item; configured by [`Action::TagUser`](super::Action::TagUser).
         TagUser = "tag_user",
     }
 }
 
 choices! {
-    /// An AI feature that used tokens.
+    /// An AI feature that used tokens; usage totals are ordered by its stored string.
     FeatureType {
-        /// Content generation.
         ContentGeneration = "content_generation",
-        /// Sentiment analysis.
         SentimentAnalysis = "sentiment_analysis",
-        /// Response generation.
         ResponseGeneration = "response_generation",
-        /// Content optimization.
         ContentOptimization = "content_optimization",
     }
 }
@@ -252,9 +252,9 @@ choices! {
 choices! {
     /// A notification's type.
     NotificationType {
-        /// A new comment.
+        /// A new comment arrived on one of the team's accounts.
         Comment = "comment",
-        /// A mention.
+        /// The team or one of its accounts was mentioned.
         Mention = "mention",
         /// A post was published.
         PostPublished = "post_published",
