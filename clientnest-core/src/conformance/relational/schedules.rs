@@ -25,7 +25,7 @@ fn lease() -> Duration {
     Duration::minutes(5)
 }
 
-/// A worker id.
+/// A worker id: `<name>-<uuid v7>`, unique per call.
 fn worker(name: &str) -> WorkerId {
     WorkerId::unique(name)
 }
