@@ -154,7 +154,7 @@ impl Drop for Server {
 pub(crate) struct Account {
     /// The email it signed up with.
     pub(crate) email: String,
-    /// Its id.
+    /// The user id the sign-up created.
     pub(crate) user: UserId,
     /// The team made at sign-up.
     pub(crate) team: TeamId,
