@@ -74,7 +74,7 @@ pub const MAX_MOVED_PER_CALL: usize = 1000;
 ///   replayable, and its data is deleted by the next `fail`, `reserve` or `requeue_expired`
 ///   call on the queue (at most [`MAX_MOVED_PER_CALL`] per call);
 /// - when a job dies and the queue then holds more than `max_count` dead letters, the oldest
-/// are deleted at once, oldest first.
+///   are deleted at once.
 ///
 /// Defaults: 7 days, 10,000 per queue. Build with [`Default`] and the `with_*` methods; the
 /// backends check it ([`check`](Self::check)) when it is set.
