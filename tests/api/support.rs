@@ -152,7 +152,7 @@ impl Drop for Server {
 
 /// A signed-up, logged-in user.
 pub(crate) struct Account {
-    /// The email it signed up with.
+    /// The email it signed up with; `log_in` takes it to open another session.
     pub(crate) email: String,
     /// The user id the sign-up created.
     pub(crate) user: UserId,

@@ -21,7 +21,7 @@ use crate::validate::HostPolicy;
 pub(super) struct StoredComment {
     /// The team owning the comment's account.
     pub(super) team_id: TeamId,
-    /// The stored comment itself.
+    /// The stored comment, as the ports return it.
     pub(super) comment: Comment,
 }
 

@@ -125,7 +125,7 @@ choices! {
     /// A media item's kind.
     MediaType {
         Image = "image",
-        /// The only kind YouTube takes.
+        /// The only kind YouTube takes (exactly one per post).
         Video = "video",
         Gif = "gif",
     }
@@ -197,7 +197,7 @@ choices! {
 }
 
 choices! {
-    /// What starts an automation.
+    /// What starts an automation: the seed's `trigger_type`.
     TriggerType {
         /// A comment arrived; configured by [`Trigger::CommentReceived`](super::Trigger::CommentReceived).
         CommentReceived = "comment_received",
@@ -213,7 +213,7 @@ choices! {
 }
 
 choices! {
-    /// What an automation does.
+    /// What an automation does: the seed's `action_type`.
     ActionType {
         /// Reply with a template, a fixed text or AI; configured by
         /// [`Action::AutoReply`](super::Action::AutoReply).
@@ -256,9 +256,7 @@ choices! {
         Comment = "comment",
         /// The team or one of its accounts was mentioned.
         Mention = "mention",
-        /// A post was published.
         PostPublished = "post_published",
-        /// A post failed.
         PostFailed = "post_failed",
         Billing = "billing",
         System = "system",

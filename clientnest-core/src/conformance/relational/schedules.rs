@@ -76,7 +76,7 @@ async fn claim_one<S: ScheduleRepository + ?Sized>(h: &Harness<S>, w: &WorkerId)
     got.remove(0)
 }
 
-/// A token no claim ever had.
+/// A token for schedule `id` with a fresh attempt id, which no claim ever had.
 fn forged(id: ScheduleId) -> ClaimToken {
     ClaimToken::new(id, AttemptId::new())
 }
