@@ -49,7 +49,7 @@ fn tokens(n: i32) -> Result<(), validator::ValidationError> {
 /// A usage to record, checked against the seed's `ai_usage` CHECKs before it is stored.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAiUsage {
-    /// The user (must exist).
+    /// The user whose request used the AI: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Which AI feature was used.
     pub feature_type: FeatureType,

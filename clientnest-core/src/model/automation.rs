@@ -268,7 +268,7 @@ pub struct Automation {
 /// An automation to create; [`NewAutomation::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAutomation {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Name: one line of 1 to 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]

@@ -213,7 +213,7 @@ pub struct Response {
 pub struct NewResponse {
     /// The comment (must be visible to the team).
     pub comment_id: CommentId,
-    /// The user (must exist).
+    /// The user who writes it: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Reply text: non-blank, at most 100,000 characters, no NUL.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]

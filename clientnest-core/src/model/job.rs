@@ -171,7 +171,7 @@ pub enum JobFailOutcome {
 pub struct DeadJob {
     /// The job as it was on its last attempt.
     pub job: Job,
-    /// The error of its last attempt.
+    /// The error of its last attempt, as [`clip_error`] keeps it (at most 2000 characters).
     pub error: String,
     /// When it was moved to the dead letters (UTC).
     pub died_at: DateTime<Utc>,

@@ -117,7 +117,7 @@ impl NewPostMedia {
 /// A post to create, with its media, in one step.
 #[derive(Debug, Clone, Validate)]
 pub struct NewPost {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Title, at most 200 characters, may be blank.
     #[validate(length(max = 200), custom(function = "v::one_line"))]

@@ -480,9 +480,9 @@ impl PostPublishing {
 /// A schedule to create. The platform is the account's.
 #[derive(Debug, Clone, Validate)]
 pub struct NewSchedule {
-    /// Who schedules (must exist).
+    /// Who schedules: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
-    /// The post (same team).
+    /// The post to publish: of the same team, and fitting the account's platform.
     pub post_id: PostId,
     /// The account (same team, active).
     pub social_account_id: SocialAccountId,
@@ -584,7 +584,8 @@ impl fmt::Display for WorkerId {
 pub struct RetryPolicy {
     /// Attempts in all, first included (at least 1).
     pub max_attempts: u32,
-    /// Delay after the first failure.
+    /// Delay after the first failure, zero or more; doubled after each further one, up to
+    /// `max_delay`.
     pub base_delay: Duration,
     /// Largest delay between attempts; at least `base_delay`.
     pub max_delay: Duration,

@@ -72,7 +72,7 @@ pub struct Session {
     pub permissions: Vec<String>,
     /// Creation time (UTC), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// When it expires unless touched.
+    /// When it expires unless touched (UTC); each touch moves it to now + the touch's `ttl`.
     pub expires_at: DateTime<Utc>,
     /// Last activity (UTC): creation, then each touch.
     pub last_activity: DateTime<Utc>,

@@ -30,7 +30,7 @@ pub struct SocialAccount {
     /// OAuth refresh token (non-blank, at most 8192 bytes, no NUL); `None` when none was given
     /// or it was dropped.
     pub refresh_token: Option<Secret>,
-    /// When the access token expires.
+    /// When the access token expires (UTC, microseconds); `None` when unknown or never.
     pub token_expires: Option<DateTime<Utc>>,
     /// Granted OAuth scopes, each non-blank, one line, no surrounding whitespace.
     pub permissions: Vec<String>,

@@ -40,7 +40,7 @@ pub struct NewTeam {
     /// Name, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
-    /// The owner (must exist).
+    /// The owner: must exist; joins as an active `owner` member in the same step.
     pub owner_id: UserId,
     /// Billing plan the team starts on.
     pub plan_type: PlanType,
@@ -157,7 +157,7 @@ pub struct TeamMember {
 /// A membership to add: one user, once per team.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTeamMember {
-    /// The user (must exist).
+    /// The user to add: must exist and not be a member yet (`uq_team_members_user_team`).
     pub user_id: UserId,
     /// Role the user gets in the team.
     pub role: TeamRole,

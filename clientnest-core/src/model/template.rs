@@ -41,7 +41,7 @@ pub struct Template {
 /// A template to create; the field rules are its `#[validate]` attributes.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTemplate {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Name, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]

@@ -151,9 +151,9 @@ pub struct UserUpdate {
     pub timezone: Option<String>,
     /// Activate (`true`) or deactivate (`false`) the user; `None` keeps it.
     pub is_active: Option<bool>,
-    /// Mark the email verified or not.
+    /// Mark the email verified (`true`) or not (`false`); `None` keeps it.
     pub email_verified: Option<bool>,
-    /// Record a sign-in time.
+    /// Record a sign-in time (years 1900 to 9999, kept to the microsecond); `None` keeps it.
     #[validate(custom(function = "v::storable_time"))]
     pub last_login: Option<DateTime<Utc>>,
     /// New preferences (JSON without NUL), replacing the old ones whole.

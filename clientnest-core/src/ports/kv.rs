@@ -167,7 +167,7 @@ pub trait RateLimiter: Send + Sync {
 pub trait TempStore: Send + Sync {
     /// Store a value for `ttl`, replacing any earlier one.
     async fn put_temp(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()>;
-    /// The value, if present.
+    /// The value, if present and not expired; `None` otherwise.
     async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Get and delete atomically: of concurrent takers, one gets the value.
     async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;

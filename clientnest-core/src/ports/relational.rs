@@ -33,7 +33,7 @@ pub trait UserRepository: Send + Sync {
     async fn delete_user(&self, id: UserId) -> Result<()>;
 }
 
-/// Teams and their memberships.
+/// Teams and their memberships (`teams`, `team_members`).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TeamRepository: Send + Sync {
@@ -59,7 +59,7 @@ pub trait TeamRepository: Send + Sync {
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()>;
 }
 
-/// Connected social accounts.
+/// Connected social accounts (`social_accounts`), reached through their team.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SocialAccountRepository: Send + Sync {
@@ -219,7 +219,7 @@ pub trait AutomationRepository: Send + Sync {
     async fn active_automations(&self, team: TeamId, trigger: TriggerType) -> Result<Vec<Automation>>;
 }
 
-/// Webhooks, owned by users.
+/// Webhooks (`webhooks`), owned by users and reached through them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait WebhookRepository: Send + Sync {
@@ -259,7 +259,7 @@ pub trait AiUsageRepository: Send + Sync {
 pub trait BillingRepository: Send + Sync {
     /// Record a subscription period (`uq_billing_subscription_id`, `uq_billing_team_active`).
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing>;
-    /// A billing record of the team.
+    /// A billing record of the team; `NotFound` when missing or in another team.
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing>;
     /// Change a billing record; the period must still end after it starts, and a second `active`
     /// record of the team is `Conflict` (`uq_billing_team_active`).
@@ -270,7 +270,7 @@ pub trait BillingRepository: Send + Sync {
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>>;
 }
 
-/// Notifications, owned by users.
+/// Notifications (`notifications`), owned by users and reached through them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
