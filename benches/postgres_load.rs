@@ -48,7 +48,7 @@ use baseline::{Base, pgbench, psql};
 use clientnest_testkit::measure::{Stats, ratio};
 use seed::World;
 
-/// Any failure of the bench.
+/// Any failure of the bench, boxed (`Send + Sync`, so it crosses tasks).
 pub(crate) type BenchError = Box<dyn std::error::Error + Send + Sync>;
 /// The bench's results.
 pub(crate) type BenchResult<T> = Result<T, BenchError>;
@@ -58,9 +58,10 @@ pub(crate) type BenchResult<T> = Result<T, BenchError>;
 pub(crate) struct Config {
     /// `DATABASE_URL`: where to create the bench database.
     admin_url: String,
-    /// The bench database.
+    /// The bench database's URL.
     pub(crate) url: String,
-    /// Its name.
+    /// The bench database's name (`BENCH_PG_DB`, default `clientnest_bench`), dropped and
+    /// created afresh at the start.
     db: String,
     pub(crate) teams: usize,
     pub(crate) users_per_team: usize,
@@ -128,7 +129,7 @@ impl Config {
     }
 }
 
-/// What a row must reach.
+/// What a row must reach to pass: a share of the baseline, a rate, or nothing.
 #[derive(Debug, Clone, Copy)]
 enum Target {
     /// At least this share of the baseline.
@@ -138,7 +139,8 @@ enum Target {
     None,
 }
 
-/// One line of the table.
+/// One line of the results table: the workload, its concurrency, our figures and the
+/// baseline's.
 struct Row {
     workload: String,
     conc: usize,

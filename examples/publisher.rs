@@ -77,10 +77,10 @@ impl PlatformClient for FakePlatform {
     }
 }
 
-/// How a worker runs.
+/// How a worker runs: its batch size and lease.
 #[derive(Debug, Clone, Copy)]
 struct PublisherConfig {
-    /// Claims per batch.
+    /// Claims per batch (1 to 1,000, as `claim_due` allows).
     batch: u32,
     /// Each claim's lease; renewed at a third of it.
     lease: Duration,
@@ -90,7 +90,7 @@ struct PublisherConfig {
     idle: std::time::Duration,
 }
 
-/// What a worker did.
+/// What a worker did, counted per outcome.
 #[derive(Debug, Default)]
 struct Tally {
     published: u64,
@@ -160,7 +160,8 @@ impl Publisher {
         })
     }
 
-    /// The protocol for one claim.
+    /// The protocol for one claim: read the post, mark publishing, call the platform, then
+    /// complete or fail.
     async fn publish_one(&self, claim: &Claim, tally: &mut Tally) -> Result<()> {
         let s = &claim.schedule;
         let post = self.repos.get_post(s.team_id, s.post_id).await?;

@@ -26,7 +26,7 @@ fn client(program: &str) -> Command {
 /// A baseline's throughput and the CPU its client (pgbench, psql) used per unit of work.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Base {
-    /// Units of work per second.
+    /// Units of work per second, over the whole run.
     pub(crate) per_sec: f64,
     /// The client's CPU time per unit.
     pub(crate) cpu_per_unit: Duration,
@@ -60,7 +60,7 @@ pub(crate) fn bind_sql(sql: &str, args: &[&str]) -> BenchResult<String> {
     Ok(out)
 }
 
-/// A SQL string literal.
+/// A SQL string literal: single-quoted, each `'` doubled.
 pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -163,14 +163,14 @@ impl Csv {
         self.value(Some(v))
     }
 
-    /// End the row.
+    /// End the row with a newline.
     pub(crate) fn end(&mut self) -> BenchResult<()> {
         self.out.write_all(b"\n")?;
         self.first = true;
         Ok(())
     }
 
-    /// Flush to disk.
+    /// Flush the buffered rows to the file.
     pub(crate) fn finish(mut self) -> BenchResult<()> {
         self.out.flush()?;
         Ok(())

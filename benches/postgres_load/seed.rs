@@ -23,13 +23,14 @@ const POST_COLUMNS: &str = "id, user_id, team_id, title, content, hashtags, stat
 const MEDIA_COLUMNS: &str =
     "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at";
 
-/// Filler for post text.
+/// Filler for post text: one line of 91 characters, within every platform's text limit (X's
+/// 280 is the lowest).
 const LOREM: &str = "Launch week! Our spring collection is live: fresh colours, recycled fabrics, free shipping.";
 
-/// A seeded team.
+/// A seeded team: its id, members and account.
 #[derive(Debug, Clone)]
 pub(crate) struct TeamInfo {
-    /// The team.
+    /// The team's id.
     pub(crate) id: TeamId,
     /// Its members, the owner first.
     pub(crate) users: Vec<UserId>,
@@ -37,15 +38,15 @@ pub(crate) struct TeamInfo {
     pub(crate) account: SocialAccountId,
 }
 
-/// Every seeded team.
+/// Every seeded team, in seeding order.
 #[derive(Debug, Clone)]
 pub(crate) struct World {
-    /// The teams.
+    /// The teams, in seeding order.
     pub(crate) teams: Vec<TeamInfo>,
 }
 
 impl World {
-    /// Every seeded user.
+    /// Every seeded user, team by team, each team's owner first.
     pub(crate) fn users(&self) -> Vec<UserId> {
         self.teams.iter().flat_map(|t| t.users.iter().copied()).collect()
     }

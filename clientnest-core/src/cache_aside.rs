@@ -97,7 +97,7 @@ impl<R: UserRepository + ?Sized, C: Cache + ?Sized> CachedUsers<R, C> {
         &self.repo
     }
 
-    /// The cache.
+    /// The cache holding the users (`user:{id}` keys), for `ttl` each.
     pub fn cache(&self) -> &Arc<C> {
         &self.cache
     }

@@ -18,7 +18,7 @@ pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(nanos - nanos % 1_000).unwrap_or(t)
 }
 
-/// The system clock.
+/// The system clock, UTC, truncated to microseconds (what every backend stores).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -49,7 +49,7 @@ impl ManualClock {
         *t += by;
     }
 
-    /// Set the clock to a time.
+    /// Set the clock to `to`, truncated to microseconds.
     pub fn set(&self, to: DateTime<Utc>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to_micros(to);
     }

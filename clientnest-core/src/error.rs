@@ -16,12 +16,12 @@ pub struct FieldError {
     pub field: String,
     /// The rule's stable name, e.g. `max_length`, `chk_users_email_format`.
     pub rule: &'static str,
-    /// A message for people.
+    /// A message for people, in English; not stable, match on `field` and `rule` instead.
     pub message: String,
 }
 
 impl FieldError {
-    /// A new field error.
+    /// A field error on `field` (a path such as `posts[3].content`) breaking `rule`.
     pub fn new(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
         Self { field: field.into(), rule, message: message.into() }
     }
@@ -86,43 +86,43 @@ pub mod store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Entity {
-    /// A user.
+    /// A user; named `users` in messages.
     User,
-    /// A team.
+    /// A team; named `teams` in messages.
     Team,
-    /// A team membership.
+    /// A team membership; named `team_members` in messages.
     TeamMember,
-    /// A connected social account.
+    /// A connected social account; named `social_accounts` in messages.
     SocialAccount,
-    /// A post.
+    /// A post; named `posts` in messages.
     Post,
-    /// A post's media item.
+    /// A post's media item; named `post_media` in messages.
     PostMedia,
-    /// An ingested comment.
+    /// An ingested comment; named `comments` in messages.
     Comment,
-    /// A response to a comment.
+    /// A response to a comment; named `responses` in messages.
     Response,
-    /// A content template.
+    /// A content template; named `templates` in messages.
     Template,
-    /// A publishing schedule.
+    /// A publishing schedule; named `schedules` in messages.
     Schedule,
-    /// An automation rule.
+    /// An automation rule; named `automations` in messages.
     Automation,
-    /// A webhook endpoint.
+    /// A webhook endpoint; named `webhooks` in messages.
     Webhook,
-    /// An AI usage record.
+    /// An AI usage record; named `ai_usage` in messages.
     AiUsage,
-    /// A billing record (subscription period).
+    /// A billing record (subscription period); named `billing` in messages.
     Billing,
-    /// A notification.
+    /// A notification; named `notifications` in messages.
     Notification,
-    /// A session.
+    /// A session; named `sessions` in messages.
     Session,
-    /// A queued job.
+    /// A queued job; named `jobs` in messages.
     Job,
-    /// A cache entry.
+    /// A cache entry; named `cache` in messages.
     CacheEntry,
-    /// A temporary value.
+    /// A temporary value; named `temp` in messages.
     TempValue,
 }
 
@@ -174,7 +174,7 @@ pub enum CryptoFailure {
     /// ([`MAX_ARGON2_MEMORY_KIB`](crate::crypto::MAX_ARGON2_MEMORY_KIB),
     /// [`MAX_ARGON2_TIME_COST`](crate::crypto::MAX_ARGON2_TIME_COST),
     /// [`MAX_ARGON2_LANES`](crate::crypto::MAX_ARGON2_LANES)); it was refused before any
-    /// hashing.
+    /// hashing started.
     #[error("password hash parameters exceed the accepted cost")]
     PasswordHashTooCostly,
     /// A sealed value that is not `v1.<key id>.<base64url>` with a body of at least nonce + tag.
@@ -221,7 +221,7 @@ pub enum Error {
     /// No such record (or not visible through the given team or user).
     #[error("{entity} {id} not found")]
     NotFound {
-        /// What was looked for.
+        /// The kind of record looked for.
         entity: Entity,
         /// The id (or key) looked for.
         id: String,
@@ -229,47 +229,47 @@ pub enum Error {
     /// A unique rule would be broken; `rule` is the rule's name (e.g. `uq_users_email`).
     #[error("{entity} conflicts with an existing record ({rule})")]
     Conflict {
-        /// The entity written.
+        /// The kind of record whose write was refused.
         entity: Entity,
-        /// The unique rule's name.
+        /// The unique rule's name, the same in every backend (`uq_users_email`).
         rule: &'static str,
     },
     /// A referenced record does not exist (or belongs to another team).
     #[error("{entity} refers to a missing {references} ({rule})")]
     MissingReference {
-        /// The entity written.
+        /// The kind of record whose write was refused.
         entity: Entity,
-        /// The entity referred to.
+        /// The kind of record it refers to that is missing or in another team.
         references: Entity,
-        /// The foreign key's name.
+        /// The foreign key's name, the same in every backend.
         rule: &'static str,
     },
     /// The operation is not allowed in the record's current state (e.g. completing a schedule
     /// that another worker holds, or that was recovered and is no longer `processing`).
     #[error("{entity} {id}: {reason}")]
     InvalidState {
-        /// The entity.
+        /// The kind of record whose state refuses the operation.
         entity: Entity,
-        /// Its id.
+        /// The record's id, as its `Display` writes it.
         id: String,
-        /// Why the transition is refused.
+        /// Why the transition is refused: a fixed sentence (often a `pub const` of the model).
         reason: &'static str,
     },
     /// A claim (a schedule's or a job's) is no longer the caller's: its lease lapsed and the
     /// record was recovered or claimed again. The caller must stop working on it.
     #[error("{entity} {id}: the claim is stale (its lease lapsed or it was claimed again)")]
     StaleClaim {
-        /// The entity claimed.
+        /// The kind of record whose claim lapsed.
         entity: Entity,
-        /// Its id.
+        /// The claimed record's id, as its `Display` writes it.
         id: String,
     },
     /// The acting user is not an active member of the team that would own the record.
     #[error("{entity}: user {user} is not an active member of the team")]
     NotAMember {
-        /// The entity written.
+        /// The kind of record whose write was refused.
         entity: Entity,
-        /// The acting user's id.
+        /// The acting user's id, as its `Display` writes it.
         user: String,
     },
     /// A write was sent but its outcome is unknown (the connection dropped or timed out before
@@ -279,13 +279,13 @@ pub enum Error {
     OutcomeUnknown {
         /// The store the write went to (a [`store`] name).
         store: &'static str,
-        /// The underlying error.
+        /// The underlying error, kept as the `source()` of this one.
         #[source]
         source: BoxError,
     },
     /// Stored data could not be decrypted or verified (wrong key, tampered ciphertext), or a
     /// signature or password hash was refused; the reason says which, and never carries secret
-    /// material.
+    /// material (see [`CryptoFailure`]).
     #[error("cryptographic failure: {0}")]
     Crypto(CryptoFailure),
     /// The store is down, unreachable or timed out. Retryable.
@@ -293,7 +293,7 @@ pub enum Error {
     Unavailable {
         /// The store that could not serve the call (a [`store`] name).
         store: &'static str,
-        /// The underlying error.
+        /// The underlying error, kept as the `source()` of this one.
         #[source]
         source: BoxError,
     },
@@ -302,7 +302,7 @@ pub enum Error {
     Backend {
         /// The store that failed (a [`store`] name).
         store: &'static str,
-        /// The underlying error.
+        /// The underlying error, kept as the `source()` of this one.
         #[source]
         source: BoxError,
     },

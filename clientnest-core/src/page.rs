@@ -18,7 +18,7 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// The cursor after a row.
+    /// The cursor just after the row with this `created_at` and id; encoded to the microsecond.
     pub fn after(created_at: DateTime<Utc>, id: impl Into<Uuid>) -> Self {
         Self { created_at, id: id.into() }
     }
@@ -100,7 +100,7 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// The largest page.
+    /// The largest page: 500 rows; [`PageRequest::check`] refuses a larger `limit` (`range`).
     pub const MAX_LIMIT: u32 = 500;
     /// The default page size (the seed's feed shows 20).
     pub const DEFAULT_LIMIT: u32 = 20;

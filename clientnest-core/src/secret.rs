@@ -19,7 +19,7 @@ use zeroize::Zeroize;
 pub struct Secret(String);
 
 impl Secret {
-    /// Wrap a secret value.
+    /// Wrap a secret value; from then on `Debug` shows `Secret([redacted])`.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }

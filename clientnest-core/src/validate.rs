@@ -47,7 +47,7 @@ static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
 pub mod rule {
     /// A text longer than its column allows.
     pub const MAX_LENGTH: &str = "max_length";
-    /// A required text is empty.
+    /// A required text is empty or only white space.
     pub const REQUIRED: &str = "required";
     /// Not an absolute http(s) URL.
     pub const URL: &str = "url";
@@ -81,7 +81,8 @@ pub mod rule {
     pub const PLATFORM_MEDIA_KIND: &str = "platform_media_kind";
     /// An argon2id PHC string was expected.
     pub const PASSWORD_HASH: &str = "password_hash";
-    /// A malformed keyset cursor.
+    /// A malformed keyset cursor: not a [`Cursor`](crate::page::Cursor) token, or a time outside
+    /// 1900 to 9999.
     pub const CURSOR: &str = "cursor";
     /// A key, name or id that is not allowed.
     pub const FORMAT: &str = "format";
@@ -591,7 +592,7 @@ impl Checks {
         self.0.iter().any(|e| e.field == field)
     }
 
-    /// Add an error.
+    /// Add an error as it is (field, rule and message unchanged).
     pub fn push(&mut self, e: FieldError) -> &mut Self {
         self.0.push(e);
         self

@@ -78,7 +78,7 @@ impl PgConfig {
         Self { url: url.into(), ..Self::default() }
     }
 
-    /// Use another URL.
+    /// The same settings with another connection URL.
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
         self.url = url.into();
         self

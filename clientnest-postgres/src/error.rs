@@ -21,9 +21,9 @@ pub(crate) enum PgError {
     /// written by something other than this adapter, or by a newer version of it.
     #[error("corrupt row: column {column} holds {value:?}, which is not a known value")]
     CorruptRow {
-        /// The column read.
+        /// The column read, by its name in the query (e.g. `status`).
         column: String,
-        /// The text stored in it.
+        /// The text stored in it, shown in `Debug` quotes (a choice value, never a secret).
         value: String,
     },
     /// A column whose stored value could not be decoded into its Rust type.
@@ -39,7 +39,7 @@ pub(crate) enum PgError {
     /// automation's config JSON that no longer matches its trigger type).
     #[error("corrupt row: {detail}")]
     CorruptData {
-        /// What does not fit.
+        /// What does not fit, naming columns and choice values only.
         detail: String,
     },
     /// A migration could not be applied, or an applied one was changed since.
@@ -54,7 +54,7 @@ pub(crate) enum PgError {
 #[derive(Debug, thiserror::Error)]
 #[error("{value:?} is not a known value")]
 pub(crate) struct UnknownChoice {
-    /// The stored text.
+    /// The stored text, as read.
     pub(crate) value: String,
 }
 

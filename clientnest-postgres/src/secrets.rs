@@ -62,7 +62,7 @@ pub fn aad(column: SealedColumn, row: Uuid) -> Vec<u8> {
 pub(crate) struct Sealer(Arc<KeyRing>);
 
 impl Sealer {
-    /// A sealer over a key ring.
+    /// A sealer over a key ring: seals under its primary key, opens under any key it holds.
     pub(crate) fn new(keys: KeyRing) -> Self {
         Self(Arc::new(keys))
     }
@@ -101,13 +101,13 @@ impl Sealer {
 /// What one page of the re-seal sweep did in one table.
 #[derive(Debug, Default)]
 pub(crate) struct ResealTally {
-    /// Rows visited.
+    /// Rows visited in this page.
     pub(crate) visited: u64,
     /// Rows re-sealed under the primary key.
     pub(crate) resealed: u64,
     /// Rows left alone because a value could not be opened.
     pub(crate) unreadable: u64,
-    /// The last row id visited.
+    /// The last row id visited; `None` when the page was empty.
     pub(crate) last: Option<Uuid>,
 }
 

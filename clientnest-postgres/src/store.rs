@@ -90,7 +90,7 @@ impl PgStore {
         &self.pool
     }
 
-    /// The clock the store reads.
+    /// The clock the store reads for every time it sets (creation, change, claim, expiry).
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
@@ -105,12 +105,12 @@ impl PgStore {
         to_micros(self.clock.now())
     }
 
-    /// The secret sealer.
+    /// The sealer that encrypts the token and secret columns before they are written.
     pub(crate) fn sealer(&self) -> &Sealer {
         &self.sealer
     }
 
-    /// Start a transaction.
+    /// Start a transaction on a pooled connection; its errors go through `map_sqlx`.
     pub(crate) async fn begin(&self) -> Result<Tx> {
         self.pool.begin().await.map_err(map_sqlx)
     }
@@ -128,7 +128,7 @@ impl fmt::Debug for PgStore {
     }
 }
 
-/// Commit a transaction.
+/// Commit a transaction; its errors go through `map_sqlx`, as every query's do.
 pub(crate) async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.map_err(map_sqlx)
 }

@@ -7,7 +7,7 @@ use clientnest_core::Error;
 use clientnest_core::ports::DeadLetterRetention;
 use clientnest_core::validate::rule;
 
-/// The default key prefix.
+/// The default key prefix: `cn`, so keys read `{cn:<kind>:<id>}` (a Cluster hash tag).
 pub const DEFAULT_PREFIX: &str = "cn";
 
 /// How to reach Redis and how to name keys.
@@ -134,27 +134,29 @@ impl RedisConfig {
         self.allow_eviction
     }
 
-    /// The server URLs.
+    /// The server URLs: one for a single node, seeds for a Cluster (default
+    /// `redis://127.0.0.1:6379`).
     pub fn urls(&self) -> &[String] {
         &self.urls
     }
 
-    /// The key prefix.
+    /// The prefix of every key: 1 to 64 characters `[A-Za-z0-9_.-]` (default `cn`).
     pub fn key_prefix(&self) -> &str {
         &self.key_prefix
     }
 
-    /// The connect timeout.
+    /// How long to wait for a connection to open (default 2 s).
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
 
-    /// The response timeout.
+    /// How long to wait for the answer to one command or script (default 5 s).
     pub fn response_timeout(&self) -> Duration {
         self.response_timeout
     }
 
-    /// The reconnect retries.
+    /// How many times a lost connection is reopened, or a safe call re-sent on a Cluster (default
+    /// 6).
     pub fn reconnect_retries(&self) -> usize {
         self.reconnect_retries
     }

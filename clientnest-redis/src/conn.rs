@@ -21,9 +21,9 @@ use crate::config::RedisConfig;
 /// clone over their connections.
 #[derive(Clone)]
 pub(crate) enum Conn {
-    /// One Redis server.
+    /// One Redis server, through a reconnecting connection manager.
     Single(ConnectionManager),
-    /// A Redis Cluster.
+    /// A Redis Cluster, through the cluster client's connection (routes by slot).
     Cluster(ClusterConnection),
 }
 

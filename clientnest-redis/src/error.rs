@@ -29,14 +29,14 @@ pub(crate) enum RedisError {
     /// server answering `PING` or `INFO` oddly).
     #[error("unexpected reply from Redis: {what}")]
     UnexpectedReply {
-        /// Which reply.
+        /// Which reply: the command or script whose answer was not of the expected shape.
         what: &'static str,
     },
     /// A stored value that does not decode (a job or session field written by something else,
     /// or by another version of the adapter).
     #[error("corrupt stored data: {what}")]
     CorruptData {
-        /// Which value.
+        /// Which value: a fixed label of the field (never the stored bytes).
         what: &'static str,
     },
     /// No fresh session id was found after the adapter's bounded number of tries.
@@ -89,7 +89,8 @@ pub(crate) fn eviction_policy(info: &str) -> Option<&str> {
     info.lines().find_map(|l| l.trim().strip_prefix("maxmemory_policy:"))
 }
 
-/// Convert a redis error.
+/// Convert a redis error: `Unavailable` (retryable) for what [`is_unavailable`] lists (I/O,
+/// timeouts, dropped or refused connections, a Cluster or server not ready), else `Backend`.
 pub(crate) fn map(e: redis::RedisError) -> Error {
     if is_unavailable(&e) { Error::unavailable(store::REDIS, e) } else { Error::backend(store::REDIS, e) }
 }

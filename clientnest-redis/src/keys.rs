@@ -140,7 +140,7 @@ impl Keys {
         format!("{}:index", self.tagged("session", bucket))
     }
 
-    /// A cached value.
+    /// A cached value: `{<prefix>:cache:<namespace>:<id>}`, both parts escaped.
     pub fn cache(&self, key: &CacheKey) -> String {
         self.tagged("cache", &format!("{}:{}", escape(key.namespace()), escape(key.id())))
     }
@@ -160,12 +160,12 @@ impl Keys {
         self.tagged("rate", &escape(subject))
     }
 
-    /// A temporary value.
+    /// A temporary value: `{<prefix>:temp:<key>}`, the key escaped.
     pub fn temp(&self, key: &str) -> String {
         self.tagged("temp", &escape(key))
     }
 
-    /// The keys of one queue.
+    /// The keys of one queue: `{<prefix>:queue:<name>}` and its parts, all in one slot.
     pub fn queue(&self, name: &QueueName) -> QueueKeys {
         QueueKeys { base: self.tagged("queue", &escape(name.as_str())) }
     }
@@ -206,7 +206,7 @@ impl QueueKeys {
         format!("{}:jobs", self.base)
     }
 
-    /// The enqueue sequence counter.
+    /// The enqueue sequence counter, the tie-breaker of the ready score (`<base>:seq`).
     pub fn seq(&self) -> String {
         format!("{}:seq", self.base)
     }

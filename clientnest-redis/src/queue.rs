@@ -64,7 +64,7 @@ fn parse_id(s: &str) -> Result<JobId> {
     s.parse().map_err(|_| bad_data("job id is not a uuid"))
 }
 
-/// Text from stored bytes.
+/// Text from stored bytes; bytes that are not UTF-8 are a backend error (bad data).
 fn text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| bad_data("stored text is not UTF-8"))
 }
@@ -80,7 +80,7 @@ struct StoredJob<'a> {
 }
 
 impl StoredJob<'_> {
-    /// The job as workers see it.
+    /// The job as workers see it, decoded from its hash fields.
     fn into_job(self) -> Result<Job> {
         let (priority, retry) = decode_fixed(self.fixed)?;
         Ok(Job {

@@ -129,7 +129,7 @@ impl RedisKv {
         self.conns.is_cluster()
     }
 
-    /// Check that Redis answers.
+    /// Check that Redis answers `PING` with `PONG`; another reply is a backend error.
     pub async fn ping(&self) -> Result<()> {
         let pong: String = self.retried(&redis::cmd("PING")).await?;
         if pong == "PONG" { Ok(()) } else { Err(crate::error::bad_reply("PING")) }

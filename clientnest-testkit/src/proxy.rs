@@ -89,7 +89,7 @@ impl ChaosProxy {
         self.mode.send_modify(|m| m.cut = false);
     }
 
-    /// Whether the path is cut.
+    /// Whether the path is cut: `true` from a cut until the next restore.
     pub fn is_cut(&self) -> bool {
         self.mode.borrow().cut
     }

@@ -133,9 +133,9 @@ impl Drop for Server {
 
 /// A signed-up, logged-in user.
 pub(crate) struct Account {
-    /// The email it signed up with.
+    /// The email it signed up with; `log_in` takes it to open another session.
     pub(crate) email: String,
-    /// Its id.
+    /// The user id the sign-up created.
     pub(crate) user: UserId,
     /// The team made at sign-up.
     pub(crate) team: TeamId,

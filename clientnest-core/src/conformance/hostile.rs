@@ -87,9 +87,9 @@ pub enum Target {
     WebhookChange(Edit<WebhookUpdate>),
     /// Store a user with email `stored`, then `find_user_by_email(query)`: found or not.
     FindEmail {
-        /// The stored email.
+        /// The email stored first, as given.
         stored: String,
-        /// The hostile query.
+        /// The hostile text passed to `find_user_by_email`.
         query: String,
         /// Whether the query must find the stored user.
         found: bool,
@@ -130,9 +130,10 @@ pub enum Expect {
 pub struct Case {
     /// What the value is, for failure messages.
     pub name: String,
-    /// Where it goes.
+    /// The port and field the value is written to or queried with.
     pub target: Target,
-    /// What must happen.
+    /// What must happen: stored and read back exactly, refused on a field and rule, or
+    /// `NotFound`.
     pub expect: Expect,
 }
 

@@ -49,22 +49,22 @@ fn unique(label: &str) -> String {
     format!("{label}-{}", uuid::Uuid::new_v4())
 }
 
-/// A fresh queue of its own.
+/// A fresh queue of its own: `<label>-<random uuid>`, so tests never share one.
 fn unique_queue(label: &str) -> QueueName {
     QueueName::new(unique(label)).expect("a valid queue name")
 }
 
-/// A fresh worker id.
+/// A fresh worker id: `conformance-<uuid v7>`.
 fn worker() -> WorkerId {
     WorkerId::unique("conformance")
 }
 
-/// Milliseconds.
+/// `n` milliseconds as a `chrono` duration.
 fn ms(n: i64) -> Duration {
     Duration::milliseconds(n)
 }
 
-/// Seconds.
+/// `n` seconds as a `chrono` duration.
 fn secs(n: i64) -> Duration {
     Duration::seconds(n)
 }

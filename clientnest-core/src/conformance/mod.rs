@@ -116,9 +116,9 @@ impl TimeControl {
 /// What every conformance test receives: a fresh backend and control of its time.
 #[derive(Debug)]
 pub struct Harness<S: ?Sized> {
-    /// The backend under test.
+    /// The backend under test, fresh for each test (no rows of another test).
     pub store: Arc<S>,
-    /// Its time.
+    /// How the test moves the backend's time: a manual clock, or real time that sleeps.
     pub time: TimeControl,
 }
 

@@ -19,7 +19,7 @@ const SEALED_VERSION: &str = "v1";
 const NONCE_LEN: usize = 12;
 /// AES-GCM authentication tag length.
 const TAG_LEN: usize = 16;
-/// Longest key id.
+/// Longest key id, in bytes (ids are ASCII `[A-Za-z0-9_-]`).
 const MAX_KEY_ID_LEN: usize = 32;
 
 /// One key of a [`KeyRing`]: its id and its 256 bits, wiped on drop.

@@ -21,7 +21,7 @@ use crate::validate::HostPolicy;
 pub(super) struct StoredComment {
     /// The team owning the comment's account.
     pub(super) team_id: TeamId,
-    /// The comment.
+    /// The stored comment, as the ports return it.
     pub(super) comment: Comment,
 }
 
@@ -103,7 +103,7 @@ impl Tables {
         platforms_to_fit(&post.platforms, live)
     }
 
-    /// A post with its media.
+    /// A post with its stored media list (empty when the post has none).
     pub(super) fn with_media(&self, post: Post) -> PostWithMedia {
         let media = self.media.get(&post.id).cloned().unwrap_or_default();
         PostWithMedia { post, media }
@@ -171,7 +171,7 @@ impl MemoryStore {
         self.hosts
     }
 
-    /// The clock the store reads.
+    /// The clock the store reads for every time it sets (creation, change, claim, expiry).
     pub fn clock(&self) -> &SharedClock {
         &self.inner.clock
     }

@@ -11,30 +11,30 @@ use crate::error::Error;
 use crate::ids::{AiUsageId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored AI usage record.
+/// A stored AI usage record: one row of `ai_usage`, written once and never updated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AiUsage {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: AiUsageId,
-    /// The user.
+    /// The user whose request used the AI.
     pub user_id: UserId,
-    /// The team billed.
+    /// The team billed; every read goes through it.
     pub team_id: TeamId,
-    /// Feature.
+    /// Which AI feature was used.
     pub feature_type: FeatureType,
-    /// Tokens used, more than zero.
+    /// Tokens used, more than zero (`chk_ai_usage_tokens_positive`).
     pub tokens_used: i32,
-    /// Cost, zero or more, `numeric(10,4)`.
+    /// Cost, zero or more, fitting `numeric(10,4)`: under 1,000,000 with at most 4 decimals.
     pub cost: Decimal,
-    /// Model name.
+    /// Model name: 1 to 50 characters, one line, no surrounding whitespace.
     pub model_used: String,
-    /// Request details.
+    /// Request details as JSON; strings and keys hold no NUL.
     pub request_data: serde_json::Value,
-    /// Response details.
+    /// Response details as JSON; strings and keys hold no NUL.
     pub response_data: serde_json::Value,
-    /// Time of use.
+    /// Time of use (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Metadata.
+    /// Free-form JSON metadata; strings and keys hold no NUL.
     pub metadata: serde_json::Value,
 }
 
@@ -46,29 +46,30 @@ fn tokens(n: i32) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// A usage to record.
+/// A usage to record, checked against the seed's `ai_usage` CHECKs before it is stored.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAiUsage {
-    /// The user (must exist).
+    /// The user whose request used the AI: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
-    /// Feature.
+    /// Which AI feature was used.
     pub feature_type: FeatureType,
-    /// Tokens used (`chk_ai_usage_tokens_positive`).
+    /// Tokens used, more than zero (`chk_ai_usage_tokens_positive`).
     #[validate(custom(function = "tokens"))]
     pub tokens_used: i32,
-    /// Cost (`chk_ai_usage_cost_positive`, `numeric(10,4)`).
+    /// Cost, zero or more (`chk_ai_usage_cost_positive`), fitting `numeric(10,4)`: under
+    /// 1,000,000 with at most 4 decimals ([`rule::PRECISION`](crate::validate::rule::PRECISION)).
     #[validate(custom(function = "v::ai_cost"))]
     pub cost: Decimal,
     /// Model name, at most 50 characters.
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub model_used: String,
-    /// Request details.
+    /// Request details as JSON; strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub request_data: serde_json::Value,
-    /// Response details.
+    /// Response details as JSON; strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub response_data: serde_json::Value,
-    /// Metadata.
+    /// Free-form JSON metadata; strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub metadata: serde_json::Value,
 }
@@ -97,22 +98,23 @@ impl NewAiUsage {
 /// Totals of one feature over a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AiUsageTotal {
-    /// Feature.
+    /// The feature these totals cover.
     pub feature_type: FeatureType,
-    /// Number of records.
+    /// Number of usage records in the period, zero or more.
     pub requests: i64,
-    /// Sum of tokens.
+    /// Sum of `tokens_used` over those records.
     pub tokens: i64,
-    /// Sum of cost.
+    /// Sum of `cost` over those records, as a decimal.
     pub cost: Decimal,
 }
 
 /// A half-open time range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
-    /// Inclusive start.
+    /// Inclusive start (UTC): a time equal to it is in the period.
     pub start: DateTime<Utc>,
-    /// Exclusive end.
+    /// Exclusive end (UTC): a time equal to it is not in the period; [`Period::new`] wants it
+    /// after `start`.
     pub end: DateTime<Utc>,
 }
 

@@ -17,13 +17,13 @@ use crate::validate::{self as v, Checks, rule};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EngagementMetric {
-    /// Likes.
+    /// Like count; serialized as `likes`.
     Likes,
-    /// Comments.
+    /// Comment count; serialized as `comments`.
     Comments,
-    /// Shares.
+    /// Share count; serialized as `shares`.
     Shares,
-    /// Views.
+    /// View count; serialized as `views`.
     Views,
 }
 
@@ -37,10 +37,10 @@ pub enum Trigger {
         /// Platforms watched (empty: all).
         #[serde(default)]
         platforms: Vec<Platform>,
-        /// Keywords (empty: any).
+        /// Keywords, each one line of 1 to 200 characters (empty: any comment).
         #[serde(default)]
         keywords: Vec<String>,
-        /// Required sentiment.
+        /// Required sentiment; `None` matches any sentiment.
         #[serde(default)]
         sentiment: Option<Sentiment>,
     },
@@ -49,23 +49,23 @@ pub enum Trigger {
         /// Platforms watched (empty: all).
         #[serde(default)]
         platforms: Vec<Platform>,
-        /// Keywords.
+        /// Keywords, at least one, each one line of 1 to 200 characters.
         keywords: Vec<String>,
     },
     /// A time: a cron expression in an IANA zone.
     ScheduleTime {
-        /// Five-field cron expression.
+        /// Cron expression: five whitespace-separated fields, one line of 1 to 200 characters.
         cron: String,
-        /// IANA zone.
+        /// IANA time zone name the cron is read in (`Europe/Paris`, `UTC`).
         timezone: String,
     },
     /// A post's metric crossed a threshold within a window.
     EngagementThreshold {
-        /// The metric.
+        /// The engagement figure watched.
         metric: EngagementMetric,
-        /// The threshold.
+        /// The count the metric must reach; any value, no range rule.
         threshold: u64,
-        /// The window in hours.
+        /// The window in hours, 1 to 8784 (one leap year).
         window_hours: u32,
     },
 }
@@ -76,39 +76,39 @@ pub enum Trigger {
 pub enum Action {
     /// Reply with a template, a fixed text, or AI.
     AutoReply {
-        /// Template to use.
+        /// Template to reply with; `None` for none. One of the three sources must be set.
         #[serde(default)]
         template_id: Option<TemplateId>,
-        /// Fixed text.
+        /// Fixed reply text, 1 to 10,000 characters without NUL; `None` for none.
         #[serde(default)]
         message: Option<String>,
-        /// Let AI write the reply.
+        /// Let AI write the reply (default `false`).
         #[serde(default)]
         use_ai: bool,
     },
-    /// Notify users.
+    /// Notify the listed users, or the team's admins when the list is empty.
     SendNotification {
         /// Who to notify (empty: the team's admins).
         #[serde(default)]
         user_ids: Vec<UserId>,
-        /// Notification priority.
+        /// Priority of the notifications sent.
         priority: Priority,
-        /// Notification title.
+        /// Title of the notifications sent: one line of 1 to 200 characters.
         title: String,
     },
     /// Create a post from a template.
     CreatePost {
-        /// Template to use.
+        /// The template whose content becomes the post.
         template_id: TemplateId,
-        /// Target platforms.
+        /// Target platforms of the post; at least one.
         platforms: Vec<Platform>,
         /// Minutes until it is scheduled (0: draft only).
         #[serde(default)]
         schedule_delay_minutes: u32,
     },
-    /// Tag a user on the item.
+    /// Tag one user of the team on the item that triggered the automation.
     TagUser {
-        /// The user to tag.
+        /// The user tagged on the triggering item.
         user_id: UserId,
     },
 }
@@ -240,47 +240,47 @@ impl Action {
     }
 }
 
-/// A stored automation.
+/// A stored automation: one row of `automations`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Automation {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: AutomationId,
-    /// Author.
+    /// The user who created the automation; set at creation, never changes.
     pub user_id: UserId,
-    /// Team.
+    /// The team that owns this automation; every read goes through it.
     pub team_id: TeamId,
-    /// Name.
+    /// Name: one line of 1 to 100 characters.
     pub name: String,
-    /// Description.
+    /// Description: at most 10,000 characters, no NUL; may be blank.
     pub description: String,
-    /// Trigger.
+    /// What starts it; stored as the seed's `trigger_type` and `trigger_config`.
     pub trigger: Trigger,
-    /// Action.
+    /// What it does; stored as the seed's `action_type` and `action_config`.
     pub action: Action,
-    /// Whether it runs.
+    /// Whether it runs; `false` keeps it stored but switched off.
     pub is_active: bool,
-    /// Creation time.
+    /// Creation time (UTC), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
 }
 
-/// An automation to create.
+/// An automation to create; [`NewAutomation::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewAutomation {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
-    /// Name, at most 100 characters.
+    /// Name: one line of 1 to 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
-    /// Description.
+    /// Description: at most 10,000 characters, no NUL; may be blank.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
     pub description: String,
-    /// Trigger.
+    /// What starts it; its configuration is checked by [`NewAutomation::check`].
     pub trigger: Trigger,
-    /// Action.
+    /// What it does; its configuration is checked by [`NewAutomation::check`].
     pub action: Action,
-    /// Active from the start.
+    /// Whether it runs from the start (`false`: created switched off).
     pub is_active: bool,
 }
 
@@ -313,25 +313,25 @@ impl NewAutomation {
     }
 }
 
-/// Changes to an automation.
+/// Changes to an automation; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct AutomationUpdate {
-    /// New name.
+    /// New name: one line of 1 to 100 characters; `None` keeps it.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
-    /// New description.
+    /// New description: at most 10,000 characters, no NUL; `None` keeps it.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
     pub description: Option<String>,
-    /// New trigger.
+    /// New trigger, checked as on creation; `None` keeps it.
     pub trigger: Option<Trigger>,
-    /// New action.
+    /// New action, checked as on creation; `None` keeps it.
     pub action: Option<Action>,
-    /// Turn on or off.
+    /// Switch on (`true`) or off (`false`); `None` keeps it.
     pub is_active: Option<bool>,
 }
 
 impl AutomationUpdate {
-    /// All rules.
+    /// All rules: the field rules and those of a new trigger or action.
     pub fn check(&self) -> Result<(), Error> {
         let mut c = Checks::of(self);
         if let Some(t) = &self.trigger {
@@ -343,7 +343,7 @@ impl AutomationUpdate {
         c.finish()
     }
 
-    /// Apply the changes.
+    /// Apply the changes and set `updated_at` to `now`.
     pub fn apply(self, a: &mut Automation, now: DateTime<Utc>) {
         if let Some(x) = self.name {
             a.name = x;

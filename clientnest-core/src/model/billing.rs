@@ -14,55 +14,57 @@ use crate::validate::{self as v, Checks, rule};
 /// A stored billing record. `subscription_id` is unique; a team has at most one `active` record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Billing {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: BillingId,
-    /// Team.
+    /// The team billed; every read goes through it.
     pub team_id: TeamId,
-    /// The payment provider's subscription id.
+    /// The payment provider's subscription id: 1 to 100 characters, one line, no surrounding
+    /// whitespace; unique across all records; never changes.
     pub subscription_id: String,
-    /// Plan.
+    /// Plan billed for, one of the seed's `plan_type` values.
     pub plan_type: PlanType,
-    /// Amount per period, `numeric(10,2)`.
+    /// Amount per period, zero or more, fitting `numeric(10,2)`: under 100,000,000 with at most
+    /// 2 decimals.
     pub amount: Decimal,
-    /// ISO 4217 currency.
+    /// ISO 4217 currency code, upper case (`USD`); never changes.
     pub currency: String,
-    /// Status.
+    /// Subscription status; at most one `active` record per team.
     pub status: BillingStatus,
-    /// Period start.
+    /// Period start (UTC, microseconds, years 1900 to 9999).
     pub period_start: DateTime<Utc>,
-    /// Period end (after the start).
+    /// Period end (UTC, microseconds), strictly after `period_start` (`chk_billing_period`).
     pub period_end: DateTime<Utc>,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
-    /// Next charge.
+    /// Next charge (UTC, microseconds, years 1900 to 9999); not checked against the period.
     pub next_billing: DateTime<Utc>,
 }
 
-/// A billing record to create.
+/// A billing record to create; [`NewBilling::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewBilling {
     /// Subscription id, at most 100 characters, unique.
     #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub subscription_id: String,
-    /// Plan.
+    /// Plan billed for, one of the seed's `plan_type` values.
     pub plan_type: PlanType,
-    /// Amount, zero or more.
+    /// Amount per period, zero or more, fitting `numeric(10,2)` (at most 2 decimals).
     #[validate(custom(function = "v::money_amount"))]
     pub amount: Decimal,
     /// ISO 4217 currency (`USD` by default in the seed).
     #[validate(custom(function = "v::currency"))]
     pub currency: String,
-    /// Status.
+    /// Initial status; at most one `active` record per team.
     pub status: BillingStatus,
-    /// Period start.
+    /// Period start (years 1900 to 9999, stored to the microsecond).
     #[validate(custom(function = "v::storable_time"))]
     pub period_start: DateTime<Utc>,
-    /// Period end.
+    /// Period end (years 1900 to 9999), strictly after `period_start` (`chk_billing_period`).
     #[validate(custom(function = "v::storable_time"))]
     pub period_end: DateTime<Utc>,
-    /// Next charge.
+    /// Next charge (years 1900 to 9999, stored to the microsecond).
     #[validate(custom(function = "v::storable_time"))]
     pub next_billing: DateTime<Utc>,
 }
@@ -100,20 +102,20 @@ impl NewBilling {
 /// Changes to a billing record.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct BillingUpdate {
-    /// New plan.
+    /// New plan; `None` keeps it.
     pub plan_type: Option<PlanType>,
-    /// New amount.
+    /// New amount: zero or more, fitting `numeric(10,2)`; `None` keeps it.
     #[validate(custom(function = "v::money_amount"))]
     pub amount: Option<Decimal>,
-    /// New status.
+    /// New status; `None` keeps it. At most one `active` record per team.
     pub status: Option<BillingStatus>,
-    /// New period start.
+    /// New period start (years 1900 to 9999); the result must still end after it starts.
     #[validate(custom(function = "v::storable_time"))]
     pub period_start: Option<DateTime<Utc>>,
-    /// New period end.
+    /// New period end (years 1900 to 9999), after the (new or kept) start; `None` keeps it.
     #[validate(custom(function = "v::storable_time"))]
     pub period_end: Option<DateTime<Utc>>,
-    /// New next charge.
+    /// New next charge (years 1900 to 9999); `None` keeps it.
     #[validate(custom(function = "v::storable_time"))]
     pub next_billing: Option<DateTime<Utc>>,
 }

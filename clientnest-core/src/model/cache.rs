@@ -36,7 +36,7 @@ impl CacheKey {
     }
 
     /// `api:{endpoint}` with the request's parameters folded in: the same parameters in any
-    /// order give the same key.
+    /// order give the same key (a SHA-256 of them, first 16 bytes in hex).
     pub fn api<K: AsRef<str>, V: AsRef<str>>(endpoint: &str, params: &[(K, V)]) -> Result<Self, Error> {
         check_key("endpoint", endpoint)?;
         let mut pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
@@ -53,7 +53,7 @@ impl CacheKey {
         Self::new("api", format!("{endpoint}?{hex}"))
     }
 
-    /// The namespace.
+    /// The namespace: 1 to 32 characters `[a-z0-9_]` (`user`, `api`, or your own).
     pub fn namespace(&self) -> &str {
         &self.namespace
     }

@@ -14,33 +14,34 @@ use crate::validate::{self as v, rule};
 /// A stored comment. Unique per (account, platform comment id): ingesting twice is harmless.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
-    /// Id.
+    /// Primary key, a fresh id set at ingest; never changes.
     pub id: CommentId,
     /// The account the comment arrived on.
     pub account_id: SocialAccountId,
-    /// The platform's comment id.
+    /// The platform's comment id: 1 to 100 characters, one line, no surrounding whitespace;
+    /// unique per account.
     pub platform_id: String,
-    /// Text.
+    /// Comment text: at most 100,000 characters, no NUL; may be blank.
     pub content: String,
-    /// Author's display name.
+    /// Author's display name: at most 100 characters, one line; may be blank.
     pub author_name: String,
-    /// Author's platform id.
+    /// Author's platform id: at most 100 characters, one line, no surrounding whitespace.
     pub author_id: String,
-    /// Sentiment, once analysed.
+    /// Sentiment; `None` until analysed or when cleared.
     pub sentiment: Option<Sentiment>,
-    /// Triage priority.
+    /// Triage priority (`medium` by default).
     pub priority: Priority,
-    /// Triage status.
+    /// Triage status: `new` at ingest; `replied` once a response is sent.
     pub status: CommentStatus,
-    /// When a response was sent.
+    /// When a response was last sent (UTC, microseconds); `None` until one is.
     pub replied_at: Option<DateTime<Utc>>,
-    /// Ingest time.
+    /// Ingest time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Free-form metadata.
+    /// Free-form JSON metadata (`{}` by default); strings and keys hold no NUL.
     pub metadata: serde_json::Value,
 }
 
-/// A comment to ingest.
+/// A comment to ingest; [`check_ingest`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewComment {
     /// The account (must belong to the team ingesting).
@@ -48,7 +49,7 @@ pub struct NewComment {
     /// The platform's comment id, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub platform_id: String,
-    /// Text.
+    /// Text: at most 100,000 characters, no NUL; may be blank.
     #[validate(length(max = 100_000), custom(function = "v::no_nul"))]
     pub content: String,
     /// Author's display name, at most 100 characters.
@@ -57,11 +58,11 @@ pub struct NewComment {
     /// Author's platform id, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::identifier"))]
     pub author_id: String,
-    /// Sentiment, if known.
+    /// Sentiment, if known; `None` leaves it for later analysis.
     pub sentiment: Option<Sentiment>,
     /// Priority (default `medium`).
     pub priority: Priority,
-    /// Metadata (default `{}`).
+    /// JSON metadata (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub metadata: serde_json::Value,
 }
@@ -137,17 +138,17 @@ impl Comment {
 pub struct CommentUpdate {
     /// New sentiment, or `Some(None)` to clear it.
     pub sentiment: Option<Option<Sentiment>>,
-    /// New priority.
+    /// New priority; `None` keeps it.
     pub priority: Option<Priority>,
-    /// New status.
+    /// New status; `None` keeps it.
     pub status: Option<CommentStatus>,
-    /// New metadata.
+    /// New metadata (JSON without NUL), replacing the old whole; `None` keeps it.
     #[validate(custom(function = "v::json"))]
     pub metadata: Option<serde_json::Value>,
 }
 
 impl CommentUpdate {
-    /// Apply the changes.
+    /// Apply the triage changes; a comment has no `updated_at`.
     pub fn apply(self, c: &mut Comment) {
         if let Some(x) = self.sentiment {
             c.sentiment = x;
@@ -164,10 +165,10 @@ impl CommentUpdate {
     }
 }
 
-/// What a batch ingest did.
+/// What a batch ingest did: `inserted + duplicates` is the batch's length.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestReport {
-    /// New comments stored.
+    /// Comments stored by this batch, status `new`.
     pub inserted: u64,
     /// Comments already stored (or repeated in the batch), left unchanged.
     pub duplicates: u64,
@@ -176,48 +177,48 @@ pub struct IngestReport {
 /// Inbox filter; every set field must match.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InboxFilter {
-    /// Only this status.
+    /// Only comments with this status; `None` for any.
     pub status: Option<CommentStatus>,
-    /// Only this sentiment.
+    /// Only comments with this sentiment; `None` for any (unanalysed included).
     pub sentiment: Option<Sentiment>,
-    /// Only this priority.
+    /// Only comments with this priority; `None` for any.
     pub priority: Option<Priority>,
-    /// Only this account.
+    /// Only comments that arrived on this account; `None` for every account of the team.
     pub account_id: Option<SocialAccountId>,
 }
 
 /// A stored response to a comment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: ResponseId,
-    /// The comment answered.
+    /// The comment answered; deleting the comment deletes its responses.
     pub comment_id: CommentId,
     /// The user who wrote or approved it.
     pub user_id: UserId,
-    /// Text.
+    /// Reply text: non-blank, at most 100,000 characters, no NUL.
     pub content: String,
-    /// Whether AI wrote it.
+    /// Whether AI wrote the text; informational, no rule depends on it.
     pub ai_generated: bool,
-    /// When it was sent.
+    /// When it was sent (UTC); `None` while a draft or failed; kept once set.
     pub sent_at: Option<DateTime<Utc>>,
-    /// Status.
+    /// `draft`, `sent` or `failed`; a sent response cannot become failed.
     pub status: ResponseStatus,
-    /// Creation time.
+    /// Creation time (UTC), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
 }
 
-/// A response to record.
+/// A response to record: one row of `responses`.
 #[derive(Debug, Clone, Validate)]
 pub struct NewResponse {
     /// The comment (must be visible to the team).
     pub comment_id: CommentId,
-    /// The user (must exist).
+    /// The user who writes it: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
-    /// Text.
+    /// Reply text: non-blank, at most 100,000 characters, no NUL.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: String,
-    /// Whether AI wrote it.
+    /// Whether AI wrote the text; informational, no rule depends on it.
     pub ai_generated: bool,
 }
 

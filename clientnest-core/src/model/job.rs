@@ -16,7 +16,7 @@ use crate::validate::rule;
 pub struct QueueName(String);
 
 impl QueueName {
-    /// Check and wrap a name.
+    /// Check and wrap a name: 1 to 64 bytes of `[A-Za-z0-9_.-]`, else [`rule::FORMAT`].
     pub fn new(name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
         let ok = !name.is_empty()
@@ -29,7 +29,7 @@ impl QueueName {
         }
     }
 
-    /// The name.
+    /// The name as given, 1 to 64 ASCII characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -41,7 +41,7 @@ impl fmt::Display for QueueName {
     }
 }
 
-/// A job to enqueue.
+/// A job to enqueue; [`NewJob::check`] holds every rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     /// Opaque payload (any bytes, at most 8 MiB).
@@ -63,7 +63,8 @@ impl NewJob {
         Self { payload: payload.into(), priority: 5, delay: None, retry: RetryPolicy::default(), idempotency_key: None }
     }
 
-    /// Check the job.
+    /// Check the job: payload at most 8 MiB, priority 0 to 9, delay 0 to 366 days, a valid retry
+    /// policy of at most 1000 attempts, and a well-formed idempotency key.
     pub fn check(&self) -> Result<(), Error> {
         if self.payload.len() > MAX_VALUE_BYTES {
             return Err(Error::invalid("payload", rule::MAX_LENGTH, "must be at most 8 MiB"));
@@ -90,17 +91,17 @@ impl NewJob {
 /// A queued job as a worker sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
-    /// Id.
+    /// The job's id, fixed at enqueue; the same on every attempt.
     pub id: JobId,
-    /// Payload.
+    /// The payload as enqueued, at most 8 MiB of opaque bytes.
     pub payload: Vec<u8>,
-    /// Priority.
+    /// Priority 0 to 9; higher runs first.
     pub priority: u8,
     /// Attempts started so far, this one included.
     pub attempt: u32,
-    /// Retry policy.
+    /// Retry policy given at enqueue; decides the backoff and when the job dies.
     pub retry: RetryPolicy,
-    /// Enqueue time.
+    /// Enqueue time (UTC); kept across retries.
     pub enqueued_at: DateTime<Utc>,
     /// The previous attempt's error.
     pub last_error: Option<String>,
@@ -110,7 +111,7 @@ pub struct Job {
 /// lease is lost (expired and requeued).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobLease {
-    /// The job.
+    /// The reserved job, with its id.
     pub job_id: JobId,
     /// Random token of this reservation.
     pub token: String,
@@ -138,13 +139,13 @@ impl JobLease {
 /// A reserved job and its lease.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserved {
-    /// The job.
+    /// The reserved job, its `attempt` counting this reservation.
     pub job: Job,
-    /// The lease.
+    /// The lease proving the reservation; pass it to ack, fail or extend.
     pub lease: JobLease,
 }
 
-/// What an enqueue did.
+/// What an enqueue did: a new job, or the earlier one with the same idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enqueued {
     /// The job's id (the earlier job's, for a duplicate idempotency key).
@@ -158,7 +159,7 @@ pub struct Enqueued {
 pub enum JobFailOutcome {
     /// Delayed for another attempt.
     Retrying {
-        /// When it is ready again.
+        /// When it is ready again (UTC): now plus the jittered backoff.
         at: DateTime<Utc>,
     },
     /// Out of attempts: moved to the dead letters.
@@ -168,24 +169,24 @@ pub enum JobFailOutcome {
 /// A dead job, with its last error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadJob {
-    /// The job.
+    /// The job as it was on its last attempt.
     pub job: Job,
-    /// The error of its last attempt.
+    /// The error of its last attempt, as [`clip_error`] keeps it (at most 2000 characters).
     pub error: String,
-    /// When it died.
+    /// When it was moved to the dead letters (UTC).
     pub died_at: DateTime<Utc>,
 }
 
 /// How many jobs a queue holds in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
-    /// Ready to reserve.
+    /// Ready to reserve now, their delay or backoff over.
     pub ready: u64,
     /// Waiting for a delay or backoff.
     pub delayed: u64,
-    /// Reserved by a worker.
+    /// Reserved by a worker under a lease not yet acked or failed.
     pub in_flight: u64,
-    /// Dead letters.
+    /// Dead letters: out of attempts, kept with their last error.
     pub dead: u64,
 }
 

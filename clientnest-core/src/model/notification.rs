@@ -10,43 +10,43 @@ use crate::error::Error;
 use crate::ids::{NotificationId, UserId};
 use crate::validate as v;
 
-/// A stored notification.
+/// A stored notification: one row of `notifications`, owned by its recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: NotificationId,
-    /// Recipient.
+    /// The recipient; every read goes through that user.
     pub user_id: UserId,
     /// Type (the seed's `type` column).
     pub kind: NotificationType,
-    /// Title.
+    /// Title: one line of 1 to 200 characters.
     pub title: String,
-    /// Message.
+    /// Message body: at most 100,000 characters, no NUL; may be blank.
     pub message: String,
-    /// Data for the client.
+    /// JSON data for the client (`{}` by default); strings and keys hold no NUL.
     pub data: serde_json::Value,
-    /// Whether it was read.
+    /// Whether it was read: `false` at creation, `true` after [`Notification::mark_read`].
     pub is_read: bool,
-    /// Priority.
+    /// Priority (`medium` by default).
     pub priority: Priority,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// When it was read.
+    /// When it was first read (UTC); `None` while unread; a second read keeps it.
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// A notification to send.
+/// A notification to send; the recipient is given to [`NewNotification::into_record`].
 #[derive(Debug, Clone, Validate)]
 pub struct NewNotification {
-    /// Type.
+    /// Kind of notification (the seed's `type` column).
     pub kind: NotificationType,
     /// Title, at most 200 characters.
     #[validate(length(max = 200), custom(function = "v::required_line"))]
     pub title: String,
-    /// Message.
+    /// Message body: at most 100,000 characters, no NUL; may be blank.
     #[validate(length(max = 100_000), custom(function = "v::no_nul"))]
     pub message: String,
-    /// Data (default `{}`).
+    /// JSON data for the client (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub data: serde_json::Value,
     /// Priority (default `medium`).
@@ -100,6 +100,6 @@ impl Notification {
 /// Filter for listing a user's notifications.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NotificationFilter {
-    /// Only unread ones.
+    /// `true`: only unread ones; `false`: read and unread alike.
     pub unread_only: bool,
 }

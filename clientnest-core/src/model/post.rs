@@ -10,38 +10,39 @@ use crate::error::{Error, FieldError};
 use crate::ids::{PostId, PostMediaId, TeamId, UserId};
 use crate::validate::{self as v, Checks, rule};
 
-/// A stored post.
+/// A stored post: one row of `posts`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
-    /// Id.
+    /// Primary key, a fresh id set by [`NewPost::into_record`]; never changes.
     pub id: PostId,
-    /// Author.
+    /// The user who wrote the post; set at creation, never changes.
     pub user_id: UserId,
-    /// Team.
+    /// The team that owns this post; every read goes through it.
     pub team_id: TeamId,
-    /// Title (may be blank).
+    /// Title: at most 200 characters, one line; may be blank.
     pub title: String,
-    /// Text.
+    /// Body text: non-blank, at most 100,000 characters, no NUL, and within every target
+    /// platform's text limit.
     pub content: String,
-    /// Hashtags.
+    /// Up to 100 hashtags, each one word of at most 100 characters, with or without its `#`.
     pub hashtags: Vec<String>,
-    /// Status.
+    /// Workflow status; moving to `published` sets `published_at` if unset.
     pub status: PostStatus,
-    /// When it is planned to go out.
+    /// Planned publication time (UTC, microseconds, years 1900 to 9999); `None` when unplanned.
     pub scheduled_at: Option<DateTime<Utc>>,
-    /// When it first went out.
+    /// When the post first became `published` (UTC); `None` until then, never reset.
     pub published_at: Option<DateTime<Utc>>,
-    /// Whether AI wrote it.
+    /// Whether AI wrote the text; informational, no rule depends on it.
     pub ai_generated: bool,
-    /// The prompt used (may be blank).
+    /// The AI prompt used: at most 10,000 characters, no NUL; blank when none.
     pub ai_prompt: String,
-    /// Engagement figures.
+    /// Engagement figures as JSON (`{}` at creation); strings and keys hold no NUL.
     pub engagement: serde_json::Value,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC, microseconds); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
-    /// Free-form metadata.
+    /// Free-form JSON metadata (`{}` by default); strings and keys hold no NUL.
     pub metadata: serde_json::Value,
     /// The platforms the post is written for; its text and media fit each of them.
     pub platforms: Vec<Platform>,
@@ -50,48 +51,48 @@ pub struct Post {
 /// Pixel size of an image or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dimensions {
-    /// Width in pixels.
+    /// Width in pixels, any `u32`.
     pub width: u32,
-    /// Height in pixels.
+    /// Height in pixels, any `u32`.
     pub height: u32,
 }
 
 /// A stored media item of a post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostMedia {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: PostMediaId,
-    /// The post.
+    /// The post this item belongs to; deleting the post deletes its media.
     pub post_id: PostId,
-    /// Kind.
+    /// Image, video or other kind; some platforms take only video.
     pub media_type: MediaType,
-    /// Where the file is (S3 or CDN URL).
+    /// Where the file is (S3 or CDN URL): an absolute http(s) URL.
     pub file_url: String,
-    /// Size in bytes.
+    /// Size in bytes, zero or more.
     pub file_size: i64,
-    /// Pixel size, when known.
+    /// Pixel size; `None` when unknown.
     pub dimensions: Option<Dimensions>,
-    /// Alternative text (may be blank).
+    /// Alternative text: at most 1000 characters, no NUL; blank when none.
     pub alt_text: String,
-    /// Position in the post, from 0.
+    /// Position in the post, from 0, in the order the media were given.
     pub order_index: i32,
-    /// Creation time.
+    /// Creation time (UTC, microseconds): the post's own `created_at`.
     pub created_at: DateTime<Utc>,
 }
 
 /// A post with its media in `order_index` order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostWithMedia {
-    /// The post.
+    /// The post, as stored.
     pub post: Post,
-    /// Its media.
+    /// Its media, in `order_index` order (0 first); empty when it has none.
     pub media: Vec<PostMedia>,
 }
 
 /// A media item to attach; its `order_index` is its position in [`NewPost::media`].
 #[derive(Debug, Clone, Validate)]
 pub struct NewPostMedia {
-    /// Kind.
+    /// Image, video or other kind; must suit every target platform.
     pub media_type: MediaType,
     /// URL, absolute http(s).
     #[validate(custom(function = "v::http_url"))]
@@ -99,9 +100,9 @@ pub struct NewPostMedia {
     /// Size in bytes, zero or more.
     #[validate(range(min = 0))]
     pub file_size: i64,
-    /// Pixel size.
+    /// Pixel size; `None` when unknown.
     pub dimensions: Option<Dimensions>,
-    /// Alternative text.
+    /// Alternative text: at most 1000 characters, no NUL; may be blank.
     #[validate(length(max = 1000), custom(function = "v::no_nul"))]
     pub alt_text: String,
 }
@@ -116,33 +117,34 @@ impl NewPostMedia {
 /// A post to create, with its media, in one step.
 #[derive(Debug, Clone, Validate)]
 pub struct NewPost {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Title, at most 200 characters, may be blank.
     #[validate(length(max = 200), custom(function = "v::one_line"))]
     pub title: String,
-    /// Text; must fit every target platform.
+    /// Text: non-blank, at most 100,000 characters, no NUL; must fit every target platform.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: String,
-    /// Hashtags.
+    /// Up to 100 hashtags, each one word of at most 100 characters, with or without its `#`.
     #[validate(length(max = 100), custom(function = "v::hashtags"))]
     pub hashtags: Vec<String>,
     /// Initial status (`draft` by default; `published` sets `published_at`).
     pub status: PostStatus,
-    /// Planned publication time.
+    /// Planned publication time (years 1900 to 9999, stored to the microsecond); `None` when
+    /// unplanned.
     #[validate(custom(function = "v::storable_time"))]
     pub scheduled_at: Option<DateTime<Utc>>,
-    /// Whether AI wrote it.
+    /// Whether AI wrote the text; informational, no rule depends on it.
     pub ai_generated: bool,
-    /// The AI prompt.
+    /// The AI prompt: at most 10,000 characters, no NUL; may be blank.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
     pub ai_prompt: String,
-    /// Metadata (default `{}`).
+    /// JSON metadata (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub metadata: serde_json::Value,
-    /// Target platforms.
+    /// Target platforms; the text and media must fit each one. Empty means none yet.
     pub platforms: Vec<Platform>,
-    /// Media, in order.
+    /// At most 35 media items, stored in this order (`order_index` = position).
     #[validate(nested)]
     pub media: Vec<NewPostMedia>,
 }
@@ -228,7 +230,7 @@ impl NewPost {
 /// A post for the bulk path, with its original creation time (imports, seeding).
 #[derive(Debug, Clone)]
 pub struct ImportedPost {
-    /// The post and its media.
+    /// The post and its media, under the same rules as [`NewPost::check`].
     pub post: NewPost,
     /// Its creation time (also its media's).
     pub created_at: DateTime<Utc>,
@@ -267,16 +269,16 @@ pub fn import_records(team: TeamId, posts: Vec<ImportedPost>) -> Result<Vec<Post
     Ok(posts.into_iter().map(|p| p.post.build(team, to_micros(p.created_at))).collect())
 }
 
-/// Changes to a post.
+/// Changes to a post; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct PostUpdate {
-    /// New title.
+    /// New title: at most 200 characters, one line; `None` keeps the current one.
     #[validate(length(max = 200), custom(function = "v::one_line"))]
     pub title: Option<String>,
-    /// New text.
+    /// New text: non-blank, at most 100,000 characters, no NUL; `None` keeps it.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: Option<String>,
-    /// New hashtags.
+    /// New hashtags, each one word of at most 100 characters; `None` keeps them.
     #[validate(custom(function = "v::hashtags"))]
     pub hashtags: Option<Vec<String>>,
     /// New status; `published` sets `published_at` if unset.
@@ -284,13 +286,13 @@ pub struct PostUpdate {
     /// New planned time, or `Some(None)` to clear it.
     #[validate(custom(function = "v::storable_time"))]
     pub scheduled_at: Option<Option<DateTime<Utc>>>,
-    /// New engagement figures.
+    /// New engagement figures (JSON without NUL); `None` keeps them.
     #[validate(custom(function = "v::json"))]
     pub engagement: Option<serde_json::Value>,
-    /// New metadata.
+    /// New metadata (JSON without NUL); `None` keeps it.
     #[validate(custom(function = "v::json"))]
     pub metadata: Option<serde_json::Value>,
-    /// New target platforms.
+    /// New target platforms; `None` keeps them.
     pub platforms: Option<Vec<Platform>>,
 }
 

@@ -8,9 +8,9 @@ use crate::validate::rule;
 /// A limit: `count` requests per `period` on average, with bursts of up to `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
-    /// Requests per period.
+    /// Requests allowed per period on average, at least 1.
     pub count: u32,
-    /// The period.
+    /// The period `count` is spread over: 1 millisecond to 366 days.
     pub period: Duration,
     /// The largest burst (at least 1).
     pub burst: u32,
@@ -32,7 +32,8 @@ impl Quota {
         self.period.num_microseconds().unwrap_or(i64::MAX) / i64::from(self.count.max(1))
     }
 
-    /// Check the quota.
+    /// Check the quota: `count >= 1`, `1 <= burst <= 1,000,000`, 1 ms `<= period <=` 366 days,
+    /// and an emission interval of at least 1 microsecond ([`rule::RANGE`]).
     pub fn check(&self) -> Result<(), Error> {
         let ok = self.count >= 1
             && self.burst >= 1
@@ -53,7 +54,7 @@ impl Quota {
 pub struct RateDecision {
     /// Whether the request may go ahead (and was counted).
     pub allowed: bool,
-    /// The burst size.
+    /// The quota's burst size: the most requests that can go ahead at once.
     pub limit: u32,
     /// Requests that could still go ahead right now.
     pub remaining: u32,

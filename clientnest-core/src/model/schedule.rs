@@ -17,14 +17,14 @@ use crate::error::{Entity, Error};
 use crate::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored schedule.
+/// A stored schedule: one row of `schedules`, a post to publish with one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// The schedule's id.
     pub id: ScheduleId,
     /// Who scheduled it (an active member of the team when it was created).
     pub user_id: UserId,
-    /// The owning team.
+    /// The team that owns this schedule; every read goes through it.
     pub team_id: TeamId,
     /// The post to publish (the team's).
     pub post_id: PostId,
@@ -46,11 +46,11 @@ pub struct Schedule {
     /// The current (while claimed) or last claim's id: the fencing token of that claim and the
     /// idempotency key its worker hands to the platform (addition to the seed).
     pub attempt_id: Option<AttemptId>,
-    /// Last claim time.
+    /// When the last claim was taken (UTC); `None` until the first claim.
     pub last_attempt: Option<DateTime<Utc>>,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC): creation, each claim and each status change.
     pub updated_at: DateTime<Utc>,
     /// When a pending schedule is next due: `scheduled_time`, then later after a failure.
     pub next_attempt_at: DateTime<Utc>,
@@ -89,7 +89,7 @@ impl ClaimToken {
         Self { schedule, attempt }
     }
 
-    /// The claimed schedule.
+    /// The id of the schedule this claim is on.
     pub fn schedule_id(&self) -> ScheduleId {
         self.schedule
     }
@@ -157,12 +157,13 @@ pub struct Recovered {
 }
 
 impl Recovered {
-    /// Claims changed in all.
+    /// Lapsed claims changed in all: `retried + failed + unknown`.
     pub fn total(&self) -> u64 {
         self.retried + self.failed + self.unknown
     }
 
-    /// Count one recovery.
+    /// Count one recovery into `to`: `pending` as retried, `failed` as failed, any other as
+    /// unknown.
     pub fn count(&mut self, to: ScheduleStatus) {
         match to {
             ScheduleStatus::Pending => self.retried += 1,
@@ -224,7 +225,7 @@ fn refuse(id: ScheduleId, reason: &'static str) -> Error {
 }
 
 /// `now + by`, truncated to microseconds, or a validation error on `field` past the
-/// representable times.
+/// representable times (`chrono`'s range).
 pub fn later(now: DateTime<Utc>, by: Duration, field: &str) -> Result<DateTime<Utc>, Error> {
     now.checked_add_signed(by)
         .map(to_micros)
@@ -458,7 +459,7 @@ impl PostPublishing {
     /// schedule completed (`published_at = now`); `scheduled` while any is live (`scheduled_at`
     /// = the earliest live time); `failed` when none is live and any failed; else `draft` with
     /// `scheduled_at` cleared (its last live schedule was cancelled). A post with no schedule
-    /// keeps its fields.
+    /// keeps its fields unchanged.
     pub fn follow(self, schedules: &[(ScheduleStatus, DateTime<Utc>)], now: DateTime<Utc>) -> Self {
         if schedules.is_empty() {
             return self;
@@ -479,16 +480,16 @@ impl PostPublishing {
 /// A schedule to create. The platform is the account's.
 #[derive(Debug, Clone, Validate)]
 pub struct NewSchedule {
-    /// Who schedules (must exist).
+    /// Who schedules: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
-    /// The post (same team).
+    /// The post to publish: of the same team, and fitting the account's platform.
     pub post_id: PostId,
     /// The account (same team, active).
     pub social_account_id: SocialAccountId,
     /// When to publish; must be later than now (`chk_schedules_future_time`).
     #[validate(custom(function = "v::storable_time"))]
     pub scheduled_time: DateTime<Utc>,
-    /// IANA zone name.
+    /// IANA time zone name the time is shown in: at most 50 characters (`Europe/Paris`, `UTC`).
     #[validate(length(max = 50), custom(function = "v::timezone"))]
     pub timezone: String,
 }
@@ -499,11 +500,11 @@ pub const INACTIVE_ACCOUNT: &str = "an inactive account cannot publish";
 /// The account a new schedule publishes with, as the backend read it (under its lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishingAccount {
-    /// The account.
+    /// The account's id, in the schedule's team.
     pub id: SocialAccountId,
     /// Its platform, which the schedule copies.
     pub platform: Platform,
-    /// Whether it may publish.
+    /// Whether it may publish; an inactive account is refused ([`INACTIVE_ACCOUNT`]).
     pub is_active: bool,
 }
 
@@ -565,7 +566,7 @@ impl WorkerId {
         Self(format!("{prefix}-{}", uuid::Uuid::now_v7()))
     }
 
-    /// The id.
+    /// The id as given: 1 to 100 characters, no control character.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -583,9 +584,10 @@ impl fmt::Display for WorkerId {
 pub struct RetryPolicy {
     /// Attempts in all, first included (at least 1).
     pub max_attempts: u32,
-    /// Delay after the first failure.
+    /// Delay after the first failure, zero or more; doubled after each further one, up to
+    /// `max_delay`.
     pub base_delay: Duration,
-    /// Largest delay.
+    /// Largest delay between attempts; at least `base_delay`.
     pub max_delay: Duration,
 }
 
@@ -604,7 +606,7 @@ impl RetryPolicy {
         Duration::milliseconds(ms).min(self.max_delay)
     }
 
-    /// Check the policy.
+    /// Check the policy: `max_attempts >= 1` and `0 <= base_delay <= max_delay` ([`rule::RANGE`]).
     pub fn check(&self) -> Result<(), Error> {
         if self.max_attempts == 0 || self.base_delay < Duration::zero() || self.max_delay < self.base_delay {
             return Err(Error::invalid(
@@ -653,9 +655,9 @@ pub fn check_platform_post_id(id: &str) -> Result<(), Error> {
 /// Filter for listing a team's schedules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScheduleFilter {
-    /// Only this status.
+    /// Only schedules with this status; `None` for any.
     pub status: Option<ScheduleStatus>,
-    /// Only this post.
+    /// Only schedules of this post; `None` for every post.
     pub post_id: Option<PostId>,
 }
 
@@ -664,7 +666,7 @@ pub struct ScheduleFilter {
 pub enum FailOutcome {
     /// Back to pending, due again at this time.
     Retrying {
-        /// When it is due again.
+        /// When it is due again (UTC): now plus the policy's [`RetryPolicy::delay_after`].
         next_attempt_at: DateTime<Utc>,
     },
     /// Out of attempts: failed for good.

@@ -19,7 +19,7 @@ use crate::validate::rule;
 pub struct SessionId(String);
 
 impl SessionId {
-    /// A fresh random id.
+    /// A fresh id: 32 bytes from the OS random source, URL-safe base64 without padding.
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -60,27 +60,28 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// A stored session.
+/// A stored session (`session:{id}`), kept until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
-    /// Id.
+    /// The session id: a bearer credential of 43 URL-safe base64 characters.
     pub id: SessionId,
     /// The signed-in user.
     pub user_id: UserId,
-    /// Granted permissions.
+    /// Granted permissions: at most 200, each in the grammar of
+    /// [`permission`](crate::validate::permission) (`posts:write`).
     pub permissions: Vec<String>,
-    /// Creation time.
+    /// Creation time (UTC), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// When it expires unless touched.
+    /// When it expires unless touched (UTC); each touch moves it to now + the touch's `ttl`.
     pub expires_at: DateTime<Utc>,
-    /// Last activity.
+    /// Last activity (UTC): creation, then each touch.
     pub last_activity: DateTime<Utc>,
 }
 
-/// A session to create.
+/// A session to create; [`NewSession::check`] holds every rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSession {
-    /// The user.
+    /// The signed-in user the session is for.
     pub user_id: UserId,
     /// Permissions: at most 200, each in the grammar of
     /// [`permission`](crate::validate::permission) (`posts:write`).

@@ -13,31 +13,32 @@ use crate::validate::{self as v, Checks, rule};
 /// A stored social account. Unique per (platform, platform_id, team).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SocialAccount {
-    /// Id.
+    /// Primary key, a fresh id set at the first connect; kept on reconnect.
     pub id: SocialAccountId,
-    /// The user who connected it.
+    /// The user who first connected it; a reconnect keeps it.
     pub user_id: UserId,
-    /// The team it belongs to.
+    /// The team that owns this account; every read goes through it.
     pub team_id: TeamId,
-    /// Platform.
+    /// Platform the account is on; with `platform_id` and the team, it identifies the account.
     pub platform: Platform,
     /// The platform's account id.
     pub platform_id: String,
     /// The account's handle.
     pub username: String,
-    /// OAuth access token.
+    /// OAuth access token: non-blank, at most 8192 bytes, no NUL.
     pub access_token: Secret,
-    /// OAuth refresh token.
+    /// OAuth refresh token (non-blank, at most 8192 bytes, no NUL); `None` when none was given
+    /// or it was dropped.
     pub refresh_token: Option<Secret>,
-    /// When the access token expires.
+    /// When the access token expires (UTC, microseconds); `None` when unknown or never.
     pub token_expires: Option<DateTime<Utc>>,
-    /// Granted scopes.
+    /// Granted OAuth scopes, each non-blank, one line, no surrounding whitespace.
     pub permissions: Vec<String>,
     /// False once disconnected: an inactive account never publishes.
     pub is_active: bool,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend at the first connect.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC): a reconnect or an update.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -52,7 +53,7 @@ fn check_token(c: &mut Checks, field: &str, s: &Secret) {
 pub struct NewSocialAccount {
     /// The connecting user (must exist).
     pub user_id: UserId,
-    /// Platform.
+    /// Platform the account is on.
     pub platform: Platform,
     /// The platform's account id, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_identifier"))]
@@ -66,10 +67,10 @@ pub struct NewSocialAccount {
     /// Refresh token; `None` on reconnect keeps the stored one.
     #[validate(skip)]
     pub refresh_token: Option<Secret>,
-    /// Access token expiry.
+    /// Access token expiry (UTC, years 1900 to 9999); `None` when unknown or never.
     #[validate(custom(function = "v::storable_time"))]
     pub token_expires: Option<DateTime<Utc>>,
-    /// Granted scopes.
+    /// Granted OAuth scopes, each non-blank, one line, no surrounding whitespace.
     #[validate(custom(function = "v::identifiers"))]
     pub permissions: Vec<String>,
 }
@@ -130,10 +131,10 @@ impl SocialAccount {
 /// Changes to an account (token refresh, deactivation...).
 #[derive(Debug, Clone, Default, Validate)]
 pub struct SocialAccountUpdate {
-    /// New handle.
+    /// New handle: 1 to 100 characters, one line, no surrounding whitespace; `None` keeps it.
     #[validate(length(max = 100), custom(function = "v::required_identifier"))]
     pub username: Option<String>,
-    /// New access token.
+    /// New access token (non-blank, at most 8192 bytes, no NUL); `None` keeps it.
     #[validate(skip)]
     pub access_token: Option<Secret>,
     /// New refresh token, or `Some(None)` to drop it.
@@ -142,10 +143,10 @@ pub struct SocialAccountUpdate {
     /// New expiry, or `Some(None)` to clear it.
     #[validate(custom(function = "v::storable_time"))]
     pub token_expires: Option<Option<DateTime<Utc>>>,
-    /// New scopes.
+    /// New scopes, each non-blank, one line, no surrounding whitespace; `None` keeps them.
     #[validate(custom(function = "v::identifiers"))]
     pub permissions: Option<Vec<String>>,
-    /// Activate or deactivate.
+    /// Activate or deactivate; an inactive account never publishes. `None` keeps it.
     pub is_active: Option<bool>,
 }
 

@@ -13,24 +13,24 @@ use crate::validate as v;
 /// Why `remove_member` refuses the team's owner.
 pub const OWNER_NOT_REMOVABLE: &str = "the team's owner cannot be removed";
 
-/// A stored team.
+/// A stored team: one row of `teams`; every team-owned record is reached through it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Team {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: TeamId,
-    /// Name.
+    /// Name: one line of 1 to 100 characters.
     pub name: String,
-    /// The owning user.
+    /// The owning user: an `owner` member from creation, who cannot be removed; no update changes it.
     pub owner_id: UserId,
-    /// Plan.
+    /// Billing plan; changed through [`TeamUpdate::plan_type`].
     pub plan_type: PlanType,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
-    /// Team settings.
+    /// Team settings as JSON (`{}` by default); strings and keys hold no NUL.
     pub settings: serde_json::Value,
-    /// Billing details (address, tax id...).
+    /// Billing details (address, tax id...) as JSON (`{}` by default); strings and keys hold no NUL.
     pub billing_info: serde_json::Value,
 }
 
@@ -40,14 +40,14 @@ pub struct NewTeam {
     /// Name, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
-    /// The owner (must exist).
+    /// The owner: must exist; joins as an active `owner` member in the same step.
     pub owner_id: UserId,
-    /// Plan.
+    /// Billing plan the team starts on.
     pub plan_type: PlanType,
-    /// Settings (default `{}`).
+    /// Settings as JSON (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub settings: serde_json::Value,
-    /// Billing details (default `{}`).
+    /// Billing details as JSON (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub billing_info: serde_json::Value,
 }
@@ -100,24 +100,24 @@ impl Team {
     }
 }
 
-/// Changes to a team.
+/// Changes to a team; `None` leaves a field as is. The owner cannot be changed.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TeamUpdate {
-    /// New name.
+    /// New name: one line of 1 to 100 characters; `None` keeps it.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
-    /// New plan.
+    /// New plan; `None` keeps it.
     pub plan_type: Option<PlanType>,
-    /// New settings.
+    /// New settings (JSON without NUL), replacing the old ones whole; `None` keeps them.
     #[validate(custom(function = "v::json"))]
     pub settings: Option<serde_json::Value>,
-    /// New billing details.
+    /// New billing details (JSON without NUL), replacing the old ones whole; `None` keeps them.
     #[validate(custom(function = "v::json"))]
     pub billing_info: Option<serde_json::Value>,
 }
 
 impl TeamUpdate {
-    /// Apply the changes.
+    /// Apply the changes and set `updated_at` to `now`.
     pub fn apply(self, t: &mut Team, now: DateTime<Utc>) {
         if let Some(x) = self.name {
             t.name = x;
@@ -138,30 +138,30 @@ impl TeamUpdate {
 /// A stored membership: a user's role in a team (unique per user and team).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TeamMember {
-    /// Id.
+    /// Primary key, a fresh id set when the user joins; never changes.
     pub id: TeamMemberId,
-    /// The member.
+    /// The member user; one membership per user and team.
     pub user_id: UserId,
-    /// The team.
+    /// The team joined; every read goes through it.
     pub team_id: TeamId,
-    /// Role.
+    /// Role in the team; the owner joins as `owner`.
     pub role: TeamRole,
-    /// When the user joined.
+    /// When the user joined (UTC, microseconds), set by the backend; never changes.
     pub joined_at: DateTime<Utc>,
-    /// Extra permissions.
+    /// Extra permissions as JSON (`{}` for none); strings and keys hold no NUL.
     pub permissions: serde_json::Value,
-    /// Status.
+    /// Membership status (`active` by default).
     pub status: MemberStatus,
 }
 
-/// A membership to add.
+/// A membership to add: one user, once per team.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTeamMember {
-    /// The user (must exist).
+    /// The user to add: must exist and not be a member yet (`uq_team_members_user_team`).
     pub user_id: UserId,
-    /// Role.
+    /// Role the user gets in the team.
     pub role: TeamRole,
-    /// Extra permissions (default `{}`).
+    /// Extra permissions as JSON (default `{}`); strings and keys hold no NUL.
     #[validate(custom(function = "v::json"))]
     pub permissions: serde_json::Value,
     /// Status (default `active`).
@@ -190,20 +190,20 @@ impl NewTeamMember {
     }
 }
 
-/// Changes to a membership.
+/// Changes to a membership; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TeamMemberUpdate {
-    /// New role.
+    /// New role; `None` keeps it.
     pub role: Option<TeamRole>,
-    /// New permissions.
+    /// New permissions (JSON without NUL), replacing the old ones whole; `None` keeps them.
     #[validate(custom(function = "v::json"))]
     pub permissions: Option<serde_json::Value>,
-    /// New status.
+    /// New status; `None` keeps it.
     pub status: Option<MemberStatus>,
 }
 
 impl TeamMemberUpdate {
-    /// Apply the changes.
+    /// Apply the changes; a membership has no `updated_at`.
     pub fn apply(self, m: &mut TeamMember) {
         if let Some(x) = self.role {
             m.role = x;

@@ -9,56 +9,56 @@ use crate::error::Error;
 use crate::ids::{TeamId, TemplateId, UserId};
 use crate::validate::{self as v, rule};
 
-/// A stored template.
+/// A stored template: one row of `templates`, owned by a team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: TemplateId,
-    /// Author.
+    /// The user who created the template; set at creation, never changes.
     pub user_id: UserId,
-    /// Team.
+    /// The team that owns this template; every read goes through it.
     pub team_id: TeamId,
-    /// Name.
+    /// Name: one line of 1 to 100 characters.
     pub name: String,
-    /// Description (may be blank).
+    /// Description: at most 10,000 characters, no NUL; may be blank.
     pub description: String,
-    /// Text.
+    /// Template text: non-blank, at most 100,000 characters, no NUL.
     pub content: String,
-    /// Category.
+    /// Category: 1 to 50 characters, one line, no surrounding whitespace.
     pub category: String,
-    /// Hashtags.
+    /// Up to 100 hashtags, each one word of at most 100 characters, with or without its `#`.
     pub hashtags: Vec<String>,
     /// Whether other teams may see it.
     pub is_public: bool,
-    /// How often it was used.
+    /// Times it was used: 0 at creation, raised by [`Template::record_use`] up to `i32::MAX`.
     pub usage_count: i32,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC, microseconds); a use does not change it.
     pub updated_at: DateTime<Utc>,
 }
 
-/// A template to create.
+/// A template to create; the field rules are its `#[validate]` attributes.
 #[derive(Debug, Clone, Validate)]
 pub struct NewTemplate {
-    /// Author (must exist).
+    /// Author: must exist and be an active member of the team (else `NotAMember`).
     pub user_id: UserId,
     /// Name, at most 100 characters.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: String,
-    /// Description.
+    /// Description: at most 10,000 characters, no NUL; may be blank.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
     pub description: String,
-    /// Text.
+    /// Template text: non-blank, at most 100,000 characters, no NUL.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: String,
-    /// Category, at most 50 characters.
+    /// Category: 1 to 50 characters, one line, no surrounding whitespace.
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub category: String,
-    /// Hashtags.
+    /// Up to 100 hashtags, each one word of at most 100 characters, with or without its `#`.
     #[validate(length(max = 100), custom(function = "v::hashtags"))]
     pub hashtags: Vec<String>,
-    /// Public to other teams.
+    /// Whether other teams may see it (`false`: this team only).
     pub is_public: bool,
 }
 
@@ -96,30 +96,30 @@ impl Template {
     }
 }
 
-/// Changes to a template.
+/// Changes to a template; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct TemplateUpdate {
-    /// New name.
+    /// New name: one line of 1 to 100 characters; `None` keeps it.
     #[validate(length(max = 100), custom(function = "v::required_line"))]
     pub name: Option<String>,
-    /// New description.
+    /// New description: at most 10,000 characters, no NUL; `None` keeps it.
     #[validate(length(max = 10_000), custom(function = "v::no_nul"))]
     pub description: Option<String>,
-    /// New text.
+    /// New text: non-blank, at most 100,000 characters, no NUL; `None` keeps it.
     #[validate(length(max = 100_000), custom(function = "v::required_text"))]
     pub content: Option<String>,
-    /// New category.
+    /// New category: 1 to 50 characters, one line, no surrounding whitespace; `None` keeps it.
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub category: Option<String>,
-    /// New hashtags.
+    /// New hashtags, each one word of at most 100 characters; `None` keeps them.
     #[validate(custom(function = "v::hashtags"))]
     pub hashtags: Option<Vec<String>>,
-    /// Public or not.
+    /// Whether other teams may see it; `None` keeps it.
     pub is_public: Option<bool>,
 }
 
 impl TemplateUpdate {
-    /// Apply the changes.
+    /// Apply the changes and set `updated_at` to `now`.
     pub fn apply(self, t: &mut Template, now: DateTime<Utc>) {
         if let Some(x) = self.name {
             t.name = x;
@@ -146,6 +146,6 @@ impl TemplateUpdate {
 /// Filter for listing a team's templates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TemplateFilter {
-    /// Only this category.
+    /// Only templates in this category; `None` for every category.
     pub category: Option<String>,
 }

@@ -10,7 +10,7 @@ use crate::ids::UserId;
 use crate::secret::PasswordHash;
 use crate::validate::{self as v, Checks, HostPolicy};
 
-/// A stored user.
+/// A stored user: one row of `users`.
 ///
 /// Its serialized form (serde: the cache's JSON, an API's `Json(user)`) has every field but
 /// `password_hash`; deserializing gives [`PasswordHash::absent`] whatever the input holds. So
@@ -18,32 +18,34 @@ use crate::validate::{self as v, Checks, HostPolicy};
 /// the repository.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// Id.
+    /// Primary key, a fresh id set at creation; never changes.
     pub id: UserId,
     /// Email, unique regardless of case.
     pub email: String,
     /// argon2id hash of the password. Never serialized (nor read from serialized input).
     #[serde(skip)]
     pub password_hash: PasswordHash,
-    /// First name.
+    /// First name: one line of 1 to 50 characters.
     pub first_name: String,
-    /// Last name.
+    /// Last name: one line of 1 to 50 characters.
     pub last_name: String,
-    /// Avatar URL.
+    /// Avatar URL: absolute http(s), on a public host unless the store's policy allows private
+    /// ones; `None` for no avatar.
     pub avatar_url: Option<String>,
-    /// IANA time zone name.
+    /// IANA time zone name, at most 50 characters (`UTC` by default).
     pub timezone: String,
     /// Whether the user may sign in.
     pub is_active: bool,
     /// Whether the email was verified.
     pub email_verified: bool,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
-    /// Last sign-in.
+    /// Last sign-in (UTC, microseconds), recorded through [`UserUpdate::last_login`]; `None` until
+    /// the first.
     pub last_login: Option<DateTime<Utc>>,
-    /// Free-form preferences.
+    /// Free-form JSON preferences (`{}` by default); strings and keys hold no NUL.
     pub preferences: serde_json::Value,
 }
 
@@ -64,7 +66,7 @@ pub struct NewUser {
     #[validate(length(max = 50), custom(function = "v::required_line"))]
     pub last_name: String,
     /// Avatar URL: absolute http(s), on a public host unless the store's [`HostPolicy`]
-    /// allows private ones.
+    /// allows private ones; `None` for no avatar.
     #[validate(custom(function = "v::http_url"))]
     pub avatar_url: Option<String>,
     /// IANA time zone, at most 50 characters (default `UTC`).
@@ -127,10 +129,11 @@ impl NewUser {
 /// Changes to a user; `None` leaves a field as is, `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct UserUpdate {
-    /// New email.
+    /// New email: the seed's `chk_users_email_format`, at most 254 characters, unique regardless
+    /// of case.
     #[validate(length(max = 254), custom(function = "v::email"))]
     pub email: Option<String>,
-    /// New password hash.
+    /// New argon2id PHC hash ([`rule::PASSWORD_HASH`](crate::validate::rule::PASSWORD_HASH)).
     #[validate(custom(function = "v::password_hash"))]
     pub password_hash: Option<PasswordHash>,
     /// New first name (one line, as on [`NewUser`]).
@@ -143,17 +146,17 @@ pub struct UserUpdate {
     /// `Some(None)` to remove it.
     #[validate(custom(function = "v::http_url"))]
     pub avatar_url: Option<Option<String>>,
-    /// New time zone.
+    /// New IANA time zone name, at most 50 characters.
     #[validate(length(max = 50), custom(function = "v::timezone"))]
     pub timezone: Option<String>,
-    /// Activate or deactivate.
+    /// Activate (`true`) or deactivate (`false`) the user; `None` keeps it.
     pub is_active: Option<bool>,
-    /// Mark the email verified or not.
+    /// Mark the email verified (`true`) or not (`false`); `None` keeps it.
     pub email_verified: Option<bool>,
-    /// Record a sign-in time.
+    /// Record a sign-in time (years 1900 to 9999, kept to the microsecond); `None` keeps it.
     #[validate(custom(function = "v::storable_time"))]
     pub last_login: Option<DateTime<Utc>>,
-    /// New preferences.
+    /// New preferences (JSON without NUL), replacing the old ones whole.
     #[validate(custom(function = "v::json"))]
     pub preferences: Option<serde_json::Value>,
 }
@@ -167,7 +170,7 @@ impl UserUpdate {
     }
 
     /// Apply the changes to a record (after validation); the sign-in time is kept to the
-    /// microsecond.
+    /// microsecond and `updated_at` becomes `now`.
     pub fn apply(self, u: &mut User, now: DateTime<Utc>) {
         if let Some(x) = self.email {
             u.email = x;

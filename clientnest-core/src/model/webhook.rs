@@ -14,25 +14,26 @@ use crate::validate::{self as v, Checks, HostPolicy, rule};
 /// A stored webhook. Owned by a user (the seed's ERD), reached through that user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Webhook {
-    /// Id.
+    /// Primary key, a fresh id set at registration; never changes.
     pub id: WebhookId,
-    /// Owner.
+    /// The owning user (the seed's ERD); every read goes through that user.
     pub user_id: UserId,
     /// Platform whose events it receives.
     pub platform: Platform,
     /// Event type, e.g. `comment.created`.
     pub event_type: String,
-    /// Where deliveries go.
+    /// Endpoint URL deliveries go to: absolute http(s), on a public host unless the store's
+    /// [`HostPolicy`](crate::validate::HostPolicy) allows private ones.
     pub endpoint_url: String,
-    /// Signing secret.
+    /// Signing secret: at least 32 bytes, at most 100 characters, no NUL.
     pub secret_key: Secret,
     /// Whether deliveries are made.
     pub is_active: bool,
-    /// Last delivery time.
+    /// Last delivery time (UTC, microseconds, years 1900 to 9999); `None` until the first.
     pub last_triggered: Option<DateTime<Utc>>,
-    /// Creation time.
+    /// Creation time (UTC, microseconds), set by the backend; never changes.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Time of the last change (UTC); equals `created_at` until an update.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -51,17 +52,17 @@ fn check_secret(c: &mut Checks, s: &Secret) {
     c.ensure(s.expose().chars().count() <= 100, "secret_key", rule::MAX_LENGTH, "must be at most 100 characters");
 }
 
-/// A webhook to register.
+/// A webhook to register; [`NewWebhook::check`] holds every rule.
 #[derive(Debug, Clone, Validate)]
 pub struct NewWebhook {
-    /// Platform.
+    /// Platform whose events it receives.
     pub platform: Platform,
     /// Event type, an identifier (one line, no surrounding whitespace) of at most 50
-    /// characters.
+    /// characters (`comment.created`).
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub event_type: String,
     /// Endpoint URL: absolute http(s), on a public host unless the store's [`HostPolicy`]
-    /// allows private ones.
+    /// allows private ones ([`rule::PRIVATE_HOST`](crate::validate::rule::PRIVATE_HOST)).
     #[validate(custom(function = "v::http_url"))]
     pub endpoint_url: String,
     /// Signing secret: at least 32 bytes, at most 100 characters
@@ -111,7 +112,7 @@ impl Webhook {
     }
 }
 
-/// Changes to a webhook.
+/// Changes to a webhook; `None` leaves a field as is.
 #[derive(Debug, Clone, Default, Validate)]
 pub struct WebhookUpdate {
     /// New event type (an identifier, as on [`NewWebhook`]).
@@ -123,7 +124,7 @@ pub struct WebhookUpdate {
     /// New secret (rotation): at least 32 bytes, at most 100 characters.
     #[validate(skip)]
     pub secret_key: Option<Secret>,
-    /// Turn on or off.
+    /// Switch deliveries on (`true`) or off (`false`); `None` keeps it.
     pub is_active: Option<bool>,
 }
 
@@ -138,7 +139,7 @@ impl WebhookUpdate {
         c.finish()
     }
 
-    /// Apply the changes.
+    /// Apply the changes and set `updated_at` to `now`.
     pub fn apply(self, w: &mut Webhook, now: DateTime<Utc>) {
         if let Some(x) = self.event_type {
             w.event_type = x;

@@ -8,16 +8,16 @@ use crate::error::Result;
 use crate::ids::{JobId, UserId};
 use crate::model::*;
 
-/// Sessions.
+/// Sessions (`session:{id}`): who is signed in, until when, with a sliding expiry.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Create a session with a fresh random id; never overwrites an existing one.
     async fn create_session(&self, session: NewSession) -> Result<Session>;
-    /// A live session.
+    /// The session if it exists and has not expired; `None` otherwise (never an expired one).
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>>;
     /// Record activity and push the expiry to now + `ttl` (sliding expiry). `None` when the
-    /// session is gone.
+    /// session is gone or expired.
     async fn touch_session(&self, id: &SessionId, ttl: Duration) -> Result<Option<Session>>;
     /// End a session; true when it existed.
     async fn delete_session(&self, id: &SessionId) -> Result<bool>;
@@ -44,7 +44,8 @@ pub trait Cache: Send + Sync {
     /// Remove a key's value and advance its generation, atomically; true when a value existed.
     async fn delete(&self, key: &CacheKey) -> Result<bool>;
     /// The key's generation: 0 until its first [`delete`](Cache::delete), then one more per
-    /// delete.
+    /// delete; 0 again once [`GENERATION_TTL_MS`](crate::cache::GENERATION_TTL_MS) have passed
+    /// since the last delete.
     async fn generation(&self, key: &CacheKey) -> Result<u64>;
     /// Store bytes for `ttl` only if the key's generation is still `generation` (read before
     /// loading the value), atomically; true when stored, false when a delete came in between.
@@ -122,7 +123,7 @@ impl DeadLetterRetention {
 }
 
 /// A reliable job queue: at-least-once delivery with visibility timeouts, retries with
-/// backoff and dead letters.
+/// backoff and dead letters, per named queue (`queue:{name}`).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -147,7 +148,7 @@ pub trait JobQueue: Send + Sync {
     async fn dead_letters(&self, queue: &QueueName, limit: u32) -> Result<Vec<DeadJob>>;
     /// Move a dead job back to ready with its attempts reset.
     async fn replay_dead(&self, queue: &QueueName, id: JobId) -> Result<()>;
-    /// Counts per state.
+    /// How many jobs the queue holds in each state (ready, delayed, in flight, dead).
     async fn counts(&self, queue: &QueueName) -> Result<QueueCounts>;
 }
 
@@ -166,7 +167,7 @@ pub trait RateLimiter: Send + Sync {
 pub trait TempStore: Send + Sync {
     /// Store a value for `ttl`, replacing any earlier one.
     async fn put_temp(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()>;
-    /// The value, if present.
+    /// The value, if present and not expired; `None` otherwise.
     async fn get_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Get and delete atomically: of concurrent takers, one gets the value.
     async fn take_temp(&self, key: &str) -> Result<Option<Vec<u8>>>;

@@ -16,31 +16,32 @@ use crate::ids::*;
 use crate::model::*;
 use crate::page::{Page, PageRequest};
 
-/// Users.
+/// Users (`users`): accounts of people, reached by id or by email.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     /// Create a user. Email is unique regardless of case (`uq_users_email`).
     async fn create_user(&self, user: NewUser) -> Result<User>;
-    /// A user by id.
+    /// A user by id; `NotFound` when there is none.
     async fn get_user(&self, id: UserId) -> Result<User>;
     /// A user by email, regardless of case.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
-    /// Change a user.
+    /// Change a user (checked first; email still unique regardless of case, `uq_users_email`);
+    /// `updated_at` becomes now. `NotFound` when there is none.
     async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User>;
     /// Delete a user and, by cascade, everything the user owns (teams they own included).
     async fn delete_user(&self, id: UserId) -> Result<()>;
 }
 
-/// Teams and their memberships.
+/// Teams and their memberships (`teams`, `team_members`).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TeamRepository: Send + Sync {
     /// Create a team and its owner's `owner` membership atomically.
     async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)>;
-    /// A team by id.
+    /// A team by id; `NotFound` when there is none.
     async fn get_team(&self, id: TeamId) -> Result<Team>;
-    /// Change a team.
+    /// Change a team (checked first); `updated_at` becomes now. `NotFound` when there is none.
     async fn update_team(&self, id: TeamId, update: TeamUpdate) -> Result<Team>;
     /// Delete a team and everything in it.
     async fn delete_team(&self, id: TeamId) -> Result<()>;
@@ -52,13 +53,13 @@ pub trait TeamRepository: Send + Sync {
     async fn membership(&self, team: TeamId, user: UserId) -> Result<Option<TeamMember>>;
     /// The team's members, newest first (by `joined_at`).
     async fn list_members(&self, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>>;
-    /// Change a membership.
+    /// Change a membership (checked first); `NotFound` when the user is not a member.
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember>;
     /// Remove a member. The team's owner cannot be removed.
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()>;
 }
 
-/// Connected social accounts.
+/// Connected social accounts (`social_accounts`), reached through their team.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SocialAccountRepository: Send + Sync {
@@ -67,11 +68,11 @@ pub trait SocialAccountRepository: Send + Sync {
     /// refresh token keeps the stored one. The connecting user must be an active member, also
     /// on a reconnect (which keeps the first connecting user as `user_id`).
     async fn connect_account(&self, team: TeamId, account: NewSocialAccount) -> Result<SocialAccount>;
-    /// An account of the team.
+    /// An account of the team; `NotFound` when missing or in another team.
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount>;
     /// The team's accounts, newest first.
     async fn list_accounts(&self, team: TeamId, page: PageRequest) -> Result<Page<SocialAccount>>;
-    /// Change an account.
+    /// Change an account (checked first, tokens included); `updated_at` becomes now.
     async fn update_account(
         &self,
         team: TeamId,
@@ -81,11 +82,11 @@ pub trait SocialAccountRepository: Send + Sync {
     /// Delete an account (its comments go with it).
     async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()>;
     /// Active accounts, across teams, whose token expires before `before` (for the refresher),
-    /// soonest first.
+    /// soonest first; at most `limit`.
     async fn accounts_expiring_before(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<SocialAccount>>;
 }
 
-/// Posts and their media.
+/// Posts and their media (`posts`, `post_media`), reached through their team.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait PostRepository: Send + Sync {
@@ -106,18 +107,18 @@ pub trait PostRepository: Send + Sync {
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>>;
 }
 
-/// Comments and responses.
+/// Comments and responses (`comments`, `responses`), reached through their account's team.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait CommentRepository: Send + Sync {
     /// Ingest a batch; comments already stored (same account and platform id) are skipped.
     /// Every account must belong to the team, else nothing is stored.
     async fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport>;
-    /// A comment of the team.
+    /// A comment of the team; `NotFound` when missing or in another team.
     async fn get_comment(&self, team: TeamId, id: CommentId) -> Result<Comment>;
     /// The inbox: the team's comments matching the filter, newest first.
     async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>>;
-    /// Triage a comment.
+    /// Triage a comment: sentiment, priority, status or metadata ([`CommentUpdate`]).
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment>;
     /// Save a draft response. Its author must be an active member.
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
@@ -126,27 +127,28 @@ pub trait CommentRepository: Send + Sync {
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response>;
     /// Mark a draft response sent (its comment becomes `replied`).
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response>;
-    /// Mark a response failed.
+    /// Mark an unsent response failed; a sent one is `InvalidState`
+    /// ([`SENT_CANNOT_FAIL`](crate::model::SENT_CANNOT_FAIL)).
     async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response>;
     /// A comment's responses, newest first.
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>>;
 }
 
-/// Content templates.
+/// Content templates (`templates`), reached through their team; public ones readable by all.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TemplateRepository: Send + Sync {
     /// Create a template. Its author must be an active member.
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template>;
-    /// A template of the team.
+    /// A template of the team; `NotFound` when missing or in another team.
     async fn get_template(&self, team: TeamId, id: TemplateId) -> Result<Template>;
     /// The team's templates, newest first.
     async fn list_templates(&self, team: TeamId, filter: TemplateFilter, page: PageRequest) -> Result<Page<Template>>;
     /// Public templates of every team, newest first.
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>>;
-    /// Change a template.
+    /// Change a template (checked first); `updated_at` becomes now.
     async fn update_template(&self, team: TeamId, id: TemplateId, update: TemplateUpdate) -> Result<Template>;
-    /// Delete a template.
+    /// Delete a template of the team; `NotFound` when missing or in another team.
     async fn delete_template(&self, team: TeamId, id: TemplateId) -> Result<()>;
     /// Count one use, atomically; returns the new count.
     async fn record_template_use(&self, team: TeamId, id: TemplateId) -> Result<i32>;
@@ -159,7 +161,7 @@ pub trait ScheduleRepository: Send + Sync {
     /// Schedule a post on one of the team's accounts. The post must fit the account's
     /// platform; a draft post becomes `scheduled`.
     async fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule>;
-    /// A schedule of the team.
+    /// A schedule of the team; `NotFound` when missing or in another team.
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
     /// The team's schedules, newest first.
     async fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>>;
@@ -198,45 +200,47 @@ pub trait ScheduleRepository: Send + Sync {
     async fn resolve_outcome(&self, team: TeamId, id: ScheduleId, resolution: Resolution) -> Result<Schedule>;
 }
 
-/// Automations.
+/// Automations (`automations`), reached through their team.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AutomationRepository: Send + Sync {
     /// Create an automation. Its author must be an active member.
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation>;
-    /// An automation of the team.
+    /// An automation of the team; `NotFound` when missing or in another team.
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation>;
     /// The team's automations, newest first.
     async fn list_automations(&self, team: TeamId, page: PageRequest) -> Result<Page<Automation>>;
-    /// Change an automation.
+    /// Change an automation (checked first, trigger and action included); `updated_at` becomes
+    /// now.
     async fn update_automation(&self, team: TeamId, id: AutomationId, update: AutomationUpdate) -> Result<Automation>;
-    /// Delete an automation.
+    /// Delete an automation of the team; `NotFound` when missing or in another team.
     async fn delete_automation(&self, team: TeamId, id: AutomationId) -> Result<()>;
     /// The team's active automations for a trigger type.
     async fn active_automations(&self, team: TeamId, trigger: TriggerType) -> Result<Vec<Automation>>;
 }
 
-/// Webhooks, owned by users.
+/// Webhooks (`webhooks`), owned by users and reached through them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait WebhookRepository: Send + Sync {
-    /// Register a webhook.
+    /// Register a webhook for the user: active, never triggered; secret and endpoint host checked.
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook>;
-    /// A webhook of the user.
+    /// A webhook of the user; `NotFound` when missing or another user's.
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook>;
     /// The user's webhooks, newest first.
     async fn list_webhooks(&self, user: UserId, page: PageRequest) -> Result<Page<Webhook>>;
-    /// Change a webhook.
+    /// Change a webhook (checked first, secret and endpoint host included).
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook>;
-    /// Delete a webhook.
+    /// Delete a webhook of the user; `NotFound` when missing or another user's.
     async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()>;
     /// Active webhooks, across users, for a platform's event (for the delivery worker).
     async fn webhooks_for_event(&self, platform: Platform, event_type: &str) -> Result<Vec<Webhook>>;
-    /// Record a delivery time.
+    /// Record a delivery at `at` (truncated to microseconds, years 1900 to 9999) as
+    /// `last_triggered`; `NotFound` for an unknown webhook.
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()>;
 }
 
-/// AI usage.
+/// AI usage (`ai_usage`): append-only records, reached through the team billed.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AiUsageRepository: Send + Sync {
@@ -245,19 +249,20 @@ pub trait AiUsageRepository: Send + Sync {
     /// The team's usage records, newest first.
     async fn list_ai_usage(&self, team: TeamId, page: PageRequest) -> Result<Page<AiUsage>>;
     /// Totals per feature over a half-open period, ordered by the feature's string; features
-    /// without use are left out.
+    /// without use are left out; the period is in UTC.
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>>;
 }
 
-/// Billing.
+/// Billing (`billing`): a team's subscription periods, at most one `active` at a time.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait BillingRepository: Send + Sync {
     /// Record a subscription period (`uq_billing_subscription_id`, `uq_billing_team_active`).
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing>;
-    /// A billing record of the team.
+    /// A billing record of the team; `NotFound` when missing or in another team.
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing>;
-    /// Change a billing record.
+    /// Change a billing record; the period must still end after it starts, and a second `active`
+    /// record of the team is `Conflict` (`uq_billing_team_active`).
     async fn update_billing(&self, team: TeamId, id: BillingId, update: BillingUpdate) -> Result<Billing>;
     /// The team's active subscription, if any.
     async fn active_subscription(&self, team: TeamId) -> Result<Option<Billing>>;
@@ -265,11 +270,11 @@ pub trait BillingRepository: Send + Sync {
     async fn list_billing(&self, team: TeamId, page: PageRequest) -> Result<Page<Billing>>;
 }
 
-/// Notifications, owned by users.
+/// Notifications (`notifications`), owned by users and reached through them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
-    /// Notify a user.
+    /// Send a notification to a user: unread, created now.
     async fn notify(&self, user: UserId, notification: NewNotification) -> Result<Notification>;
     /// The user's notifications, newest first.
     async fn list_notifications(
@@ -278,13 +283,13 @@ pub trait NotificationRepository: Send + Sync {
         filter: NotificationFilter,
         page: PageRequest,
     ) -> Result<Page<Notification>>;
-    /// How many are unread.
+    /// How many of the user's notifications are unread (0 when none, or no such user).
     async fn unread_count(&self, user: UserId) -> Result<u64>;
     /// Mark one read (idempotent).
     async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<Notification>;
     /// Mark all read; returns how many changed.
     async fn mark_all_read(&self, user: UserId) -> Result<u64>;
-    /// Delete one.
+    /// Delete one of the user's notifications; `NotFound` when missing or another user's.
     async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()>;
 }
 

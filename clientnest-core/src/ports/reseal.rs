@@ -63,7 +63,7 @@ impl ResealCursor {
         Self { table, after }
     }
 
-    /// The table the sweep is in.
+    /// The table the sweep is in: `social_accounts` first, then `webhooks`.
     pub const fn table(&self) -> ResealTable {
         self.table
     }
@@ -122,7 +122,7 @@ impl FromStr for ResealCursor {
 /// What one page of a sweep did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResealProgress {
-    /// Rows visited.
+    /// Rows visited in this page, at most the page's `limit`.
     pub scanned: u64,
     /// Rows whose secrets were re-encrypted under the primary key (the others already were).
     pub resealed: u64,

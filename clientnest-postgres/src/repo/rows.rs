@@ -13,7 +13,7 @@ use sqlx::postgres::PgRow;
 pub(crate) struct Db<T>(pub(crate) T);
 
 impl<T> Db<T> {
-    /// The model.
+    /// The decoded model value the wrapper holds.
     pub(crate) fn into_inner(self) -> T {
         self.0
     }

@@ -15,7 +15,7 @@ use clientnest_redis::{RedisConfig, RedisKv};
 
 use crate::common::{OwnRedis, unique_prefix};
 
-/// Jobs due at once.
+/// Jobs due at once: 200,000, far above `MAX_MOVED_PER_CALL`.
 const JOBS: usize = 200_000;
 
 /// Tasks enqueueing or reserving concurrently.

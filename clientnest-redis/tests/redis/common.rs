@@ -110,12 +110,12 @@ impl OwnRedis {
         panic!("the own one-node cluster did not reach cluster_state:ok");
     }
 
-    /// Its URL.
+    /// Its URL: `redis://127.0.0.1:<port>`.
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Its address.
+    /// Its address: `127.0.0.1:<port>`.
     pub(crate) fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }

@@ -280,7 +280,7 @@ impl Consumed {
         self.completions.iter().map(|c| u64::from(c.load(Ordering::Relaxed).saturating_sub(1))).sum()
     }
 
-    /// Jobs never completed.
+    /// Indices of the jobs never completed (empty when every job finished).
     fn missing(&self) -> Vec<usize> {
         (0..JOBS).filter(|&i| self.completions[i].load(Ordering::Relaxed) == 0).collect()
     }
@@ -394,7 +394,7 @@ impl Crew {
         self.aborted += 1;
     }
 
-    /// Stop every consumer.
+    /// Stop every consumer by aborting its task.
     fn stop(&mut self) {
         for handle in self.slots.drain(..) {
             handle.abort();

@@ -13,7 +13,7 @@ use super::stats::Stats;
 enum Until {
     /// Once this much time has passed since the start.
     Elapsed(Duration),
-    /// After this many calls.
+    /// Once this many calls have been made by the task.
     Calls(usize),
 }
 

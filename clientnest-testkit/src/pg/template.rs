@@ -18,7 +18,7 @@ pub struct PgTemplate {
     /// Where the kit connects to create and drop databases (`DATABASE_URL`).
     admin_url: String,
     admin: PgConnectOptions,
-    /// The template database.
+    /// The template database's name; each test database is copied from it.
     name: String,
     /// The schema the migrations ran in; every test connection's `search_path`.
     schema: String,
@@ -94,7 +94,7 @@ impl PgTemplate {
         &self.admin_url
     }
 
-    /// The admin connection options.
+    /// The admin connection options, parsed from `admin_url`; used to create test databases.
     pub(crate) fn admin(&self) -> &PgConnectOptions {
         &self.admin
     }

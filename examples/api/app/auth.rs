@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for Authed {
 pub(crate) struct Member {
     /// The signed-in user.
     pub(crate) user: UserId,
-    /// The team of the path.
+    /// The team named in the path (`/teams/{team}/...`), of which `user` is an active member.
     pub(crate) team: TeamId,
 }
 

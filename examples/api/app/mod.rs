@@ -35,7 +35,7 @@ pub(crate) struct AppState {
     pub(crate) repos: Arc<dyn Repositories>,
     /// Sessions and rate limits: Redis or memory.
     pub(crate) kv: Arc<dyn KvStores>,
-    /// Lifetimes and limits.
+    /// Session lifetime, rate-limit quotas and the cookie's `Secure` flag.
     pub(crate) settings: Arc<Settings>,
 }
 

@@ -28,7 +28,7 @@ impl PageQuery {
     }
 }
 
-/// One page as JSON.
+/// One page as JSON: `{"items": [...], "next_cursor": "..." or null}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct PageBody<T> {
     /// The rows, newest first.

@@ -49,7 +49,7 @@ pub(crate) struct MediaBody {
     media_type: MediaType,
     /// Absolute http(s) URL.
     file_url: String,
-    /// Bytes.
+    /// Size in bytes, zero or more.
     file_size: i64,
     dimensions: Option<Dimensions>,
     #[serde(default)]

@@ -12,7 +12,7 @@ use crate::validate::rule;
 use super::fixture::unique_email as fresh_email;
 use super::{Case, Expect, Target};
 
-/// The classic injection.
+/// The classic injection: closes a quote, drops `users`, comments out the rest.
 const SQL_DROP: &str = "'; DROP TABLE users; --";
 /// An always-true predicate.
 const SQL_OR: &str = "\" OR 1=1 --";
@@ -75,7 +75,7 @@ pub(super) fn times(s: &str, n: usize) -> String {
     s.repeat(n)
 }
 
-/// One mebibyte of ASCII.
+/// One mebibyte of ASCII (`1 << 20` bytes of `x`).
 fn megabyte() -> String {
     times("x", 1 << 20)
 }
@@ -106,7 +106,7 @@ fn hostile_json() -> serde_json::Value {
     })
 }
 
-/// Every hostile case.
+/// Every hostile case, the hygiene cases included.
 pub fn cases() -> Vec<Case> {
     [
         users(),

@@ -83,7 +83,7 @@ fn ids<T, I>(rows: Vec<T>, id: impl Fn(&T) -> I) -> Vec<I> {
     rows.iter().map(id).collect()
 }
 
-/// Take the census.
+/// Take the census of what the fixture's user and team hold, or the failure as text.
 pub(super) async fn take<S: Repositories + ?Sized>(store: &S, fx: &Fixture) -> Result<Census, String> {
     count(store, fx).await.map_err(|e| format!("census failed: {e:?}"))
 }

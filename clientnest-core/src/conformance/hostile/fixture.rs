@@ -24,7 +24,7 @@ pub struct Fixture {
     pub team: TeamId,
     /// An active Facebook account of the team.
     pub account: SocialAccountId,
-    /// A post of another team.
+    /// A post of another team, which no read through `team` may return.
     pub other_post: PostId,
     time: TimeControl,
 }

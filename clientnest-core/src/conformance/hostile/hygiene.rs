@@ -29,7 +29,7 @@ fn webhook_change(f: impl Fn(&mut WebhookUpdate) + Send + Sync + 'static) -> Tar
     Target::WebhookChange(Box::new(f))
 }
 
-/// Every hygiene case.
+/// Every hygiene case: one-line fields, identifiers, hashtags, hosts and line breaks.
 pub(super) fn cases() -> Vec<Case> {
     [one_line(), identifiers(), hashtags(), hosts(), line_breaks()].into_iter().flatten().collect()
 }

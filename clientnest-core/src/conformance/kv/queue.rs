@@ -36,7 +36,7 @@ async fn reserve_for<S: JobQueue + ?Sized>(h: &Harness<S>, q: &QueueName, visibi
     h.store.reserve(q, &worker(), visibility).await.expect("reserve")
 }
 
-/// The payload as text.
+/// The payload as text, invalid UTF-8 replaced by U+FFFD.
 fn text(r: &Reserved) -> String {
     String::from_utf8_lossy(&r.job.payload).into_owned()
 }

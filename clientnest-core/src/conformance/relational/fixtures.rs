@@ -34,7 +34,7 @@ pub(super) fn unique() -> String {
     Uuid::new_v4().simple().to_string()
 }
 
-/// A fresh email address.
+/// A fresh email address, `user-<unique>@example.com`, valid under `chk_users_email_format`.
 pub(super) fn unique_email() -> String {
     format!("user-{}@example.com", unique())
 }
@@ -95,7 +95,7 @@ pub(super) fn new_account(user: UserId, platform: Platform) -> NewSocialAccount 
     }
 }
 
-/// A media item of a kind.
+/// A media item of `kind` at a fresh `https://cdn.example.com/media/...` URL, 2048 bytes.
 pub(super) fn media(kind: MediaType) -> NewPostMedia {
     NewPostMedia::new(kind, format!("https://cdn.example.com/media/{}", unique()), 2048)
 }
@@ -210,7 +210,7 @@ pub(super) fn new_notification(title: &str) -> NewNotification {
 // Stored rows
 // ---------------------------------------------------------------------------------------------
 
-/// A stored user.
+/// A stored user from [`new_user`]: fresh email, named Ada Lovelace.
 pub(super) async fn user<S: UserRepository + ?Sized>(h: &Harness<S>) -> User {
     h.store.create_user(new_user()).await.expect("create user")
 }
@@ -301,9 +301,9 @@ pub(super) async fn find_comment<S: CommentRepository + ?Sized>(
 pub(super) struct World {
     /// The team's owner (author of everything below).
     pub(super) owner: User,
-    /// The team.
+    /// The team, owned by `owner`.
     pub(super) team: Team,
-    /// An X account.
+    /// An X (`twitter`) account of the team.
     pub(super) account: SocialAccount,
     /// A post for X (text only), scheduled by `schedule`.
     pub(super) post: Post,
@@ -315,13 +315,13 @@ pub(super) struct World {
     pub(super) comment: Comment,
     /// A draft response to `comment`.
     pub(super) response: Response,
-    /// A public template.
+    /// A public template of the team.
     pub(super) template: Template,
-    /// An active automation.
+    /// An active automation of the team.
     pub(super) automation: Automation,
-    /// An active billing record.
+    /// The team's one `active` billing record.
     pub(super) billing: Billing,
-    /// An AI usage record.
+    /// An AI usage record of the owner, billed to the team.
     pub(super) usage: AiUsage,
     /// The owner's webhook.
     pub(super) webhook: Webhook,

@@ -25,7 +25,7 @@ fn lease() -> Duration {
     Duration::minutes(5)
 }
 
-/// A worker id.
+/// A worker id: `<name>-<uuid v7>`, unique per call.
 fn worker(name: &str) -> WorkerId {
     WorkerId::unique(name)
 }
@@ -76,7 +76,7 @@ async fn claim_one<S: ScheduleRepository + ?Sized>(h: &Harness<S>, w: &WorkerId)
     got.remove(0)
 }
 
-/// A token no claim ever had.
+/// A token for schedule `id` with a fresh attempt id, which no claim ever had.
 fn forged(id: ScheduleId) -> ClaimToken {
     ClaimToken::new(id, AttemptId::new())
 }

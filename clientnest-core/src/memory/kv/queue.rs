@@ -38,7 +38,7 @@ const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 #[derive(Debug, Default)]
 pub(super) struct Queues(HashMap<QueueName, QueueState>, pub(super) DeadLetterRetention);
 
-/// Where a job is.
+/// Where a job is: ready, delayed, in flight under a lease, or dead.
 #[derive(Debug, Clone)]
 enum State {
     Ready,
@@ -86,7 +86,7 @@ impl QueueState {
         self.index(id);
     }
 
-    /// Forget a job entirely.
+    /// Forget a job entirely: its index entries and its data.
     fn remove(&mut self, id: JobId) {
         self.unindex(id);
         self.jobs.remove(&id);
@@ -213,7 +213,7 @@ fn jittered_backoff(retry: &RetryPolicy, attempt: u32) -> Duration {
     Duration::microseconds(rand::thread_rng().gen_range(full / 2..=full))
 }
 
-/// A job as first stored.
+/// A job as first stored: a fresh id, no attempt yet, enqueued at `now`.
 fn new_job(job: NewJob, now: DateTime<Utc>) -> Job {
     Job {
         id: JobId::new(),

@@ -32,7 +32,7 @@ impl<K, V> Default for TtlMap<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
-    /// The live value of a key.
+    /// The value of a key whose deadline is after `now`; `None` once it has expired.
     pub(super) fn get<Q>(&self, key: &Q, now: DateTime<Utc>) -> Option<&V>
     where
         K: Borrow<Q>,
