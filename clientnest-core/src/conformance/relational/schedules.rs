@@ -20,6 +20,18 @@ use crate::page::Page;
 use crate::ports::*;
 use crate::validate::rule;
 
+/// The ports the schedule tests call: users, teams and accounts to set up, posts that follow
+/// their schedules, and the schedules themselves. Any backend with these five has it.
+pub trait SchedulePorts:
+    UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository
+{
+}
+
+impl<T> SchedulePorts for T where
+    T: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized
+{
+}
+
 /// A lease long enough for any test step.
 fn lease() -> Duration {
     Duration::minutes(5)
@@ -39,11 +51,7 @@ struct Setup {
     schedule: Schedule,
 }
 
-async fn setup<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized,
->(
-    h: &Harness<S>,
-) -> Setup {
+async fn setup<S: SchedulePorts + ?Sized>(h: &Harness<S>) -> Setup {
     let (owner, team) = owned_team(h).await;
     let account = account(h, team.id, owner.id, Platform::Twitter).await;
     let post = post(h, team.id, owner.id, Platform::Twitter).await.post;
@@ -102,11 +110,7 @@ async fn post_state<S: PostRepository + ?Sized>(
 
 /// A new schedule is pending at `scheduled_time` on the account's platform, and its draft post
 /// becomes `scheduled`.
-pub async fn schedules_create_makes_post_scheduled<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_create_makes_post_scheduled<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Pinterest).await;
     let mut input = new_post_for(owner.id, Platform::Pinterest);
@@ -137,11 +141,7 @@ pub async fn schedules_create_makes_post_scheduled<
 
 /// `chk_schedules_future_time`, zone and time checks, an inactive account, and a post that does
 /// not fit the account's platform are refused, storing nothing.
-pub async fn schedules_create_rules<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_create_rules<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let x = account(h, team.id, owner.id, Platform::Twitter).await;
     let p = post(h, team.id, owner.id, Platform::Twitter).await.post;
@@ -191,11 +191,7 @@ pub async fn schedules_create_rules<
 
 /// Posts and accounts must be the team's (`fk_schedules_post`, `fk_schedules_social_account`),
 /// the user must exist (`fk_schedules_user`), the team too (`fk_schedules_team`).
-pub async fn schedules_create_references<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_create_references<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let (other_owner, other_team) = owned_team(h).await;
     let mine_a = account(h, team.id, owner.id, Platform::Twitter).await;
@@ -246,11 +242,7 @@ pub async fn schedules_create_references<
 /// A schedule is claimed once due (`next_attempt_at <= now`), never before; the claim sets
 /// `processing`, `locked_by`, `locked_until = now + lease`, `last_attempt = now`, counts the
 /// attempt and carries a fresh attempt id (the token and the idempotency key).
-pub async fn schedules_claim_when_due_with_lease<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_claim_when_due_with_lease<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let w = worker("claimer");
     assert!(claim(h, &w).await.is_empty(), "not due yet");
@@ -273,11 +265,7 @@ pub async fn schedules_claim_when_due_with_lease<
 
 /// Claims come oldest due first (`next_attempt_at ASC`), at most `limit` per call; limits,
 /// leases and the policy are checked.
-pub async fn schedules_claim_order_and_limits<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_claim_order_and_limits<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let base = now(h);
@@ -311,11 +299,7 @@ pub async fn schedules_claim_order_and_limits<
 
 /// 8 concurrent workers, each claiming 10 at a time until nothing is left, over 300 due
 /// schedules: every schedule is claimed by exactly one worker, and holds that worker's lock.
-pub async fn schedules_claim_exactly_once_concurrently<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_claim_exactly_once_concurrently<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let accounts = [
         account(h, team.id, owner.id, Platform::Twitter).await,
@@ -373,11 +357,7 @@ pub async fn schedules_claim_exactly_once_concurrently<
 
 /// Only the claim's token completes it; completing stores the platform's post id, clears the
 /// lock and publishes the post.
-pub async fn schedules_complete_by_holder_only<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_complete_by_holder_only<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let holder = worker("holder");
@@ -405,11 +385,7 @@ pub async fn schedules_complete_by_holder_only<
 }
 
 /// Completing keeps a post's earlier `published_at`.
-pub async fn schedules_complete_keeps_published_at<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_complete_keeps_published_at<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let mut input = new_post_for(owner.id, Platform::Twitter);
@@ -426,11 +402,7 @@ pub async fn schedules_complete_keeps_published_at<
 
 /// A failure goes back to pending after the policy's backoff, counting failures and keeping
 /// the (clipped) error; once the claims reach the policy's attempts it fails for good.
-pub async fn schedules_fail_retries_then_fails<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_fail_retries_then_fails<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::seconds(30), max_delay: Duration::hours(1) };
     let w = worker("flaky");
@@ -472,11 +444,7 @@ pub async fn schedules_fail_retries_then_fails<
 
 /// An expired lease is recovered: back to pending, due now; another worker claims it and the
 /// first claim can neither renew, mark, fail nor complete.
-pub async fn schedules_lease_recovery<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_lease_recovery<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let (first, second) = (worker("crashed"), worker("rescuer"));
     let policy = RetryPolicy::default();
@@ -511,11 +479,7 @@ pub async fn schedules_lease_recovery<
 /// The defect this fences: one worker process holds a claim, its lease lapses, the schedule is
 /// recovered and the SAME worker claims it again. The first task's token is stale (renew,
 /// mark, complete, fail, release), the second's works: only one publish.
-pub async fn schedules_claims_fenced_per_claim_not_per_worker<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_claims_fenced_per_claim_not_per_worker<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let w = worker("one-process");
     let policy = RetryPolicy::default();
@@ -541,11 +505,7 @@ pub async fn schedules_claims_fenced_per_claim_not_per_worker<
 
 /// Interleaved by the test: many tasks race the same schedule's stale and live tokens; exactly
 /// one completion wins, and it is the live claim's.
-pub async fn schedules_stale_tokens_lose_races<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_stale_tokens_lose_races<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let w = worker("racer");
     make_due(h, &s.schedule).await;
@@ -578,11 +538,7 @@ pub async fn schedules_stale_tokens_lose_races<
 /// The persisted publish boundary: a claim that lapses before its mark goes back to pending; one
 /// that lapses after it becomes `outcome_unknown`, is never claimed again automatically, is
 /// listed for a reconciler, and is resolved by confirm / retry / give up.
-pub async fn schedules_publish_mark_and_unknown_outcome<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_publish_mark_and_unknown_outcome<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let a = account(h, team.id, owner.id, Platform::Twitter).await;
     let at = now(h) + Duration::minutes(1);
@@ -648,11 +604,7 @@ pub async fn schedules_publish_mark_and_unknown_outcome<
 
 /// `mark_publishing` after the lease has lapsed is refused: a publish never starts on a lapsed
 /// claim, even before anyone recovered it.
-pub async fn schedules_mark_refused_after_lapse<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_mark_refused_after_lapse<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let c = h.store.claim_due(&worker("slow"), req(1, Duration::seconds(10))).await.expect("claim").remove(0);
@@ -666,11 +618,7 @@ pub async fn schedules_mark_refused_after_lapse<
 /// Poison schedules end: attempts count at claim time, so a schedule whose claims keep lapsing
 /// (a worker that crashes on it) reaches `failed` after the policy's attempts, by the worker
 /// loop alone (`claim_due` recovers).
-pub async fn schedules_poison_claims_end_failed<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_poison_claims_end_failed<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
@@ -691,11 +639,7 @@ pub async fn schedules_poison_claims_end_failed<
 }
 
 /// A released (unstarted) claim goes back to pending, due now, without counting the attempt.
-pub async fn schedules_release_unstarted_claims<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_release_unstarted_claims<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let c = claim_one(h, &worker("shutting-down")).await;
@@ -709,11 +653,7 @@ pub async fn schedules_release_unstarted_claims<
 }
 
 /// `renew_lease` extends the claim's lease from now; a renewed claim is not recovered.
-pub async fn schedules_renew_lease_extends<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_renew_lease_extends<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let w = worker("renewer");
     make_due(h, &s.schedule).await;
@@ -734,11 +674,7 @@ pub async fn schedules_renew_lease_extends<
 
 /// Leases and backoffs given with nanoseconds are stored truncated to microseconds, as
 /// PostgreSQL keeps them, so every backend returns the same times.
-pub async fn schedules_times_truncated_to_micros<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_times_truncated_to_micros<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     make_due(h, &s.schedule).await;
     let odd = Duration::seconds(60) + Duration::nanoseconds(123_456_789);
@@ -762,11 +698,7 @@ pub async fn schedules_times_truncated_to_micros<
 }
 
 /// Only pending schedules are cancelled; cancelled ones are never claimed.
-pub async fn schedules_cancel_only_pending<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_cancel_only_pending<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let other_account = account(h, s.team.id, s.owner.id, Platform::Twitter).await;
     let other = schedule(h, s.team.id, s.owner.id, s.post.id, other_account.id).await;
@@ -786,11 +718,7 @@ pub async fn schedules_cancel_only_pending<
 /// One live schedule per post and account (`uq_schedules_post_account_live`): a second one is a
 /// `Conflict`, also when two arrive at once (a double click); once the first has ended, the
 /// post can be scheduled there again.
-pub async fn schedules_one_live_per_post_and_account<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_one_live_per_post_and_account<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let again = new_schedule(s.owner.id, s.post.id, s.account.id, now(h) + Duration::hours(3));
     conflict(
@@ -844,11 +772,7 @@ pub async fn schedules_one_live_per_post_and_account<
 /// The post's status follows its schedules: `scheduled` while any is live (`scheduled_at` the
 /// earliest live time), `published` once any completed (for good), `failed` when all ended and
 /// none published, `draft` (with `scheduled_at` cleared) when the last live one is cancelled.
-pub async fn schedules_post_status_follows_schedules<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_post_status_follows_schedules<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let accounts = [
         account(h, team.id, owner.id, Platform::Twitter).await,
@@ -914,11 +838,7 @@ pub async fn schedules_post_status_follows_schedules<
 }
 
 /// `update_post` may not make a post stop fitting a live schedule's platform.
-pub async fn schedules_update_post_must_fit_live_schedules<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_update_post_must_fit_live_schedules<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let (owner, team) = owned_team(h).await;
     let x = account(h, team.id, owner.id, Platform::Twitter).await;
     // The post's own platforms say nothing of X: only its live schedule does.
@@ -935,11 +855,7 @@ pub async fn schedules_update_post_must_fit_live_schedules<
 }
 
 /// Schedules of an inactive account are not claimed until it is active again.
-pub async fn schedules_inactive_account_not_claimed<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_inactive_account_not_claimed<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     let off = SocialAccountUpdate { is_active: Some(false), ..SocialAccountUpdate::default() };
     h.store.update_account(s.team.id, s.account.id, off).await.expect("deactivate");
@@ -953,11 +869,7 @@ pub async fn schedules_inactive_account_not_claimed<
 }
 
 /// `list_schedules` filters by status and post, newest first.
-pub async fn schedules_list_filters<
-    S: UserRepository + TeamRepository + SocialAccountRepository + PostRepository + ScheduleRepository + ?Sized + 'static,
->(
-    h: &Harness<S>,
-) {
+pub async fn schedules_list_filters<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
     let s = setup(h).await;
     tick(h).await;
     let other_post = post(h, s.team.id, s.owner.id, Platform::Twitter).await.post;
