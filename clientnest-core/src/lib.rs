@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod analytics;
 pub mod cache;
 pub mod cache_aside;
 pub mod clock;
