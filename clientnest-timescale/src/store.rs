@@ -8,7 +8,7 @@ use clientnest_core::error::store;
 use clientnest_core::model::{FeatureType, Platform};
 use clientnest_core::validate::rule;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use crate::config::{Flavour, TimescaleConfig};
 use crate::error::{TsError, map_sqlx};
@@ -128,16 +128,11 @@ impl TimescaleStore {
         if let Some(d) = self.inner.detected.get() {
             return Ok(d.clone());
         }
-        let recorded = self.recorded_flavour().await?;
-        let flavour = match (self.inner.config.forced_flavour(), recorded) {
-            (Some(f), _) | (None, Some(f)) => f,
-            (None, None) => self.server_flavour().await?.0,
-        };
-        let ext = if flavour == Flavour::TimescaleDb {
-            self.server_flavour().await?.1.unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let mut conn = self.pool().acquire().await.map_err(map_sqlx)?;
+        let recorded = self.recorded_flavour(&mut conn).await?;
+        let (server, installed) = server_flavour(&mut conn).await?;
+        let flavour = self.inner.config.forced_flavour().or(recorded).unwrap_or(server);
+        let ext = if flavour == Flavour::TimescaleDb { installed.unwrap_or_default() } else { String::new() };
         let d = Detected { flavour, ext };
         if !d.ext.is_empty() || flavour == Flavour::Plain {
             let _ = self.inner.detected.set(d.clone());
@@ -145,30 +140,15 @@ impl TimescaleStore {
         Ok(d)
     }
 
-    /// What the server offers: the flavour, and the extension's quoted schema when installed.
-    async fn server_flavour(&self) -> Result<(Flavour, Option<String>)> {
-        let row = sqlx::query(DETECT).fetch_one(self.pool()).await.map_err(map_sqlx)?;
-        let installed_in: Option<String> = row.try_get("installed_in").map_err(map_sqlx)?;
-        let available: bool = row.try_get("available").map_err(map_sqlx)?;
-        let preload: String = row.try_get("preload").map_err(map_sqlx)?;
-        let license: Option<String> = row.try_get("license").map_err(map_sqlx)?;
-        let loaded = preload.split(',').any(|lib| lib.trim().trim_matches('"').contains("timescaledb"));
-        let flavour = if (installed_in.is_some() || available) && loaded && license.as_deref() == Some("timescale") {
-            Flavour::TimescaleDb
-        } else {
-            Flavour::Plain
-        };
-        Ok((flavour, installed_in))
-    }
-
-    async fn recorded_flavour(&self) -> Result<Option<Flavour>> {
+    /// The flavour recorded by the schema's first migration, if it was migrated.
+    async fn recorded_flavour(&self, conn: &mut PgConnection) -> Result<Option<Flavour>> {
         let table = format!("\"{}\".clientnest_timescale_migrations", self.schema());
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = 'clientnest_timescale_migrations')",
         )
         .bind(self.schema())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *conn)
         .await
         .map_err(map_sqlx)?;
         if !exists {
@@ -176,7 +156,7 @@ impl TimescaleStore {
         }
         let recorded: Option<String> =
             sqlx::query_scalar(AssertSqlSafe(format!("SELECT flavour FROM {table} ORDER BY version LIMIT 1")))
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(map_sqlx)?;
         Ok(recorded.as_deref().and_then(Flavour::parse))
@@ -205,9 +185,9 @@ impl TimescaleStore {
                 .map_err(map_sqlx)?;
             let flavour = match self.inner.config.forced_flavour() {
                 Some(f) => f,
-                None => match self.recorded_flavour().await? {
+                None => match self.recorded_flavour(&mut tx).await? {
                     Some(f) => f,
-                    None => self.server_flavour().await?.0,
+                    None => server_flavour(&mut tx).await?.0,
                 },
             };
             let ext = if flavour == Flavour::TimescaleDb { self.ensure_extension(&mut tx).await? } else { String::new() };
@@ -260,7 +240,7 @@ impl TimescaleStore {
     /// Install the extension if needed (under a database-wide advisory lock, so two schemas
     /// migrating at once do not race), returning its quoted schema.
     async fn ensure_extension(&self, tx: &mut Tx) -> Result<String> {
-        let (flavour, installed) = self.server_flavour().await?;
+        let (flavour, installed) = server_flavour(tx).await?;
         if flavour != Flavour::TimescaleDb {
             return Err(clientnest_core::Error::backend(
                 store::TIMESCALE,
@@ -316,6 +296,22 @@ impl TimescaleStore {
     pub async fn close(&self) {
         self.pool().close().await;
     }
+}
+
+/// What the server offers: the flavour, and the extension's quoted schema when installed.
+async fn server_flavour(conn: &mut PgConnection) -> Result<(Flavour, Option<String>)> {
+    let row = sqlx::query(DETECT).fetch_one(&mut *conn).await.map_err(map_sqlx)?;
+    let installed_in: Option<String> = row.try_get("installed_in").map_err(map_sqlx)?;
+    let available: bool = row.try_get("available").map_err(map_sqlx)?;
+    let preload: String = row.try_get("preload").map_err(map_sqlx)?;
+    let license: Option<String> = row.try_get("license").map_err(map_sqlx)?;
+    let loaded = preload.split(',').any(|lib| lib.trim().trim_matches('"').contains("timescaledb"));
+    let flavour = if (installed_in.is_some() || available) && loaded && license.as_deref() == Some("timescale") {
+        Flavour::TimescaleDb
+    } else {
+        Flavour::Plain
+    };
+    Ok((flavour, installed_in))
 }
 
 /// `template` with `{schema}` replaced by `schema` (a checked identifier, used inside quotes).
