@@ -58,7 +58,11 @@ const DELETE_BEFORE: &str = r#"DELETE FROM "{schema}".{table} WHERE time < $1"#;
 /// TimescaleDB: compress every chunk wholly older than `$1` not compressed yet.
 const COMPRESS_BEFORE: &str = r#"
 SELECT count({ext}.compress_chunk(c, if_not_compressed => true))
-FROM {ext}.show_chunks('"{schema}".{table}', older_than => $1::timestamptz) AS c"#;
+FROM {ext}.show_chunks('"{schema}".{table}', older_than => $1::timestamptz) AS c
+WHERE NOT EXISTS (
+    SELECT 1 FROM timescaledb_information.chunks ch
+    WHERE ch.is_compressed AND format('%I.%I', ch.chunk_schema, ch.chunk_name)::regclass = c
+)"#;
 
 /// TimescaleDB: total bytes and compression stats of one hypertable.
 const TS_SIZES: &str = r#"

@@ -14,3 +14,9 @@ mod adapter;
 
 #[path = "timescale/copy.rs"]
 mod copy;
+
+#[path = "timescale/late.rs"]
+mod late;
+
+#[path = "timescale/readers.rs"]
+mod readers;
