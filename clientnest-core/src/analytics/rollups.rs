@@ -281,21 +281,21 @@ pub struct PerformanceBucket {
 }
 
 /// The continuous percentile of sorted values, exactly as PostgreSQL's `percentile_cont`
-/// computes it (1-based position `1 + p * (n - 1)`, linear interpolation in `f64`); `None` for
-/// no values.
+/// computes it (0-based position `p * (n - 1)`, then `lo + (hi - lo) * fraction` in `f64`, the
+/// same operations in the same order, so every backend gets the same bits); `None` for no
+/// values or a `p` that is not a number. `p` outside 0 to 1 is clamped (PostgreSQL refuses it).
 pub fn percentile_cont(sorted: &[i64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+    if sorted.is_empty() || p.is_nan() {
         return None;
     }
-    let loc = 1.0 + p * (sorted.len() - 1) as f64;
-    let lo = loc.floor();
-    let hi = loc.ceil();
-    let first = sorted[lo as usize - 1] as f64;
+    let pos = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor(), pos.ceil());
+    let first = *sorted.get(lo as usize)? as f64;
+    let second = *sorted.get(hi as usize)? as f64;
     if hi == lo {
         return Some(first);
     }
-    let second = sorted[hi as usize - 1] as f64;
-    Some(first + (second - first) * (loc - lo))
+    Some(first + (second - first) * (pos - lo))
 }
 
 // ---------------------------------------------------------------------------------------------
