@@ -332,5 +332,10 @@ pub const OUTSIDE_MACROS: &[&str] = &[
 /// Every registration list, `(macro, names)`: the key-value, relational and analytics ports,
 /// then the re-seal sweep.
 pub fn registered() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
-    KV_PORTS.iter().chain(RELATIONAL_PORTS).chain(ANALYTICS_PORTS).copied().chain([("reseal_conformance", RESEAL_TESTS)])
+    KV_PORTS
+        .iter()
+        .chain(RELATIONAL_PORTS)
+        .chain(ANALYTICS_PORTS)
+        .copied()
+        .chain([("reseal_conformance", RESEAL_TESTS)])
 }

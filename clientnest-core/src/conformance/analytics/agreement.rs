@@ -98,14 +98,13 @@ where
     }
     let d = |n: i64| Decimal::new(n, 4);
     if manual {
-        let month_one = Totals::from([("content_generation", (2, 200, d(200))), ("content_optimization", (1, 50, d(50)))]);
+        let month_one =
+            Totals::from([("content_generation", (2, 200, d(200))), ("content_optimization", (1, 50, d(50)))]);
         let month_two = Totals::from([("content_generation", (1, 70, d(70))), ("response_generation", (1, 30, d(30)))]);
         assert_eq!(per_month, vec![month_one, month_two]);
     }
-    let all: (i64, i64, Decimal) = per_month
-        .iter()
-        .flat_map(|m| m.values())
-        .fold((0, 0, Decimal::ZERO), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+    let all: (i64, i64, Decimal) =
+        per_month.iter().flat_map(|m| m.values()).fold((0, 0, Decimal::ZERO), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
     assert_eq!(all, (5, 350, d(350)));
     assert!(rows.iter().all(|b| b.success_rate == 1.0 && b.mean_response_us == 200_000.0));
 }

@@ -16,6 +16,7 @@ use crate::model::FeatureType;
 use FeatureType::{ContentGeneration as Generation, ContentOptimization as Optimization};
 
 /// An AI request of `team` at `time`: `cost` in ten-thousandths, `ms` to answer.
+#[allow(clippy::too_many_arguments)]
 fn request(
     team: TeamId,
     time: DateTime<Utc>,
@@ -41,6 +42,7 @@ fn request(
 }
 
 /// An expected bucket; `cost` in ten-thousandths.
+#[allow(clippy::too_many_arguments)]
 fn row(
     bucket: DateTime<Utc>,
     feature: FeatureType,
@@ -93,26 +95,32 @@ pub async fn ai_rollup_per_day_and_month_in_zone<S: AnalyticsWriter + AiMetricsR
         .await
         .expect("per day");
     let (nov2, nov3) = (at(2026, 11, 1, 23, 0), at(2026, 11, 2, 23, 0));
-    assert_eq!(days, vec![
-        row(nov2, Generation, claude, 1, 10, 1, 1.0, 100_000.0),
-        row(nov2, Generation, gpt, 2, 400, 400, 0.5, 1_000_000.0),
-        row(nov2, Optimization, gpt, 1, 20, 20, 0.5, 300_000.0),
-        row(nov3, Generation, gpt, 1, 50, 50, 1.0, 500_000.0),
-    ]);
+    assert_eq!(
+        days,
+        vec![
+            row(nov2, Generation, claude, 1, 10, 1, 1.0, 100_000.0),
+            row(nov2, Generation, gpt, 2, 400, 400, 0.5, 1_000_000.0),
+            row(nov2, Optimization, gpt, 1, 20, 20, 0.5, 300_000.0),
+            row(nov3, Generation, gpt, 1, 50, 50, 1.0, 500_000.0),
+        ]
+    );
 
     let months = s
         .ai_rollup(rollup(team, at(2026, 10, 15, 0, 0), at(2026, 12, 15, 0, 0), Bucket::Month, berlin))
         .await
         .expect("per month");
     let (oct, nov, dec) = (at(2026, 9, 30, 22, 0), at(2026, 10, 31, 23, 0), at(2026, 11, 30, 23, 0));
-    assert_eq!(months, vec![
-        row(oct, Generation, gpt, 1, 7, 7, 1.0, 700_000.0),
-        row(nov, Generation, claude, 1, 10, 1, 1.0, 100_000.0),
-        // 100 + 300 + 50 + 1000 tokens; successes 1, 0, 1, 1; 1200, 800, 500, 2000 ms.
-        row(nov, Generation, gpt, 4, 1450, 1450, 0.75, 1_125_000.0),
-        row(nov, Optimization, gpt, 2, 50, 50, 0.75, 200_000.0),
-        row(dec, Generation, gpt, 1, 1, 0, 1.0, 1_000.0),
-    ]);
+    assert_eq!(
+        months,
+        vec![
+            row(oct, Generation, gpt, 1, 7, 7, 1.0, 700_000.0),
+            row(nov, Generation, claude, 1, 10, 1, 1.0, 100_000.0),
+            // 100 + 300 + 50 + 1000 tokens; successes 1, 0, 1, 1; 1200, 800, 500, 2000 ms.
+            row(nov, Generation, gpt, 4, 1450, 1450, 0.75, 1_125_000.0),
+            row(nov, Optimization, gpt, 2, 50, 50, 0.75, 200_000.0),
+            row(dec, Generation, gpt, 1, 1, 0, 1.0, 1_000.0),
+        ]
+    );
 
     let utc_months = s
         .ai_rollup(rollup(team, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), Bucket::Month, chrono_tz::Tz::UTC))

@@ -45,9 +45,11 @@ async fn seed<S: AnalyticsWriter + ?Sized>(s: &S, team: TeamId) {
     };
     // Monday 23:30 UTC = Tuesday 00:30 in Berlin. 40 likes at exactly 24 hours.
     let p1 = at(2026, 11, 2, 23, 30);
-    post(ig, p1, &[(1, &[(Likes, 10)]), (20, &[(Likes, 30)]), (23, &[(Views, 5)]), (24, &[(Likes, 40)]), (30, &[(
-        Likes, 80,
-    )])]);
+    post(
+        ig,
+        p1,
+        &[(1, &[(Likes, 10)]), (20, &[(Likes, 30)]), (23, &[(Views, 5)]), (24, &[(Likes, 40)]), (30, &[(Likes, 80)])],
+    );
     // A week later, Monday 23:10 UTC = Tuesday 00:10 in Berlin: the same cell.
     post(fb, at(2026, 11, 9, 23, 10), &[(2, &[(Likes, 50)])]);
     // Sunday 2026-11-01 00:00 UTC, the range's first instant: Sunday 01:00 in Berlin.
@@ -67,7 +69,13 @@ async fn seed<S: AnalyticsWriter + ?Sized>(s: &S, team: TeamId) {
     s.append_engagement(vec![other]).await.expect("another team");
 }
 
-fn query(team: TeamId, window_hours: u32, counter: EngagementCounter, platform: Option<Platform>, zone: Tz) -> BestTimeQuery {
+fn query(
+    team: TeamId,
+    window_hours: u32,
+    counter: EngagementCounter,
+    platform: Option<Platform>,
+    zone: Tz,
+) -> BestTimeQuery {
     BestTimeQuery {
         team,
         published: period(at(2026, 11, 1, 0, 0), at(2026, 11, 15, 0, 0)),

@@ -36,11 +36,19 @@ pub async fn costs_per_period_service_and_currency<S: AnalyticsWriter + CostRead
         amount,
         entries,
     };
-    assert_eq!(got, vec![
-        total("2026-10", "ai", "USD", Decimal::new(102_345, 4), 2),
-        total("2026-11", "ai", "EUR", cents(300), 1),
-        total("2026-11", "ai", "USD", cents(375), 2),
-        total("2026-11", "storage", "USD", cents(10), 1),
-    ]);
-    assert!(s.cost_totals(TeamId::new(), period(at(2026, 10, 1, 0, 0), at(2026, 12, 1, 0, 0))).await.expect("fresh").is_empty());
+    assert_eq!(
+        got,
+        vec![
+            total("2026-10", "ai", "USD", Decimal::new(102_345, 4), 2),
+            total("2026-11", "ai", "EUR", cents(300), 1),
+            total("2026-11", "ai", "USD", cents(375), 2),
+            total("2026-11", "storage", "USD", cents(10), 1),
+        ]
+    );
+    assert!(
+        s.cost_totals(TeamId::new(), period(at(2026, 10, 1, 0, 0), at(2026, 12, 1, 0, 0)))
+            .await
+            .expect("fresh")
+            .is_empty()
+    );
 }

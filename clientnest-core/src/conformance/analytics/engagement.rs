@@ -56,39 +56,52 @@ pub async fn engagement_post_days_in_zone<S: AnalyticsWriter + EngagementReader 
     let stranger = snap(TeamId::new(), post, ig, published, at(2026, 3, 28, 12, 0), &[(Likes, 1000)]);
     s.append_engagement(vec![stranger]).await.expect("another team");
 
-    let days = [at(2026, 3, 27, 23, 0), at(2026, 3, 28, 23, 0), at(2026, 3, 29, 22, 0), at(2026, 3, 30, 22, 0), at(
-        2026, 3, 31, 22, 0,
-    )];
+    let days = [
+        at(2026, 3, 27, 23, 0),
+        at(2026, 3, 28, 23, 0),
+        at(2026, 3, 29, 22, 0),
+        at(2026, 3, 30, 22, 0),
+        at(2026, 3, 31, 22, 0),
+    ];
     let r = rollup(team, at(2026, 3, 28, 0, 0), at(2026, 4, 1, 12, 0), Bucket::Day, chrono_tz::Europe::Berlin);
     let instagram = vec![
-        point(post, ig, days[0], &[(Likes, 12), (Comments, 2), (Impressions, 150)], &[
-            (Likes, 5),
-            (Comments, 2),
-            (Impressions, 50),
-        ]),
-        point(post, ig, days[1], &[(Likes, 11), (Comments, 2), (Impressions, 150)], &[
-            (Likes, -1),
-            (Comments, 0),
-            (Impressions, 0),
-        ]),
-        point(post, ig, days[2], &[(Likes, 20), (Comments, 2), (Impressions, 150)], &[
-            (Likes, 9),
-            (Comments, 0),
-            (Impressions, 0),
-        ]),
-        point(post, ig, days[3], &[(Likes, 20), (Comments, 2), (Impressions, 170)], &[
-            (Likes, 0),
-            (Comments, 0),
-            (Impressions, 20),
-        ]),
-        point(post, ig, days[4], &[(Likes, 20), (Comments, 2), (Impressions, 170)], &[
-            (Likes, 0),
-            (Comments, 0),
-            (Impressions, 0),
-        ]),
+        point(
+            post,
+            ig,
+            days[0],
+            &[(Likes, 12), (Comments, 2), (Impressions, 150)],
+            &[(Likes, 5), (Comments, 2), (Impressions, 50)],
+        ),
+        point(
+            post,
+            ig,
+            days[1],
+            &[(Likes, 11), (Comments, 2), (Impressions, 150)],
+            &[(Likes, -1), (Comments, 0), (Impressions, 0)],
+        ),
+        point(
+            post,
+            ig,
+            days[2],
+            &[(Likes, 20), (Comments, 2), (Impressions, 150)],
+            &[(Likes, 9), (Comments, 0), (Impressions, 0)],
+        ),
+        point(
+            post,
+            ig,
+            days[3],
+            &[(Likes, 20), (Comments, 2), (Impressions, 170)],
+            &[(Likes, 0), (Comments, 0), (Impressions, 20)],
+        ),
+        point(
+            post,
+            ig,
+            days[4],
+            &[(Likes, 20), (Comments, 2), (Impressions, 170)],
+            &[(Likes, 0), (Comments, 0), (Impressions, 0)],
+        ),
     ];
-    let only_ig =
-        s.post_engagement(r, PostSeries { post, platform: Some(ig) }).await.expect("instagram engagement");
+    let only_ig = s.post_engagement(r, PostSeries { post, platform: Some(ig) }).await.expect("instagram engagement");
     assert_eq!(only_ig, instagram);
 
     let both = s.post_engagement(r, PostSeries { post, platform: None }).await.expect("every platform");
@@ -126,11 +139,14 @@ pub async fn engagement_non_whole_hour_zone<S: AnalyticsWriter + EngagementReade
     let d0 = at(2026, 11, 1, 18, 15);
     let d1 = at(2026, 11, 2, 18, 15);
     let d2 = at(2026, 11, 3, 18, 15);
-    assert_eq!(got, vec![
-        point(post, p, d0, &[(Views, 4)], &[(Views, 4)]),
-        point(post, p, d1, &[(Views, 9)], &[(Views, 5)]),
-        point(post, p, d2, &[(Views, 9)], &[(Views, 0)]),
-    ]);
+    assert_eq!(
+        got,
+        vec![
+            point(post, p, d0, &[(Views, 4)], &[(Views, 4)]),
+            point(post, p, d1, &[(Views, 9)], &[(Views, 5)]),
+            point(post, p, d2, &[(Views, 9)], &[(Views, 0)]),
+        ]
+    );
     let utc = rollup(team, at(2026, 11, 2, 0, 0), at(2026, 11, 3, 0, 0), Bucket::Day, Tz::UTC);
     let one_day = s.post_engagement(utc, PostSeries { post, platform: None }).await.expect("utc");
     assert_eq!(one_day, vec![point(post, p, at(2026, 11, 2, 0, 0), &[(Views, 9)], &[(Views, 9)])]);
@@ -161,15 +177,23 @@ pub async fn engagement_team_sums_over_posts<S: AnalyticsWriter + EngagementRead
     let r = rollup(team, at(2026, 11, 2, 0, 0), at(2026, 11, 5, 0, 0), Bucket::Day, Tz::UTC);
     let got = s.team_engagement(r).await.expect("team engagement");
     let tp = |platform, day: u32, latest: &[(EngagementCounter, i64)], gained: &[(EngagementCounter, i64)]| {
-        TeamEngagementPoint { platform, bucket: at(2026, 11, day, 0, 0), latest: counts(latest), gained: counts(gained) }
+        TeamEngagementPoint {
+            platform,
+            bucket: at(2026, 11, day, 0, 0),
+            latest: counts(latest),
+            gained: counts(gained),
+        }
     };
-    assert_eq!(got, vec![
-        tp(fb, 2, &[], &[]),
-        tp(fb, 3, &[], &[]),
-        tp(fb, 4, &[(Comments, 8)], &[(Comments, 8)]),
-        // Post a: 2 before the range, then 10, 15; post b: 4, then 6.
-        tp(ig, 2, &[(Likes, 10)], &[(Likes, 8)]),
-        tp(ig, 3, &[(Likes, 19), (Shares, 1)], &[(Likes, 9), (Shares, 1)]),
-        tp(ig, 4, &[(Likes, 21), (Shares, 1)], &[(Likes, 2), (Shares, 0)]),
-    ]);
+    assert_eq!(
+        got,
+        vec![
+            tp(fb, 2, &[], &[]),
+            tp(fb, 3, &[], &[]),
+            tp(fb, 4, &[(Comments, 8)], &[(Comments, 8)]),
+            // Post a: 2 before the range, then 10, 15; post b: 4, then 6.
+            tp(ig, 2, &[(Likes, 10)], &[(Likes, 8)]),
+            tp(ig, 3, &[(Likes, 19), (Shares, 1)], &[(Likes, 9), (Shares, 1)]),
+            tp(ig, 4, &[(Likes, 21), (Shares, 1)], &[(Likes, 2), (Shares, 0)]),
+        ]
+    );
 }

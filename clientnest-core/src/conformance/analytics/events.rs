@@ -46,12 +46,15 @@ pub async fn events_counts_and_distinct_users<S: AnalyticsWriter + EventReader +
         platform,
         count,
     };
-    assert_eq!(s.event_counts(r).await.expect("counts"), vec![
-        count(2, "login", None, 3),
-        count(2, "post_published", fb, 1),
-        count(2, "post_published", ig, 2),
-        count(4, "login", None, 1),
-    ]);
+    assert_eq!(
+        s.event_counts(r).await.expect("counts"),
+        vec![
+            count(2, "login", None, 3),
+            count(2, "post_published", fb, 1),
+            count(2, "post_published", ig, 2),
+            count(4, "login", None, 1),
+        ]
+    );
     let users = |day: u32, users: u64| DistinctUsers { bucket: at(2026, 11, day, 0, 0), users };
     assert_eq!(s.distinct_users(r).await.expect("distinct users"), vec![users(2, 2), users(3, 0), users(4, 1)]);
 

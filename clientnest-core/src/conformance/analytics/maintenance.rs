@@ -33,13 +33,21 @@ fn ai(team: TeamId, time: DateTime<Utc>, tokens: i32) -> AiMetric {
 }
 
 /// One row of each table at `time` for `team` (performance under `service`).
-async fn one_of_each<S: AnalyticsWriter + ?Sized>(s: &S, team: TeamId, post: PostId, service: &str, time: DateTime<Utc>) {
+async fn one_of_each<S: AnalyticsWriter + ?Sized>(
+    s: &S,
+    team: TeamId,
+    post: PostId,
+    service: &str,
+    time: DateTime<Utc>,
+) {
     s.append_events(vec![Event::new(team, "login", time)]).await.expect("event");
     s.append_metrics(vec![Metric::new(team, "followers", 1.0, time)]).await.expect("metric");
     s.append_performance(vec![Performance::new(service, "GET /", time, StdDuration::from_millis(1), 200)])
         .await
         .expect("performance");
-    s.append_engagement(vec![snap(team, post, Platform::Instagram, time, time, &[(Likes, 1)])]).await.expect("snapshot");
+    s.append_engagement(vec![snap(team, post, Platform::Instagram, time, time, &[(Likes, 1)])])
+        .await
+        .expect("snapshot");
     s.append_ai_metrics(vec![ai(team, time, 10)]).await.expect("ai");
     s.append_costs(vec![Cost::new(team, "ai", Decimal::ONE, "USD", "1900-01", time)]).await.expect("cost");
 }
@@ -155,10 +163,8 @@ pub async fn maintenance_extreme_times_round_trip<S: Analytics + ?Sized>(h: &Har
     let last_day = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999));
     let last = Utc.from_utc_datetime(&last_day.expect("9999-12-31"));
     let ig = Platform::Instagram;
-    let rows = vec![
-        snap(team, post, ig, first, first, &[(Likes, 1)]),
-        snap(team, post, ig, first, last, &[(Likes, 2)]),
-    ];
+    let rows =
+        vec![snap(team, post, ig, first, first, &[(Likes, 1)]), snap(team, post, ig, first, last, &[(Likes, 2)])];
     s.append_engagement(rows.clone()).await.expect("extreme snapshots");
     assert_eq!(snapshots(s, team, all_time(), None).await, rows);
     s.append_events(vec![Event::new(team, "login", first), Event::new(team, "login", last)]).await.expect("events");

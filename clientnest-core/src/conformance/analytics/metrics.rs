@@ -25,8 +25,18 @@ pub async fn metrics_rollup_with_dimension_filter<S: AnalyticsWriter + MetricRea
     s.append_metrics(vec![
         sample("followers", 100.0, at(2026, 11, 2, 10, 5), pro.clone()),
         sample("followers", 90.0, at(2026, 11, 2, 10, 20), pro.clone()),
-        sample("followers", 120.0, at(2026, 11, 2, 10, 40), json!({ "platform": "instagram", "account": { "id": "a2" } })),
-        sample("followers", 110.0, at(2026, 11, 2, 10, 40), json!({ "platform": "instagram", "account": { "id": "a3" } })),
+        sample(
+            "followers",
+            120.0,
+            at(2026, 11, 2, 10, 40),
+            json!({ "platform": "instagram", "account": { "id": "a2" } }),
+        ),
+        sample(
+            "followers",
+            110.0,
+            at(2026, 11, 2, 10, 40),
+            json!({ "platform": "instagram", "account": { "id": "a3" } }),
+        ),
         sample("followers", 5.0, at(2026, 11, 2, 10, 30), json!({ "platform": "facebook" })),
         sample("followers", 130.0, at(2026, 11, 2, 11, 10), pro.clone()),
         sample("following", 999.0, at(2026, 11, 2, 10, 50), pro.clone()),
@@ -53,7 +63,10 @@ pub async fn metrics_rollup_with_dimension_filter<S: AnalyticsWriter + MetricRea
     };
     let eleven = b(11, 1, 130.0, 130.0, 130.0, 130.0);
     assert_eq!(read(json!({})).await, vec![b(10, 5, 5.0, 120.0, 425.0, 120.0), eleven.clone()]);
-    assert_eq!(read(json!({ "platform": "instagram" })).await, vec![b(10, 4, 90.0, 120.0, 420.0, 120.0), eleven.clone()]);
+    assert_eq!(
+        read(json!({ "platform": "instagram" })).await,
+        vec![b(10, 4, 90.0, 120.0, 420.0, 120.0), eleven.clone()]
+    );
     let pro_only = vec![b(10, 2, 90.0, 100.0, 190.0, 90.0), eleven.clone()];
     assert_eq!(read(json!({ "account": { "tier": "pro" } })).await, pro_only);
     assert_eq!(read(json!({ "labels": ["y"] })).await, pro_only);

@@ -60,15 +60,17 @@ fn bucket(
     }
 }
 
-/// Per minute: 1..=100 ms gives p50 = 50,500 us, p95 = 95,000 + 0.05 of 1,000 and p99 = 99,000
-/// + 0.01 of 1,000 (PostgreSQL's `lo + (hi - lo) * (p * (n - 1) - floor(p * (n - 1)))`), errors
-/// summed from `error_count`, rows ordered by bucket, service, endpoint.
+/// Per minute: 1..=100 ms gives p50 = 50,500 us, p95 = 95,000 plus 0.05 of 1,000 and p99 =
+/// 99,000 plus 0.01 of 1,000, computed as PostgreSQL does (`lo + (hi - lo) * fraction` where
+/// the position is `p * (n - 1)`); errors are summed from `error_count`; rows are ordered by
+/// bucket, service, endpoint.
 pub async fn performance_percentiles_per_minute<S: AnalyticsWriter + PerformanceReader + ?Sized>(h: &Harness<S>) {
     let s = &*h.store;
     let hour = random_hour();
     let (api, worker) = (unique("api"), unique("worker"));
     seed(s, hour, &api, &worker).await;
-    let q = PerformanceQuery { range: period(hour, hour + Duration::minutes(2)), bucket: Bucket::Minute, service: None };
+    let q =
+        PerformanceQuery { range: period(hour, hour + Duration::minutes(2)), bucket: Bucket::Minute, service: None };
     let mut got = s.service_performance(q).await.expect("per minute");
     got.retain(|b| b.service_name == api || b.service_name == worker);
     let second = hour + Duration::minutes(1);
@@ -96,9 +98,7 @@ pub async fn performance_percentiles_per_minute<S: AnalyticsWriter + Performance
 
 /// Per hour, the two minutes merge (102 requests: p50 between 49 and 50 ms); the service
 /// filter keeps one service; a day, week or month bucket is refused.
-pub async fn performance_per_hour_and_service_filter<S: AnalyticsWriter + PerformanceReader + ?Sized>(
-    h: &Harness<S>,
-) {
+pub async fn performance_per_hour_and_service_filter<S: AnalyticsWriter + PerformanceReader + ?Sized>(h: &Harness<S>) {
     let s = &*h.store;
     let hour = random_hour();
     let (api, worker) = (unique("api"), unique("worker"));
@@ -107,19 +107,22 @@ pub async fn performance_per_hour_and_service_filter<S: AnalyticsWriter + Perfor
     let q = PerformanceQuery { range, bucket: Bucket::Hour, service: Some(api.clone()) };
     let got = s.service_performance(q).await.expect("per hour");
     // Sorted: 1..=10 ms, 10, 11..=30, 30, 31..=100: index i >= 32 holds i - 1 ms.
-    assert_eq!(got, vec![
-        bucket(
-            hour,
-            &api,
-            "GET /posts",
-            102,
-            8,
-            49_500.0,
-            94_000.0 + 1_000.0 * (0.95 * 101.0 - 95.0),
-            98_000.0 + 1_000.0 * (0.99 * 101.0 - 99.0),
-        ),
-        bucket(hour, &api, "POST /posts", 1, 0, 7_000.0, 7_000.0, 7_000.0),
-    ]);
+    assert_eq!(
+        got,
+        vec![
+            bucket(
+                hour,
+                &api,
+                "GET /posts",
+                102,
+                8,
+                49_500.0,
+                94_000.0 + 1_000.0 * (0.95 * 101.0 - 95.0),
+                98_000.0 + 1_000.0 * (0.99 * 101.0 - 99.0),
+            ),
+            bucket(hour, &api, "POST /posts", 1, 0, 7_000.0, 7_000.0, 7_000.0),
+        ]
+    );
     let only_worker = PerformanceQuery { range, bucket: Bucket::Hour, service: Some(worker.clone()) };
     let w = s.service_performance(only_worker).await.expect("worker");
     assert_eq!(w, vec![bucket(hour, &worker, "jobs.run", 1, 0, 2_000.0, 2_000.0, 2_000.0)]);

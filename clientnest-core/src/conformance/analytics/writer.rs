@@ -29,14 +29,14 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
     let cut = at(2026, 11, 2, 10, 15) + Duration::microseconds(30_123_456);
     let day = rollup(team, at(2026, 11, 2, 0, 0), at(2026, 11, 3, 0, 0), Bucket::Day, Tz::UTC);
 
-    let mut snapshot = snap(team, post, Platform::LinkedIn, t - Duration::hours(2), t, &[
-        (Likes, 1),
-        (Comments, 2),
-        (Shares, 3),
-        (Views, 4),
-        (Reach, 5),
-        (Impressions, 6),
-    ]);
+    let mut snapshot = snap(
+        team,
+        post,
+        Platform::LinkedIn,
+        t - Duration::hours(2),
+        t,
+        &[(Likes, 1), (Comments, 2), (Shares, 3), (Views, 4), (Reach, 5), (Impressions, 6)],
+    );
     snapshot.extra = serde_json::json!({ "saves": 12, "clicks": 0 });
     assert_eq!(s.append_engagement(vec![snapshot.clone()]).await.expect("append engagement"), 1);
     let read = snapshots(s, team, period(at(2026, 11, 2, 0, 0), at(2026, 11, 3, 0, 0)), None).await;
@@ -55,12 +55,15 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
     event.user_agent = Some("ClientNest/1.0".to_owned());
     assert_eq!(s.append_events(vec![event]).await.expect("append events"), 1);
     let counts = s.event_counts(day).await.expect("event counts");
-    assert_eq!(counts, vec![EventCount {
-        bucket: at(2026, 11, 2, 0, 0),
-        event_type: "post_published".to_owned(),
-        platform: Some(Platform::Instagram),
-        count: 1,
-    }]);
+    assert_eq!(
+        counts,
+        vec![EventCount {
+            bucket: at(2026, 11, 2, 0, 0),
+            event_type: "post_published".to_owned(),
+            platform: Some(Platform::Instagram),
+            count: 1,
+        }]
+    );
     let users = s.distinct_users(day).await.expect("distinct users");
     assert_eq!(users, vec![DistinctUsers { bucket: at(2026, 11, 2, 0, 0), users: 1 }]);
 
@@ -71,14 +74,17 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
     assert_eq!(s.append_metrics(vec![metric]).await.expect("append metrics"), 1);
     let query = MetricQuery { metric_name: "followers".to_owned(), dimensions: serde_json::json!({}) };
     let buckets = s.metric_rollup(day, query).await.expect("metric rollup");
-    assert_eq!(buckets, vec![MetricBucket {
-        bucket: at(2026, 11, 2, 0, 0),
-        samples: 1,
-        min: 1234.5,
-        max: 1234.5,
-        sum: 1234.5,
-        last: 1234.5
-    }]);
+    assert_eq!(
+        buckets,
+        vec![MetricBucket {
+            bucket: at(2026, 11, 2, 0, 0),
+            samples: 1,
+            min: 1234.5,
+            max: 1234.5,
+            sum: 1234.5,
+            last: 1234.5
+        }]
+    );
 
     let hour = random_hour();
     let service = unique("api");
@@ -95,16 +101,19 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
         })
         .await
         .expect("service performance");
-    assert_eq!(perf, vec![PerformanceBucket {
-        bucket: hour,
-        service_name: service,
-        endpoint: "GET /posts".to_owned(),
-        requests: 1,
-        errors: 1,
-        p50_us: 1500.0,
-        p95_us: 1500.0,
-        p99_us: 1500.0,
-    }]);
+    assert_eq!(
+        perf,
+        vec![PerformanceBucket {
+            bucket: hour,
+            service_name: service,
+            endpoint: "GET /posts".to_owned(),
+            requests: 1,
+            errors: 1,
+            p50_us: 1500.0,
+            p95_us: 1500.0,
+            p99_us: 1500.0,
+        }]
+    );
 
     let ai = AiMetric {
         id: uuid::Uuid::now_v7(),
@@ -120,28 +129,34 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
     };
     assert_eq!(s.append_ai_metrics(vec![ai]).await.expect("append ai metrics"), 1);
     let ai_read = s.ai_rollup(day).await.expect("ai rollup");
-    assert_eq!(ai_read, vec![AiBucket {
-        bucket: at(2026, 11, 2, 0, 0),
-        feature_type: FeatureType::SentimentAnalysis,
-        model_used: "gpt-4o-mini".to_owned(),
-        requests: 1,
-        tokens: 321,
-        cost: Decimal::new(123, 4),
-        success_rate: 1.0,
-        mean_response_us: 250_000.0,
-    }]);
+    assert_eq!(
+        ai_read,
+        vec![AiBucket {
+            bucket: at(2026, 11, 2, 0, 0),
+            feature_type: FeatureType::SentimentAnalysis,
+            model_used: "gpt-4o-mini".to_owned(),
+            requests: 1,
+            tokens: 321,
+            cost: Decimal::new(123, 4),
+            success_rate: 1.0,
+            mean_response_us: 250_000.0,
+        }]
+    );
 
     let mut cost = Cost::new(team, "ai", Decimal::new(42, 1), "USD", "2026-11", t);
     cost.user_id = Some(user);
     assert_eq!(s.append_costs(vec![cost]).await.expect("append costs"), 1);
     let totals = s.cost_totals(team, period(at(2026, 11, 1, 0, 0), at(2026, 12, 1, 0, 0))).await.expect("cost totals");
-    assert_eq!(totals, vec![CostTotal {
-        billing_period: "2026-11".to_owned(),
-        service_type: "ai".to_owned(),
-        currency: "USD".to_owned(),
-        amount: Decimal::new(42, 1),
-        entries: 1,
-    }]);
+    assert_eq!(
+        totals,
+        vec![CostTotal {
+            billing_period: "2026-11".to_owned(),
+            service_type: "ai".to_owned(),
+            currency: "USD".to_owned(),
+            amount: Decimal::new(42, 1),
+            entries: 1,
+        }]
+    );
 }
 
 /// A batch holding one bad row is refused whole, naming `rows[i].field`, and nothing of it is
@@ -262,14 +277,10 @@ pub async fn analytics_resent_rows_replace<S: Analytics + ?Sized>(h: &Harness<S>
     s.append_metrics(vec![other_series]).await.expect("another series at the same instant");
     let query = MetricQuery { metric_name: "followers".to_owned(), dimensions: serde_json::json!({}) };
     let m = s.metric_rollup(day, query).await.expect("metric rollup");
-    assert_eq!(m, vec![MetricBucket {
-        bucket: at(2026, 11, 2, 0, 0),
-        samples: 2,
-        min: 5.0,
-        max: 12.0,
-        sum: 17.0,
-        last: 12.0
-    }]);
+    assert_eq!(
+        m,
+        vec![MetricBucket { bucket: at(2026, 11, 2, 0, 0), samples: 2, min: 5.0, max: 12.0, sum: 17.0, last: 12.0 }]
+    );
 
     let event = Event::new(team, "login", t);
     let mut same = event.clone();
@@ -277,12 +288,10 @@ pub async fn analytics_resent_rows_replace<S: Analytics + ?Sized>(h: &Harness<S>
     s.append_events(vec![event.clone(), event]).await.expect("an event sent twice");
     s.append_events(vec![same]).await.expect("the same event corrected");
     let counts = s.event_counts(day).await.expect("event counts");
-    assert_eq!(counts, vec![EventCount {
-        bucket: at(2026, 11, 2, 0, 0),
-        event_type: "logout".to_owned(),
-        platform: None,
-        count: 1
-    }]);
+    assert_eq!(
+        counts,
+        vec![EventCount { bucket: at(2026, 11, 2, 0, 0), event_type: "logout".to_owned(), platform: None, count: 1 }]
+    );
 
     let cost = Cost::new(team, "ai", Decimal::ONE, "USD", "2026-11", t);
     let mut resent = cost.clone();
