@@ -53,10 +53,9 @@ pub fn check_batch<R: AnalyticsRow>(rows: Vec<R>) -> Result<Vec<R>, Error> {
     for (i, row) in rows.into_iter().enumerate() {
         match row.checked() {
             Ok(row) => out.push(row),
-            Err(Error::Validation(ValidationErrors(fields))) => errors.extend(fields.into_iter().map(|f| FieldError {
-                field: format!("rows[{i}].{}", f.field),
-                ..f
-            })),
+            Err(Error::Validation(ValidationErrors(fields))) => {
+                errors.extend(fields.into_iter().map(|f| FieldError { field: format!("rows[{i}].{}", f.field), ..f }))
+            }
             Err(other) => return Err(other),
         }
     }
@@ -137,6 +136,20 @@ fn extra_counters(j: &serde_json::Value) -> Result<(), validator::ValidationErro
     }
 }
 
+/// `numeric(12,4)` and `>= 0`, as the doc of [`Cost::cost_amount`] states (the billing rule
+/// `v::money_amount` is `numeric(10,2)`, too narrow for per-request costs).
+fn cost_amount(d: &Decimal) -> Result<(), validator::ValidationError> {
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(validator::ValidationError::new(rule::RANGE).with_message("must be zero or more".into()));
+    }
+    if v::decimal_fits(d, 12, 4) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new(rule::PRECISION)
+            .with_message("must fit numeric(12,4): under 100,000,000 with at most 4 decimals".into()))
+    }
+}
+
 fn optional_line(s: &str) -> Result<(), validator::ValidationError> {
     v::no_nul(s)?;
     v::one_line(s)
@@ -146,7 +159,14 @@ fn tags(list: &[String]) -> Result<(), validator::ValidationError> {
     if list.len() > 50 {
         return Err(validator::ValidationError::new(rule::MAX_LENGTH).with_message("at most 50 tags".into()));
     }
-    list.iter().try_for_each(|t| if t.chars().count() > 100 { Err(validator::ValidationError::new(rule::MAX_LENGTH).with_message("a tag is at most 100 characters".into())) } else { v::required_identifier(t) })
+    list.iter().try_for_each(|t| {
+        if t.chars().count() > 100 {
+            Err(validator::ValidationError::new(rule::MAX_LENGTH)
+                .with_message("a tag is at most 100 characters".into()))
+        } else {
+            v::required_identifier(t)
+        }
+    })
 }
 
 /// One product event (`events`): something a user did or the system noticed.
@@ -487,7 +507,7 @@ pub struct Cost {
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub service_type: String,
     /// Amount, zero or more, fitting `numeric(12,4)`.
-    #[validate(custom(function = "v::money_amount"))]
+    #[validate(custom(function = "cost_amount"))]
     pub cost_amount: Decimal,
     /// ISO 4217 code; totals are per currency, never summed across currencies.
     #[validate(custom(function = "v::currency"))]

@@ -5,9 +5,10 @@
 //! clock. Applications test against it; the conformance suite holds it to the same behaviour
 //! as every other backend.
 
-// The relational store (`MemoryStore`).
+// The relational store (`MemoryStore`) and the analytics tables (`MemoryAnalytics`).
 mod accounts;
 mod ai_usage;
+mod analytics;
 mod automations;
 mod billing;
 mod cascade;
@@ -26,5 +27,6 @@ mod tests;
 
 mod kv;
 
+pub use analytics::MemoryAnalytics;
 pub use kv::MemoryKv;
 pub use store::MemoryStore;
