@@ -6,6 +6,7 @@
 //! - [`rollups`]: what readers return, and the rules (gains, gap filling, percentiles, the
 //!   best-time grid) every backend applies the same way.
 //! - [`ports`]: [`AnalyticsWriter`] and one small reader per concern.
+//! - [`csv`](self::csv): CSV export of any rollup or raw row stream, streamed line by line.
 //! - [`buffer`]: [`BufferedWriter`], a bounded, batching writer for hot paths.
 //!
 //! ```
@@ -40,10 +41,12 @@
 
 pub mod buckets;
 pub mod buffer;
+pub mod csv;
 pub mod ports;
 pub mod rollups;
 pub mod rows;
 
+pub use self::csv::{CsvField, CsvRecord, csv_stream};
 pub use buckets::{Bucket, Buckets, MAX_BUCKETS, Rollup, local_to_utc};
 pub use buffer::{AnyRow, BufferClosed, BufferConfig, BufferStats, BufferedWriter, Overflow, RecordOutcome};
 pub use ports::{
