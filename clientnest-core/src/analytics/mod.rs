@@ -7,6 +7,7 @@
 //!   best-time grid) every backend applies the same way.
 //! - [`ports`]: [`AnalyticsWriter`] and one small reader per concern.
 //! - [`csv`](self::csv): CSV export of any rollup or raw row stream, streamed line by line.
+//! - [`measure`]: [`Measured`], a decorator recording each port call as a `performance` row.
 //! - [`buffer`]: [`BufferedWriter`], a bounded, batching writer for hot paths.
 //!
 //! ```
@@ -42,6 +43,7 @@
 pub mod buckets;
 pub mod buffer;
 pub mod csv;
+pub mod measure;
 pub mod ports;
 pub mod rollups;
 pub mod rows;
@@ -49,6 +51,7 @@ pub mod rows;
 pub use self::csv::{CsvField, CsvRecord, csv_stream};
 pub use buckets::{Bucket, Buckets, MAX_BUCKETS, Rollup, local_to_utc};
 pub use buffer::{AnyRow, BufferClosed, BufferConfig, BufferStats, BufferedWriter, Overflow, RecordOutcome};
+pub use measure::{DEFAULT_SERVICE, Measured, error_status, status_code};
 pub use ports::{
     AiMetricsReader, Analytics, AnalyticsMaintenance, AnalyticsWriter, CostReader, EngagementReader, EventReader,
     MetricReader, PerformanceReader,
