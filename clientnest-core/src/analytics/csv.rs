@@ -188,24 +188,20 @@ fn counts(c: &EngagementCounts) -> impl Iterator<Item = CsvField> + '_ {
     EngagementCounter::ALL.iter().map(|k| c.get(*k).into())
 }
 
+/// A header: the lead columns, the six counters' columns, then `gains` (the six
+/// `<counter>_gained` columns) or the trailing columns given.
+macro_rules! with_counters {
+    ($($lead:literal),+; gains) => {
+        with_counters!($($lead),+; "likes_gained", "comments_gained", "shares_gained", "views_gained",
+            "reach_gained", "impressions_gained")
+    };
+    ($($lead:literal),+; $($tail:literal),+) => {
+        &[$($lead,)+ "likes", "comments", "shares", "views", "reach", "impressions", $($tail),+]
+    };
+}
+
 impl CsvRecord for EngagementPoint {
-    const HEADER: &'static [&'static str] = &[
-        "post_id",
-        "platform",
-        "bucket",
-        "likes",
-        "comments",
-        "shares",
-        "views",
-        "reach",
-        "impressions",
-        "likes_gained",
-        "comments_gained",
-        "shares_gained",
-        "views_gained",
-        "reach_gained",
-        "impressions_gained",
-    ];
+    const HEADER: &'static [&'static str] = with_counters!("post_id", "platform", "bucket"; gains);
 
     fn fields(&self) -> Vec<CsvField> {
         let mut out =
@@ -217,22 +213,7 @@ impl CsvRecord for EngagementPoint {
 }
 
 impl CsvRecord for TeamEngagementPoint {
-    const HEADER: &'static [&'static str] = &[
-        "platform",
-        "bucket",
-        "likes",
-        "comments",
-        "shares",
-        "views",
-        "reach",
-        "impressions",
-        "likes_gained",
-        "comments_gained",
-        "shares_gained",
-        "views_gained",
-        "reach_gained",
-        "impressions_gained",
-    ];
+    const HEADER: &'static [&'static str] = with_counters!("platform", "bucket"; gains);
 
     fn fields(&self) -> Vec<CsvField> {
         let mut out = vec![self.platform.as_str().into(), self.bucket.into()];
@@ -243,20 +224,8 @@ impl CsvRecord for TeamEngagementPoint {
 }
 
 impl CsvRecord for EngagementSnapshot {
-    const HEADER: &'static [&'static str] = &[
-        "time",
-        "team_id",
-        "post_id",
-        "platform",
-        "published_at",
-        "likes",
-        "comments",
-        "shares",
-        "views",
-        "reach",
-        "impressions",
-        "extra",
-    ];
+    const HEADER: &'static [&'static str] =
+        with_counters!("time", "team_id", "post_id", "platform", "published_at"; "extra");
 
     fn fields(&self) -> Vec<CsvField> {
         let mut out = vec![
@@ -489,6 +458,9 @@ mod tests {
         });
         check(EventCount { bucket: day(), event_type: "login".into(), platform: None, count: 1 });
         check(DistinctUsers { bucket: day(), users: 1 });
+        assert_eq!(EngagementPoint::HEADER[..4], ["post_id", "platform", "bucket", "likes"]);
+        assert_eq!(EngagementPoint::HEADER[9..11], ["likes_gained", "comments_gained"]);
+        assert_eq!(EngagementSnapshot::HEADER.last(), Some(&"extra"));
         check(MetricBucket { bucket: day(), samples: 1, min: 0.0, max: 1.0, sum: 1.0, last: 1.0 });
     }
 

@@ -6,9 +6,10 @@
 //! - [`rollups`]: what readers return, and the rules (gains, gap filling, percentiles, the
 //!   best-time grid) every backend applies the same way.
 //! - [`ports`]: [`AnalyticsWriter`] and one small reader per concern.
-//! - [`csv`](self::csv): CSV export of any rollup or raw row stream, streamed line by line.
-//! - [`measure`]: [`Measured`], a decorator recording each port call as a `performance` row.
 //! - [`buffer`]: [`BufferedWriter`], a bounded, batching writer for hot paths.
+//! - [`measure`]: [`Measured`], a decorator recording each port call as a `performance` row
+//!   through the buffer.
+//! - [`csv`]: CSV export of any rollup or raw row stream, streamed line by line.
 //!
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
