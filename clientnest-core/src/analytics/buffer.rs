@@ -52,7 +52,7 @@
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -344,19 +344,11 @@ fn closed() -> Error {
 #[error("the analytics writer panicked while writing a batch")]
 struct WriterPanicked;
 
-#[derive(Default)]
-struct Counters {
-    queued: AtomicU64,
-    written: AtomicU64,
-    dropped: AtomicU64,
-    refused: AtomicU64,
-    failed_batches: AtomicU64,
-    failed_rows: AtomicU64,
-}
-
 /// What the handles and the task share.
 struct Shared {
-    counters: Counters,
+    /// The counters, changed together under one lock so that a [`BufferedWriter::stats`]
+    /// snapshot always adds up (a row moves from `queued` to `written` in one step).
+    counters: std::sync::Mutex<BufferStats>,
     /// One permit per row the buffer may still take; a row holds its permit until it is
     /// written or failed.
     room: Semaphore,
@@ -391,6 +383,13 @@ impl fmt::Debug for BufferedWriter {
     }
 }
 
+impl Shared {
+    /// Change the counters in one step.
+    fn count(&self, change: impl FnOnce(&mut BufferStats)) {
+        change(&mut self.counters.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
 impl BufferedWriter {
     /// Start the background task writing to `writer` and return the first handle.
     ///
@@ -399,7 +398,7 @@ impl BufferedWriter {
     /// Outside a Tokio runtime (it calls `tokio::spawn`).
     pub fn spawn(writer: Arc<dyn AnalyticsWriter>, config: BufferConfig) -> Self {
         let shared = Arc::new(Shared {
-            counters: Counters::default(),
+            counters: std::sync::Mutex::new(BufferStats::default()),
             room: Semaphore::new(config.capacity),
             closed: AtomicBool::new(false),
         });
@@ -469,24 +468,14 @@ impl BufferedWriter {
         }
     }
 
-    /// The counters now.
+    /// The counters now, as one consistent snapshot.
     pub fn stats(&self) -> BufferStats {
-        let c = &self.shared.counters;
-        BufferStats {
-            queued: c.queued.load(Ordering::SeqCst),
-            written: c.written.load(Ordering::SeqCst),
-            dropped: c.dropped.load(Ordering::SeqCst),
-            refused: c.refused.load(Ordering::SeqCst),
-            failed_batches: c.failed_batches.load(Ordering::SeqCst),
-            failed_rows: c.failed_rows.load(Ordering::SeqCst),
-        }
+        *self.shared.counters.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Validate, then refuse when shut down.
     fn admit(&self, row: AnyRow) -> Result<AnyRow> {
-        let row = row.checked().inspect_err(|_| {
-            self.shared.counters.refused.fetch_add(1, Ordering::SeqCst);
-        })?;
+        let row = row.checked().inspect_err(|_| self.shared.count(|c| c.refused += 1))?;
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(closed());
         }
@@ -501,7 +490,7 @@ impl BufferedWriter {
                 Ok(true)
             }
             Err(TryAcquireError::NoPermits) => {
-                self.shared.counters.dropped.fetch_add(1, Ordering::SeqCst);
+                self.shared.count(|c| c.dropped += 1);
                 Ok(false)
             }
             Err(TryAcquireError::Closed) => Err(closed()),
@@ -510,10 +499,11 @@ impl BufferedWriter {
 
     /// Hand a row that holds its room to the task.
     fn enqueue(&self, row: AnyRow) -> Result<RecordOutcome> {
-        self.shared.counters.queued.fetch_add(1, Ordering::SeqCst);
+        // Counted before it is sent, so the task never counts a row written before it is queued.
+        self.shared.count(|c| c.queued += 1);
         if self.inner.tx.send(Msg::Row(row)).is_err() {
             // The task has ended (shut down): the row was not taken.
-            self.shared.counters.queued.fetch_sub(1, Ordering::SeqCst);
+            self.shared.count(|c| c.queued -= 1);
             self.shared.room.add_permits(1);
             return Err(closed());
         }
@@ -595,25 +585,26 @@ impl Worker {
                 other => break other,
             }
         };
-        let c = &self.shared.counters;
         let rows_u64 = u64::try_from(n).unwrap_or(u64::MAX);
-        match outcome {
-            Ok(_) => {
-                c.written.fetch_add(rows_u64, Ordering::SeqCst);
-            }
-            Err(e) => {
-                tracing::warn!(
-                    table = R::TABLE,
-                    rows = n,
-                    attempts = retries + 1,
-                    error = %e,
-                    "analytics batch failed; its rows are counted as failed"
-                );
-                c.failed_batches.fetch_add(1, Ordering::SeqCst);
-                c.failed_rows.fetch_add(rows_u64, Ordering::SeqCst);
-            }
+        let failed = outcome.is_err();
+        if let Err(e) = outcome {
+            tracing::warn!(
+                table = R::TABLE,
+                rows = n,
+                attempts = retries + 1,
+                error = %e,
+                "analytics batch failed; its rows are counted as failed"
+            );
         }
-        c.queued.fetch_sub(rows_u64, Ordering::SeqCst);
+        self.shared.count(|c| {
+            c.queued = c.queued.saturating_sub(rows_u64);
+            if failed {
+                c.failed_batches += 1;
+                c.failed_rows += rows_u64;
+            } else {
+                c.written += rows_u64;
+            }
+        });
         self.shared.room.add_permits(n);
     }
 }
@@ -1027,5 +1018,44 @@ mod tests {
         assert_eq!(d.backoff(1), Duration::from_millis(100));
         assert_eq!(d.backoff(3), Duration::from_millis(400));
         assert_eq!(d.backoff(40), MAX_RETRY_BACKOFF);
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn stats_read_while_rows_are_written_always_add_up() {
+        const ROWS: u64 = 4_000;
+        let config = BufferConfig::default().with_capacity(ROWS as usize).with_max_batch_rows(1);
+        let (_backend, buffer) = buffer(config);
+        let team = TeamId::new();
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = std::thread::spawn({
+            let (buffer, done) = (buffer.clone(), Arc::clone(&done));
+            move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::SeqCst) {
+                    let s = buffer.stats();
+                    assert!(accounted(s) <= ROWS, "more rows accounted for than were recorded: {s:?}");
+                    reads += 1;
+                }
+                reads
+            }
+        });
+        let producers: Vec<_> = (0..4u64)
+            .map(|p| {
+                let buffer = buffer.clone();
+                tokio::spawn(async move {
+                    for n in 0..ROWS / 4 {
+                        buffer.record(event(team, p * ROWS + n)).await.unwrap_or_else(|e| panic!("{e}"));
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        buffer.shutdown().await;
+        done.store(true, Ordering::SeqCst);
+        let reads = reader.join().unwrap_or_else(|_| panic!("the stats reader saw counters that do not add up"));
+        assert!(reads > 0);
+        let s = buffer.stats();
+        assert_eq!((accounted(s), s.written), (ROWS, ROWS));
     }
 }

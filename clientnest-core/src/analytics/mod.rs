@@ -64,8 +64,8 @@ pub use rollups::{
     team_engagement_points,
 };
 pub use rows::{
-    AiMetric, AnalyticsRow, Cost, EngagementCounter, EngagementCounts, EngagementSnapshot, Event, MAX_RESPONSE_TIME,
-    Metric, Performance, check_batch,
+    AiMetric, AnalyticsRow, Cost, EngagementCounter, EngagementCounts, EngagementSnapshot, Event, MAX_DIMENSIONS_BYTES,
+    MAX_JSON_DEPTH, MAX_RESPONSE_TIME, Metric, Performance, check_batch,
 };
 
 #[cfg(feature = "mock")]

@@ -34,6 +34,16 @@ use crate::validate::{self as v, rule};
 /// Longest `response_time` a row may carry: one day. Longer is a clock error, not a request.
 pub const MAX_RESPONSE_TIME: Duration = Duration::from_secs(86_400);
 
+/// Deepest nesting of a row's JSON (`event_data`, `dimensions`, `extra`): objects and arrays
+/// may hold one another at most 64 levels deep (PostgreSQL's parser runs out of stack far
+/// deeper, with an error that is not a validation error).
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Longest [`Metric::dimensions`], in bytes of compact JSON text: 1,024. The dimensions are
+/// part of the row's key, and a key too large for PostgreSQL's b-tree index (about 2.7 kB) is
+/// refused there with an error that is not a validation error.
+pub const MAX_DIMENSIONS_BYTES: usize = 1_024;
+
 /// A row of one of the six analytics tables: checked the same way by every backend.
 pub trait AnalyticsRow: Sized + Send + Sync + 'static {
     /// The table this row goes to (`events`, `metrics`, ...).
@@ -118,14 +128,43 @@ fn json_object(j: &serde_json::Value) -> Result<(), validator::ValidationError> 
     if !j.is_object() {
         return Err(validator::ValidationError::new(rule::FORMAT).with_message("must be a JSON object".into()));
     }
+    // Depth first, without recursing, so the checks after it (and every later walk) recurse
+    // only through a bounded depth.
+    let mut stack = vec![(j, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            serde_json::Value::Array(a) => Box::new(a.iter()),
+            serde_json::Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(validator::ValidationError::new(rule::FORMAT)
+                .with_message(format!("must nest objects and arrays at most {MAX_JSON_DEPTH} levels deep").into()));
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
     v::json(j)
+}
+
+fn dimensions(j: &serde_json::Value) -> Result<(), validator::ValidationError> {
+    json_object(j)?;
+    let bytes = serde_json::to_string(j).map_or(usize::MAX, |s| s.len());
+    if bytes <= MAX_DIMENSIONS_BYTES {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new(rule::MAX_LENGTH)
+            .with_message(format!("must be at most {MAX_DIMENSIONS_BYTES} bytes of JSON").into()))
+    }
 }
 
 fn extra_counters(j: &serde_json::Value) -> Result<(), validator::ValidationError> {
     json_object(j)?;
     let ok = j.as_object().is_some_and(|o| {
         o.iter().all(|(k, v)| {
-            !k.is_empty() && k.len() <= 50 && v.as_i64().is_some_and(|n| n >= 0) && !k.chars().any(char::is_control)
+            !k.is_empty()
+                && k.chars().count() <= 50
+                && v.as_i64().is_some_and(|n| n >= 0)
+                && !k.chars().any(char::is_control)
         })
     });
     if ok {
@@ -184,7 +223,8 @@ pub struct Event {
     /// Open event name (`post_published`, `login`), 1 to 50 characters, one line.
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub event_type: String,
-    /// Details as a JSON object; strings and keys hold no NUL.
+    /// Details as a JSON object nested at most [`MAX_JSON_DEPTH`] levels; strings and keys
+    /// hold no NUL.
     #[validate(custom(function = "json_object"))]
     pub event_data: serde_json::Value,
     /// The platform it concerns, if any.
@@ -233,8 +273,9 @@ pub struct Metric {
     /// The value, finite.
     #[validate(custom(function = "finite"))]
     pub metric_value: f64,
-    /// Open dimensions as a JSON object (`{"platform":"instagram"}`); part of the series' key.
-    #[validate(custom(function = "json_object"))]
+    /// Open dimensions as a JSON object (`{"platform":"instagram"}`); part of the series' key,
+    /// so at most [`MAX_DIMENSIONS_BYTES`] of compact JSON.
+    #[validate(custom(function = "dimensions"))]
     pub dimensions: serde_json::Value,
     /// Free tags, at most 50 of at most 100 characters each.
     #[validate(custom(function = "tags"))]
@@ -405,7 +446,8 @@ pub struct EngagementSnapshot {
     /// The six cumulative counters, each zero or more when present.
     #[validate(custom(function = "counters"))]
     pub counts: EngagementCounts,
-    /// Any other counters the platform reports, as a JSON object of names to whole numbers
+    /// Any other counters the platform reports, as a JSON object of names (1 to 50 characters,
+    /// no control characters) to whole numbers, zero or more
     /// (`{"saves": 12}`): a new metric needs no migration. Kept and returned, not rolled up.
     #[validate(custom(function = "extra_counters"))]
     pub extra: serde_json::Value,
@@ -571,4 +613,75 @@ analytics_row! {
     EngagementSnapshot => "engagement", |row| { row.published_at = to_micros(row.published_at); };
     AiMetric => "ai_metrics", |row| { row.response_time = whole_micros(row.response_time); };
     Cost => "costs";
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::ids::PostId;
+
+    fn t() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single().unwrap_or_else(|| panic!("a valid time"))
+    }
+
+    fn refused<R: AnalyticsRow + std::fmt::Debug>(row: R, field: &str, rule: &str) {
+        match row.checked() {
+            Err(Error::Validation(v)) if v.has(field, rule) => {}
+            other => panic!("expected Validation on `{field}` ({rule}), got {other:?}"),
+        }
+    }
+
+    /// `depth` objects nested in one another: `{"a":{"a":...{}}}`.
+    fn nested(depth: usize) -> serde_json::Value {
+        (0..depth).fold(serde_json::json!({}), |inner, _| serde_json::json!({ "a": inner }))
+    }
+
+    #[test]
+    fn json_nested_deeper_than_postgresql_parses_is_refused() {
+        let team = TeamId::new();
+        let mut ok = Event::new(team, "login", t());
+        ok.event_data = nested(MAX_JSON_DEPTH - 1);
+        assert!(ok.checked().is_ok(), "{MAX_JSON_DEPTH} levels are fine");
+        let mut deep = Event::new(team, "login", t());
+        deep.event_data = nested(MAX_JSON_DEPTH);
+        refused(deep, "event_data", rule::FORMAT);
+        // Far deeper than the limit: refused by the first check, before any walk recurses.
+        let mut very_deep = Event::new(team, "login", t());
+        very_deep.event_data =
+            serde_json::json!({ "a": (0..500).fold(serde_json::json!([]), |inner, _| serde_json::json!([inner])) });
+        refused(very_deep, "event_data", rule::FORMAT);
+        let mut metric = Metric::new(team, "m", 1.0, t());
+        metric.dimensions = nested(MAX_JSON_DEPTH);
+        refused(metric, "dimensions", rule::FORMAT);
+        let mut snap = EngagementSnapshot::new(team, PostId::new(), Platform::Twitter, t(), t());
+        snap.extra = nested(MAX_JSON_DEPTH);
+        refused(snap, "extra", rule::FORMAT);
+    }
+
+    #[test]
+    fn metric_dimensions_too_large_for_the_key_index_are_refused() {
+        let team = TeamId::new();
+        let mut ok = Metric::new(team, "m", 1.0, t());
+        // `{"k":"..."}` is 8 bytes around the string.
+        ok.dimensions = serde_json::json!({ "k": "x".repeat(MAX_DIMENSIONS_BYTES - 8) });
+        assert!(ok.clone().checked().is_ok(), "exactly {MAX_DIMENSIONS_BYTES} bytes");
+        let mut big = ok;
+        big.dimensions = serde_json::json!({ "k": "x".repeat(MAX_DIMENSIONS_BYTES - 7) });
+        refused(big, "dimensions", rule::MAX_LENGTH);
+    }
+
+    #[test]
+    fn extra_counter_names_are_counted_in_characters() {
+        let team = TeamId::new();
+        let snap = |name: String| {
+            let mut s = EngagementSnapshot::new(team, PostId::new(), Platform::Instagram, t(), t());
+            s.extra = serde_json::json!({ name: 1 });
+            s
+        };
+        assert!(snap("保存".repeat(25)).checked().is_ok(), "50 characters (150 bytes)");
+        refused(snap("保".repeat(51)), "extra", rule::FORMAT);
+        refused(snap(String::new()), "extra", rule::FORMAT);
+    }
 }

@@ -302,7 +302,7 @@ register! { $
         /// Costs: `S:` the writer and [`CostReader`](crate::analytics::CostReader).
         cost_conformance => COST_TESTS, analytics [costs_per_period_service_and_currency]
         /// Events: `S:` the writer and [`EventReader`](crate::analytics::EventReader).
-        event_conformance => EVENT_TESTS, analytics [events_counts_and_distinct_users]
+        event_conformance => EVENT_TESTS, analytics [events_counts_and_distinct_users, events_hours_across_dst_changes]
         /// Metrics: `S:` the writer and [`MetricReader`](crate::analytics::MetricReader).
         metric_conformance => METRIC_TESTS, analytics [metrics_rollup_with_dimension_filter]
         /// Retention, refresh, bucket limits and extreme times across every reader: `S:`

@@ -66,3 +66,46 @@ pub async fn events_counts_and_distinct_users<S: AnalyticsWriter + EventReader +
     assert!(s.event_counts(fresh).await.expect("fresh team").is_empty());
     assert_eq!(s.distinct_users(fresh).await.expect("fresh team").iter().map(|d| d.users).sum::<u64>(), 0);
 }
+
+/// Hour buckets in a zone follow core's edges around DST: a skipped hour has no bucket, and a
+/// repeated hour (two UTC hours with the same local 02:00) is two buckets.
+pub async fn events_hours_across_dst_changes<S: AnalyticsWriter + EventReader + ?Sized>(h: &Harness<S>) {
+    let s = &*h.store;
+    let team = TeamId::new();
+    let berlin = chrono_tz::Europe::Berlin;
+    let users: Vec<UserId> = (0..4).map(|_| UserId::new()).collect();
+    let ev = |time: DateTime<Utc>, user: UserId| {
+        let mut e = Event::new(team, "login", time);
+        e.user_id = Some(user);
+        e
+    };
+    s.append_events(vec![
+        // 2026-03-29: 01:30 CET, then 03:10 CEST (02:00-03:00 never happens).
+        ev(at(2026, 3, 29, 0, 30), users[0]),
+        ev(at(2026, 3, 29, 1, 10), users[1]),
+        // 2026-10-25: 02:30 CEST, then 02:30 CET an hour later.
+        ev(at(2026, 10, 25, 0, 30), users[2]),
+        ev(at(2026, 10, 25, 1, 30), users[3]),
+    ])
+    .await
+    .expect("append");
+    let count = |bucket: DateTime<Utc>| EventCount { bucket, event_type: "login".to_owned(), platform: None, count: 1 };
+
+    let spring = rollup(team, at(2026, 3, 29, 0, 0), at(2026, 3, 29, 2, 0), Bucket::Hour, berlin);
+    assert_eq!(
+        s.event_counts(spring).await.expect("spring counts"),
+        vec![count(at(2026, 3, 29, 0, 0)), count(at(2026, 3, 29, 1, 0))]
+    );
+    let spring_users: Vec<_> =
+        s.distinct_users(spring).await.expect("spring users").into_iter().map(|d| (d.bucket, d.users)).collect();
+    assert_eq!(spring_users, vec![(at(2026, 3, 29, 0, 0), 1), (at(2026, 3, 29, 1, 0), 1)]);
+
+    let autumn = rollup(team, at(2026, 10, 25, 0, 0), at(2026, 10, 25, 2, 0), Bucket::Hour, berlin);
+    assert_eq!(
+        s.event_counts(autumn).await.expect("autumn counts"),
+        vec![count(at(2026, 10, 25, 0, 0)), count(at(2026, 10, 25, 1, 0))]
+    );
+    let autumn_users: Vec<_> =
+        s.distinct_users(autumn).await.expect("autumn users").into_iter().map(|d| (d.bucket, d.users)).collect();
+    assert_eq!(autumn_users, vec![(at(2026, 10, 25, 0, 0), 1), (at(2026, 10, 25, 1, 0), 1)]);
+}

@@ -160,8 +160,8 @@ pub async fn analytics_rows_round_trip<S: Analytics + ?Sized>(h: &Harness<S>) {
 }
 
 /// A batch holding one bad row is refused whole, naming `rows[i].field`, and nothing of it is
-/// stored: negative likes, a NaN metric, status 42, a bad currency, an empty event type, a NUL
-/// in JSON, zero tokens.
+/// stored: negative likes, a NaN metric, dimensions too large for the key, status 42, a bad
+/// currency, an empty event type, a NUL in JSON, JSON nested too deep, zero tokens.
 pub async fn analytics_bad_row_refuses_batch<S: Analytics + ?Sized>(h: &Harness<S>) {
     let s = &*h.store;
     let team = TeamId::new();
@@ -182,6 +182,10 @@ pub async fn analytics_bad_row_refuses_batch<S: Analytics + ?Sized>(h: &Harness<
     invalid(s.append_metrics(vec![metric.clone(), nan]).await, "rows[1].metric_value", rule::RANGE);
     let infinite = Metric::new(team, "followers", f64::INFINITY, t + Duration::minutes(2));
     invalid(s.append_metrics(vec![infinite, metric]).await, "rows[0].metric_value", rule::RANGE);
+    // Dimensions are part of the key: too large for a b-tree key is a validation error.
+    let mut wide = Metric::new(team, "followers", 10.0, t + Duration::minutes(3));
+    wide.dimensions = serde_json::json!({ "k": "x".repeat(MAX_DIMENSIONS_BYTES) });
+    invalid(s.append_metrics(vec![wide]).await, "rows[0].dimensions", rule::MAX_LENGTH);
     let query = MetricQuery { metric_name: "followers".to_owned(), dimensions: serde_json::json!({}) };
     assert!(s.metric_rollup(day, query).await.expect("metric rollup").is_empty(), "no metric stored");
 
@@ -218,6 +222,10 @@ pub async fn analytics_bad_row_refuses_batch<S: Analytics + ?Sized>(h: &Harness<
     let mut not_object = Event::new(team, "login", t);
     not_object.event_data = serde_json::json!([1, 2]);
     invalid(s.append_events(vec![not_object]).await, "rows[0].event_data", rule::FORMAT);
+    let mut deep = Event::new(team, "login", t);
+    deep.event_data =
+        serde_json::json!({ "a": (0..200).fold(serde_json::json!([]), |inner, _| serde_json::json!([inner])) });
+    invalid(s.append_events(vec![deep]).await, "rows[0].event_data", rule::FORMAT);
     let mut ancient = Event::new(team, "login", t);
     ancient.time = at(1899, 12, 31, 23, 0);
     invalid(s.append_events(vec![event, ancient]).await, "rows[1].time", rule::TIME_RANGE);
