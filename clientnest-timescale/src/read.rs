@@ -12,7 +12,9 @@
 //! `clientnest_ai_metrics_hourly`: a continuous aggregate with real-time aggregation, or the
 //! plain flavour's materialised table below its watermark plus raw rows above) when every
 //! boundary is a whole UTC hour ([`Buckets::on_whole_hours`]), and the raw tables otherwise
-//! (a Kathmandu day starts at :15).
+//! (a Kathmandu day starts at :15). Engagement on TimescaleDB names the continuous aggregate
+//! directly rather than through the function (so its watermark is planned as a constant), and
+//! looks the values before the range up per series (`ENGAGEMENT_LAST`).
 
 use std::str::FromStr;
 
@@ -36,26 +38,73 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::config::Flavour;
 use crate::error::{corrupt, map_sqlx};
 use crate::store::TimescaleStore;
 
-/// The last reported value of each counter per series and bucket, from the raw table.
-/// `$1` team, `$2` boundaries, `$3` end, `$4` post or NULL, `$5` platform or NULL.
-const ENGAGEMENT_LAST_RAW: &str = r#"
-SELECT post_id, platform, width_bucket(time, $2::timestamptz[]) - 1 AS bucket,
-       (array_agg(likes ORDER BY time DESC) FILTER (WHERE likes IS NOT NULL))[1] AS likes,
-       (array_agg(comments ORDER BY time DESC) FILTER (WHERE comments IS NOT NULL))[1] AS comments,
-       (array_agg(shares ORDER BY time DESC) FILTER (WHERE shares IS NOT NULL))[1] AS shares,
-       (array_agg(views ORDER BY time DESC) FILTER (WHERE views IS NOT NULL))[1] AS views,
-       (array_agg(reach ORDER BY time DESC) FILTER (WHERE reach IS NOT NULL))[1] AS reach,
-       (array_agg(impressions ORDER BY time DESC) FILTER (WHERE impressions IS NOT NULL))[1] AS impressions
-FROM "{schema}".engagement
-WHERE team_id = $1 AND time < $3
-  AND ($4::uuid IS NULL OR post_id = $4) AND ($5::text IS NULL OR platform = $5)
-GROUP BY post_id, platform, bucket"#;
+/// The last reported value of each counter per series and bucket, and before the range.
+/// `$1` team, `$2` boundaries, `$3` end, `$4` post or NULL, `$5` platform or NULL, `$6` first.
+///
+/// A template over two row sources with the columns `post_id, platform, t, likes, ..,
+/// impressions`: `{range}`, the team's rows in `[$6, $3)`, grouped per bucket; and `{before}`,
+/// the team's rows before `$6`, from which only the last reported value of each counter per
+/// series is wanted. Those are found per series (a skip scan over the series' key, then one
+/// backward index probe per counter, stopping at the first report) instead of aggregating the
+/// team's whole history; the numbers are the same.
+const ENGAGEMENT_LAST: &str = r#"
+WITH RECURSIVE series AS ({series})
+SELECT r.post_id, r.platform, width_bucket(r.t, $2::timestamptz[]) - 1 AS bucket,
+       (array_agg(r.likes ORDER BY r.t DESC) FILTER (WHERE r.likes IS NOT NULL))[1] AS likes,
+       (array_agg(r.comments ORDER BY r.t DESC) FILTER (WHERE r.comments IS NOT NULL))[1] AS comments,
+       (array_agg(r.shares ORDER BY r.t DESC) FILTER (WHERE r.shares IS NOT NULL))[1] AS shares,
+       (array_agg(r.views ORDER BY r.t DESC) FILTER (WHERE r.views IS NOT NULL))[1] AS views,
+       (array_agg(r.reach ORDER BY r.t DESC) FILTER (WHERE r.reach IS NOT NULL))[1] AS reach,
+       (array_agg(r.impressions ORDER BY r.t DESC) FILTER (WHERE r.impressions IS NOT NULL))[1] AS impressions
+FROM {range} r
+WHERE ($4::uuid IS NULL OR r.post_id = $4) AND ($5::text IS NULL OR r.platform = $5)
+GROUP BY r.post_id, r.platform, bucket
+UNION ALL
+SELECT s.post_id, s.platform, -1 AS bucket,
+       (SELECT b.likes FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.likes IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS likes,
+       (SELECT b.comments FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.comments IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS comments,
+       (SELECT b.shares FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.shares IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS shares,
+       (SELECT b.views FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.views IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS views,
+       (SELECT b.reach FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.reach IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS reach,
+       (SELECT b.impressions FROM {before} b WHERE b.post_id = s.post_id AND b.platform = s.platform
+        AND b.impressions IS NOT NULL ORDER BY b.t DESC LIMIT 1) AS impressions
+FROM series s"#;
 
-/// The same from the hourly rollup (boundaries on whole hours). Same parameters.
-const ENGAGEMENT_LAST_HOURLY: &str = r#"
+/// [`ENGAGEMENT_LAST`]'s series over the raw table: a skip scan along the key, one index
+/// probe per series.
+const SERIES_SKIP_SCAN: &str = r#"
+    (SELECT b.post_id, b.platform FROM {before} b
+     WHERE ($4::uuid IS NULL OR b.post_id = $4) AND ($5::text IS NULL OR b.platform = $5)
+     ORDER BY b.post_id, b.platform LIMIT 1)
+    UNION ALL
+    SELECT n.post_id, n.platform
+    FROM series s, LATERAL (
+        SELECT b.post_id, b.platform FROM {before} b
+        WHERE (b.post_id, b.platform) > (s.post_id, s.platform)
+          AND ($4::uuid IS NULL OR b.post_id = $4) AND ($5::text IS NULL OR b.platform = $5)
+        ORDER BY b.post_id, b.platform LIMIT 1) n
+"#;
+
+/// [`ENGAGEMENT_LAST`]'s series over an hourly rollup (whose view or function hides the key's
+/// order from the planner, so a skip scan would sort per step): one pass over its rows.
+const SERIES_DISTINCT: &str = r#"
+    SELECT DISTINCT b.post_id, b.platform FROM {before} b
+    WHERE ($4::uuid IS NULL OR b.post_id = $4) AND ($5::text IS NULL OR b.platform = $5)
+"#;
+
+/// The plain flavour's hourly path: one pass over the rollup function's rows (whole history),
+/// which measured faster there than the per-series probes of [`ENGAGEMENT_LAST`] (the planner
+/// does not keep the rollup key's order through the function's `UNION ALL`). Same parameters.
+const ENGAGEMENT_LAST_PLAIN_HOURLY: &str = r#"
 SELECT post_id, platform, width_bucket(hour, $2::timestamptz[]) - 1 AS bucket,
        (array_agg(likes ORDER BY hour DESC) FILTER (WHERE likes IS NOT NULL))[1] AS likes,
        (array_agg(comments ORDER BY hour DESC) FILTER (WHERE comments IS NOT NULL))[1] AS comments,
@@ -66,6 +115,10 @@ SELECT post_id, platform, width_bucket(hour, $2::timestamptz[]) - 1 AS bucket,
 FROM "{schema}".clientnest_engagement_hourly($1, '-infinity', $3)
 WHERE ($4::uuid IS NULL OR post_id = $4) AND ($5::text IS NULL OR platform = $5)
 GROUP BY post_id, platform, bucket"#;
+
+/// The columns every row source of [`ENGAGEMENT_LAST`] selects, `{t}` its time column.
+const ENGAGEMENT_SOURCE_COLUMNS: &str =
+    "post_id, platform, {t} AS t, likes, comments, shares, views, reach, impressions";
 
 /// Per (post, platform) of the team first published in `[$2, $3)` (optionally on platform
 /// `$4`): the publication and the last reported `{counter}` within `$5` hours of it.
@@ -152,6 +205,35 @@ FROM "{schema}".metrics
 WHERE team_id = $1 AND metric_name = $5 AND dimensions @> $6 AND time >= $3 AND time < $4
 GROUP BY 1"#;
 
+/// [`ENGAGEMENT_LAST`] over the raw table, or over the hourly rollup when the boundaries are
+/// on whole hours: TimescaleDB's continuous aggregate is named directly (so the planner sees its
+/// watermark as a constant; through a SQL function it is re-evaluated per row); the plain
+/// flavour's hourly path is [`ENGAGEMENT_LAST_PLAIN_HOURLY`].
+fn engagement_last_sql(hourly: bool, flavour: Flavour) -> String {
+    let columns = |t: &str| ENGAGEMENT_SOURCE_COLUMNS.replace("{t}", t);
+    let (before, range) = match (hourly, flavour) {
+        (false, _) => {
+            let c = columns("time");
+            (
+                format!(r#"(SELECT {c} FROM "{{schema}}".engagement WHERE team_id = $1 AND time < $6)"#),
+                format!(r#"(SELECT {c} FROM "{{schema}}".engagement WHERE team_id = $1 AND time >= $6 AND time < $3)"#),
+            )
+        }
+        (true, Flavour::TimescaleDb) => {
+            let c = columns("hour");
+            (
+                format!(r#"(SELECT {c} FROM "{{schema}}".engagement_hourly WHERE team_id = $1 AND hour < $6)"#),
+                format!(
+                    r#"(SELECT {c} FROM "{{schema}}".engagement_hourly WHERE team_id = $1 AND hour >= $6 AND hour < $3)"#
+                ),
+            )
+        }
+        (true, Flavour::Plain) => return ENGAGEMENT_LAST_PLAIN_HOURLY.to_owned(),
+    };
+    let series = if hourly { SERIES_DISTINCT } else { SERIES_SKIP_SCAN };
+    ENGAGEMENT_LAST.replace("{series}", series).replace("{before}", &before).replace("{range}", &range)
+}
+
 /// A stored choice parsed into its enum, or a corrupt-row error naming `column`.
 fn choice<T: FromStr>(row: &PgRow, column: &'static str) -> Result<T> {
     let text: String = row.try_get(column).map_err(map_sqlx)?;
@@ -213,13 +295,14 @@ impl TimescaleStore {
         post: Option<PostId>,
         platform: Option<Platform>,
     ) -> Result<Vec<SeriesLast>> {
-        let template = if buckets.on_whole_hours() { ENGAGEMENT_LAST_HOURLY } else { ENGAGEMENT_LAST_RAW };
-        let rows = sqlx::query(self.sql(template))
+        let sql = engagement_last_sql(buckets.on_whole_hours(), self.detected().await?.flavour);
+        let rows = sqlx::query(self.sql(&sql))
             .bind(team.as_uuid())
             .bind(buckets.boundaries())
             .bind(buckets.end())
             .bind(post.map(|p| p.as_uuid()))
             .bind(platform.map(|p| p.as_str()))
+            .bind(buckets.first())
             .fetch_all(self.pool())
             .await
             .map_err(map_sqlx)?;

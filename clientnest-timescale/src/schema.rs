@@ -414,6 +414,13 @@ END
 $fn$
 "#;
 
+/// TimescaleDB: an index on the engagement aggregate by series, for the readers' per-series
+/// lookups (the series of a team by a skip scan, the last value before a range by one backward
+/// probe per counter); the aggregate's own indexes are per column.
+const TS_READ_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS engagement_hourly_series ON "{schema}".engagement_hourly (team_id, post_id, platform, hour DESC)
+"#;
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "tables", timescaledb: &[TABLES], plain: &[TABLES] },
@@ -425,6 +432,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         plain: &[PLAIN_ROLLUPS],
     },
     Migration { version: 4, name: "policies", timescaledb: &[TS_POLICIES], plain: &[] },
+    Migration { version: 5, name: "engagement_read_paths", timescaledb: &[TS_READ_INDEXES], plain: &[] },
 ];
 
 /// The hourly rollups (continuous aggregates, or plain rollup tables).
