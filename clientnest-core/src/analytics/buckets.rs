@@ -239,8 +239,13 @@ mod tests {
 
     #[test]
     fn kathmandu_days_are_not_on_whole_hours() {
-        let b = Buckets::new(&rollup("2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", Bucket::Day, chrono_tz::Asia::Kathmandu))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let b = Buckets::new(&rollup(
+            "2026-01-01T00:00:00Z",
+            "2026-01-03T00:00:00Z",
+            Bucket::Day,
+            chrono_tz::Asia::Kathmandu,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(!b.on_whole_hours());
         assert_eq!(b.first(), utc("2025-12-31T18:15:00Z"));
     }
@@ -266,7 +271,10 @@ mod tests {
     fn a_skipped_midnight_starts_the_day_when_the_clock_resumes() {
         // Chile skips 00:00-01:00 local on 2026-09-06.
         let zone = chrono_tz::America::Santiago;
-        let t = local_to_utc(zone, NaiveDate::from_ymd_opt(2026, 9, 6).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default());
+        let t = local_to_utc(
+            zone,
+            NaiveDate::from_ymd_opt(2026, 9, 6).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default(),
+        );
         assert_eq!(t.with_timezone(&zone).naive_local().hour(), 1);
     }
 }

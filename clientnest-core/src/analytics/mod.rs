@@ -6,6 +6,7 @@
 //! - [`rollups`]: what readers return, and the rules (gains, gap filling, percentiles, the
 //!   best-time grid) every backend applies the same way.
 //! - [`ports`]: [`AnalyticsWriter`] and one small reader per concern.
+//! - [`buffer`]: [`BufferedWriter`], a bounded, batching writer for hot paths.
 //!
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
@@ -38,20 +39,22 @@
 //! ```
 
 pub mod buckets;
+pub mod buffer;
 pub mod ports;
 pub mod rollups;
 pub mod rows;
 
 pub use buckets::{Bucket, Buckets, MAX_BUCKETS, Rollup, local_to_utc};
+pub use buffer::{AnyRow, BufferClosed, BufferConfig, BufferStats, BufferedWriter, Overflow, RecordOutcome};
 pub use ports::{
     AiMetricsReader, Analytics, AnalyticsMaintenance, AnalyticsWriter, CostReader, EngagementReader, EventReader,
     MetricReader, PerformanceReader,
 };
 pub use rollups::{
     AiBucket, AiSums, BestTimeCell, BestTimeQuery, CostTotal, DistinctUsers, EarlyEngagement, EngagementPoint,
-    EventCount, MAX_BEST_TIME_WINDOW_HOURS, MetricBucket, MetricQuery, PerformanceBucket, PerformanceQuery,
-    PostSeries, SeriesLast, TeamEngagementPoint, best_time_grid, distinct_users_filled, engagement_points,
-    percentile_cont, team_engagement_points,
+    EventCount, MAX_BEST_TIME_WINDOW_HOURS, MetricBucket, MetricQuery, PerformanceBucket, PerformanceQuery, PostSeries,
+    SeriesLast, TeamEngagementPoint, best_time_grid, distinct_users_filled, engagement_points, percentile_cont,
+    team_engagement_points,
 };
 pub use rows::{
     AiMetric, AnalyticsRow, Cost, EngagementCounter, EngagementCounts, EngagementSnapshot, Event, MAX_RESPONSE_TIME,

@@ -53,10 +53,9 @@ pub fn check_batch<R: AnalyticsRow>(rows: Vec<R>) -> Result<Vec<R>, Error> {
     for (i, row) in rows.into_iter().enumerate() {
         match row.checked() {
             Ok(row) => out.push(row),
-            Err(Error::Validation(ValidationErrors(fields))) => errors.extend(fields.into_iter().map(|f| FieldError {
-                field: format!("rows[{i}].{}", f.field),
-                ..f
-            })),
+            Err(Error::Validation(ValidationErrors(fields))) => {
+                errors.extend(fields.into_iter().map(|f| FieldError { field: format!("rows[{i}].{}", f.field), ..f }))
+            }
             Err(other) => return Err(other),
         }
     }
@@ -146,7 +145,14 @@ fn tags(list: &[String]) -> Result<(), validator::ValidationError> {
     if list.len() > 50 {
         return Err(validator::ValidationError::new(rule::MAX_LENGTH).with_message("at most 50 tags".into()));
     }
-    list.iter().try_for_each(|t| if t.chars().count() > 100 { Err(validator::ValidationError::new(rule::MAX_LENGTH).with_message("a tag is at most 100 characters".into())) } else { v::required_identifier(t) })
+    list.iter().try_for_each(|t| {
+        if t.chars().count() > 100 {
+            Err(validator::ValidationError::new(rule::MAX_LENGTH)
+                .with_message("a tag is at most 100 characters".into()))
+        } else {
+            v::required_identifier(t)
+        }
+    })
 }
 
 /// One product event (`events`): something a user did or the system noticed.
