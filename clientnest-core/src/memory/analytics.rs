@@ -208,11 +208,7 @@ impl AnalyticsWriter for MemoryAnalytics {
     }
 
     async fn append_metrics(&self, rows: Vec<Metric>) -> Result<u64> {
-        self.append(
-            rows,
-            |t| &mut t.metrics,
-            |r| (r.team_id, r.metric_name.clone(), canonical(&r.dimensions), r.time),
-        )
+        self.append(rows, |t| &mut t.metrics, |r| (r.team_id, r.metric_name.clone(), canonical(&r.dimensions), r.time))
     }
 
     async fn append_performance(&self, rows: Vec<Performance>) -> Result<u64> {
@@ -416,7 +412,9 @@ impl EventReader for MemoryAnalytics {
             let t = self.tables();
             for e in t.events.values().filter(|e| e.team_id == rollup.team) {
                 let Some(i) = buckets.index_of(e.time) else { continue };
-                let g = groups.entry((i, e.event_type.clone(), e.platform.map(Platform::as_str))).or_insert((e.platform, 0));
+                let g = groups
+                    .entry((i, e.event_type.clone(), e.platform.map(Platform::as_str)))
+                    .or_insert((e.platform, 0));
                 g.1 += 1;
             }
         }
