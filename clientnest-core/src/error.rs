@@ -77,6 +77,8 @@ pub mod store {
     pub const REDIS: &str = "redis";
     /// The in-memory backends (`clientnest_core::memory`).
     pub const MEMORY: &str = "memory";
+    /// TimescaleDB, or plain PostgreSQL holding the analytics tables (`clientnest-timescale`).
+    pub const TIMESCALE: &str = "timescaledb";
     /// Work done in the process with no store involved: encoding a value as JSON before it is
     /// cached, hashing a password, sealing a secret.
     pub const LOCAL: &str = "local";

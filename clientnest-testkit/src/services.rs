@@ -31,6 +31,16 @@ pub fn database_url() -> Option<String> {
     configured("DATABASE_URL", "PostgreSQL", "postgres://postgres@127.0.0.1:5432/test")
 }
 
+/// The TimescaleDB server (`TIMESCALE_URL`, e.g. `postgres://postgres@127.0.0.1:5433/test`):
+/// PostgreSQL with the `timescaledb` extension preloaded.
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn timescale_url() -> Option<String> {
+    configured("TIMESCALE_URL", "TimescaleDB", "postgres://postgres@127.0.0.1:5433/test")
+}
+
 /// The single Redis node (`REDIS_URL`, e.g. `redis://127.0.0.1:6379`).
 ///
 /// # Panics
