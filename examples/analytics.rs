@@ -100,7 +100,10 @@ async fn on_timescale(url: &str, out: &Path) -> Res<()> {
         run(Arc::new(store.clone()), out).await
     }
     .await;
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(store.pool()).await?;
+    // The schema name is a checked identifier (TimescaleConfig::with_schema).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
+        .execute(store.pool())
+        .await?;
     println!("dropped schema {schema}");
     store.close().await;
     outcome
@@ -235,7 +238,7 @@ async fn run(backend: Arc<dyn Analytics>, out: &Path) -> Res<()> {
                     b.model_used.clone(),
                     b.requests.to_string(),
                     b.tokens.to_string(),
-                    b.cost.round_dp(4).to_string(),
+                    format!("{:.4}", b.cost),
                     format!("{:.0}%", b.success_rate * 100.0),
                     format!("{:.0}", b.mean_response_us / 1000.0),
                 ]
@@ -254,7 +257,7 @@ async fn run(backend: Arc<dyn Analytics>, out: &Path) -> Res<()> {
                     b.model_used.clone(),
                     b.requests.to_string(),
                     b.tokens.to_string(),
-                    b.cost.round_dp(4).to_string(),
+                    format!("{:.4}", b.cost),
                     format!("{:.1}%", b.success_rate * 100.0),
                     format!("{:.0}", b.mean_response_us / 1000.0),
                 ]
@@ -273,7 +276,7 @@ async fn run(backend: Arc<dyn Analytics>, out: &Path) -> Res<()> {
                     c.billing_period.clone(),
                     c.service_type.clone(),
                     c.currency.clone(),
-                    c.amount.round_dp(2).to_string(),
+                    format!("{:.2}", c.amount),
                     c.entries.to_string(),
                 ]
             })
