@@ -127,7 +127,8 @@ impl BufferConfig {
         self
     }
 
-    /// Rows of one table written in one call, at least 1 (default [`DEFAULT_MAX_BATCH_ROWS`]).
+    /// Rows of one table written in one call, at least 1 and at most the capacity (cut to it
+    /// when the buffer is spawned) (default [`DEFAULT_MAX_BATCH_ROWS`]).
     #[must_use]
     pub fn with_max_batch_rows(mut self, rows: usize) -> Self {
         self.max_batch_rows = rows.max(1);

@@ -7,6 +7,9 @@
 //!   best-time grid) every backend applies the same way.
 //! - [`ports`]: [`AnalyticsWriter`] and one small reader per concern.
 //! - [`buffer`]: [`BufferedWriter`], a bounded, batching writer for hot paths.
+//! - [`measure`]: [`Measured`], a decorator recording each port call as a `performance` row
+//!   through the buffer.
+//! - [`csv`]: CSV export of any rollup or raw row stream, streamed line by line.
 //!
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
@@ -40,12 +43,16 @@
 
 pub mod buckets;
 pub mod buffer;
+pub mod csv;
+pub mod measure;
 pub mod ports;
 pub mod rollups;
 pub mod rows;
 
+pub use self::csv::{CsvField, CsvRecord, csv_stream};
 pub use buckets::{Bucket, Buckets, MAX_BUCKETS, Rollup, local_to_utc};
 pub use buffer::{AnyRow, BufferClosed, BufferConfig, BufferStats, BufferedWriter, Overflow, RecordOutcome};
+pub use measure::{DEFAULT_SERVICE, Measured, error_status, status_code};
 pub use ports::{
     AiMetricsReader, Analytics, AnalyticsMaintenance, AnalyticsWriter, CostReader, EngagementReader, EventReader,
     MetricReader, PerformanceReader,
