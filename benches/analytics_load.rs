@@ -419,7 +419,11 @@ FROM generate_series($2::int, $2::int + 47) AS i,
      LATERAL (SELECT greatest(0, (i * (3 + s % 11)) / 8 - CASE WHEN (i + s) % 97 = 0 THEN 1 ELSE 0 END)::bigint AS l) AS v"#;
 
 /// Load the rollup data day by day; the rows loaded and the wall time.
-async fn load_rollup_data(config: &Config, store: &TimescaleStore, start: DateTime<Utc>) -> BenchResult<(usize, Duration)> {
+async fn load_rollup_data(
+    config: &Config,
+    store: &TimescaleStore,
+    start: DateTime<Utc>,
+) -> BenchResult<(usize, Duration)> {
     let per_series = (DAYS * SNAPS_PER_DAY) as usize;
     let series = config.rollup_rows.div_ceil(per_series).max(config.teams);
     let sql = LOAD_DAY.replace("{schema}", store.schema());
@@ -457,14 +461,18 @@ fn raw_forms(schema: &str, ext: Option<&str>) -> Vec<RawForm> {
     let agg = |source: &str, time: &str| {
         let mut cols = String::new();
         for c in LAST_COLUMNS {
-            let _ = write!(cols, ",\n       (array_agg({c} ORDER BY {time} DESC) FILTER (WHERE {c} IS NOT NULL))[1] AS {c}");
+            let _ = write!(
+                cols,
+                ",\n       (array_agg({c} ORDER BY {time} DESC) FILTER (WHERE {c} IS NOT NULL))[1] AS {c}"
+            );
         }
         format!(
             "SELECT post_id, platform, width_bucket({time}, $2::timestamptz[]) - 1 AS bucket{cols}\n\
              FROM \"{schema}\".{source}\nWHERE team_id = $1 AND {time} < $3\nGROUP BY post_id, platform, bucket"
         )
     };
-    let mut forms = vec![RawForm { name: "raw table, array_agg (the adapter's raw form)", sql: agg("engagement", "time") }];
+    let mut forms =
+        vec![RawForm { name: "raw table, array_agg (the adapter's raw form)", sql: agg("engagement", "time") }];
     if let Some(ext) = ext {
         let mut cols = String::new();
         for c in LAST_COLUMNS {
@@ -483,7 +491,12 @@ fn raw_forms(schema: &str, ext: Option<&str>) -> Vec<RawForm> {
 }
 
 /// Run a raw form once: its rows as core's input.
-async fn run_raw(store: &TimescaleStore, form: &RawForm, team: TeamId, buckets: &Buckets) -> BenchResult<Vec<SeriesLast>> {
+async fn run_raw(
+    store: &TimescaleStore,
+    form: &RawForm,
+    team: TeamId,
+    buckets: &Buckets,
+) -> BenchResult<Vec<SeriesLast>> {
     let rows = sqlx::query(AssertSqlSafe(form.sql.clone()))
         .bind(team.as_uuid())
         .bind(buckets.boundaries())
@@ -566,7 +579,14 @@ async fn rollup_reads(
         if theirs != ours {
             return Err(format!("{}: `{}` gives another result than the library", target.label, form.name).into());
         }
-        reads.push(Read { target: target.label.clone(), phase, form: form.name.to_owned(), p50, p95, points: theirs.len() });
+        reads.push(Read {
+            target: target.label.clone(),
+            phase,
+            form: form.name.to_owned(),
+            p50,
+            p95,
+            points: theirs.len(),
+        });
     }
     Ok(reads)
 }
@@ -610,7 +630,10 @@ async fn rollup_part(config: &Config, target: &Target, store: &TimescaleStore) -
     let refreshed = Instant::now();
     store.refresh_rollups(Period::new(range.start - Span::days(1), range.end + Span::days(1))?).await?;
     let refresh = refreshed.elapsed();
-    eprintln!("==> {}: {rows} rows loaded in {load:.0?}, rollups refreshed in {refresh:.1?}; timing reads", target.label);
+    eprintln!(
+        "==> {}: {rows} rows loaded in {load:.0?}, rollups refreshed in {refresh:.1?}; timing reads",
+        target.label
+    );
     let mut reads = rollup_reads(config, target, store, ext.as_deref(), "").await?;
     let bytes = engagement_size(store).await?.total_bytes;
     let mut compressed = None;
@@ -677,7 +700,8 @@ fn report(config: &Config, ingest: &[Ingest], scales: &[Scale], reads: &[Read]) 
     println!("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |");
     for r in reads {
         let lib = reads.iter().find(|l| l.target == r.target && l.phase == r.phase && l.form.starts_with("library"));
-        let speedup = lib.map_or("-".to_owned(), |l| format!("{:.2}x", r.p50.as_secs_f64() / l.p50.as_secs_f64().max(1e-9)));
+        let speedup =
+            lib.map_or("-".to_owned(), |l| format!("{:.2}x", r.p50.as_secs_f64() / l.p50.as_secs_f64().max(1e-9)));
         let rows = scales.iter().find(|s| s.target == r.target).map_or(0, |s| s.rows);
         let data = if r.phase.is_empty() { "uncompressed" } else { r.phase };
         println!(
@@ -694,7 +718,10 @@ fn report(config: &Config, ingest: &[Ingest], scales: &[Scale], reads: &[Read]) 
         reads.iter().find(|r| r.target == target && r.phase.is_empty() && r.form.starts_with("library")).map(|r| r.p50)
     };
     let raw = |target: &str| {
-        reads.iter().find(|r| r.target == target && r.phase.is_empty() && r.form.starts_with("raw table, array_agg")).map(|r| r.p50)
+        reads
+            .iter()
+            .find(|r| r.target == target && r.phase.is_empty() && r.form.starts_with("raw table, array_agg"))
+            .map(|r| r.p50)
     };
     let plain_targets: Vec<&Scale> = scales.iter().filter(|s| s.flavour == Flavour::Plain).collect();
     if let Some(ts) = scales.iter().find(|s| s.flavour == Flavour::TimescaleDb) {
@@ -717,7 +744,9 @@ fn report(config: &Config, ingest: &[Ingest], scales: &[Scale], reads: &[Read]) 
     }
 
     println!("\n### Load, refresh and size of `engagement`\n");
-    println!("| target | flavour | rows | load rows/s | refresh s | size | compressed chunks | before | after | compression | compress s |");
+    println!(
+        "| target | flavour | rows | load rows/s | refresh s | size | compressed chunks | before | after | compression | compress s |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for s in scales {
         let (chunks, before, after, ratio_s, took) = match s.compressed {

@@ -39,10 +39,12 @@ use chrono_tz::Tz;
 use clientnest::analytics::{
     AiMetric, Analytics, AnalyticsWriter, BestTimeCell, BestTimeQuery, Bucket, BufferConfig, BufferedWriter, Cost,
     EngagementCounter, EngagementSnapshot, Overflow, Performance, PerformanceQuery, Rollup, TeamEngagementPoint,
+    csv_stream,
 };
 use clientnest::ids::{PostId, TeamId, UserId};
 use clientnest::memory::MemoryAnalytics;
 use clientnest::model::{FeatureType, Period, Platform};
+use futures::StreamExt;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rust_decimal::Decimal;
@@ -179,7 +181,7 @@ async fn run(backend: Arc<dyn Analytics>, out: &Path) -> Res<()> {
     let days = backend.team_engagement(Rollup::new(team, month, Bucket::Day).in_zone(Berlin)).await?;
     print_team_engagement(&days);
     let csv = out.join("team-engagement.csv");
-    let lines = write_csv(&csv, &days)?;
+    let lines = write_csv(&csv, &days).await?;
     println!("wrote {} ({lines} lines)", csv.display());
     let chart = out.join("engagement-per-day.svg");
     engagement_chart(&chart, &days)?;
@@ -622,26 +624,18 @@ fn print_best_time(grid: &[BestTimeCell]) {
 // CSV and charts
 // ---------------------------------------------------------------------------------------------
 
-/// The daily team rollup as CSV, one line per platform and day.
-fn write_csv(path: &Path, points: &[TeamEngagementPoint]) -> Res<usize> {
+/// The daily team rollup as CSV through core's streamed export (`csv_stream`: RFC 4180, a
+/// header line, then one line per platform and day as the stream yields it); the lines written.
+async fn write_csv(path: &Path, points: &[TeamEngagementPoint]) -> Res<usize> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut header = vec!["bucket".to_owned(), "platform".to_owned()];
-    for c in EngagementCounter::ALL {
-        header.push(format!("{c}_latest"));
-    }
-    for c in EngagementCounter::ALL {
-        header.push(format!("{c}_gained"));
-    }
-    write!(file, "{}\r\n", header.join(","))?;
-    for p in points {
-        let mut fields = vec![p.bucket.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), p.platform.to_string()];
-        let value = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-        fields.extend(EngagementCounter::ALL.iter().map(|c| value(p.latest.get(*c))));
-        fields.extend(EngagementCounter::ALL.iter().map(|c| value(p.gained.get(*c))));
-        write!(file, "{}\r\n", fields.join(","))?;
+    let mut lines = std::pin::pin!(csv_stream(futures::stream::iter(points.iter().copied().map(Ok))));
+    let mut n = 0;
+    while let Some(line) = lines.next().await {
+        file.write_all(line?.as_bytes())?;
+        n += 1;
     }
     file.flush()?;
-    Ok(points.len() + 1)
+    Ok(n)
 }
 
 /// Likes gained per day, stacked by platform.
