@@ -12,6 +12,9 @@ mod hostile;
 #[path = "conformance/relational.rs"]
 mod relational;
 
+#[path = "conformance/analytics.rs"]
+mod analytics;
+
 #[path = "conformance/dashmap_sessions.rs"]
 mod dashmap_sessions;
 

@@ -81,15 +81,16 @@ impl TimescaleStore {
     }
 
     /// TimescaleDB: refresh each continuous aggregate from the beginning up to the end of the
-    /// hour holding the last instant before `end` (only invalidated or never materialised
-    /// hours are recomputed, so this is cheap when little changed, and no hour below the
-    /// watermark is left unmaterialised). `CALL` outside any transaction, as TimescaleDB
-    /// requires.
+    /// hour holding the last instant before `end`, but never into the current (hot) hour, which
+    /// stays live as the refresh policies leave it. Only invalidated or never materialised hours
+    /// are recomputed, so this is cheap when little changed, and no hour below the watermark is
+    /// left unmaterialised. `CALL` outside any transaction, as TimescaleDB requires.
     async fn refresh_caggs(&self, d: &Detected, end: DateTime<Utc>) -> Result<()> {
         let end = ceil_hour(end).format("%Y-%m-%d %H:%M:%S+00");
         for cagg in HOURLY_ROLLUPS {
             let call = format!(
-                "CALL {ext}.refresh_continuous_aggregate('\"{schema}\".{cagg}', NULL, '{end}'::timestamptz)",
+                "CALL {ext}.refresh_continuous_aggregate('\"{schema}\".{cagg}', NULL, \
+                 least('{end}'::timestamptz, {ext}.time_bucket(INTERVAL '1 hour', now())))",
                 ext = d.ext,
                 schema = self.schema(),
             );

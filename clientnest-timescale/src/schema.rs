@@ -362,9 +362,10 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 
 -- Recompute the hourly rollups for every hour from the older of p_start and the watermark up
--- to the end of the hour holding the last instant before p_end, then raise the watermark to
--- there: late rows in the window show, and nothing below the watermark is left unmaterialised.
--- Serialised by a transaction-level advisory lock per schema.
+-- to the end of the hour holding the last instant before p_end (never into the current, hot
+-- hour, which stays live), then raise the watermark to there: late rows in the window show,
+-- and nothing below the watermark is left unmaterialised. Serialised by a transaction-level
+-- advisory lock per schema.
 CREATE FUNCTION "{schema}".clientnest_refresh_rollups(p_start timestamptz, p_end timestamptz)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -377,7 +378,8 @@ BEGIN
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('clientnest_refresh_rollups:{schema}'));
-    hi := date_bin(INTERVAL '1 hour', p_end - INTERVAL '1 microsecond', origin) + INTERVAL '1 hour';
+    hi := least(date_bin(INTERVAL '1 hour', p_end - INTERVAL '1 microsecond', origin) + INTERVAL '1 hour',
+                date_bin(INTERVAL '1 hour', now(), origin));
     SELECT watermark INTO wm FROM "{schema}".clientnest_rollup_watermarks WHERE name = 'engagement_hourly' FOR UPDATE;
     lo := CASE WHEN isfinite(p_start) THEN least(date_bin(INTERVAL '1 hour', p_start, origin), wm) ELSE p_start END;
     DELETE FROM "{schema}".engagement_hourly WHERE hour >= lo AND hour < hi;

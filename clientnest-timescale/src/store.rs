@@ -199,15 +199,15 @@ impl TimescaleStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(map_sqlx)?;
-            if let Some((_, recorded)) = applied.first() {
-                if recorded != flavour.as_str() {
-                    return Err(TsError::FlavourMismatch {
-                        schema: schema.clone(),
-                        recorded: Flavour::parse(recorded).map_or("unknown", Flavour::as_str),
-                        current: flavour.as_str(),
-                    }
-                    .into());
+            if let Some((_, recorded)) = applied.first()
+                && recorded != flavour.as_str()
+            {
+                return Err(TsError::FlavourMismatch {
+                    schema: schema.clone(),
+                    recorded: Flavour::parse(recorded).map_or("unknown", Flavour::as_str),
+                    current: flavour.as_str(),
                 }
+                .into());
             }
             for m in MIGRATIONS.iter().filter(|m| !applied.iter().any(|(v, _)| *v == m.version)) {
                 let statements = match flavour {

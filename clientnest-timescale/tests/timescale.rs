@@ -20,3 +20,6 @@ mod late;
 
 #[path = "timescale/readers.rs"]
 mod readers;
+
+#[path = "timescale/conformance.rs"]
+mod conformance;

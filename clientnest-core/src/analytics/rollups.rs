@@ -281,21 +281,21 @@ pub struct PerformanceBucket {
 }
 
 /// The continuous percentile of sorted values, exactly as PostgreSQL's `percentile_cont`
-/// computes it (1-based position `1 + p * (n - 1)`, linear interpolation in `f64`); `None` for
-/// no values.
+/// computes it (0-based position `p * (n - 1)`, then `lo + (hi - lo) * fraction` in `f64`, the
+/// same operations in the same order, so every backend gets the same bits); `None` for no
+/// values or a `p` that is not a number. `p` outside 0 to 1 is clamped (PostgreSQL refuses it).
 pub fn percentile_cont(sorted: &[i64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+    if sorted.is_empty() || p.is_nan() {
         return None;
     }
-    let loc = 1.0 + p * (sorted.len() - 1) as f64;
-    let lo = loc.floor();
-    let hi = loc.ceil();
-    let first = sorted[lo as usize - 1] as f64;
+    let pos = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor(), pos.ceil());
+    let first = *sorted.get(lo as usize)? as f64;
+    let second = *sorted.get(hi as usize)? as f64;
     if hi == lo {
         return Some(first);
     }
-    let second = sorted[hi as usize - 1] as f64;
-    Some(first + (second - first) * (loc - lo))
+    Some(first + (second - first) * (pos - lo))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,4 +434,117 @@ pub struct MetricBucket {
     pub sum: f64,
     /// The value of the latest sample (the greatest value among samples at that same instant).
     pub last: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::analytics::{Bucket, Rollup};
+
+    use EngagementCounter::*;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).single().unwrap_or_else(|| panic!("a valid time"))
+    }
+
+    fn days(from: u32, to: u32) -> Buckets {
+        let range = Period::new(at(from, 0), at(to, 0)).unwrap_or_else(|e| panic!("{e}"));
+        Buckets::new(&Rollup::new(TeamId::new(), range, Bucket::Day)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn last(post: PostId, bucket: Option<usize>, pairs: &[(EngagementCounter, i64)]) -> SeriesLast {
+        let last = pairs.iter().fold(EngagementCounts::default(), |c, (k, v)| c.with(*k, *v));
+        SeriesLast { post_id: post, platform: Platform::Instagram, bucket, last }
+    }
+
+    #[test]
+    fn percentile_cont_matches_postgresql() {
+        // Values PostgreSQL 15 returns for `percentile_cont(p) WITHIN GROUP (ORDER BY x)`.
+        let four = [1, 2, 3, 4];
+        assert_eq!(percentile_cont(&four, 0.5), Some(2.5));
+        assert_eq!(percentile_cont(&four, 0.25), Some(1.75));
+        assert_eq!(percentile_cont(&four, 0.95), Some(3.849_999_999_999_999_6));
+        assert_eq!(percentile_cont(&four, 0.99), Some(3.969_999_999_999_999_8));
+        assert_eq!(percentile_cont(&four, 0.0), Some(1.0));
+        assert_eq!(percentile_cont(&four, 1.0), Some(4.0));
+        // PostgreSQL gives 6.3 and 0.7000000000000001; counting from a 1-based position
+        // (`1 + p * (n - 1)`) gives 6.299999999999999 and 0.7000000000000006.
+        assert_eq!(percentile_cont(&[0, 7], 0.9), Some(6.3));
+        assert_eq!(percentile_cont(&[0, 7], 0.1), Some(0.700_000_000_000_000_1));
+        assert_eq!(percentile_cont(&[42], 0.99), Some(42.0));
+        assert_eq!(percentile_cont(&[], 0.5), None);
+        assert_eq!(percentile_cont(&four, f64::NAN), None);
+        assert_eq!(percentile_cont(&four, 1.5), Some(4.0), "clamped, never out of bounds");
+        assert_eq!(percentile_cont(&four, -1.0), Some(1.0));
+        assert_eq!(percentile_cont(&[i64::MAX, i64::MAX], 0.5), Some(i64::MAX as f64));
+    }
+
+    #[test]
+    fn engagement_points_edge_cases() {
+        let b = days(2, 5);
+        let post = PostId::new();
+        // Only values before the range: carried through every bucket with gain 0.
+        let carried = engagement_points(&b, [last(post, None, &[(Likes, 5)])]);
+        assert_eq!(carried.len(), 3);
+        assert!(carried.iter().all(|p| p.latest.get(Likes) == Some(5) && p.gained.get(Likes) == Some(0)));
+        assert!(carried.iter().all(|p| p.latest.get(Views).is_none() && p.gained.get(Views).is_none()));
+        // A series with nothing reported at all is left out.
+        assert!(engagement_points(&b, [last(post, None, &[])]).is_empty());
+        // A bucket index past the end is ignored; a drop is a negative gain; first report counts
+        // from zero.
+        let rows = [
+            last(post, Some(0), &[(Likes, 10)]),
+            last(post, Some(2), &[(Likes, 4), (Views, 3)]),
+            last(post, Some(9), &[(Likes, 1000)]),
+        ];
+        let got = engagement_points(&b, rows);
+        let likes: Vec<_> = got.iter().map(|p| (p.latest.get(Likes), p.gained.get(Likes))).collect();
+        assert_eq!(likes, [(Some(10), Some(10)), (Some(10), Some(0)), (Some(4), Some(-6))]);
+        let views: Vec<_> = got.iter().map(|p| p.gained.get(Views)).collect();
+        assert_eq!(views, [None, None, Some(3)]);
+        // Saturating, never overflowing.
+        let extreme =
+            engagement_points(&b, [last(post, None, &[(Likes, i64::MAX)]), last(post, Some(0), &[(Likes, 0)])]);
+        assert_eq!(extreme[0].gained.get(Likes), Some(-i64::MAX));
+    }
+
+    #[test]
+    fn team_points_sum_only_reported_posts() {
+        let b = days(2, 4);
+        let (one, two) = (PostId::new(), PostId::new());
+        let got = team_engagement_points(&b, [last(one, Some(0), &[(Likes, 3)]), last(two, Some(1), &[(Likes, 4)])]);
+        let likes: Vec<_> = got.iter().map(|p| (p.latest.get(Likes), p.gained.get(Likes))).collect();
+        assert_eq!(likes, [(Some(3), Some(3)), (Some(7), Some(4))]);
+    }
+
+    #[test]
+    fn best_time_grid_cells() {
+        let early = |published_at, gained| EarlyEngagement {
+            post_id: PostId::new(),
+            platform: Platform::Facebook,
+            published_at,
+            gained,
+        };
+        // Monday 2026-11-02 23:00 UTC is Tuesday 00:00 in Berlin.
+        let rows = [early(at(2, 23), Some(10)), early(at(2, 23), Some(5)), early(at(3, 9), None)];
+        let grid = best_time_grid(chrono_tz::Europe::Berlin, rows);
+        assert_eq!(grid.len(), 168);
+        assert_eq!((grid[0].weekday, grid[0].hour, grid[167].weekday, grid[167].hour), (0, 0, 6, 23));
+        let tuesday = grid[24];
+        assert_eq!((tuesday.weekday, tuesday.hour, tuesday.posts, tuesday.total_gained), (1, 0, 2, 15));
+        assert_eq!(tuesday.mean_gained, Some(7.5));
+        assert_eq!(grid.iter().map(|c| c.posts).sum::<u64>(), 2, "a post without the counter is not counted");
+        assert!(grid.iter().filter(|c| c.posts == 0).all(|c| c.mean_gained.is_none() && c.total_gained == 0));
+        let utc = best_time_grid(Tz::UTC, [early(at(2, 23), Some(1))]);
+        assert_eq!(utc[23].posts, 1);
+    }
+
+    #[test]
+    fn distinct_users_fill_every_bucket() {
+        let b = days(2, 5);
+        let got = distinct_users_filled(&b, [(2, 4), (7, 9)]);
+        assert_eq!(got.iter().map(|d| d.users).collect::<Vec<_>>(), [0, 0, 4]);
+    }
 }

@@ -136,6 +136,20 @@ fn extra_counters(j: &serde_json::Value) -> Result<(), validator::ValidationErro
     }
 }
 
+/// `numeric(12,4)` and `>= 0`, as the doc of [`Cost::cost_amount`] states (the billing rule
+/// `v::money_amount` is `numeric(10,2)`, too narrow for per-request costs).
+fn cost_amount(d: &Decimal) -> Result<(), validator::ValidationError> {
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(validator::ValidationError::new(rule::RANGE).with_message("must be zero or more".into()));
+    }
+    if v::decimal_fits(d, 12, 4) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new(rule::PRECISION)
+            .with_message("must fit numeric(12,4): under 100,000,000 with at most 4 decimals".into()))
+    }
+}
+
 fn optional_line(s: &str) -> Result<(), validator::ValidationError> {
     v::no_nul(s)?;
     v::one_line(s)
@@ -493,7 +507,7 @@ pub struct Cost {
     #[validate(length(max = 50), custom(function = "v::required_identifier"))]
     pub service_type: String,
     /// Amount, zero or more, fitting `numeric(12,4)`.
-    #[validate(custom(function = "v::money_amount"))]
+    #[validate(custom(function = "cost_amount"))]
     pub cost_amount: Decimal,
     /// ISO 4217 code; totals are per currency, never summed across currencies.
     #[validate(custom(function = "v::currency"))]

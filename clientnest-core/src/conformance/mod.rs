@@ -28,6 +28,15 @@
 //!   [`relational_cross_port_conformance!`](crate::relational_cross_port_conformance) (tenancy,
 //!   paging every list, cascades, membership); the umbrella
 //!   [`relational_conformance!`](crate::relational_conformance) expands all thirteen;
+//! - analytics side: [`analytics_writer_conformance!`](crate::analytics_writer_conformance),
+//!   [`engagement_conformance!`](crate::engagement_conformance),
+//!   [`performance_conformance!`](crate::performance_conformance),
+//!   [`ai_metrics_conformance!`](crate::ai_metrics_conformance),
+//!   [`cost_conformance!`](crate::cost_conformance), [`event_conformance!`](crate::event_conformance),
+//!   [`metric_conformance!`](crate::metric_conformance) and
+//!   [`analytics_maintenance_conformance!`](crate::analytics_maintenance_conformance) (retention,
+//!   refresh, limits); the umbrella [`analytics_conformance!`](crate::analytics_conformance)
+//!   expands all eight;
 //! - apart: [`reseal_conformance!`](crate::reseal_conformance), the optional re-seal sweep.
 //!
 //! Every function is registered in exactly one macro; each macro's names are also a `pub const`
@@ -81,6 +90,7 @@ use chrono::Duration;
 
 use crate::clock::ManualClock;
 
+pub mod analytics;
 pub mod hostile;
 pub mod kv;
 pub mod registry;

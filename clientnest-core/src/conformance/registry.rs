@@ -1,7 +1,8 @@
 //! Registration: one macro per port, each turning that port's conformance functions into
 //! `#[tokio::test]`s, and the same names as a `pub const` list, both produced from one token
-//! list (so a list cannot drift from its macro). The umbrellas [`kv_conformance!`] and
-//! [`relational_conformance!`] expand every per-port macro of their side.
+//! list (so a list cannot drift from its macro). The umbrellas [`kv_conformance!`],
+//! [`relational_conformance!`] and [`analytics_conformance!`] expand every per-port macro of
+//! their side.
 //!
 //! Every public conformance function is in exactly one list of [`registered`], or in
 //! [`OUTSIDE_MACROS`]; the core test `registered::every_conformance_function_is_registered_once`
@@ -9,6 +10,7 @@
 //!
 //! [`kv_conformance!`]: crate::kv_conformance
 //! [`relational_conformance!`]: crate::relational_conformance
+//! [`analytics_conformance!`]: crate::analytics_conformance
 
 /// Expands to one `#[tokio::test]` per listed conformance function of `$module`, each calling
 /// `$factory().await` for a fresh harness.
@@ -258,15 +260,82 @@ register! { $ {
     reseal_conformance => RESEAL_TESTS, relational [reseal_sweep_pages_and_resumes]
 } }
 
+register! { $
+    /// Generates one `#[tokio::test]` per analytics conformance test
+    /// ([`analytics`](crate::conformance::analytics)), each on a fresh harness from `$factory`, an
+    /// `async fn() -> Harness<S>` (or `Option<Harness<S>>`, `None` skipping) where `S`
+    /// implements [`Analytics`](crate::analytics::Analytics): every per-port macro of the
+    /// analytics side. The tests use fixed times and fresh teams, not the harness's clock, so
+    /// `TimeControl::Real` is fine.
+    ///
+    /// ```no_run
+    /// use clientnest_core::conformance::{Harness, TimeControl};
+    /// use clientnest_core::memory::MemoryAnalytics;
+    /// use std::sync::Arc;
+    ///
+    /// async fn harness() -> Harness<MemoryAnalytics> {
+    ///     Harness { store: Arc::new(MemoryAnalytics::new()), time: TimeControl::Real }
+    /// }
+    ///
+    /// clientnest_core::analytics_conformance!(harness);
+    /// # fn main() {}
+    /// ```
+    analytics_conformance, ANALYTICS_PORTS {
+        /// The writer's checks and keys, read back through every reader: `S:`
+        /// [`Analytics`](crate::analytics::Analytics).
+        analytics_writer_conformance => ANALYTICS_WRITER_TESTS, analytics [
+            analytics_rows_round_trip, analytics_bad_row_refuses_batch, analytics_resent_rows_replace,
+        ]
+        /// Engagement history and best time to post: `S:` the writer and
+        /// [`EngagementReader`](crate::analytics::EngagementReader).
+        engagement_conformance => ENGAGEMENT_TESTS, analytics [
+            engagement_post_days_in_zone, engagement_non_whole_hour_zone, engagement_team_sums_over_posts,
+            best_time_grid_in_zone, best_time_window_bounds,
+        ]
+        /// Service performance: `S:` the writer and
+        /// [`PerformanceReader`](crate::analytics::PerformanceReader).
+        performance_conformance => PERFORMANCE_TESTS, analytics [
+            performance_percentiles_per_minute, performance_per_hour_and_service_filter,
+        ]
+        /// AI metrics: `S:` the writer and [`AiMetricsReader`](crate::analytics::AiMetricsReader).
+        ai_metrics_conformance => AI_METRICS_TESTS, analytics [ai_rollup_per_day_and_month_in_zone]
+        /// Costs: `S:` the writer and [`CostReader`](crate::analytics::CostReader).
+        cost_conformance => COST_TESTS, analytics [costs_per_period_service_and_currency]
+        /// Events: `S:` the writer and [`EventReader`](crate::analytics::EventReader).
+        event_conformance => EVENT_TESTS, analytics [events_counts_and_distinct_users]
+        /// Metrics: `S:` the writer and [`MetricReader`](crate::analytics::MetricReader).
+        metric_conformance => METRIC_TESTS, analytics [metrics_rollup_with_dimension_filter]
+        /// Retention, refresh, bucket limits and extreme times across every reader: `S:`
+        /// [`Analytics`](crate::analytics::Analytics).
+        analytics_maintenance_conformance => ANALYTICS_MAINTENANCE_TESTS, analytics [
+            maintenance_drop_before_removes_old_rows, maintenance_refresh_keeps_reads_and_shows_late_rows,
+            maintenance_too_many_buckets_refused, maintenance_extreme_times_round_trip,
+        ]
+    }
+}
+
 /// Public conformance functions no macro registers, because they take more than a harness or
 /// are followed by a backend's own checks; each backend calls them itself: the queue's
 /// dead-letter retention (given the retention the store was built with), the hostile-input
 /// census (the PostgreSQL adapter then checks its tables), one hostile case, private hosts
-/// after opting in (given a store that opted in), and the re-seal sweep helper.
-pub const OUTSIDE_MACROS: &[&str] =
-    &["queue_dead_letter_retention", "hostile_inputs", "check_case", "private_hosts_when_opted_in", "sweep"];
+/// after opting in (given a store that opted in), the re-seal sweep helper, and the agreement of
+/// `ai_usage` and `ai_metrics` (given a relational harness and an analytics backend).
+pub const OUTSIDE_MACROS: &[&str] = &[
+    "queue_dead_letter_retention",
+    "hostile_inputs",
+    "check_case",
+    "private_hosts_when_opted_in",
+    "sweep",
+    "ai_usage_and_ai_metrics_agree",
+];
 
-/// Every registration list, `(macro, names)`: both sides' ports, then the re-seal sweep.
+/// Every registration list, `(macro, names)`: the key-value, relational and analytics ports,
+/// then the re-seal sweep.
 pub fn registered() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
-    KV_PORTS.iter().chain(RELATIONAL_PORTS).copied().chain([("reseal_conformance", RESEAL_TESTS)])
+    KV_PORTS
+        .iter()
+        .chain(RELATIONAL_PORTS)
+        .chain(ANALYTICS_PORTS)
+        .copied()
+        .chain([("reseal_conformance", RESEAL_TESTS)])
 }

@@ -515,3 +515,36 @@ impl AnalyticsMaintenance for MemoryAnalytics {
         Ok(dropped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    #[test]
+    fn containment_follows_jsonb() {
+        let stored = serde_json::json!({ "a": 1, "b": { "c": [1, 2, { "d": "x" }] } });
+        assert!(json_contains(&stored, &serde_json::json!({})));
+        assert!(json_contains(&stored, &serde_json::json!({ "a": 1.0 })));
+        assert!(json_contains(&stored, &serde_json::json!({ "b": { "c": [{ "d": "x" }, 2] } })));
+        assert!(!json_contains(&stored, &serde_json::json!({ "b": { "c": [3] } })));
+        assert!(!json_contains(&stored, &serde_json::json!({ "a": "1" })));
+        assert!(!json_contains(&stored, &serde_json::json!([])));
+        assert_eq!(canonical(&serde_json::json!({ "b": 1, "a": { "d": 2, "c": 3 } })), r#"{"a":{"c":3,"d":2},"b":1}"#);
+    }
+
+    #[tokio::test]
+    async fn drop_before_counts_the_rows_it_drops() {
+        let a = MemoryAnalytics::new();
+        let team = TeamId::new();
+        let t = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).single().unwrap_or_else(|| panic!("a time"));
+        let events = vec![Event::new(team, "a", t), Event::new(team, "b", t + Duration::hours(1))];
+        a.append_events(events).await.unwrap_or_else(|e| panic!("{e}"));
+        let metrics = vec![Metric::new(team, "m", 1.0, t), Metric::new(team, "m", 2.0, t - Duration::days(1))];
+        a.append_metrics(metrics).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.drop_before(t + Duration::minutes(1)).await.unwrap_or_else(|e| panic!("{e}")), 3);
+        assert_eq!(a.drop_before(t + Duration::minutes(1)).await.unwrap_or_else(|e| panic!("{e}")), 0);
+        assert_eq!(a.tables().events.len(), 1);
+    }
+}

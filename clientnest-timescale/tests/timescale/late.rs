@@ -115,7 +115,6 @@ async fn hourly_rollups_show_recent_rows_at_once_and_late_rows_after_a_refresh()
         t.store.append_engagement(vec![likes(team, post, now - Duration::minutes(1), 4)]).await.unwrap();
         let recent = Period::new(now - Duration::minutes(1), now).unwrap();
         assert_eq!(latest_likes(&t, team, post, recent, Bucket::Hour, Tz::UTC).await.last(), Some(&Some(4)), "{name}");
-
         // Old rows, refreshed into the rollup.
         let day = Period::new(at("2026-11-02T00:00:00Z"), at("2026-11-03T00:00:00Z")).unwrap();
         t.store.append_engagement(vec![likes(team, post, at("2026-11-02T10:15:00Z"), 10)]).await.unwrap();
@@ -134,6 +133,15 @@ async fn hourly_rollups_show_recent_rows_at_once_and_late_rows_after_a_refresh()
         t.store.append_engagement(vec![likes(team, post, at("2026-11-05T08:00:00Z"), 25)]).await.unwrap();
         let later = Period::new(at("2026-11-05T00:00:00Z"), at("2026-11-06T00:00:00Z")).unwrap();
         assert_eq!(latest_likes(&t, team, post, later, Bucket::Day, Tz::UTC).await, [Some(25)], "{name}");
+        // A refresh reaching into the future leaves the hot hour live: a newer row shows at once.
+        t.store
+            .refresh_rollups(Period::new(now - Duration::hours(2), now + Duration::hours(2)).unwrap())
+            .await
+            .unwrap();
+        t.store.append_engagement(vec![likes(team, post, Utc::now(), 5)]).await.unwrap();
+        let recent = Period::new(now - Duration::minutes(1), Utc::now() + Duration::seconds(1)).unwrap();
+        assert_eq!(latest_likes(&t, team, post, recent, Bucket::Hour, Tz::UTC).await.last(), Some(&Some(5)), "{name}");
+
         t.drop().await;
     }
 }
