@@ -3,7 +3,7 @@
 //! The data layer of a social media management platform, as a set of crates an application
 //! embeds: domain types, validation and ports in [`clientnest_core`], in-memory backends for
 //! tests, and adapters for PostgreSQL ([`postgres`], feature `postgres`), Redis ([`redis`],
-//! feature `redis`) and analytics on TimescaleDB or plain PostgreSQL ([`timescale`], feature
+//! feature `redis`) and analytics on TimescaleDB or plain PostgreSQL (`timescale`, feature
 //! `timescale`). This facade re-exports them.
 //!
 //! ```
