@@ -2,8 +2,9 @@
 //!
 //! The data layer of a social media management platform, as a set of crates an application
 //! embeds: domain types, validation and ports in [`clientnest_core`], in-memory backends for
-//! tests, and adapters for PostgreSQL ([`postgres`], feature `postgres`) and Redis ([`redis`],
-//! feature `redis`). This facade re-exports them.
+//! tests, and adapters for PostgreSQL ([`postgres`], feature `postgres`), Redis ([`redis`],
+//! feature `redis`) and analytics on TimescaleDB or plain PostgreSQL (`timescale`, feature
+//! `timescale`). This facade re-exports them.
 //!
 //! ```
 //! use clientnest::prelude::*;
@@ -32,3 +33,5 @@ pub use clientnest_core::*;
 pub use clientnest_postgres as postgres;
 #[cfg(feature = "redis")]
 pub use clientnest_redis as redis;
+#[cfg(feature = "timescale")]
+pub use clientnest_timescale as timescale;
