@@ -442,7 +442,10 @@ impl AiMetricsReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        sums.sort_by(|a, b| (a.bucket, a.feature_type, &a.model_used).cmp(&(b.bucket, b.feature_type, &b.model_used)));
+        // Features by their stored name, as the port orders them (not by declaration order).
+        sums.sort_by(|a, b| {
+            (a.bucket, a.feature_type.as_str(), &a.model_used).cmp(&(b.bucket, b.feature_type.as_str(), &b.model_used))
+        });
         Ok(sums.into_iter().map(|s| s.finish(&buckets)).collect())
     }
 }
@@ -504,7 +507,14 @@ impl EventReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| (a.bucket, &a.event_type, a.platform).cmp(&(b.bucket, &b.event_type, b.platform)));
+        // Platforms by their stored name, `None` first, as the port orders them.
+        out.sort_by(|a, b| {
+            (a.bucket, &a.event_type, a.platform.map(|p| p.as_str())).cmp(&(
+                b.bucket,
+                &b.event_type,
+                b.platform.map(|p| p.as_str()),
+            ))
+        });
         Ok(out)
     }
 

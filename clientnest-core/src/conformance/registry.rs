@@ -298,11 +298,11 @@ register! { $
             performance_percentiles_per_minute, performance_per_hour_and_service_filter,
         ]
         /// AI metrics: `S:` the writer and [`AiMetricsReader`](crate::analytics::AiMetricsReader).
-        ai_metrics_conformance => AI_METRICS_TESTS, analytics [ai_rollup_per_day_and_month_in_zone]
+        ai_metrics_conformance => AI_METRICS_TESTS, analytics [ai_rollup_per_day_and_month_in_zone, ai_rollup_orders_features_by_stored_name]
         /// Costs: `S:` the writer and [`CostReader`](crate::analytics::CostReader).
         cost_conformance => COST_TESTS, analytics [costs_per_period_service_and_currency]
         /// Events: `S:` the writer and [`EventReader`](crate::analytics::EventReader).
-        event_conformance => EVENT_TESTS, analytics [events_counts_and_distinct_users, events_hours_across_dst_changes]
+        event_conformance => EVENT_TESTS, analytics [events_counts_and_distinct_users, events_hours_across_dst_changes, events_order_platforms_by_stored_name]
         /// Metrics: `S:` the writer and [`MetricReader`](crate::analytics::MetricReader).
         metric_conformance => METRIC_TESTS, analytics [metrics_rollup_with_dimension_filter]
         /// Retention, refresh, bucket limits and extreme times across every reader: `S:`

@@ -131,3 +131,24 @@ pub async fn ai_rollup_per_day_and_month_in_zone<S: AnalyticsWriter + AiMetricsR
     let fresh = rollup(TeamId::new(), at(2026, 10, 1, 0, 0), at(2026, 12, 31, 0, 0), Bucket::Month, berlin);
     assert!(s.ai_rollup(fresh).await.expect("fresh team").is_empty());
 }
+
+/// Within a bucket, features are ordered by their stored name (`content_generation` <
+/// `response_generation` < `sentiment_analysis`), not by declaration order, in every backend.
+pub async fn ai_rollup_orders_features_by_stored_name<S: AnalyticsWriter + AiMetricsReader + ?Sized>(h: &Harness<S>) {
+    let s = &*h.store;
+    let team = TeamId::new();
+    let t = at(2026, 11, 2, 8, 0);
+    s.append_ai_metrics(vec![
+        request(team, t, FeatureType::SentimentAnalysis, "m", 1, 1, 1, 1.0),
+        request(team, t, FeatureType::ResponseGeneration, "m", 1, 1, 1, 1.0),
+        request(team, t, FeatureType::ContentGeneration, "m", 1, 1, 1, 1.0),
+    ])
+    .await
+    .expect("append");
+    let day = rollup(team, at(2026, 11, 2, 0, 0), at(2026, 11, 3, 0, 0), Bucket::Day, chrono_tz::Tz::UTC);
+    let order: Vec<FeatureType> = s.ai_rollup(day).await.expect("rollup").iter().map(|b| b.feature_type).collect();
+    assert_eq!(
+        order,
+        vec![FeatureType::ContentGeneration, FeatureType::ResponseGeneration, FeatureType::SentimentAnalysis]
+    );
+}

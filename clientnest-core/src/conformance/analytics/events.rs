@@ -109,3 +109,20 @@ pub async fn events_hours_across_dst_changes<S: AnalyticsWriter + EventReader + 
         s.distinct_users(autumn).await.expect("autumn users").into_iter().map(|d| (d.bucket, d.users)).collect();
     assert_eq!(autumn_users, vec![(at(2026, 10, 25, 0, 0), 1), (at(2026, 10, 25, 1, 0), 1)]);
 }
+
+/// Within a bucket and type, platforms are ordered by their stored name (`None` first, then
+/// `linkedin` < `twitter`), not by declaration order, in every backend.
+pub async fn events_order_platforms_by_stored_name<S: AnalyticsWriter + EventReader + ?Sized>(h: &Harness<S>) {
+    let s = &*h.store;
+    let team = TeamId::new();
+    let t = at(2026, 11, 2, 8, 0);
+    let ev = |platform: Option<Platform>| {
+        let mut e = Event::new(team, "post_published", t);
+        e.platform = platform;
+        e
+    };
+    s.append_events(vec![ev(Some(Platform::Twitter)), ev(Some(Platform::LinkedIn)), ev(None)]).await.expect("append");
+    let day = rollup(team, at(2026, 11, 2, 0, 0), at(2026, 11, 3, 0, 0), Bucket::Day, Tz::UTC);
+    let order: Vec<Option<Platform>> = s.event_counts(day).await.expect("counts").iter().map(|c| c.platform).collect();
+    assert_eq!(order, vec![None, Some(Platform::LinkedIn), Some(Platform::Twitter)]);
+}
