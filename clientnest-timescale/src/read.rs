@@ -27,7 +27,7 @@ use clientnest_core::analytics::{
     DistinctUsers, EarlyEngagement, EngagementCounts, EngagementPoint, EngagementReader, EngagementSnapshot,
     EventCount, EventReader, MetricBucket, MetricQuery, MetricReader, PerformanceBucket, PerformanceQuery,
     PerformanceReader, PostSeries, Rollup, SeriesLast, TeamEngagementPoint, best_time_grid, distinct_users_filled,
-    engagement_points, team_engagement_points,
+    engagement_points, sort_in_port_order, team_engagement_points,
 };
 use clientnest_core::ids::{PostId, TeamId};
 use clientnest_core::model::{FeatureType, Period, Platform};
@@ -253,6 +253,23 @@ fn bucket_index(row: &PgRow) -> Result<Option<usize>> {
     Ok(usize::try_from(b).ok())
 }
 
+impl TimescaleStore {
+    /// A team rollup's query with its first four parameters bound: `$1` the team, `$2` the
+    /// bucket boundaries, `$3` the first bucket's start, `$4` the last bucket's end.
+    fn team_buckets_query(
+        &self,
+        template: &str,
+        team: TeamId,
+        buckets: &Buckets,
+    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        sqlx::query(self.sql(template))
+            .bind(team.as_uuid())
+            .bind(buckets.boundaries())
+            .bind(buckets.first())
+            .bind(buckets.end())
+    }
+}
+
 /// A bucket index that must be inside the range.
 fn in_range_bucket(row: &PgRow, buckets: &Buckets) -> Result<usize> {
     match bucket_index(row)? {
@@ -409,7 +426,7 @@ impl PerformanceReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| (a.bucket, &a.service_name, &a.endpoint).cmp(&(b.bucket, &b.service_name, &b.endpoint)));
+        sort_in_port_order(&mut out);
         Ok(out)
     }
 }
@@ -419,15 +436,9 @@ impl AiMetricsReader for TimescaleStore {
     async fn ai_rollup(&self, rollup: Rollup) -> Result<Vec<AiBucket>> {
         let buckets = Buckets::new(&rollup)?;
         let template = if buckets.on_whole_hours() { AI_HOURLY } else { AI_RAW };
-        let rows = sqlx::query(self.sql(template))
-            .bind(rollup.team.as_uuid())
-            .bind(buckets.boundaries())
-            .bind(buckets.first())
-            .bind(buckets.end())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        let mut sums = rows
+        let rows =
+            self.team_buckets_query(template, rollup.team, &buckets).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        let sums = rows
             .iter()
             .map(|row| {
                 Ok(AiSums {
@@ -442,11 +453,9 @@ impl AiMetricsReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        // Features by their stored name, as the port orders them (not by declaration order).
-        sums.sort_by(|a, b| {
-            (a.bucket, a.feature_type.as_str(), &a.model_used).cmp(&(b.bucket, b.feature_type.as_str(), &b.model_used))
-        });
-        Ok(sums.into_iter().map(|s| s.finish(&buckets)).collect())
+        let mut out: Vec<AiBucket> = sums.into_iter().map(|s| s.finish(&buckets)).collect();
+        sort_in_port_order(&mut out);
+        Ok(out)
     }
 }
 
@@ -472,9 +481,7 @@ impl CostReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| {
-            (&a.billing_period, &a.service_type, &a.currency).cmp(&(&b.billing_period, &b.service_type, &b.currency))
-        });
+        sort_in_port_order(&mut out);
         Ok(out)
     }
 }
@@ -483,14 +490,8 @@ impl CostReader for TimescaleStore {
 impl EventReader for TimescaleStore {
     async fn event_counts(&self, rollup: Rollup) -> Result<Vec<EventCount>> {
         let buckets = Buckets::new(&rollup)?;
-        let rows = sqlx::query(self.sql(EVENTS))
-            .bind(rollup.team.as_uuid())
-            .bind(buckets.boundaries())
-            .bind(buckets.first())
-            .bind(buckets.end())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let rows =
+            self.team_buckets_query(EVENTS, rollup.team, &buckets).fetch_all(self.pool()).await.map_err(map_sqlx)?;
         let mut out = rows
             .iter()
             .map(|row| {
@@ -520,11 +521,8 @@ impl EventReader for TimescaleStore {
 
     async fn distinct_users(&self, rollup: Rollup) -> Result<Vec<DistinctUsers>> {
         let buckets = Buckets::new(&rollup)?;
-        let rows = sqlx::query(self.sql(DISTINCT_USERS))
-            .bind(rollup.team.as_uuid())
-            .bind(buckets.boundaries())
-            .bind(buckets.first())
-            .bind(buckets.end())
+        let rows = self
+            .team_buckets_query(DISTINCT_USERS, rollup.team, &buckets)
             .fetch_all(self.pool())
             .await
             .map_err(map_sqlx)?;
@@ -540,11 +538,8 @@ impl EventReader for TimescaleStore {
 impl MetricReader for TimescaleStore {
     async fn metric_rollup(&self, rollup: Rollup, query: MetricQuery) -> Result<Vec<MetricBucket>> {
         let buckets = Buckets::new(&rollup)?;
-        let rows = sqlx::query(self.sql(METRICS))
-            .bind(rollup.team.as_uuid())
-            .bind(buckets.boundaries())
-            .bind(buckets.first())
-            .bind(buckets.end())
+        let rows = self
+            .team_buckets_query(METRICS, rollup.team, &buckets)
             .bind(&query.metric_name)
             .bind(&query.dimensions)
             .fetch_all(self.pool())
@@ -563,7 +558,7 @@ impl MetricReader for TimescaleStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        out.sort_by_key(|b| b.bucket);
+        sort_in_port_order(&mut out);
         Ok(out)
     }
 }

@@ -59,9 +59,9 @@ pub use ports::{
 };
 pub use rollups::{
     AiBucket, AiSums, BestTimeCell, BestTimeQuery, CostTotal, DistinctUsers, EarlyEngagement, EngagementPoint,
-    EventCount, MAX_BEST_TIME_WINDOW_HOURS, MetricBucket, MetricQuery, PerformanceBucket, PerformanceQuery, PostSeries,
-    SeriesLast, TeamEngagementPoint, best_time_grid, distinct_users_filled, engagement_points, percentile_cont,
-    team_engagement_points,
+    EventCount, MAX_BEST_TIME_WINDOW_HOURS, MetricBucket, MetricQuery, PerformanceBucket, PerformanceQuery, PortOrder,
+    PostSeries, SeriesLast, TeamEngagementPoint, best_time_grid, distinct_users_filled, engagement_points,
+    percentile_cont, sort_in_port_order, team_engagement_points,
 };
 pub use rows::{
     AiMetric, AnalyticsRow, Cost, EngagementCounter, EngagementCounts, EngagementSnapshot, Event, MAX_DIMENSIONS_BYTES,

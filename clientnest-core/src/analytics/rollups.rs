@@ -436,6 +436,62 @@ pub struct MetricBucket {
     pub last: f64,
 }
 
+// ---------------------------------------------------------------------------------------------
+// The order readers return rows in
+// ---------------------------------------------------------------------------------------------
+
+/// The order a reader returns its rows in, as the port docs state it; one rule for every
+/// backend (choices compare by their stored name, `None` first, not by declaration order).
+pub trait PortOrder {
+    /// The key rows are sorted by.
+    type Key<'a>: Ord
+    where
+        Self: 'a;
+
+    /// This row's key.
+    fn order_key(&self) -> Self::Key<'_>;
+}
+
+/// Sort rows into the order their port documents.
+pub fn sort_in_port_order<T: PortOrder>(rows: &mut [T]) {
+    rows.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+}
+
+impl PortOrder for PerformanceBucket {
+    type Key<'a> = (DateTime<Utc>, &'a str, &'a str);
+    fn order_key(&self) -> Self::Key<'_> {
+        (self.bucket, &self.service_name, &self.endpoint)
+    }
+}
+
+impl PortOrder for AiBucket {
+    type Key<'a> = (DateTime<Utc>, &'static str, &'a str);
+    fn order_key(&self) -> Self::Key<'_> {
+        (self.bucket, self.feature_type.as_str(), &self.model_used)
+    }
+}
+
+impl PortOrder for CostTotal {
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    fn order_key(&self) -> Self::Key<'_> {
+        (&self.billing_period, &self.service_type, &self.currency)
+    }
+}
+
+impl PortOrder for EventCount {
+    type Key<'a> = (DateTime<Utc>, &'a str, Option<&'static str>);
+    fn order_key(&self) -> Self::Key<'_> {
+        (self.bucket, &self.event_type, self.platform.map(Platform::as_str))
+    }
+}
+
+impl PortOrder for MetricBucket {
+    type Key<'a> = DateTime<Utc>;
+    fn order_key(&self) -> Self::Key<'_> {
+        self.bucket
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
