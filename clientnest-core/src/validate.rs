@@ -107,6 +107,9 @@ pub mod rule {
     pub const PRIVATE_HOST: &str = "private_host";
     /// A session permission outside the grammar of [`permission`](super::permission).
     pub const PERMISSION_GRAMMAR: &str = "permission_grammar";
+    /// A media content hash that is not a SHA-256 digest as 64 lowercase hex characters; also
+    /// the name of the PostgreSQL CHECK that guards `post_media.content_hash`.
+    pub const CONTENT_HASH: &str = "chk_post_media_content_hash";
 }
 
 fn verr(code: &'static str, message: impl Into<Cow<'static, str>>) -> validator::ValidationError {
@@ -176,6 +179,16 @@ pub fn required_text(s: &str) -> Result<(), validator::ValidationError> {
 /// The seed's email format, as the `chk_users_email_format` CHECK states it.
 pub fn email(s: &str) -> Result<(), validator::ValidationError> {
     if EMAIL_RE.is_match(s) { Ok(()) } else { Err(verr(rule::EMAIL, "is not an email address")) }
+}
+
+/// A SHA-256 digest as 64 lowercase hex characters, as the `chk_post_media_content_hash`
+/// CHECK states it (`^[0-9a-f]{64}$`).
+pub fn sha256_hex(s: &str) -> Result<(), validator::ValidationError> {
+    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        Err(verr(rule::CONTENT_HASH, "must be a SHA-256 digest as 64 lowercase hex characters"))
+    }
 }
 
 /// An absolute `http` or `https` URL with a host, without NUL or whitespace.
@@ -550,6 +563,7 @@ fn known_rule(code: &str) -> &'static str {
         HASHTAG_WORD,
         PRIVATE_HOST,
         PERMISSION_GRAMMAR,
+        CONTENT_HASH,
     ]
     .into_iter()
     .find(|r| *r == code)
@@ -613,6 +627,19 @@ impl Checks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_hash_is_lowercase_sha256_hex() {
+        let ok = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert!(sha256_hex(ok).is_ok());
+        for bad in
+            [&ok[1..], &ok.to_uppercase(), &format!("{ok}0"), &format!("{}g", &ok[1..]), "", &format!("{}\n", &ok[1..])]
+        {
+            let e = sha256_hex(bad).expect_err(bad);
+            assert_eq!(e.code, rule::CONTENT_HASH);
+        }
+        assert_eq!(known_rule(rule::CONTENT_HASH), rule::CONTENT_HASH);
+    }
 
     #[test]
     fn email_follows_the_seed_check() {

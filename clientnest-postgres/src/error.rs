@@ -114,6 +114,7 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ("chk_billing_amount", "amount", rule::RANGE),
     ("chk_post_media_file_size", "file_size", rule::RANGE),
     ("chk_post_media_order_index", "order_index", rule::RANGE),
+    (rule::CONTENT_HASH, "content_hash", rule::CONTENT_HASH),
     ("chk_templates_usage_count", "usage_count", rule::RANGE),
     ("chk_schedules_retry_count", "retry_count", rule::RANGE),
     ("chk_schedules_lease", "status", "chk_schedules_lease"),

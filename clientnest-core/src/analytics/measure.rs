@@ -218,6 +218,8 @@ measured! {
         fn delete_post(&self, team: TeamId, id: PostId) -> Result<()>;
         fn list_posts(&self, team: TeamId, filter: PostFilter, page: PageRequest) -> Result<Page<Post>>;
         fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>>;
+        fn attach_media(&self, team: TeamId, post: PostId, media: NewPostMedia) -> Result<PostMedia>;
+        fn detach_media(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia>;
     }
     CommentRepository "comments" {
         fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport>;

@@ -1,14 +1,16 @@
 //! Posts and their media: created together, imported in bulk all or nothing, kept fitting their
-//! platforms on update; delete cascades to media and schedules.
+//! platforms on update and as media are attached and detached (under the store's one lock, so
+//! concurrent attaches get distinct `order_index` values); delete cascades to media and schedules.
 
 use async_trait::async_trait;
 
 use super::store::{MemoryStore, Tables, page_desc};
 use crate::constraint::{FK_POSTS_TEAM, FK_POSTS_USER};
 use crate::error::{Entity, Error, Result};
-use crate::ids::{PostId, TeamId};
+use crate::ids::{PostId, PostMediaId, TeamId};
 use crate::model::{
-    ImportedPost, NewPost, Post, PostFilter, PostStatus, PostUpdate, PostWithMedia, check_platform_fit, import_records,
+    ImportedPost, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostStatus, PostUpdate, PostWithMedia,
+    check_platform_fit, detach_from, import_records,
 };
 use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::PostRepository;
@@ -90,5 +92,29 @@ impl PostRepository for MemoryStore {
         let t = self.tables();
         let rows = t.posts.values().filter(|p| p.team_id == team && p.status == PostStatus::Published);
         Ok(page_desc(rows, &page, Post::cursor).map(|p| t.with_media(p)))
+    }
+
+    async fn attach_media(&self, team: TeamId, post: PostId, media: NewPostMedia) -> Result<PostMedia> {
+        media.check()?;
+        let now = self.now();
+        let mut t = self.tables();
+        let mut next = t.team_post(team, post)?.clone();
+        let fit = t.platforms_to_fit(&next);
+        let attached = media.attach_to(&mut next, &t.media_kinds(post), &fit, now)?;
+        t.media.entry(post).or_default().push(attached.clone());
+        t.posts.insert(post, next);
+        Ok(attached)
+    }
+
+    async fn detach_media(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia> {
+        let now = self.now();
+        let mut t = self.tables();
+        let mut next = t.team_post(team, post).map_err(|_| Error::not_found(Entity::PostMedia, media))?.clone();
+        let mut items = t.media.get(&post).cloned().unwrap_or_default();
+        let fit = t.platforms_to_fit(&next);
+        let removed = detach_from(&mut next, &mut items, media, &fit, now)?;
+        t.media.insert(post, items);
+        t.posts.insert(post, next);
+        Ok(removed)
     }
 }

@@ -37,8 +37,8 @@ pub use job::{
 };
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{
-    Dimensions, ImportedPost, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
-    check_import, check_platform_fit, import_records, platform_fit,
+    Dimensions, ImportedPost, MAX_MEDIA, NewPost, NewPostMedia, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
+    check_import, check_platform_fit, detach_from, import_records, platform_fit,
 };
 pub use rate::{Quota, RateDecision, gcra};
 pub use schedule::{

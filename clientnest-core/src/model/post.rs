@@ -6,7 +6,7 @@ use validator::Validate;
 
 use super::choices::{MediaType, Platform, PostStatus};
 use crate::clock::to_micros;
-use crate::error::{Error, FieldError};
+use crate::error::{Entity, Error, FieldError};
 use crate::ids::{PostId, PostMediaId, TeamId, UserId};
 use crate::validate::{self as v, Checks, rule};
 
@@ -74,9 +74,15 @@ pub struct PostMedia {
     pub dimensions: Option<Dimensions>,
     /// Alternative text: at most 1000 characters, no NUL; blank when none.
     pub alt_text: String,
-    /// Position in the post, from 0, in the order the media were given.
+    /// Position in the post: the items of a post are numbered 0..n-1 in the order they were
+    /// given, then attached ([`PostRepository::attach_media`] appends; detaching renumbers).
+    ///
+    /// [`PostRepository::attach_media`]: crate::ports::PostRepository::attach_media
     pub order_index: i32,
-    /// Creation time (UTC, microseconds): the post's own `created_at`.
+    /// SHA-256 of the file's bytes as 64 lowercase hex characters; `None` when unknown.
+    pub content_hash: Option<String>,
+    /// Creation time (UTC, microseconds): the post's own `created_at` for media created with
+    /// the post, the time of the attach for media attached later.
     pub created_at: DateTime<Utc>,
 }
 
@@ -89,7 +95,8 @@ pub struct PostWithMedia {
     pub media: Vec<PostMedia>,
 }
 
-/// A media item to attach; its `order_index` is its position in [`NewPost::media`].
+/// A media item to store with a new post (its `order_index` is its position in
+/// [`NewPost::media`]) or to attach to an existing one (appended last).
 #[derive(Debug, Clone, Validate)]
 pub struct NewPostMedia {
     /// Image, video or other kind; must suit every target platform.
@@ -105,13 +112,106 @@ pub struct NewPostMedia {
     /// Alternative text: at most 1000 characters, no NUL; may be blank.
     #[validate(length(max = 1000), custom(function = "v::no_nul"))]
     pub alt_text: String,
+    /// SHA-256 of the file's bytes as 64 lowercase hex characters (rule
+    /// [`CONTENT_HASH`](rule::CONTENT_HASH)); `None` when unknown.
+    #[validate(custom(function = "v::sha256_hex"))]
+    pub content_hash: Option<String>,
 }
 
 impl NewPostMedia {
-    /// A media item without dimensions or alt text.
+    /// A media item without dimensions, alt text or content hash.
     pub fn new(media_type: MediaType, file_url: impl Into<String>, file_size: i64) -> Self {
-        Self { media_type, file_url: file_url.into(), file_size, dimensions: None, alt_text: String::new() }
+        Self {
+            media_type,
+            file_url: file_url.into(),
+            file_size,
+            dimensions: None,
+            alt_text: String::new(),
+            content_hash: None,
+        }
     }
+
+    /// With the SHA-256 of the file's bytes, as 64 lowercase hex characters (checked when
+    /// stored, not here).
+    pub fn with_content_hash(mut self, sha256_hex: impl Into<String>) -> Self {
+        self.content_hash = Some(sha256_hex.into());
+        self
+    }
+
+    /// The field rules of this item on its own: errors name the bare field (`content_hash`),
+    /// as a PostgreSQL CHECK on `post_media` reports it.
+    pub fn check(&self) -> Result<(), Error> {
+        v::check(self)
+    }
+
+    /// The stored item of this input attached last to `post`, whose media kinds are
+    /// `existing` (in `order_index` order), checked: the field rules ([`NewPostMedia::check`]),
+    /// at most [`MAX_MEDIA`] items, and the post's text and new media set still fitting every
+    /// platform of `fit` (its own and its live schedules'). On success the item gets the next
+    /// `order_index` (`existing.len()`) and `created_at` = `now`, and the post's `updated_at`
+    /// becomes `now` (times truncated to microseconds); on error `post` is unchanged.
+    pub fn attach_to(
+        self,
+        post: &mut Post,
+        existing: &[MediaType],
+        fit: &[Platform],
+        now: DateTime<Utc>,
+    ) -> Result<PostMedia, Error> {
+        let mut c = Checks::of(&self);
+        c.ensure(existing.len() < MAX_MEDIA, "media", rule::MAX_LENGTH, "at most 35 media items");
+        let mut kinds = existing.to_vec();
+        kinds.push(self.media_type);
+        for e in platform_fit(&post.content, &kinds, fit) {
+            c.push(e);
+        }
+        c.finish()?;
+        let at = to_micros(now);
+        let order_index = i32::try_from(existing.len()).unwrap_or(i32::MAX);
+        post.updated_at = at;
+        Ok(self.record(post.id, order_index, at))
+    }
+
+    fn record(self, post_id: PostId, order_index: i32, created_at: DateTime<Utc>) -> PostMedia {
+        PostMedia {
+            id: PostMediaId::new(),
+            post_id,
+            media_type: self.media_type,
+            file_url: self.file_url,
+            file_size: self.file_size,
+            dimensions: self.dimensions,
+            alt_text: self.alt_text,
+            order_index,
+            content_hash: self.content_hash,
+            created_at,
+        }
+    }
+}
+
+/// The most media items a post holds ([`NewPost::media`], and attaching to a stored post).
+pub const MAX_MEDIA: usize = 35;
+
+/// Detach the item `id` from `post`, whose media are `media` (in `order_index` order): the item
+/// removed as it was stored, the rest renumbered 0..n-1 keeping their order, and the post's
+/// `updated_at` set to `now` (truncated to microseconds). `NotFound` (`post_media`) when `id`
+/// is not one of `media`; a validation error when the post's text and remaining media no
+/// longer fit a platform of `fit` (its own and its live schedules'), e.g. the one video of a
+/// YouTube post. On error nothing is changed.
+pub fn detach_from(
+    post: &mut Post,
+    media: &mut Vec<PostMedia>,
+    id: PostMediaId,
+    fit: &[Platform],
+    now: DateTime<Utc>,
+) -> Result<PostMedia, Error> {
+    let at = media.iter().position(|m| m.id == id).ok_or_else(|| Error::not_found(Entity::PostMedia, id))?;
+    let kinds: Vec<MediaType> = media.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, m)| m.media_type).collect();
+    check_platform_fit(&post.content, &kinds, fit)?;
+    let removed = media.remove(at);
+    for (m, i) in media.iter_mut().zip(0..) {
+        m.order_index = i;
+    }
+    post.updated_at = to_micros(now);
+    Ok(removed)
 }
 
 /// A post to create, with its media, in one step.
@@ -144,7 +244,7 @@ pub struct NewPost {
     pub metadata: serde_json::Value,
     /// Target platforms; the text and media must fit each one. Empty means none yet.
     pub platforms: Vec<Platform>,
-    /// At most 35 media items, stored in this order (`order_index` = position).
+    /// At most 35 ([`MAX_MEDIA`]) media items, stored in this order (`order_index` = position).
     #[validate(nested)]
     pub media: Vec<NewPostMedia>,
 }
@@ -170,7 +270,7 @@ impl NewPost {
     /// All rules: the field rules and the fit to every target platform.
     pub fn check(&self) -> Result<(), Error> {
         let mut c = Checks::of(self);
-        c.ensure(self.media.len() <= 35, "media", rule::MAX_LENGTH, "at most 35 media items");
+        c.ensure(self.media.len() <= MAX_MEDIA, "media", rule::MAX_LENGTH, "at most 35 media items");
         let kinds: Vec<MediaType> = self.media.iter().map(|m| m.media_type).collect();
         for e in platform_fit(&self.content, &kinds, &self.platforms) {
             c.push(e);
@@ -189,22 +289,7 @@ impl NewPost {
     /// The record of a checked input, created at `at` (already truncated).
     fn build(self, team: TeamId, at: DateTime<Utc>) -> PostWithMedia {
         let id = PostId::new();
-        let media = self
-            .media
-            .into_iter()
-            .zip(0..)
-            .map(|(m, order_index)| PostMedia {
-                id: PostMediaId::new(),
-                post_id: id,
-                media_type: m.media_type,
-                file_url: m.file_url,
-                file_size: m.file_size,
-                dimensions: m.dimensions,
-                alt_text: m.alt_text,
-                order_index,
-                created_at: at,
-            })
-            .collect();
+        let media = self.media.into_iter().zip(0..).map(|(m, order_index)| m.record(id, order_index, at)).collect();
         let post = Post {
             id,
             user_id: self.user_id,

@@ -105,6 +105,23 @@ pub trait PostRepository: Send + Sync {
     async fn list_posts(&self, team: TeamId, filter: PostFilter, page: PageRequest) -> Result<Page<Post>>;
     /// The team feed: published posts, newest first, with their media.
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>>;
+    /// Append one media item to a post of the team, at the next `order_index` (the item count),
+    /// and return it as stored; its `created_at` and the post's `updated_at` become now.
+    ///
+    /// The input's field rules are checked first ([`NewPostMedia::check`]: errors name the bare
+    /// field, e.g. `content_hash`), then, with the post locked: `NotFound` (`posts`) when the post
+    /// is not the team's; at most [`MAX_MEDIA`] items (`media`, `max_length`); the post's text
+    /// and new media set must fit its platforms and its live schedules' (`media`,
+    /// `platform_media_count` / `platform_media_kind`). Concurrent attaches to one post are
+    /// serialised, so each gets its own `order_index`. Nothing is written on error.
+    async fn attach_media(&self, team: TeamId, post: PostId, media: NewPostMedia) -> Result<PostMedia>;
+    /// Remove one media item from a post of the team and return it as it was stored (so the
+    /// caller can delete its object); the remaining items are renumbered 0..n-1 in their order
+    /// and the post's `updated_at` becomes now, in the same transaction. `NotFound`
+    /// (`post_media`) when the item is not that post's or the post is not the team's; the post's
+    /// text and remaining media must still fit its platforms and live schedules (e.g. the one
+    /// video of a YouTube post cannot be detached), else a validation error on `media`.
+    async fn detach_media(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia>;
 }
 
 /// Comments and responses (`comments`, `responses`), reached through their account's team.

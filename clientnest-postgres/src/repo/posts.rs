@@ -1,6 +1,7 @@
 //! Posts (`posts`) and their media (`post_media`): a post and its media are written by one
 //! statement; the feed reads a page of posts with their media in one round trip; imports use
-//! `UNNEST` arrays.
+//! `UNNEST` arrays. Attaching and detaching media lock the post row (`FOR UPDATE`) for the
+//! transaction, so concurrent changes to one post's media are serialised.
 //!
 //! Every column of both tables is named here, once per form: the column lists
 //! ([`post_columns!`], [`media_columns!`]), the binders ([`bind_post`], [`MediaColumns`],
@@ -9,10 +10,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clientnest_core::constraint::FK_POSTS_TEAM;
-use clientnest_core::ids::{PostId, TeamId, UserId};
+use clientnest_core::ids::{PostId, PostMediaId, TeamId, UserId};
 use clientnest_core::model::{
-    Dimensions, ImportedPost, MediaType, NewPost, Platform, Post, PostFilter, PostMedia, PostUpdate, PostWithMedia,
-    check_platform_fit, import_records, platforms_to_fit,
+    Dimensions, ImportedPost, MediaType, NewPost, NewPostMedia, Platform, Post, PostFilter, PostMedia, PostUpdate,
+    PostWithMedia, check_platform_fit, detach_from, import_records, platforms_to_fit,
 };
 use clientnest_core::page::{Page, PageRequest};
 use clientnest_core::ports::PostRepository;
@@ -45,7 +46,7 @@ macro_rules! post_values {
 /// The columns of `post_media`, in the order [`MediaColumns::bind`] binds their arrays.
 macro_rules! media_columns {
     () => {
-        "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at"
+        "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at, content_hash"
     };
 }
 
@@ -114,6 +115,7 @@ struct MediaColumns {
     alt_texts: Vec<String>,
     order: Vec<i32>,
     created: Vec<DateTime<Utc>>,
+    hashes: Vec<Option<String>>,
 }
 
 impl MediaColumns {
@@ -127,9 +129,10 @@ impl MediaColumns {
         self.alt_texts.push(m.alt_text.clone());
         self.order.push(m.order_index);
         self.created.push(m.created_at);
+        self.hashes.push(m.content_hash.clone());
     }
 
-    /// Bind the nine arrays in [`media_columns!`] order.
+    /// Bind the ten arrays in [`media_columns!`] order.
     fn bind(self, q: PgQuery) -> PgQuery {
         q.bind(self.ids)
             .bind(self.post_ids)
@@ -140,6 +143,7 @@ impl MediaColumns {
             .bind(self.alt_texts)
             .bind(self.order)
             .bind(self.created)
+            .bind(self.hashes)
     }
 }
 
@@ -253,7 +257,7 @@ ORDER BY created_at DESC, id DESC LIMIT $4"#;
 
 /// One statement: the post core built (`$1`-`$16`, [`bind_post`]), only if its author `$2` is
 /// an active member of its team `$3` (membership and user rows locked `FOR SHARE`), then its
-/// media from the arrays `$17`-`$25` ([`MediaColumns`]; each row's post is the inserted one).
+/// media from the arrays `$17`-`$26` ([`MediaColumns`]; each row's post is the inserted one).
 pub(crate) const CREATE: &str = concat!(
     "WITH p AS (\n INSERT INTO posts (",
     post_columns!(),
@@ -264,9 +268,10 @@ pub(crate) const CREATE: &str = concat!(
     "\n RETURNING *\n), m AS (\n INSERT INTO post_media (",
     media_columns!(),
     r#")
- SELECT u.id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index, u.created_at
+ SELECT u.id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index, u.created_at,
+        u.content_hash
  FROM p CROSS JOIN UNNEST($17::uuid[], $18::uuid[], $19::text[], $20::text[], $21::int8[], $22::jsonb[],
-                          $23::text[], $24::int4[], $25::timestamptz[]) AS u("#,
+                          $23::text[], $24::int4[], $25::timestamptz[], $26::text[]) AS u("#,
     media_columns!(),
     r#")
  RETURNING *
@@ -292,14 +297,41 @@ FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::json
 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $17)"#
 );
 
-/// Media core built, from the column arrays `$1`-`$9` ([`MediaColumns`]).
+/// Media core built, from the column arrays `$1`-`$10` ([`MediaColumns`]).
 const IMPORT_MEDIA: &str = concat!(
     "INSERT INTO post_media (",
     media_columns!(),
     r#")
 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[],
-                     $8::int4[], $9::timestamptz[])"#
+                     $8::int4[], $9::timestamptz[], $10::text[])"#
 );
+
+/// One media item core built for the post `$11` (locked by [`LOCK_FOR_UPDATE`]), from
+/// one-element arrays `$1`-`$10` ([`MediaColumns`]), and the post's `updated_at` set to `$12`.
+const ATTACH: &str = concat!(
+    "WITH m AS (\n INSERT INTO post_media (",
+    media_columns!(),
+    r#")
+ SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[],
+                      $8::int4[], $9::timestamptz[], $10::text[])
+)
+UPDATE posts SET updated_at = $12 WHERE id = $11"#
+);
+
+/// The media of post `$1` as a JSON array in `order_index` order (the post locked first).
+const MEDIA_OF: &str = r#"
+SELECT COALESCE(jsonb_agg(to_jsonb(m) ORDER BY m.order_index), '[]'::jsonb)
+FROM post_media m WHERE m.post_id = $1"#;
+
+/// Detach: delete media item `$1` of post `$2`, renumber the rest from the arrays `$3` (ids)
+/// and `$4` (new `order_index`, core computed), and set the post's `updated_at` to `$5`. One
+/// statement, so the item count and order never show a gap.
+const DETACH: &str = r#"
+WITH d AS (DELETE FROM post_media WHERE id = $1 AND post_id = $2),
+     r AS (UPDATE post_media m SET order_index = u.order_index
+           FROM UNNEST($3::uuid[], $4::int4[]) AS u(id, order_index)
+           WHERE m.id = u.id AND m.post_id = $2 AND m.order_index <> u.order_index)
+UPDATE posts SET updated_at = $5 WHERE id = $2"#;
 
 /// The post `$1` of team `$2`, locked, with its media kinds and the platforms of its live
 /// schedules (which an edit must keep fitting).
@@ -425,5 +457,75 @@ impl PostRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
         self.keyed_page(FEED, team.0, &page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]
+    async fn attach_media(&self, team: TeamId, post: PostId, media: NewPostMedia) -> Result<PostMedia> {
+        media.check()?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let locked = sqlx::query(LOCK_FOR_UPDATE)
+                .bind(post.0)
+                .bind(team.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?
+                .ok_or_else(|| Error::not_found(Entity::Post, post))?;
+            let kinds: Vec<MediaType> = choices_column(&locked, "media_kinds").map_err(map_sqlx)?;
+            let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
+            let mut row: Post = record(&locked)?;
+            let fit = platforms_to_fit(&row.platforms, live);
+            let attached = media.attach_to(&mut row, &kinds, &fit, now)?;
+            let mut cols = MediaColumns::default();
+            cols.push(&attached);
+            cols.bind(sqlx::query(ATTACH))
+                .bind(post.0)
+                .bind(row.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            Ok(attached)
+        }
+        .await;
+        finish(tx, outcome).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]
+    async fn detach_media(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let locked = sqlx::query(LOCK_FOR_UPDATE)
+                .bind(post.0)
+                .bind(team.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx)?
+                .ok_or_else(|| Error::not_found(Entity::PostMedia, media))?;
+            let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
+            let mut row: Post = record(&locked)?;
+            let Json(mut items) = sqlx::query_scalar::<_, Json<Vec<PostMedia>>>(MEDIA_OF)
+                .bind(post.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            let fit = platforms_to_fit(&row.platforms, live);
+            let removed = detach_from(&mut row, &mut items, media, &fit, now)?;
+            let ids: Vec<Uuid> = items.iter().map(|m| m.id.0).collect();
+            let order: Vec<i32> = items.iter().map(|m| m.order_index).collect();
+            sqlx::query(DETACH)
+                .bind(media.0)
+                .bind(post.0)
+                .bind(ids)
+                .bind(order)
+                .bind(row.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            Ok(removed)
+        }
+        .await;
+        finish(tx, outcome).await
     }
 }
