@@ -126,6 +126,8 @@ pub enum Entity {
     CacheEntry,
     /// A temporary value; named `temp` in messages.
     TempValue,
+    /// A media object on object storage; named `media` in messages.
+    Media,
 }
 
 impl Entity {
@@ -151,6 +153,7 @@ impl Entity {
             Entity::Job => "jobs",
             Entity::CacheEntry => "cache",
             Entity::TempValue => "temp",
+            Entity::Media => "media",
         }
     }
 }
@@ -207,6 +210,13 @@ pub enum CryptoFailure {
     /// A valid webhook signature that was already accepted once inside its window.
     #[error("webhook signature replayed")]
     SignatureReplayed,
+    /// A presigned URL past its expiry time.
+    #[error("presigned URL expired")]
+    PresignedUrlExpired,
+    /// A URL that is not a presigned URL of this store (another base, a missing or repeated
+    /// parameter, a path that is not a media key).
+    #[error("malformed presigned URL")]
+    MalformedPresignedUrl,
 }
 
 /// The error of every ClientNest port, whatever the backend.

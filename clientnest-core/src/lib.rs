@@ -35,6 +35,7 @@ pub mod constraint;
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod media;
 pub mod model;
 pub mod page;
 pub mod ports;

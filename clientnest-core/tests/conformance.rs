@@ -20,3 +20,6 @@ mod dashmap_sessions;
 
 #[path = "conformance/registered.rs"]
 mod registered;
+
+#[path = "conformance/media.rs"]
+mod media;

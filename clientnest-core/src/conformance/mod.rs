@@ -93,6 +93,7 @@ use crate::clock::ManualClock;
 pub mod analytics;
 pub mod hostile;
 pub mod kv;
+pub mod media;
 pub mod registry;
 pub mod relational;
 

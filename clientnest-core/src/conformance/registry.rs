@@ -181,6 +181,8 @@ register! { $
             posts_create_with_media_in_order, posts_create_published_sets_published_at, posts_platform_text_limits,
             posts_platform_media_rules, posts_field_rules, posts_references, posts_update_rechecks_platform_fit,
             posts_list_filters_by_status, posts_feed_published_newest_first, posts_import_all_or_nothing,
+            posts_attach_media_appends_with_content_hash, posts_attach_media_refusals, posts_attach_media_concurrently,
+            posts_detach_media_renumbers,
         ]
         /// Comments and responses: `S:` users, teams, accounts and
         /// [`CommentRepository`](crate::ports::CommentRepository).
@@ -314,6 +316,21 @@ register! { $
     }
 }
 
+register! { $ {
+    /// Generates one `#[tokio::test]` per media conformance test
+    /// ([`media`](crate::conformance::media)), each on a fresh harness from `$factory`, an
+    /// `async fn() -> Harness<S>` (or `Option<Harness<S>>`, `None` skipping) where `S`
+    /// implements [`MediaStore`](crate::media::MediaStore) and
+    /// [`PresignedClient`](crate::conformance::media::PresignedClient).
+    media_conformance => MEDIA_TESTS, media [
+        media_put_get_head_delete, media_get_ranges, media_list_per_team_and_post,
+        media_keys_outside_the_team_are_refused, media_content_mismatch_is_refused,
+        media_oversized_upload_is_aborted_early, media_failed_body_leaves_nothing,
+        media_dropped_upload_leaves_nothing, media_large_upload_round_trips, media_presigned_get_and_put,
+        media_presigned_urls_expire_and_resist_tampering,
+    ]
+} }
+
 /// Public conformance functions no macro registers, because they take more than a harness or
 /// are followed by a backend's own checks; each backend calls them itself: the queue's
 /// dead-letter retention (given the retention the store was built with), the hostile-input
@@ -337,5 +354,5 @@ pub fn registered() -> impl Iterator<Item = (&'static str, &'static [&'static st
         .chain(RELATIONAL_PORTS)
         .chain(ANALYTICS_PORTS)
         .copied()
-        .chain([("reseal_conformance", RESEAL_TESTS)])
+        .chain([("reseal_conformance", RESEAL_TESTS), ("media_conformance", MEDIA_TESTS)])
 }

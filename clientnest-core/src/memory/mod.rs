@@ -26,7 +26,9 @@ mod webhooks;
 mod tests;
 
 mod kv;
+mod media;
 
 pub use analytics::MemoryAnalytics;
 pub use kv::MemoryKv;
+pub use media::MemoryMediaStore;
 pub use store::MemoryStore;
