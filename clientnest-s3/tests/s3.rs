@@ -3,3 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "s3/backup.rs"]
 mod backup;
+#[path = "s3/server.rs"]
+mod server;

@@ -59,6 +59,71 @@ pub fn redis_cluster_urls() -> Option<String> {
     configured("REDIS_CLUSTER_URLS", "Redis Cluster", "redis://127.0.0.1:7000,redis://127.0.0.1:7001")
 }
 
+/// The S3-compatible server (`S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`), which checks request
+/// signatures; [`s3_settings`] has the bucket and credentials that go with it.
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn s3_endpoint() -> Option<String> {
+    configured("S3_ENDPOINT", "S3", "http://127.0.0.1:9000")
+}
+
+/// How to reach the S3-compatible server of `scripts/s3`: its endpoint and bucket, and the
+/// credentials and region to sign requests with. The secret is left out of `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`.
+    pub endpoint: String,
+    /// `S3_BUCKET` (default `clientnest-test`).
+    pub bucket: String,
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`; never printed.
+    pub secret_access_key: String,
+    /// `AWS_REGION` (default `us-east-1`).
+    pub region: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// The S3-compatible server's settings from the environment (what `eval "$(scripts/s3)"`
+/// exports): `S3_ENDPOINT`, `S3_BUCKET`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_REGION`. `None` (said loudly) when the endpoint or a credential is missing.
+///
+/// # Panics
+///
+/// When the endpoint or a credential is not set and services are [required](services_required).
+pub fn s3_settings() -> Option<S3Settings> {
+    let endpoint = s3_endpoint()?;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+    else {
+        return unavailable(
+            "S3",
+            "S3_ENDPOINT is set but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not \
+             (eval \"$(scripts/s3)\" sets all of them)",
+        );
+    };
+    Some(S3Settings {
+        endpoint,
+        bucket: var("S3_BUCKET").unwrap_or_else(|| "clientnest-test".to_owned()),
+        access_key_id,
+        secret_access_key,
+        region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+    })
+}
+
 /// The value of `var`, naming `service` (with an `example` value) in the skip message or the
 /// panic when it is unset or blank.
 ///
@@ -85,4 +150,23 @@ pub fn unavailable<T>(service: &str, why: &str) -> Option<T> {
     // Straight to stderr, past the test harness' capture, so the skip is seen.
     let _ = writeln!(std::io::stderr(), "!!! SKIPPING this {service} test: {why} !!!");
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::S3Settings;
+
+    #[test]
+    fn s3_settings_debug_hides_the_secret() {
+        let settings = S3Settings {
+            endpoint: "http://127.0.0.1:9000".to_owned(),
+            bucket: "clientnest-test".to_owned(),
+            access_key_id: "key-id".to_owned(),
+            secret_access_key: "very-secret-value".to_owned(),
+            region: "us-east-1".to_owned(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(shown.contains("key-id") && shown.contains("<redacted>"), "{shown}");
+    }
 }
