@@ -306,7 +306,7 @@ SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[],
                      $8::int4[], $9::timestamptz[], $10::text[])"#
 );
 
-/// One media item core built for the post `$11` (locked by [`LOCK_FOR_UPDATE`]), from
+/// One media item core built for the post `$11` (locked by [`LOCK_POST`]), from
 /// one-element arrays `$1`-`$10` ([`MediaColumns`]), and the post's `updated_at` set to `$12`.
 const ATTACH: &str = concat!(
     "WITH m AS (\n INSERT INTO post_media (",
@@ -333,16 +333,32 @@ WITH d AS (DELETE FROM post_media WHERE id = $1 AND post_id = $2),
            WHERE m.id = u.id AND m.post_id = $2 AND m.order_index <> u.order_index)
 UPDATE posts SET updated_at = $5 WHERE id = $2"#;
 
-/// The post `$1` of team `$2`, locked, with its media kinds and the platforms of its live
+/// Lock the post `$1` of team `$2` for the transaction, in a statement of its own: under READ
+/// COMMITTED a `SELECT ... FOR UPDATE` that waited for the lock re-reads the locked row but
+/// evaluates its subqueries on the snapshot taken before it waited, so [`LOCKED_POST`] must
+/// run after this one to see the media and schedules committed by the previous lock holder.
+const LOCK_POST: &str = "SELECT 1 FROM posts WHERE id = $1 AND team_id = $2 FOR UPDATE";
+
+/// The post `$1` (locked by [`LOCK_POST`]) with its media kinds and the platforms of its live
 /// schedules (which an edit must keep fitting).
-const LOCK_FOR_UPDATE: &str = r#"
+const LOCKED_POST: &str = r#"
 SELECT p.*,
        ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
          AS media_kinds,
        ARRAY(SELECT DISTINCT s.platform FROM schedules s WHERE s.post_id = p.id
                AND s.status IN ('pending', 'processing', 'publishing', 'outcome_unknown'))::text[]
          AS live_platforms
-FROM posts p WHERE p.id = $1 AND p.team_id = $2 FOR UPDATE OF p"#;
+FROM posts p WHERE p.id = $1"#;
+
+/// The post `post` of `team`, locked for the transaction ([`LOCK_POST`], then [`LOCKED_POST`]);
+/// `None` when the team has no such post.
+async fn lock_post(conn: &mut sqlx::PgConnection, post: PostId, team: TeamId) -> Result<Option<PgRow>> {
+    let found = sqlx::query(LOCK_POST).bind(post.0).bind(team.0).fetch_optional(&mut *conn).await.map_err(map_sqlx)?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    sqlx::query(LOCKED_POST).bind(post.0).fetch_optional(&mut *conn).await.map_err(map_sqlx)
+}
 
 /// Store the post core changed: `$1`-`$16` ([`bind_post`]); `$1` is also the row's id.
 const SAVE: &str =
@@ -422,13 +438,7 @@ impl PostRepository for PgStore {
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {
-            let locked = sqlx::query(LOCK_FOR_UPDATE)
-                .bind(id.0)
-                .bind(team.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?
-                .ok_or_else(|| Error::not_found(Entity::Post, id))?;
+            let locked = lock_post(&mut tx, id, team).await?.ok_or_else(|| Error::not_found(Entity::Post, id))?;
             let kinds: Vec<MediaType> = choices_column(&locked, "media_kinds").map_err(map_sqlx)?;
             let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
             let mut post: Post = record(&locked)?;
@@ -465,13 +475,7 @@ impl PostRepository for PgStore {
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {
-            let locked = sqlx::query(LOCK_FOR_UPDATE)
-                .bind(post.0)
-                .bind(team.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?
-                .ok_or_else(|| Error::not_found(Entity::Post, post))?;
+            let locked = lock_post(&mut tx, post, team).await?.ok_or_else(|| Error::not_found(Entity::Post, post))?;
             let kinds: Vec<MediaType> = choices_column(&locked, "media_kinds").map_err(map_sqlx)?;
             let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
             let mut row: Post = record(&locked)?;
@@ -496,13 +500,8 @@ impl PostRepository for PgStore {
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {
-            let locked = sqlx::query(LOCK_FOR_UPDATE)
-                .bind(post.0)
-                .bind(team.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx)?
-                .ok_or_else(|| Error::not_found(Entity::PostMedia, media))?;
+            let locked =
+                lock_post(&mut tx, post, team).await?.ok_or_else(|| Error::not_found(Entity::PostMedia, media))?;
             let live: Vec<Platform> = choices_column(&locked, "live_platforms").map_err(map_sqlx)?;
             let mut row: Post = record(&locked)?;
             let Json(mut items) = sqlx::query_scalar::<_, Json<Vec<PostMedia>>>(MEDIA_OF)

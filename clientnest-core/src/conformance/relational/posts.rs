@@ -1,5 +1,6 @@
 //! Posts and media: creation in one step, per-platform limits, field rules, references, updates
-//! that re-check the platform fit, the feed and the bulk import.
+//! that re-check the platform fit, the feed, the bulk import, and media attached to and detached
+//! from a stored post (content hashes, order, concurrency).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Duration;
@@ -8,7 +9,7 @@ use super::fixtures::*;
 use crate::conformance::Harness;
 use crate::constraint;
 use crate::error::Entity;
-use crate::ids::{PostId, TeamId, UserId};
+use crate::ids::{PostId, PostMediaId, TeamId, UserId};
 use crate::model::*;
 use crate::page::Page;
 use crate::ports::*;
@@ -341,4 +342,173 @@ pub async fn posts_import_all_or_nothing<S: UserRepository + TeamRepository + Po
 /// Every post of a team (at most 500).
 async fn list<S: PostRepository + ?Sized>(h: &Harness<S>, team: TeamId) -> Vec<Post> {
     h.store.list_posts(team, PostFilter::default(), all()).await.expect("list posts").items
+}
+
+/// A content hash of 64 lowercase hex characters, distinct per `n`.
+fn hash(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+/// `attach_media` appends one item at the next `order_index`, created now, and bumps the post's
+/// `updated_at`; `content_hash` round-trips through `get_post`, the feed and `create_post`.
+pub async fn posts_attach_media_appends_with_content_hash<
+    S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static,
+>(
+    h: &Harness<S>,
+) {
+    let (owner, team) = owned_team(h).await;
+    let mut input = new_post_for(owner.id, Platform::Instagram);
+    input.status = PostStatus::Published;
+    input.media = vec![media(MediaType::Image).with_content_hash(hash(1))];
+    let created = h.store.create_post(team.id, input).await.expect("create");
+    assert_eq!(created.media[0].content_hash, Some(hash(1)));
+
+    h.time.advance(Duration::minutes(5)).await;
+    let mut second = media(MediaType::Video).with_content_hash(hash(2));
+    second.alt_text = "A clip".to_owned();
+    second.dimensions = Some(Dimensions { width: 1920, height: 1080 });
+    let attached = h.store.attach_media(team.id, created.post.id, second.clone()).await.expect("attach");
+    assert_eq!((attached.post_id, attached.order_index), (created.post.id, 1));
+    assert_eq!((attached.media_type, attached.file_url.as_str()), (MediaType::Video, second.file_url.as_str()));
+    assert_eq!(
+        (attached.file_size, attached.dimensions, attached.alt_text.as_str()),
+        (2048, second.dimensions, "A clip")
+    );
+    assert_eq!(attached.content_hash, Some(hash(2)));
+    assert_eq!(attached.created_at, now(h));
+    let third = h.store.attach_media(team.id, created.post.id, media(MediaType::Gif)).await.expect("attach");
+    assert_eq!((third.order_index, third.content_hash.as_deref()), (2, None));
+
+    let stored = h.store.get_post(team.id, created.post.id).await.expect("get");
+    assert_eq!(stored.media, vec![created.media[0].clone(), attached, third]);
+    assert_eq!(stored.post.updated_at, now(h), "attaching changes the post");
+    assert_eq!(stored.post.created_at, created.post.created_at);
+    let feed = h.store.feed(team.id, all()).await.expect("feed");
+    assert_eq!(feed.items, vec![stored]);
+}
+
+/// `attach_media` refusals, with nothing stored: a malformed content hash (also inside
+/// `create_post`), another team's or an unknown post (`NotFound` post), the platform fit
+/// (X up to 4, YouTube one video) and the cap of 35 items.
+pub async fn posts_attach_media_refusals<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
+    let (owner, team) = owned_team(h).await;
+    let (_, other_team) = owned_team(h).await;
+    let mut bad_input = NewPost::draft(owner.id, "Hashed");
+    bad_input.media = vec![media(MediaType::Image), media(MediaType::Image).with_content_hash("abc")];
+    invalid(h.store.create_post(team.id, bad_input).await, "media[1].content_hash", rule::CONTENT_HASH);
+    assert!(list(h, team.id).await.is_empty(), "refused posts are not stored");
+
+    let created = post(h, team.id, owner.id, Platform::Twitter).await;
+    let upper = hash(0xabc).to_uppercase();
+    let short = hash(7)[1..].to_owned();
+    let long = format!("{}0", hash(7));
+    let not_hex = format!("{}g", &hash(7)[1..]);
+    for bad in [upper, short, long, not_hex, String::new()] {
+        let input = media(MediaType::Image).with_content_hash(bad);
+        invalid(h.store.attach_media(team.id, created.post.id, input).await, "content_hash", rule::CONTENT_HASH);
+    }
+    let bad_url = NewPostMedia::new(MediaType::Image, "not a url", 1);
+    invalid(h.store.attach_media(team.id, created.post.id, bad_url).await, "file_url", rule::URL);
+    not_found(h.store.attach_media(other_team.id, created.post.id, media(MediaType::Image)).await, Entity::Post);
+    not_found(h.store.attach_media(team.id, PostId::new(), media(MediaType::Image)).await, Entity::Post);
+    assert_eq!(h.store.get_post(team.id, created.post.id).await.expect("get"), created, "nothing stored");
+
+    for _ in 0..4 {
+        h.store.attach_media(team.id, created.post.id, media(MediaType::Image)).await.expect("X takes 4");
+    }
+    let fifth = h.store.attach_media(team.id, created.post.id, media(MediaType::Image)).await;
+    invalid(fifth, "media", rule::PLATFORM_MEDIA);
+
+    let video = post(h, team.id, owner.id, Platform::YouTube).await;
+    let second = h.store.attach_media(team.id, video.post.id, media(MediaType::Video)).await;
+    invalid(second, "media", rule::PLATFORM_MEDIA);
+    assert_eq!(h.store.get_post(team.id, video.post.id).await.expect("get"), video, "nothing stored");
+
+    let mut full = NewPost::draft(owner.id, "No platform, many media");
+    full.media = (0..MAX_MEDIA).map(|_| media(MediaType::Image)).collect();
+    let full = h.store.create_post(team.id, full).await.expect("35 media");
+    invalid(h.store.attach_media(team.id, full.post.id, media(MediaType::Image)).await, "media", rule::MAX_LENGTH);
+    assert_eq!(h.store.get_post(team.id, full.post.id).await.expect("get").media.len(), MAX_MEDIA);
+}
+
+/// Concurrent attaches to one post are serialised: 8 tasks get the indexes 0..7, once each.
+pub async fn posts_attach_media_concurrently<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
+    let (owner, team) = owned_team(h).await;
+    let created = h.store.create_post(team.id, NewPost::draft(owner.id, "Gallery")).await.expect("create");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = std::sync::Arc::clone(&h.store);
+        let (team_id, post_id) = (team.id, created.post.id);
+        let input = media(MediaType::Image).with_content_hash(hash(i));
+        tasks.push(tokio::spawn(async move { store.attach_media(team_id, post_id, input).await }));
+    }
+    let mut attached = Vec::new();
+    for task in tasks {
+        attached.push(task.await.expect("task").expect("attach"));
+    }
+    let mut indexes: Vec<i32> = attached.iter().map(|m| m.order_index).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..8).collect::<Vec<i32>>(), "every attach gets its own index");
+    attached.sort_by_key(|m| m.order_index);
+    assert_eq!(h.store.get_post(team.id, created.post.id).await.expect("get").media, attached);
+}
+
+/// `detach_media` returns the item as stored and renumbers the rest 0..n-1 in their order,
+/// bumping the post's `updated_at`; an item of another post, another team's post, an unknown
+/// post or an item already gone is `NotFound` (`post_media`); the last video of a YouTube post
+/// stays (platform fit).
+pub async fn posts_detach_media_renumbers<S: UserRepository + TeamRepository + PostRepository + ?Sized + 'static>(
+    h: &Harness<S>,
+) {
+    let (owner, team) = owned_team(h).await;
+    let (_, other_team) = owned_team(h).await;
+    let mut input = NewPost::draft(owner.id, "Four media");
+    input.media = (0..4).map(|i| media(MediaType::Image).with_content_hash(hash(i))).collect();
+    let created = h.store.create_post(team.id, input).await.expect("create");
+    let other = h.store.create_post(team.id, NewPost::draft(owner.id, "Another")).await.expect("create");
+    let before = created.media.clone();
+
+    let second = before[1].id;
+    not_found(h.store.detach_media(team.id, other.post.id, second).await, Entity::PostMedia);
+    not_found(h.store.detach_media(other_team.id, created.post.id, second).await, Entity::PostMedia);
+    not_found(h.store.detach_media(team.id, PostId::new(), second).await, Entity::PostMedia);
+    not_found(h.store.detach_media(team.id, created.post.id, PostMediaId::new()).await, Entity::PostMedia);
+    assert_eq!(h.store.get_post(team.id, created.post.id).await.expect("get"), created, "nothing changed");
+
+    h.time.advance(Duration::minutes(5)).await;
+    let removed = h.store.detach_media(team.id, created.post.id, second).await.expect("detach");
+    assert_eq!(removed, before[1], "returned as it was stored");
+    not_found(h.store.detach_media(team.id, created.post.id, second).await, Entity::PostMedia);
+    let stored = h.store.get_post(team.id, created.post.id).await.expect("get");
+    let ids: Vec<PostMediaId> = stored.media.iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![before[0].id, before[2].id, before[3].id], "the rest keep their order");
+    let order: Vec<i32> = stored.media.iter().map(|m| m.order_index).collect();
+    assert_eq!(order, vec![0, 1, 2]);
+    let hashes: Vec<Option<String>> = stored.media.iter().map(|m| m.content_hash.clone()).collect();
+    assert_eq!(hashes, vec![Some(hash(0)), Some(hash(2)), Some(hash(3))]);
+    assert_eq!(stored.post.updated_at, now(h), "detaching changes the post");
+
+    let appended = h.store.attach_media(team.id, created.post.id, media(MediaType::Gif)).await.expect("attach");
+    assert_eq!(appended.order_index, 3, "appends after the renumbered items");
+    let first = h.store.detach_media(team.id, created.post.id, before[0].id).await.expect("detach first");
+    assert_eq!(first.order_index, 0);
+    let order: Vec<(PostMediaId, i32)> = h
+        .store
+        .get_post(team.id, created.post.id)
+        .await
+        .expect("get")
+        .media
+        .iter()
+        .map(|m| (m.id, m.order_index))
+        .collect();
+    assert_eq!(order, vec![(before[2].id, 0), (before[3].id, 1), (appended.id, 2)]);
+
+    let video = post(h, team.id, owner.id, Platform::YouTube).await;
+    let only = video.media[0].id;
+    invalid(h.store.detach_media(team.id, video.post.id, only).await, "media", rule::PLATFORM_MEDIA);
+    assert_eq!(h.store.get_post(team.id, video.post.id).await.expect("get"), video, "nothing changed");
 }
