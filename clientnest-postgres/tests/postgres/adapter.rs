@@ -112,6 +112,36 @@ async fn raw_constraint_violations_map_to_the_core_errors() {
     assert!(matches!(map_error(syntax), Error::Backend { .. }));
 }
 
+/// The `chk_post_media_content_hash` CHECK (migration 0006) reports the core validator's rule
+/// on `content_hash`; a lowercase SHA-256 hex digest and NULL pass.
+#[tokio::test]
+async fn a_malformed_content_hash_maps_to_the_core_rule() {
+    let Some(db) = TestDb::new().await else { return };
+    let hash = hash_password(&Secret::new("content hash test")).unwrap();
+    let user = db.store.create_user(NewUser::new("hash@example.com", hash, "Ha", "Sh")).await.unwrap();
+    let (team, _) = db.store.create_team(NewTeam::new("Hashes", user.id, PlanType::Free)).await.unwrap();
+    let post = db.store.create_post(team.id, NewPost::draft(user.id, "Hashed media")).await.unwrap().post;
+    let insert = |content_hash: Option<String>| {
+        sqlx::query(
+            "INSERT INTO post_media (id, post_id, media_type, file_url, file_size, content_hash) \
+             VALUES ($1, $2, 'image', 'https://cdn.example.com/h.png', 1, $3)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(post.id.0)
+        .bind(content_hash)
+        .execute(db.pool())
+    };
+    let good = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    insert(Some(good.to_owned())).await.unwrap();
+    insert(None).await.unwrap();
+    let upper = map_error(insert(Some(good.to_uppercase())).await.unwrap_err());
+    assert!(
+        upper.validation().is_some_and(|v| v.has("content_hash", clientnest_core::validate::rule::CONTENT_HASH)),
+        "{upper:?}"
+    );
+    assert_eq!(clientnest_core::validate::rule::CONTENT_HASH, "chk_post_media_content_hash");
+}
+
 #[tokio::test]
 async fn the_store_reads_its_clock() {
     let Some(db) = TestDb::new().await else { return };
