@@ -79,6 +79,8 @@ pub mod store {
     pub const MEMORY: &str = "memory";
     /// TimescaleDB, or plain PostgreSQL holding the analytics tables (`clientnest-timescale`).
     pub const TIMESCALE: &str = "timescaledb";
+    /// Object storage through `object_store`: S3, local disk or its memory (`clientnest-s3`).
+    pub const OBJECT_STORE: &str = "object_store";
     /// Work done in the process with no store involved: encoding a value as JSON before it is
     /// cached, hashing a password, sealing a secret.
     pub const LOCAL: &str = "local";

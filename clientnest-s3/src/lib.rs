@@ -5,3 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+pub mod config;
+pub mod media;
+
+pub use config::S3Config;
+pub use media::ObjectMediaStore;

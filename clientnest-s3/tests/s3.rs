@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "s3/backup.rs"]
 mod backup;
+#[path = "s3/media.rs"]
+mod media;
 #[path = "s3/server.rs"]
 mod server;

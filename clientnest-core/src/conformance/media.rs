@@ -4,8 +4,8 @@
 //! [`PresignedClient`].
 //!
 //! Registered by [`media_conformance!`](crate::media_conformance); `S:` [`MediaStore`] +
-//! [`PresignedClient`]. Stores that serve their own signed URLs wrap themselves in
-//! [`ServedLocally`].
+//! [`PresignedClient`]. Stores that serve their own signed URLs are wrapped by
+//! [`served_locally`]; others pair with an HTTP client in [`WithClient`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +30,12 @@ use crate::media::{
 pub trait PresignedClient: Send + Sync {
     /// Send `method` to `url` (with `body` and its content type for a PUT). `Ok` with the
     /// response body when the store served it; `Err` with the reason when it refused.
-    async fn fetch(&self, method: PresignMethod, url: &Url, body: Option<(&'static str, Bytes)>) -> Result<Vec<u8>, String>;
+    async fn fetch(
+        &self,
+        method: PresignMethod,
+        url: &Url,
+        body: Option<(&'static str, Bytes)>,
+    ) -> Result<Vec<u8>, String>;
 }
 
 /// A store that serves its own HMAC-signed URLs, as an application does: verify, then get or
@@ -40,7 +45,12 @@ pub struct ServedLocally<S>(pub Arc<S>);
 
 #[async_trait]
 impl<S: MediaStore + PresignedUrlVerifier + Send + Sync> PresignedClient for ServedLocally<S> {
-    async fn fetch(&self, method: PresignMethod, url: &Url, body: Option<(&'static str, Bytes)>) -> Result<Vec<u8>, String> {
+    async fn fetch(
+        &self,
+        method: PresignMethod,
+        url: &Url,
+        body: Option<(&'static str, Bytes)>,
+    ) -> Result<Vec<u8>, String> {
         let key = self.0.verify_presigned(method, url).map_err(|e| e.to_string())?;
         match (method, body) {
             (PresignMethod::Get, _) => {
@@ -57,29 +67,64 @@ impl<S: MediaStore + PresignedUrlVerifier + Send + Sync> PresignedClient for Ser
     }
 }
 
+/// A store and the client that fetches its presigned URLs, as one harness store: the
+/// [`MediaStore`] calls go to `store`, the fetches to `client`.
+#[derive(Debug, Clone)]
+pub struct WithClient<S, C> {
+    /// The store under test.
+    pub store: Arc<S>,
+    /// How its presigned URLs are fetched.
+    pub client: C,
+}
+
 #[async_trait]
-impl<S: MediaStore> MediaStore for ServedLocally<S> {
+impl<S: Send + Sync, C: PresignedClient> PresignedClient for WithClient<S, C> {
+    async fn fetch(
+        &self,
+        method: PresignMethod,
+        url: &Url,
+        body: Option<(&'static str, Bytes)>,
+    ) -> Result<Vec<u8>, String> {
+        self.client.fetch(method, url, body).await
+    }
+}
+
+#[async_trait]
+impl<S: MediaStore, C: Send + Sync> MediaStore for WithClient<S, C> {
     async fn put(&self, team: TeamId, key: &MediaKey, upload: Upload) -> Result<StoredMedia> {
-        self.0.put(team, key, upload).await
+        self.store.put(team, key, upload).await
     }
     async fn get(&self, team: TeamId, key: &MediaKey, range: Option<ByteRange>) -> Result<MediaDownload> {
-        self.0.get(team, key, range).await
+        self.store.get(team, key, range).await
     }
     async fn head(&self, team: TeamId, key: &MediaKey) -> Result<MediaMeta> {
-        self.0.head(team, key).await
+        self.store.head(team, key).await
     }
     async fn delete(&self, team: TeamId, key: &MediaKey) -> Result<()> {
-        self.0.delete(team, key).await
+        self.store.delete(team, key).await
     }
     fn list(&self, prefix: MediaPrefix) -> BoxStream<'_, Result<MediaMeta>> {
-        self.0.list(prefix)
+        self.store.list(prefix)
     }
-    async fn presign(&self, team: TeamId, key: &MediaKey, method: PresignMethod, expires_in: Duration) -> Result<PresignedUrl> {
-        self.0.presign(team, key, method, expires_in).await
+    async fn presign(
+        &self,
+        team: TeamId,
+        key: &MediaKey,
+        method: PresignMethod,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl> {
+        self.store.presign(team, key, method, expires_in).await
     }
     fn url(&self, key: &MediaKey) -> Url {
-        self.0.url(key)
+        self.store.url(key)
     }
+}
+
+/// Wrap a store that serves its own signed URLs for the harness.
+pub fn served_locally<S: MediaStore + PresignedUrlVerifier + Send + Sync>(
+    store: Arc<S>,
+) -> WithClient<S, ServedLocally<S>> {
+    WithClient { store: Arc::clone(&store), client: ServedLocally(store) }
 }
 
 const MIB: usize = 1 << 20;
@@ -101,7 +146,11 @@ async fn keys_under<S: MediaStore + ?Sized>(store: &S, prefix: MediaPrefix) -> V
 
 /// A video body: an MP4 header, then `total` bytes in all, in chunks of `chunk` bytes; the
 /// counter tells how many chunks the store pulled.
-fn video_body(total: usize, chunk: usize, pulled: Arc<AtomicUsize>) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+fn video_body(
+    total: usize,
+    chunk: usize,
+    pulled: Arc<AtomicUsize>,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     let n = total.div_ceil(chunk);
     stream::iter(0..n).map(move |i| {
         pulled.fetch_add(1, Ordering::SeqCst);
@@ -222,7 +271,8 @@ pub async fn media_content_mismatch_is_refused<S: MediaStore + PresignedClient +
     let team = TeamId::new();
     let post = PostId::new();
     let html = b"<!DOCTYPE html><html><body><script>document.location='//evil'</script></body></html>".to_vec();
-    let svg = b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
+    let svg =
+        b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
     let elf = [b"\x7fELF\x02\x01\x01\x00".as_slice(), &[0u8; 1024]].concat();
     let pe = [b"MZ\x90\x00\x03\x00\x00\x00".as_slice(), &[0u8; 1024]].concat();
     for (format, body) in [
@@ -263,8 +313,9 @@ pub async fn media_failed_body_leaves_nothing<S: MediaStore + PresignedClient + 
     let team = TeamId::new();
     let key = MediaKey::new(team, PostId::new(), MediaFormat::Mp4);
     let good = video_body(20 * MIB, MIB, Arc::new(AtomicUsize::new(0)));
-    let body = good.chain(stream::iter([Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away"))]));
-    let err = s.put(team, &key, Upload::new("video/mp4", body).expect("upload")).await.unwrap_err();
+    let body =
+        good.chain(stream::iter([Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away"))]));
+    let err = s.put(team, &key, Upload::new("video/mp4", body).expect("upload")).await.expect_err("a failed body");
     assert!(matches!(err, Error::Backend { .. }), "{err:?}");
     assert!(matches!(s.head(team, &key).await, Err(Error::NotFound { .. })));
     assert!(keys_under(s, MediaPrefix::Team(team)).await.is_empty());
@@ -340,7 +391,9 @@ pub async fn media_presigned_get_and_put<S: MediaStore + PresignedClient + ?Size
     let new_key = png_key(team);
     let put = s.presign(team, &new_key, PresignMethod::Put, Duration::minutes(10)).await.expect("presign PUT");
     let other = sample::png(2, 9);
-    s.fetch(PresignMethod::Put, &put.url, Some(("image/png", Bytes::from(other.clone())))).await.expect("a presigned PUT");
+    s.fetch(PresignMethod::Put, &put.url, Some(("image/png", Bytes::from(other.clone()))))
+        .await
+        .expect("a presigned PUT");
     assert_eq!(s.get(team, &new_key, None).await.expect("stored").bytes().await.expect("body"), other);
     assert_eq!(rule(s.presign(team, &key, PresignMethod::Get, Duration::days(8)).await), "expiry_out_of_range");
     assert_eq!(rule(s.presign(team, &key, PresignMethod::Get, Duration::zero()).await), "expiry_out_of_range");
@@ -348,7 +401,9 @@ pub async fn media_presigned_get_and_put<S: MediaStore + PresignedClient + ?Size
 
 /// An expired presigned URL, one with an altered signature, and a GET URL used for a PUT are
 /// refused.
-pub async fn media_presigned_urls_expire_and_resist_tampering<S: MediaStore + PresignedClient + ?Sized>(h: &Harness<S>) {
+pub async fn media_presigned_urls_expire_and_resist_tampering<S: MediaStore + PresignedClient + ?Sized>(
+    h: &Harness<S>,
+) {
     let s = &*h.store;
     let team = TeamId::new();
     let key = png_key(team);

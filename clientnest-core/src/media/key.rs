@@ -13,8 +13,12 @@ use crate::ids::{PostId, TeamId};
 ///
 /// Every part is an id or the extension of a [`MediaFormat`], so no user-supplied text ever
 /// becomes part of a key; [`MediaKey::parse`] accepts exactly what [`MediaKey::as_str`] writes
-/// (lowercase hyphenated UUIDs, a known lowercase extension) and nothing else, so one object has
-/// one key. The media id is a UUIDv7, so a post's objects list in upload order.
+/// (UUIDs as 32 lowercase hex digits, a known lowercase extension) and nothing else, so one
+/// object has one key. The media id is a UUIDv7, so a post's objects list in upload order.
+///
+/// UUIDs are written without hyphens to keep keys at 114 bytes: S3 takes 1,024, but
+/// S3-compatible servers on a file system (s3s-fs, for one) put the key, base64-encoded, into
+/// a file name of at most 255 bytes.
 ///
 /// ```
 /// use clientnest_core::ids::{PostId, TeamId};
@@ -22,7 +26,8 @@ use crate::ids::{PostId, TeamId};
 ///
 /// let (team, post) = (TeamId::new(), PostId::new());
 /// let key = MediaKey::new(team, post, MediaFormat::Png);
-/// assert!(key.as_str().starts_with(&format!("teams/{team}/posts/{post}/")));
+/// let hex = |id: uuid::Uuid| id.simple().to_string();
+/// assert!(key.as_str().starts_with(&format!("teams/{}/posts/{}/", hex(team.as_uuid()), hex(post.as_uuid()))));
 /// assert!(key.as_str().ends_with(".png"));
 /// assert_eq!(MediaKey::parse(key.as_str())?, key);
 /// assert!(MediaKey::parse("teams/../../etc/passwd").is_err());
@@ -44,7 +49,13 @@ impl MediaKey {
     }
 
     fn from_parts(team: TeamId, post: PostId, media: Uuid, format: MediaFormat) -> MediaKey {
-        let path = format!("teams/{team}/posts/{post}/{media}.{}", format.extension());
+        let path = format!(
+            "teams/{}/posts/{}/{}.{}",
+            team.as_uuid().simple(),
+            post.as_uuid().simple(),
+            media.simple(),
+            format.extension()
+        );
         MediaKey { team, post, media, format, path }
     }
 
@@ -52,14 +63,14 @@ impl MediaKey {
     /// uppercase, an unknown extension, a file name) is a [`Error::Validation`] with rule
     /// `media_key` on `key`.
     pub fn parse(key: &str) -> Result<MediaKey, Error> {
-        MediaKey::try_parse(key).ok_or_else(|| {
-            Error::invalid("key", "media_key", format!("{:?} is not a media key", truncate(key, 200)))
-        })
+        MediaKey::try_parse(key)
+            .ok_or_else(|| Error::invalid("key", "media_key", format!("{:?} is not a media key", truncate(key, 200))))
     }
 
     fn try_parse(key: &str) -> Option<MediaKey> {
         let mut parts = key.split('/');
-        let (teams, team, posts, post, file) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let (teams, team, posts, post, file) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || teams != "teams" || posts != "posts" {
             return None;
         }
@@ -115,10 +126,10 @@ impl fmt::Display for MediaKey {
     }
 }
 
-/// A UUID written in its one canonical form (lowercase, hyphenated).
+/// A UUID written in its one canonical form in keys (32 lowercase hex digits).
 fn canonical_uuid(s: &str) -> Option<Uuid> {
     let id = Uuid::try_parse(s).ok()?;
-    (id.hyphenated().to_string() == s).then_some(id)
+    (id.simple().to_string() == s).then_some(id)
 }
 
 /// A prefix to list objects under: one team, one post of a team, or (for operators' sweeps
@@ -138,8 +149,10 @@ impl MediaPrefix {
     /// The prefix as a path ending in `/`.
     pub fn as_path(&self) -> String {
         match self {
-            MediaPrefix::Team(team) => format!("teams/{team}/"),
-            MediaPrefix::Post(team, post) => format!("teams/{team}/posts/{post}/"),
+            MediaPrefix::Team(team) => format!("teams/{}/", team.as_uuid().simple()),
+            MediaPrefix::Post(team, post) => {
+                format!("teams/{}/posts/{}/", team.as_uuid().simple(), post.as_uuid().simple())
+            }
             MediaPrefix::AllTeams => "teams/".to_owned(),
         }
     }
@@ -155,6 +168,7 @@ impl MediaPrefix {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -172,7 +186,7 @@ mod tests {
             format!("{s}/"),
             format!("x/{s}"),
             s.replace("posts", "post"),
-            s.replace('-', ""),
+            s.replacen(&key.team().to_string().replace('-', ""), &key.team().to_string(), 1),
             "teams/../posts/x/y.png".to_owned(),
             String::new(),
         ] {

@@ -109,6 +109,7 @@ impl MediaLimits {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

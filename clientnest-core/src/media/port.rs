@@ -108,11 +108,8 @@ impl MediaDownload {
     /// Read the whole body into memory (for small objects and tests).
     pub async fn bytes(self) -> Result<Vec<u8>> {
         use futures::TryStreamExt;
-        let chunks: Vec<bytes::Bytes> = self
-            .body
-            .try_collect()
-            .await
-            .map_err(|e| Error::backend(crate::error::store::LOCAL, e))?;
+        let chunks: Vec<bytes::Bytes> =
+            self.body.try_collect().await.map_err(|e| Error::backend(crate::error::store::LOCAL, e))?;
         Ok(chunks.concat())
     }
 }
@@ -186,7 +183,15 @@ pub struct PresignedUrl {
 impl fmt::Debug for PresignedUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PresignedUrl")
-            .field("url", &format_args!("{}://{}{} (signed, redacted)", self.url.scheme(), self.url.host_str().unwrap_or(""), self.url.path()))
+            .field(
+                "url",
+                &format_args!(
+                    "{}://{}{} (signed, redacted)",
+                    self.url.scheme(),
+                    self.url.host_str().unwrap_or(""),
+                    self.url.path()
+                ),
+            )
             .field("method", &self.method)
             .field("expires_at", &self.expires_at)
             .finish()

@@ -145,10 +145,10 @@ where
     /// logged and left to the sweep; the row is gone either way.
     pub async fn remove(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia> {
         let removed = self.posts.detach_media(team, post, media).await?;
-        if let Some(key) = self.key_of(&removed) {
-            if let Err(e) = self.store.delete(team, &key).await {
-                tracing::warn!(key = %key, error = %e, "media row removed but its object was not deleted; the orphan sweep will remove it");
-            }
+        if let Some(key) = self.key_of(&removed)
+            && let Err(e) = self.store.delete(team, &key).await
+        {
+            tracing::warn!(key = %key, error = %e, "media row removed but its object was not deleted; the orphan sweep will remove it");
         }
         Ok(removed)
     }
@@ -182,16 +182,17 @@ where
         for meta in objects {
             let key = meta.key;
             let (team, post) = (key.team(), key.post());
-            if !urls_of_post.contains_key(&(team, post)) {
-                let urls = match self.posts.get_post(team, post).await {
-                    Ok(p) => p.media.into_iter().map(|m| m.file_url).collect(),
-                    Err(Error::NotFound { .. }) => Vec::new(),
-                    Err(e) => return Err(e),
-                };
-                urls_of_post.insert((team, post), urls);
-            }
-            let url = self.store.url(&key).to_string();
-            if urls_of_post.get(&(team, post)).is_some_and(|urls| urls.contains(&url)) {
+            let urls = match urls_of_post.entry((team, post)) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(match self.posts.get_post(team, post).await {
+                        Ok(p) => p.media.into_iter().map(|m| m.file_url).collect(),
+                        Err(Error::NotFound { .. }) => Vec::new(),
+                        Err(e) => return Err(e),
+                    })
+                }
+            };
+            if urls.contains(&self.store.url(&key).to_string()) {
                 continue;
             }
             if meta.last_modified >= cutoff {

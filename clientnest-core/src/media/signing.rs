@@ -76,6 +76,11 @@ impl UrlSigner {
         UrlSigner::new(base, key)
     }
 
+    /// The base every signed URL starts with (ends in `/`).
+    pub fn url_base(&self) -> Url {
+        self.base.clone()
+    }
+
     /// The unsigned address of `key`: `{base}{key}`.
     pub fn url(&self, key: &MediaKey) -> Url {
         // The key is ids, a fixed layout and a known extension: always a valid path suffix.
@@ -83,7 +88,13 @@ impl UrlSigner {
     }
 
     /// A URL granting `method` on `key` until `now + expires_in` (rounded up to a second).
-    pub fn sign(&self, key: &MediaKey, method: PresignMethod, expires_in: Duration, now: DateTime<Utc>) -> Result<PresignedUrl> {
+    pub fn sign(
+        &self,
+        key: &MediaKey,
+        method: PresignMethod,
+        expires_in: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<PresignedUrl> {
         check_expiry(expires_in)?;
         let expires = (now + expires_in).timestamp() + i64::from((now + expires_in).timestamp_subsec_nanos() > 0);
         let mut url = self.url(key);
@@ -136,6 +147,7 @@ impl UrlSigner {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ids::{PostId, TeamId};

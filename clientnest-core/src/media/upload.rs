@@ -221,11 +221,9 @@ impl Upload {
                         "dimensions_too_large",
                         format!("{}x{} px: sides may be at most {max} px", size.width, size.height),
                     )),
-                    _ if size.width > 0 && size.height > 0 => Err(Error::invalid(
-                        "content",
-                        "dimensions_too_large",
-                        format!("sides may be at most {max} px"),
-                    )),
+                    _ if size.width > 0 && size.height > 0 => {
+                        Err(Error::invalid("content", "dimensions_too_large", format!("sides may be at most {max} px")))
+                    }
                     _ => Err(unreadable()),
                 }
             }
@@ -245,6 +243,7 @@ fn unreadable() -> Error {
 struct UploadBodyFailed(#[source] std::io::Error);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::media::sample;
@@ -272,11 +271,19 @@ mod tests {
     async fn claims_that_the_bytes_contradict_are_refused() {
         let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec();
         let elf = [b"\x7fELF\x02\x01\x01".as_slice(), &[0u8; 600]].concat();
-        for (ct, body) in [("image/png", svg), ("image/jpeg", elf), ("video/mp4", sample::png(1, 1)), ("image/gif", sample::png(1, 1))] {
+        for (ct, body) in [
+            ("image/png", svg),
+            ("image/jpeg", elf),
+            ("video/mp4", sample::png(1, 1)),
+            ("image/gif", sample::png(1, 1)),
+        ] {
             let err = drain(Upload::from_bytes(ct, body).unwrap()).await.unwrap_err();
             assert_eq!(err.rule(), Some("content_mismatch"), "{ct}");
         }
-        assert_eq!(drain(Upload::from_bytes("image/png", Vec::new()).unwrap()).await.unwrap_err().rule(), Some("empty"));
+        assert_eq!(
+            drain(Upload::from_bytes("image/png", Vec::new()).unwrap()).await.unwrap_err().rule(),
+            Some("empty")
+        );
     }
 
     #[tokio::test]

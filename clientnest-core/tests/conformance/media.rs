@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use clientnest_core::clock::ManualClock;
-use clientnest_core::conformance::media::ServedLocally;
+use clientnest_core::conformance::media::{ServedLocally, WithClient, served_locally};
 use clientnest_core::conformance::{Harness, TimeControl};
 use clientnest_core::memory::MemoryMediaStore;
 
-async fn harness() -> Harness<ServedLocally<MemoryMediaStore>> {
+async fn harness() -> Harness<WithClient<MemoryMediaStore, ServedLocally<MemoryMediaStore>>> {
     let clock = ManualClock::starting_now();
     let store = MemoryMediaStore::with_clock(Arc::new(clock.clone()));
-    Harness { store: Arc::new(ServedLocally(Arc::new(store))), time: TimeControl::Manual(clock) }
+    Harness { store: Arc::new(served_locally(Arc::new(store))), time: TimeControl::Manual(clock) }
 }
 
 clientnest_core::media_conformance!(harness);
