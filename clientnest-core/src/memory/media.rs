@@ -94,7 +94,8 @@ impl MediaStore for MemoryMediaStore {
             Some(r) => r.within(size)?,
             None => 0..size,
         };
-        let (start, end) = (usize::try_from(range.start).unwrap_or(usize::MAX), usize::try_from(range.end).unwrap_or(usize::MAX));
+        let (start, end) =
+            (usize::try_from(range.start).unwrap_or(usize::MAX), usize::try_from(range.end).unwrap_or(usize::MAX));
         let body = stored.bytes.slice(start..end);
         Ok(MediaDownload { meta: Self::meta(&stored), range, body: stream::iter([Ok(body)]).boxed() })
     }
@@ -115,7 +116,13 @@ impl MediaStore for MemoryMediaStore {
         stream::iter(found).boxed()
     }
 
-    async fn presign(&self, team: TeamId, key: &MediaKey, method: PresignMethod, expires_in: Duration) -> Result<PresignedUrl> {
+    async fn presign(
+        &self,
+        team: TeamId,
+        key: &MediaKey,
+        method: PresignMethod,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl> {
         key.check_team(team)?;
         self.signer.sign(key, method, expires_in, self.clock.now())
     }
