@@ -512,7 +512,7 @@ async fn missing_old_and_failing_tools_are_typed_errors_and_leave_nothing() {
     let missing_id = BackupId::new(db.name.clone(), Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap());
     assert!(matches!(backups.verify(&missing_id).await, Err(BackupError::NotFound { .. })));
     assert!(matches!(backups.latest("no_such_database").await, Err(BackupError::NotFound { .. })));
-    assert_eq!(backups.parse_id(&backups.dump_path(&manifest.id).to_string()).unwrap(), manifest.id);
+    assert_eq!(backups.parse_id(backups.dump_path(&manifest.id).as_ref()).unwrap(), manifest.id);
     assert_eq!(backups.parse_id(&manifest.id.to_string()).unwrap(), manifest.id);
 }
 
@@ -569,4 +569,164 @@ async fn a_timescaledb_database_with_a_hypertable_round_trips() {
 fn drill_scratch_names_are_valid_database_names() {
     clientnest_s3::backup::validate_database_name(&format!("{DRILL_DATABASE_PREFIX}0123456789ab")).unwrap();
     let _ = Path::from("unused");
+}
+
+/// An in-memory store that counts completed and aborted multipart uploads, and can make their
+/// parts fail or their completion hang.
+#[derive(Debug, Default)]
+struct Watched {
+    inner: InMemory,
+    completed: Arc<std::sync::atomic::AtomicUsize>,
+    aborted: Arc<std::sync::atomic::AtomicUsize>,
+    fail_parts: bool,
+    hang_on_complete: bool,
+}
+
+impl std::fmt::Display for Watched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watched(InMemory)")
+    }
+}
+
+#[derive(Debug)]
+struct WatchedUpload {
+    inner: Box<dyn object_store::MultipartUpload>,
+    completed: Arc<std::sync::atomic::AtomicUsize>,
+    aborted: Arc<std::sync::atomic::AtomicUsize>,
+    fail_parts: bool,
+    hang_on_complete: bool,
+}
+
+#[async_trait::async_trait]
+impl object_store::MultipartUpload for WatchedUpload {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        if self.fail_parts {
+            return Box::pin(async {
+                Err(object_store::Error::Generic { store: "watched", source: "injected part failure".into() })
+            });
+        }
+        self.inner.put_part(data)
+    }
+
+    async fn complete(&mut self) -> object_store::Result<object_store::PutResult> {
+        if self.hang_on_complete {
+            std::future::pending::<()>().await;
+        }
+        let put = self.inner.complete().await?;
+        self.completed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(put)
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.aborted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.abort().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Watched {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        Ok(Box::new(WatchedUpload {
+            inner: self.inner.put_multipart_opts(location, opts).await?,
+            completed: self.completed.clone(),
+            aborted: self.aborted.clone(),
+            fail_parts: self.fail_parts,
+            hang_on_complete: self.hang_on_complete,
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: futures::stream::BoxStream<'static, object_store::Result<Path>>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: object_store::CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+impl Watched {
+    fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.completed.load(SeqCst), self.aborted.load(SeqCst))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_failed_or_abandoned_upload_is_aborted() {
+    let Some(server) = services::database_url() else { return };
+    let db = populated_db(&server, "abort").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // pg_dump fails after writing.
+    let store = Arc::new(Watched::default());
+    let backups = Backups::new(store.clone()).with_pg_dump(fake_tool(dir.path(), "pg_dump", "99.0", 3));
+    assert!(matches!(backups.create(&db.url()).await, Err(BackupError::ToolFailed { .. })));
+    assert_eq!(store.counts(), (0, 1));
+
+    // The store refuses the parts.
+    let store = Arc::new(Watched { fail_parts: true, ..Watched::default() });
+    let err = Backups::new(store.clone()).create(&db.url()).await.unwrap_err();
+    assert!(matches!(err, BackupError::Store { .. }), "{err:?}");
+    assert_eq!(store.counts(), (0, 1));
+    assert!(futures::TryStreamExt::try_collect::<Vec<_>>(store.list(None)).await.unwrap().is_empty());
+
+    // The caller gives up while the upload completes: the dropped future's guard aborts it,
+    // and the session (with its lock) goes with the connection.
+    let store = Arc::new(Watched { hang_on_complete: true, ..Watched::default() });
+    let hung =
+        tokio::time::timeout(std::time::Duration::from_secs(5), Backups::new(store.clone()).create(&db.url())).await;
+    assert!(hung.is_err(), "the backup should hang in complete()");
+    for _ in 0..50 {
+        if store.counts().1 == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.counts(), (0, 1));
+    let store = Arc::new(Watched::default());
+    let mut result = Backups::new(store.clone()).create(&db.url()).await;
+    for _ in 0..20 {
+        if !matches!(result, Err(BackupError::AlreadyRunning { .. })) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        result = Backups::new(store.clone()).create(&db.url()).await;
+    }
+    result.expect("the lock is released with the dropped backup's connection");
+    assert_eq!(store.counts(), (1, 0));
 }
