@@ -23,3 +23,6 @@ mod registered;
 
 #[path = "conformance/media.rs"]
 mod media;
+
+#[path = "conformance/media_service.rs"]
+mod media_service;
