@@ -2,7 +2,8 @@
 //!
 //! With no environment it runs on the in-memory backends. With `DATABASE_URL` set, the
 //! repositories run on PostgreSQL (migrated first); with `REDIS_URL` set, sessions, rate limits,
-//! the job queue, the cache and temp data run on Redis.
+//! the job queue, the cache and temp data run on Redis; with `S3_ENDPOINT` set (and the `s3`
+//! feature), post media go to that S3-compatible bucket (`S3_BUCKET`, `AWS_*` credentials).
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -14,12 +15,14 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use clientnest::cache_aside::CachedUsers;
 use clientnest::crypto::generate_webhook_secret;
-use clientnest::memory::{MemoryKv, MemoryStore};
+use clientnest::media::{MediaService, MediaStore, sample};
+use clientnest::memory::{MemoryKv, MemoryMediaStore, MemoryStore};
 use clientnest::prelude::*;
 use rust_decimal::Decimal;
 
 type Repos = Arc<dyn Repositories>;
 type Kv = Arc<dyn KvStores>;
+type Media = Arc<dyn MediaStore>;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -86,6 +89,20 @@ async fn main() -> Result<()> {
         repos.create_schedule(team.id, schedule).await?;
     }
     println!("4. post {} with {} media scheduled on 2 platforms at {due}", post.post.id, post.media.len());
+
+    // 4b. A real (tiny, generated) PNG uploaded for the post: its bytes are sniffed (a "PNG"
+    //     that is HTML is refused), its size checked against X's and Instagram's limits while it
+    //     streams, then it is stored and attached with its size, dimensions and SHA-256.
+    let media = MediaService::new(media_store()?, Arc::clone(&repos));
+    let png = media.upload_bytes(team.id, post.post.id, "image/png", sample::png(64, 48), "A gradient").await?;
+    let dims = png.dimensions.map(|d| format!("{}x{}", d.width, d.height)).unwrap_or_default();
+    println!("4b. uploaded a {dims} PNG of {} bytes to {}", png.file_size, png.file_url);
+    let fake =
+        media.upload_bytes(team.id, post.post.id, "image/png", &b"<html><script>x()</script></html>"[..], "").await;
+    println!(
+        "    an HTML file declared as a PNG: {}",
+        fake.map(|_| "stored?!".to_owned()).unwrap_or_else(|e| e.to_string())
+    );
 
     // 5. A publishing worker claims the due schedules under a lease (each claim with its own
     //    token), marks the publish boundary, calls the platform with the attempt's idempotency
@@ -368,6 +385,17 @@ async fn backends() -> Result<(Repos, Kv)> {
         }
     };
     Ok((repos, kv))
+}
+
+/// Post media on the S3-compatible bucket of `S3_ENDPOINT`, or in memory.
+fn media_store() -> Result<Media> {
+    #[cfg(feature = "s3")]
+    if let Some(config) = clientnest::s3::S3Config::from_env() {
+        println!("(post media: S3 at {})", config.endpoint);
+        return Ok(Arc::new(clientnest::s3::ObjectMediaStore::s3(&config)?));
+    }
+    println!("(post media: in memory; set S3_ENDPOINT for S3)");
+    Ok(Arc::new(MemoryMediaStore::new()))
 }
 
 #[cfg(feature = "postgres")]
