@@ -22,6 +22,8 @@ use crate::ports::PostRepository;
 /// - [`upload`](MediaService::upload) stores the object (checked as it streams, within the
 ///   strictest limits of the post's platforms), then attaches a row with its URL, size,
 ///   dimensions and SHA-256; when the attach fails the object is deleted again;
+/// - [`attach_uploaded`](MediaService::attach_uploaded) checks an object a client wrote with
+///   a presigned PUT (on S3 it went to the bucket unchecked), then attaches it, or deletes it;
 /// - [`remove`](MediaService::remove) detaches a row, then deletes its object;
 /// - [`delete_post`](MediaService::delete_post) deletes the post (its rows go with it), then
 ///   every object under the post's prefix;
@@ -106,26 +108,7 @@ where
         let upload = Upload::new(content_type, body)?.with_limits(MediaLimits::for_platforms(&found.post.platforms));
         let key = MediaKey::new(team, post, upload.format());
         let stored = self.store.put(team, &key, upload).await?;
-        let seen = stored.inspected;
-        let row = NewPostMedia {
-            dimensions: seen.dimensions,
-            alt_text: alt_text.into(),
-            content_hash: Some(seen.sha256),
-            ..NewPostMedia::new(
-                seen.format.media_type(),
-                self.store.url(&key).to_string(),
-                i64::try_from(seen.size).unwrap_or(i64::MAX),
-            )
-        };
-        match self.posts.attach_media(team, post, row).await {
-            Ok(media) => Ok(media),
-            Err(e) => {
-                if let Err(undo) = self.store.delete(team, &key).await {
-                    tracing::warn!(key = %key, error = %undo, "attach failed and its object was not deleted; the orphan sweep will remove it");
-                }
-                Err(e)
-            }
-        }
+        self.attach(team, &key, stored.inspected, alt_text.into()).await
     }
 
     /// [`upload`](MediaService::upload) of bytes already in memory.
@@ -141,14 +124,78 @@ where
         self.upload(team, post, content_type, alt_text, body).await
     }
 
+    /// Check and attach an object a client wrote with a presigned PUT (on S3 the bytes went
+    /// straight to the bucket, unchecked): its bytes are read back through the same checks as
+    /// an upload (format, dimensions, the post's platform limits, SHA-256), then attached to
+    /// the key's post. An object that fails the checks, or whose attach is refused, is deleted.
+    /// Errors as [`upload`](MediaService::upload); `NotFound` (media) when nothing was written.
+    pub async fn attach_uploaded(
+        &self,
+        team: TeamId,
+        key: &MediaKey,
+        alt_text: impl Into<String>,
+    ) -> Result<PostMedia> {
+        key.check_team(team)?;
+        let found = self.posts.get_post(team, key.post()).await?;
+        let download = self.store.get(team, key, None).await?;
+        let limits = MediaLimits::for_platforms(&found.post.platforms);
+        let mut check = Upload::new(key.format().mime(), download.body)?.with_limits(limits);
+        let seen = async {
+            while check.next_chunk().await?.is_some() {}
+            check.finish()
+        }
+        .await;
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(e) => {
+                self.delete_quietly(team, key, "a presigned upload failed its checks").await;
+                return Err(e);
+            }
+        };
+        self.attach(team, key, seen, alt_text.into()).await
+    }
+
+    /// Attach a checked object as the next media item of its post, deleting the object when
+    /// the attach is refused.
+    async fn attach(
+        &self,
+        team: TeamId,
+        key: &MediaKey,
+        seen: super::Inspected,
+        alt_text: String,
+    ) -> Result<PostMedia> {
+        let row = NewPostMedia {
+            dimensions: seen.dimensions,
+            alt_text,
+            content_hash: Some(seen.sha256),
+            ..NewPostMedia::new(
+                seen.format.media_type(),
+                self.store.url(key).to_string(),
+                i64::try_from(seen.size).unwrap_or(i64::MAX),
+            )
+        };
+        match self.posts.attach_media(team, key.post(), row).await {
+            Ok(media) => Ok(media),
+            Err(e) => {
+                self.delete_quietly(team, key, "attach failed").await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Delete an object whose row will not exist; a failure is logged and left to the sweep.
+    async fn delete_quietly(&self, team: TeamId, key: &MediaKey, why: &str) {
+        if let Err(e) = self.store.delete(team, key).await {
+            tracing::warn!(key = %key, error = %e, why, "an object was not deleted; the orphan sweep will remove it");
+        }
+    }
+
     /// Detach a media item from its post, then delete its object. A failed object delete is
     /// logged and left to the sweep; the row is gone either way.
     pub async fn remove(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia> {
         let removed = self.posts.detach_media(team, post, media).await?;
-        if let Some(key) = self.key_of(&removed)
-            && let Err(e) = self.store.delete(team, &key).await
-        {
-            tracing::warn!(key = %key, error = %e, "media row removed but its object was not deleted; the orphan sweep will remove it");
+        if let Some(key) = self.key_of(&removed) {
+            self.delete_quietly(team, &key, "media row removed").await;
         }
         Ok(removed)
     }

@@ -100,3 +100,50 @@ mod s3 {
 
     clientnest_core::media_conformance!(harness);
 }
+
+/// A client's presigned PUT goes straight to S3, unchecked; `MediaService::attach_uploaded`
+/// reads it back through the upload checks: a real PNG is attached, an HTML file sent as
+/// `image/png` is deleted and refused.
+#[tokio::test]
+async fn presigned_puts_on_s3_are_checked_before_they_are_attached() {
+    use chrono::Duration;
+    use clientnest_core::media::{MediaFormat, MediaKey, MediaPrefix, MediaService, MediaStore, sample};
+    use clientnest_core::memory::MemoryStore;
+    use clientnest_core::prelude::*;
+    use futures::TryStreamExt;
+
+    let Some(config) = s3_config() else { return };
+    let store = Arc::new(ObjectMediaStore::s3(&config).expect("an S3 store"));
+    let repos = Arc::new(MemoryStore::new());
+    let hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
+    let ada = repos.create_user(NewUser::new("ada@example.com", hash, "Ada", "L")).await.expect("user");
+    let (team, _) = repos.create_team(NewTeam::new("Engines", ada.id, PlanType::Starter)).await.expect("team");
+    let post = repos.create_post(team.id, NewPost::draft(ada.id, "Direct upload")).await.expect("post").post.id;
+    let media = MediaService::new(Arc::clone(&store), Arc::clone(&repos));
+    let http = Http::default();
+    let put = |bytes: Vec<u8>| {
+        let (store, http) = (Arc::clone(&store), http.clone());
+        async move {
+            let key = MediaKey::new(team.id, post, MediaFormat::Png);
+            let url =
+                store.presign(team.id, &key, PresignMethod::Put, Duration::minutes(5)).await.expect("presign").url;
+            http.fetch(PresignMethod::Put, &url, Some(("image/png", Bytes::from(bytes))))
+                .await
+                .expect("S3 took the PUT");
+            key
+        }
+    };
+
+    let good = put(sample::png(10, 7)).await;
+    let item = media.attach_uploaded(team.id, &good, "direct").await.expect("a real PNG is attached");
+    assert_eq!(item.dimensions.map(|d| (d.width, d.height)), Some((10, 7)));
+    assert_eq!(item.file_url, store.url(&good).to_string());
+
+    let bad = put(b"<html><script>alert(document.cookie)</script></html>".to_vec()).await;
+    let err = media.attach_uploaded(team.id, &bad, "").await.expect_err("HTML is refused");
+    assert_eq!(err.rule(), Some("content_mismatch"));
+    let left: Vec<MediaKey> =
+        store.list(MediaPrefix::Post(team.id, post)).map_ok(|m| m.key).try_collect().await.expect("list");
+    assert_eq!(left, vec![good]);
+    assert_eq!(repos.get_post(team.id, post).await.expect("post").media.len(), 1);
+}
