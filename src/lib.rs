@@ -3,8 +3,9 @@
 //! The data layer of a social media management platform, as a set of crates an application
 //! embeds: domain types, validation and ports in [`clientnest_core`], in-memory backends for
 //! tests, and adapters for PostgreSQL ([`postgres`], feature `postgres`), Redis ([`redis`],
-//! feature `redis`) and analytics on TimescaleDB or plain PostgreSQL (`timescale`, feature
-//! `timescale`). This facade re-exports them.
+//! feature `redis`), analytics on TimescaleDB or plain PostgreSQL (`timescale`, feature
+//! `timescale`) and post media and backups on object storage (`s3`, feature `s3`: S3, local
+//! disk or memory). This facade re-exports them.
 //!
 //! ```
 //! use clientnest::prelude::*;
@@ -33,5 +34,7 @@ pub use clientnest_core::*;
 pub use clientnest_postgres as postgres;
 #[cfg(feature = "redis")]
 pub use clientnest_redis as redis;
+#[cfg(feature = "s3")]
+pub use clientnest_s3 as s3;
 #[cfg(feature = "timescale")]
 pub use clientnest_timescale as timescale;
