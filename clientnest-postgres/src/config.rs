@@ -54,6 +54,21 @@ pub struct PgConfig {
     /// BENCHMARKS.md); with it off, a connection that died while idle fails one call with a
     /// retryable `Unavailable` and is then replaced.
     pub test_before_acquire: bool,
+    /// Read replicas (`postgres://` URLs of hot standbys streaming from `url`'s server), for
+    /// the lag-tolerant reads listed in [`PgStore`](crate::PgStore)'s docs; empty (the default)
+    /// sends every call to `url`. Each gets a pool with this config's settings.
+    pub replicas: Vec<String>,
+    /// A replica whose replay is further behind the primary than this is skipped (default
+    /// 5 s).
+    pub replica_lag_bound: Duration,
+    /// How long a lag-tolerant read after a write of the same session waits for a replica to
+    /// replay that write before it reads the primary instead (default 200 ms).
+    pub read_your_writes_wait: Duration,
+    /// How often the replicas' health and lag are checked, in the background (default 1 s).
+    pub replica_check_interval: Duration,
+    /// Connections go through PgBouncer in `pool_mode = transaction` (see
+    /// [`PgConfig::with_pgbouncer_transaction_mode`]). Off by default.
+    pub pgbouncer_transaction_mode: bool,
 }
 
 impl Default for PgConfig {
@@ -68,6 +83,11 @@ impl Default for PgConfig {
             search_path: None,
             application_name: "clientnest".to_owned(),
             test_before_acquire: false,
+            replicas: Vec::new(),
+            replica_lag_bound: Duration::from_secs(5),
+            read_your_writes_wait: Duration::from_millis(200),
+            replica_check_interval: Duration::from_secs(1),
+            pgbouncer_transaction_mode: false,
         }
     }
 }
@@ -132,6 +152,30 @@ impl PgConfig {
         self
     }
 
+    /// Add a read replica (a hot standby of the primary's cluster) for lag-tolerant reads.
+    pub fn with_replica(mut self, url: impl Into<String>) -> Self {
+        self.replicas.push(url.into());
+        self
+    }
+
+    /// Set how far behind the primary a replica may be and still serve reads.
+    pub fn with_replica_lag_bound(mut self, bound: Duration) -> Self {
+        self.replica_lag_bound = bound;
+        self
+    }
+
+    /// Set how long a read after a write waits for a replica to replay it.
+    pub fn with_read_your_writes_wait(mut self, wait: Duration) -> Self {
+        self.read_your_writes_wait = wait;
+        self
+    }
+
+    /// Set how often replicas are checked.
+    pub fn with_replica_check_interval(mut self, interval: Duration) -> Self {
+        self.replica_check_interval = interval;
+        self
+    }
+
     /// The connect options: the URL parsed, with the search path and application name.
     ///
     /// # Errors
@@ -139,8 +183,28 @@ impl PgConfig {
     /// [`Error::Validation`] (field `url`, rule `format`) when the URL does not parse; the
     /// message never contains the URL.
     pub fn connect_options(&self) -> Result<PgConnectOptions> {
+        self.options_for(&self.url)
+    }
+
+    /// The connect options of each of [`replicas`](Self::replicas), as
+    /// [`connect_options`](Self::connect_options) builds them for the primary.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_options`](Self::connect_options) (field `replicas`).
+    pub fn replica_connect_options(&self) -> Result<Vec<PgConnectOptions>> {
+        self.replicas
+            .iter()
+            .map(|url| {
+                self.options_for(url)
+                    .map_err(|_| Error::invalid("replicas", "format", "is not a valid postgres:// URL"))
+            })
+            .collect()
+    }
+
+    fn options_for(&self, url: &str) -> Result<PgConnectOptions> {
         let mut options: PgConnectOptions =
-            self.url.parse().map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
+            url.parse().map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
         options = options.application_name(&self.application_name);
         if let Some(path) = &self.search_path {
             options = options.options([("search_path", path.as_str())]);
@@ -172,6 +236,11 @@ impl fmt::Debug for PgConfig {
             .field("search_path", &self.search_path)
             .field("application_name", &self.application_name)
             .field("test_before_acquire", &self.test_before_acquire)
+            .field("replicas", &self.replicas.iter().map(|u| redact_url(u)).collect::<Vec<_>>())
+            .field("replica_lag_bound", &self.replica_lag_bound)
+            .field("read_your_writes_wait", &self.read_your_writes_wait)
+            .field("replica_check_interval", &self.replica_check_interval)
+            .field("pgbouncer_transaction_mode", &self.pgbouncer_transaction_mode)
             .finish()
     }
 }
@@ -232,8 +301,9 @@ mod tests {
         assert_eq!(redact_url("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(redact_url("postgres://a:p%40ss@h/db?sslmode=require"), "postgres://a:***@h/db?sslmode=require");
         assert_eq!(redact_url("postgres://h/db?user=a&password=pw"), "postgres://h/db?user=a&password=***");
-        let c = PgConfig::new("postgres://app:hunter2@db/x");
+        let c = PgConfig::new("postgres://app:hunter2@db/x").with_replica("postgres://ro:swordfish@replica/x");
         assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{c:?}").contains("swordfish"));
     }
 
     #[test]

@@ -145,7 +145,7 @@ const CHECKS: &[(&str, &str, &str)] = &[
 
 /// SQLSTATE codes (or classes) meaning the server is unreachable, overloaded, shutting down,
 /// or gave up on the statement: retrying later may succeed.
-fn is_unavailable_code(code: &str) -> bool {
+pub(crate) fn is_unavailable_code(code: &str) -> bool {
     code.starts_with("08") // connection exception
         || code.starts_with("53") // insufficient resources (too many connections, disk full)
         || code.starts_with("57P") // admin / crash shutdown, cannot connect now

@@ -106,6 +106,7 @@
 mod config;
 mod error;
 mod migrate;
+pub mod replica;
 mod repo;
 pub mod secrets;
 mod store;
@@ -113,6 +114,7 @@ mod store;
 pub use config::{DEFAULT_URL, PgConfig};
 pub use error::map_sqlx as map_error;
 pub use migrate::{MIGRATOR, migrate};
+pub use replica::{ReadStats, ReplicaState, ReplicaStatus};
 pub use store::PgStore;
 
 /// The SQL of the hot paths, for `EXPLAIN`, benchmarks and load generators that want to compare

@@ -81,6 +81,7 @@ const TOTALS: &str = r#"
 impl AiUsageRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn record_ai_usage(&self, team: TeamId, usage: NewAiUsage) -> Result<AiUsage> {
+        let _write = self.write_mark();
         let usage = usage.into_record(team, self.now())?;
         let row: Option<Db<AiUsage>> =
             bind_usage(sqlx::query_as(INSERT), &usage).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
@@ -97,13 +98,12 @@ impl AiUsageRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>> {
-        let rows: Vec<Db<AiUsageTotal>> = sqlx::query_as(TOTALS)
-            .bind(team.0)
-            .bind(clamp_time(to_micros(period.start)))
-            .bind(clamp_time(to_micros(period.end)))
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let (start, end) = (clamp_time(to_micros(period.start)), clamp_time(to_micros(period.end)));
+        let rows: Vec<Db<AiUsageTotal>> = self
+            .read(|pool| async move {
+                sqlx::query_as(TOTALS).bind(team.0).bind(start).bind(end).fetch_all(&pool).await
+            })
+            .await?;
         Ok(rows.into_iter().map(Db::into_inner).collect())
     }
 }

@@ -119,6 +119,7 @@ const SAVE: &str = concat!(
 impl AutomationRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation> {
+        let _write = self.write_mark();
         let built = automation.into_record(team, self.now())?;
         let row = bind_automation(sqlx::query(INSERT), &built).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         match row {
@@ -139,6 +140,7 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_automation(&self, team: TeamId, id: AutomationId, update: AutomationUpdate) -> Result<Automation> {
+        let _write = self.write_mark();
         update.check()?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -155,6 +157,7 @@ impl AutomationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_automation(&self, team: TeamId, id: AutomationId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned(
             "DELETE FROM automations WHERE id = $1 AND team_id = $2",
             id.0,

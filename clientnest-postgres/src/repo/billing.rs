@@ -84,6 +84,7 @@ const LIST: &str = keyset_list!("billing", "team_id");
 impl BillingRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_billing(&self, team: TeamId, billing: NewBilling) -> Result<Billing> {
+        let _write = self.write_mark();
         let billing = billing.into_record(team, self.now())?;
         let row: Db<Billing> =
             bind_billing(sqlx::query_as(INSERT), &billing).fetch_one(self.pool()).await.map_err(map_sqlx)?;
@@ -98,6 +99,7 @@ impl BillingRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_billing(&self, team: TeamId, id: BillingId, update: BillingUpdate) -> Result<Billing> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let now = self.now();
         let mut tx = self.begin().await?;

@@ -312,6 +312,7 @@ impl PgStore {
 impl CommentRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn ingest_comments(&self, team: TeamId, comments: Vec<NewComment>) -> Result<IngestReport> {
+        let _write = self.write_mark();
         check_ingest(&comments)?;
         if comments.is_empty() {
             return Ok(IngestReport::default());
@@ -358,6 +359,7 @@ impl CommentRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let mut tx = self.begin().await?;
         let outcome = async {
@@ -372,34 +374,43 @@ impl CommentRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
+        let _write = self.write_mark();
         let built = response.into_record(self.now(), false)?;
         self.insert_response(team, built).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
+        let _write = self.write_mark();
         let built = response.into_record(self.now(), true)?;
         self.insert_response(team, built).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_sent(&self, team: TeamId, id: ResponseId) -> Result<Response> {
+        let _write = self.write_mark();
         self.change_response(team, id, |r, now| Ok(r.mark_sent(now))).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn mark_response_failed(&self, team: TeamId, id: ResponseId) -> Result<Response> {
+        let _write = self.write_mark();
         self.change_response(team, id, |r, _| r.mark_failed().map(|()| true)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>> {
-        let visible =
-            sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
-        if visible.is_none() {
-            return Err(Error::not_found(Entity::Comment, comment));
-        }
-        let rows = sqlx::query(RESPONSES_TO).bind(comment.0).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        // Both statements on one server (a replica when one fits), so the comment seen and its
+        // responses come from the same replay.
+        let found = self
+            .read(|pool| async move {
+                if sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(&pool).await?.is_none() {
+                    return Ok(None);
+                }
+                sqlx::query(RESPONSES_TO).bind(comment.0).fetch_all(&pool).await.map(Some)
+            })
+            .await?;
+        let rows = found.ok_or_else(|| Error::not_found(Entity::Comment, comment))?;
         rows.iter().map(record).collect()
     }
 }

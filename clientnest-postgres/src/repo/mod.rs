@@ -108,21 +108,19 @@ impl Keyset {
 impl crate::store::PgStore {
     /// One keyset page of [`Keyed`] records read through their [`Db`] row mapping, from a list
     /// statement that takes `$1` = the owner (team or user id), `$2`/`$3` = the keyset bound and
-    /// `$4` = how many rows to fetch.
+    /// `$4` = how many rows to fetch. A lag-tolerant read: on a replica when one fits (see
+    /// [`PgStore`](crate::PgStore)'s routing table).
     pub(crate) async fn keyed_page<T>(&self, sql: &'static str, owner: Uuid, page: &PageRequest) -> Result<Page<T>>
     where
         T: Keyed + Send + Unpin,
         Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         let k = Keyset::of(page)?;
-        let rows: Vec<Db<T>> = sqlx::query_as(sql)
-            .bind(owner)
-            .bind(k.at)
-            .bind(k.id)
-            .bind(k.fetch)
-            .fetch_all(self.pool())
-            .await
-            .map_err(crate::error::map_sqlx)?;
+        let rows: Vec<Db<T>> = self
+            .read(|pool| async move {
+                sqlx::query_as(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+            })
+            .await?;
         Ok(Page::from_keyed(rows.into_iter().map(Db::into_inner).collect(), page.limit))
     }
 }
@@ -144,21 +142,27 @@ where
 impl crate::store::PgStore {
     /// One keyset page of [`Keyed`] records from a list statement that takes `$1` = the owner
     /// (team or user id), `$2`/`$3` = the keyset bound, `$4` = how many rows to fetch, and from
-    /// `$5` on the filter values `filters` binds.
+    /// `$5` on the filter values `filters` binds. A lag-tolerant read, as
+    /// [`keyed_page`](Self::keyed_page) (`filters` runs again when a replica fails the read).
     pub(crate) async fn filtered_page<T>(
         &self,
         sql: &'static str,
         owner: Uuid,
         page: &PageRequest,
-        filters: impl FnOnce(PgQuery) -> PgQuery,
+        filters: impl Fn(PgQuery) -> PgQuery,
     ) -> Result<Page<T>>
     where
         T: Keyed,
         Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
         let k = Keyset::of(page)?;
-        let query = sqlx::query(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch);
-        let rows = filters(query).fetch_all(self.pool()).await.map_err(crate::error::map_sqlx)?;
+        let filters = &filters;
+        let rows = self
+            .read(|pool| {
+                let query = filters(sqlx::query(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch));
+                async move { query.fetch_all(&pool).await }
+            })
+            .await?;
         let items = rows.iter().map(record).collect::<Result<Vec<T>>>()?;
         Ok(Page::from_keyed(items, page.limit))
     }

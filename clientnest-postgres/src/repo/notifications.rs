@@ -87,6 +87,7 @@ const MARK_ALL_READ: &str = "
 impl NotificationRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn notify(&self, user: UserId, notification: NewNotification) -> Result<Notification> {
+        let _write = self.write_mark();
         let notification = notification.into_record(user, self.now())?;
         let row: Db<Notification> =
             bind_notification(sqlx::query_as(INSERT), &notification).fetch_one(self.pool()).await.map_err(map_sqlx)?;
@@ -106,12 +107,13 @@ impl NotificationRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn unread_count(&self, user: UserId) -> Result<u64> {
         let count: i64 =
-            sqlx::query_scalar(UNREAD_COUNT).bind(user.0).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+            self.read(|pool| async move { sqlx::query_scalar(UNREAD_COUNT).bind(user.0).fetch_one(&pool).await }).await?;
         Ok(count.unsigned_abs())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<Notification> {
+        let _write = self.write_mark();
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {
@@ -130,6 +132,7 @@ impl NotificationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn mark_all_read(&self, user: UserId) -> Result<u64> {
+        let _write = self.write_mark();
         let done =
             sqlx::query(MARK_ALL_READ).bind(user.0).bind(self.now()).execute(self.pool()).await.map_err(map_sqlx)?;
         Ok(done.rows_affected())
@@ -137,6 +140,7 @@ impl NotificationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_notification(&self, user: UserId, id: NotificationId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned(
             "DELETE FROM notifications WHERE id = $1 AND user_id = $2",
             id.0,

@@ -380,6 +380,7 @@ impl PgStore {
 impl PostRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_post(&self, team: TeamId, post: NewPost) -> Result<PostWithMedia> {
+        let _write = self.write_mark();
         let built = post.into_record(team, self.now())?;
         let mut media = MediaColumns::default();
         built.media.iter().for_each(|m| media.push(m));
@@ -392,6 +393,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn import_posts(&self, team: TeamId, posts: Vec<ImportedPost>) -> Result<u64> {
+        let _write = self.write_mark();
         let built = import_records(team, posts)?;
         if built.is_empty() {
             return self.require_team(team).await.map(|()| 0);
@@ -434,6 +436,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_post(&self, team: TeamId, id: PostId, update: PostUpdate) -> Result<Post> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -453,6 +456,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_post(&self, team: TeamId, id: PostId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned("DELETE FROM posts WHERE id = $1 AND team_id = $2", id.0, team.0, Entity::Post, id).await
     }
 
@@ -471,6 +475,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]
     async fn attach_media(&self, team: TeamId, post: PostId, media: NewPostMedia) -> Result<PostMedia> {
+        let _write = self.write_mark();
         media.check()?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -497,6 +502,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]
     async fn detach_media(&self, team: TeamId, post: PostId, media: PostMediaId) -> Result<PostMedia> {
+        let _write = self.write_mark();
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome = async {

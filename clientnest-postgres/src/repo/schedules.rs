@@ -386,6 +386,7 @@ impl ScheduleRepository for PgStore {
     /// checked against it) instead of slipping between check and insert.
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule> {
+        let _write = self.write_mark();
         let now = self.now();
         schedule.check(now)?;
         let mut tx = self.begin().await?;
@@ -446,11 +447,13 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
+        let _write = self.write_mark();
         self.transition(id, Some(team), true, |s, now| s.cancel(now)).await.map(|((), s)| s)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn claim_due(&self, worker: &WorkerId, request: ClaimRequest) -> Result<Vec<Claim>> {
+        let _write = self.write_mark();
         request.check()?;
         self.recover_batch(request.policy).await?;
         let now = self.now();
@@ -476,6 +479,7 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %claim.schedule_id()))]
     async fn renew_lease(&self, claim: &ClaimToken, lease: Duration) -> Result<Schedule> {
+        let _write = self.write_mark();
         check_lease(lease)?;
         let locked_until = later(self.now(), lease, "lease")?;
         self.transition(claim.schedule_id(), None, false, |s, now| s.renew(claim, locked_until, now))
@@ -485,11 +489,13 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %claim.schedule_id()))]
     async fn mark_publishing(&self, claim: &ClaimToken) -> Result<Schedule> {
+        let _write = self.write_mark();
         self.transition(claim.schedule_id(), None, false, |s, now| s.mark_publishing(claim, now)).await.map(|((), s)| s)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %claim.schedule_id()))]
     async fn complete(&self, claim: &ClaimToken, platform_post_id: &str) -> Result<Schedule> {
+        let _write = self.write_mark();
         clientnest_core::model::check_platform_post_id(platform_post_id)?;
         self.transition(claim.schedule_id(), None, true, |s, now| s.complete(claim, platform_post_id, now))
             .await
@@ -498,6 +504,7 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %claim.schedule_id()))]
     async fn fail(&self, claim: &ClaimToken, error: &str, policy: RetryPolicy) -> Result<FailOutcome> {
+        let _write = self.write_mark();
         policy.check()?;
         self.transition(claim.schedule_id(), None, true, |s, now| s.fail(claim, error, policy, now))
             .await
@@ -506,11 +513,13 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %claim.schedule_id()))]
     async fn release(&self, claim: &ClaimToken) -> Result<Schedule> {
+        let _write = self.write_mark();
         self.transition(claim.schedule_id(), None, false, |s, now| s.release(claim, now)).await.map(|((), s)| s)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn recover_expired(&self, policy: RetryPolicy) -> Result<Recovered> {
+        let _write = self.write_mark();
         policy.check()?;
         let mut total = Recovered::default();
         loop {
@@ -533,6 +542,7 @@ impl ScheduleRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, id = %id))]
     async fn resolve_outcome(&self, team: TeamId, id: ScheduleId, resolution: Resolution) -> Result<Schedule> {
+        let _write = self.write_mark();
         resolution.check()?;
         self.transition(id, Some(team), true, |s, now| s.resolve(&resolution, now)).await.map(|((), s)| s)
     }

@@ -139,6 +139,7 @@ where
 impl SecretReseal for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(table = from.table().as_str(), limit))]
     async fn reseal_secrets(&self, from: ResealCursor, limit: u32) -> Result<ResealProgress> {
+        let _write = self.write_mark();
         check_reseal_limit(limit)?;
         let tally = match from.table() {
             ResealTable::SocialAccounts => reseal_page::<SocialAccount>(self, from.after(), limit).await?,

@@ -224,6 +224,7 @@ impl PgStore {
 impl SocialAccountRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn connect_account(&self, team: TeamId, account: NewSocialAccount) -> Result<SocialAccount> {
+        let _write = self.write_mark();
         let fresh = account.into_record(team, self.now())?;
         for _ in 0..3 {
             if let Connect::Done(stored) = self.connect_once(&fresh).await? {
@@ -252,6 +253,7 @@ impl SocialAccountRepository for PgStore {
         id: SocialAccountId,
         update: SocialAccountUpdate,
     ) -> Result<SocialAccount> {
+        let _write = self.write_mark();
         update.check()?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -268,6 +270,7 @@ impl SocialAccountRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_account(&self, team: TeamId, id: SocialAccountId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned(
             "DELETE FROM social_accounts WHERE id = $1 AND team_id = $2",
             id.0,

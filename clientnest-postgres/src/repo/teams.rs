@@ -156,6 +156,7 @@ async fn insert_member(tx: &mut Tx, member: &TeamMember) -> Result<TeamMember> {
 impl TeamRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_team(&self, team: NewTeam) -> Result<(Team, TeamMember)> {
+        let _write = self.write_mark();
         let (team, owner) = team.into_record(self.now())?;
         let mut tx = self.begin().await?;
         let outcome = async {
@@ -177,6 +178,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn update_team(&self, id: TeamId, update: TeamUpdate) -> Result<Team> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -195,6 +197,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn delete_team(&self, id: TeamId) -> Result<()> {
+        let _write = self.write_mark();
         let done =
             sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Team, id)
@@ -207,6 +210,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn add_member(&self, team: TeamId, member: NewTeamMember) -> Result<TeamMember> {
+        let _write = self.write_mark();
         let member = member.into_record(team, self.now())?;
         let row: Option<Db<TeamMember>> =
             bind_member(sqlx::query_as(INSERT_MEMBER), &member).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
@@ -227,6 +231,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_member(&self, team: TeamId, user: UserId, update: TeamMemberUpdate) -> Result<TeamMember> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let mut tx = self.begin().await?;
         let outcome = async {
@@ -244,6 +249,7 @@ impl TeamRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn remove_member(&self, team: TeamId, user: UserId) -> Result<()> {
+        let _write = self.write_mark();
         let mut tx = self.begin().await?;
         let outcome = async {
             let member: Db<TeamMember> =

@@ -139,6 +139,7 @@ impl PgStore {
 impl TemplateRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template> {
+        let _write = self.write_mark();
         let built = template.into_record(team, self.now())?;
         let row = bind_template(sqlx::query(INSERT), &built).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         match row {
@@ -158,7 +159,7 @@ impl TemplateRepository for PgStore {
         match filter.category {
             // No stored category holds a NUL (validation forbids it) and PostgreSQL text cannot.
             Some(category) if category.contains('\0') => Ok(Page { items: Vec::new(), next: None }),
-            Some(category) => self.filtered_page(LIST_BY_CATEGORY, team.0, &page, |q| q.bind(category)).await,
+            Some(category) => self.filtered_page(LIST_BY_CATEGORY, team.0, &page, |q| q.bind(category.clone())).await,
             None => self.keyed_page(LIST, team.0, &page).await,
         }
     }
@@ -166,14 +167,18 @@ impl TemplateRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
-        let query = sqlx::query(LIST_PUBLIC).bind(k.at).bind(k.id).bind(k.fetch);
-        let rows = query.fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        let rows = self
+            .read(|pool| async move {
+                sqlx::query(LIST_PUBLIC).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+            })
+            .await?;
         let items = rows.iter().map(record).collect::<Result<Vec<Template>>>()?;
         Ok(Page::from_keyed(items, page.limit))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn update_template(&self, team: TeamId, id: TemplateId, update: TemplateUpdate) -> Result<Template> {
+        let _write = self.write_mark();
         validate::check(&update)?;
         let now = self.now();
         self.change_template(team, id, |t| {
@@ -186,12 +191,14 @@ impl TemplateRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn delete_template(&self, team: TeamId, id: TemplateId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned("DELETE FROM templates WHERE id = $1 AND team_id = $2", id.0, team.0, Entity::Template, id)
             .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn record_template_use(&self, team: TeamId, id: TemplateId) -> Result<i32> {
+        let _write = self.write_mark();
         self.change_template(team, id, Template::record_use).await.map(|(count, _)| count)
     }
 }

@@ -81,6 +81,7 @@ const BY_EMAIL: &str = "SELECT * FROM users WHERE lower(email) = lower($1)";
 impl UserRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, user: NewUser) -> Result<User> {
+        let _write = self.write_mark();
         let user = user.into_record(self.host_policy(), self.now())?;
         let row: Db<User> = bind_user(sqlx::query_as(INSERT), &user).fetch_one(self.pool()).await.map_err(map_sqlx)?;
         Ok(row.into_inner())
@@ -106,6 +107,7 @@ impl UserRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User> {
+        let _write = self.write_mark();
         update.check(self.host_policy())?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -123,6 +125,7 @@ impl UserRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn delete_user(&self, id: UserId) -> Result<()> {
+        let _write = self.write_mark();
         let done =
             sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::User, id)

@@ -122,6 +122,7 @@ const TRIGGERED: &str = "UPDATE webhooks SET last_triggered = $2 WHERE id = $1";
 impl WebhookRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn create_webhook(&self, user: UserId, webhook: NewWebhook) -> Result<Webhook> {
+        let _write = self.write_mark();
         let webhook = webhook.into_record(user, self.host_policy(), self.now())?;
         let sealed = webhook.seal(self.sealer())?;
         let row: Db<Sealed<Webhook>> =
@@ -142,6 +143,7 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn update_webhook(&self, user: UserId, id: WebhookId, update: WebhookUpdate) -> Result<Webhook> {
+        let _write = self.write_mark();
         update.check(self.host_policy())?;
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -157,6 +159,7 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn delete_webhook(&self, user: UserId, id: WebhookId) -> Result<()> {
+        let _write = self.write_mark();
         self.delete_owned("DELETE FROM webhooks WHERE id = $1 AND user_id = $2", id.0, user.0, Entity::Webhook, id)
             .await
     }
@@ -178,6 +181,7 @@ impl WebhookRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
+        let _write = self.write_mark();
         let at = Webhook::triggered_at(at)?;
         let done = sqlx::query(TRIGGERED).bind(id.0).bind(at).execute(self.pool()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Webhook, id)
