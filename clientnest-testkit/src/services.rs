@@ -59,6 +59,29 @@ pub fn redis_cluster_urls() -> Option<String> {
     configured("REDIS_CLUSTER_URLS", "Redis Cluster", "redis://127.0.0.1:7000,redis://127.0.0.1:7001")
 }
 
+/// A streaming read replica of the server of [`database_url`] (`REPLICA_URL`, e.g.
+/// `postgres://postgres@127.0.0.1:5436/test`, started by `scripts/replica`). It replicates the
+/// whole cluster, so a database created on the primary appears on it shortly after. The replica
+/// tests pause its replay and stop it (`scripts/replica kill`, then `scripts/replica start`).
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn replica_url() -> Option<String> {
+    configured("REPLICA_URL", "PostgreSQL read replica", "postgres://postgres@127.0.0.1:5436/test")
+}
+
+/// PgBouncer in `pool_mode = transaction` in front of the server of [`database_url`]
+/// (`PGBOUNCER_URL`, e.g. `postgres://postgres@127.0.0.1:6432/test`, started by
+/// `scripts/pgbouncer`); any database of that server is reachable through it by name.
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn pgbouncer_url() -> Option<String> {
+    configured("PGBOUNCER_URL", "PgBouncer", "postgres://postgres@127.0.0.1:6432/test")
+}
+
 /// The S3-compatible server (`S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`), which checks request
 /// signatures; [`s3_settings`] has the bucket and credentials that go with it.
 ///
