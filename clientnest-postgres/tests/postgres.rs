@@ -37,3 +37,6 @@ mod hostile;
 
 #[path = "postgres/membership.rs"]
 mod membership;
+
+#[path = "postgres/replicas.rs"]
+mod replicas;
