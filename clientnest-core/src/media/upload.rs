@@ -47,7 +47,7 @@ pub struct Upload {
     verified: bool,
     ended: bool,
     size: u64,
-    hasher: Sha256,
+    hasher: ContentHasher,
     dimensions: Option<Dimensions>,
 }
 
@@ -92,7 +92,7 @@ impl Upload {
             verified: false,
             ended: false,
             size: 0,
-            hasher: Sha256::new(),
+            hasher: ContentHasher::default(),
             dimensions: None,
         })
     }
@@ -164,13 +164,13 @@ impl Upload {
         Ok(Inspected {
             format: self.format,
             size: self.size,
-            sha256: hex::encode(self.hasher.finalize()),
+            sha256: hex::encode(self.hasher.finish()?),
             dimensions: self.dimensions,
         })
     }
 
     /// Count and hash a chunk, refusing it when it takes the upload past its limit.
-    fn account(&mut self, chunk: &[u8]) -> Result<(), Error> {
+    fn account(&mut self, chunk: &Bytes) -> Result<(), Error> {
         let max = self.max_bytes();
         self.size = self.size.saturating_add(chunk.len() as u64);
         if self.size > max {
@@ -229,6 +229,72 @@ impl Upload {
             }
             Err(_) if at_end || self.head.len() >= MAX_HEADER_BYTES => Err(unreadable()),
             Err(_) => Ok(false),
+        }
+    }
+}
+
+/// SHA-256 of an upload: computed inline for small uploads; past [`HASH_THREAD_AFTER`] bytes,
+/// on a thread of its own fed through a channel, so hashing overlaps the store's writes instead
+/// of adding to them (the chunks are shared `Bytes`, not copied).
+#[derive(Default)]
+enum ContentHasher {
+    #[default]
+    Idle,
+    Inline(Sha256, usize),
+    Threaded(std::sync::mpsc::Sender<Bytes>, std::thread::JoinHandle<[u8; 32]>),
+}
+
+/// Bytes hashed inline before hashing moves to its own thread.
+const HASH_THREAD_AFTER: usize = 4 << 20;
+
+impl ContentHasher {
+    fn update(&mut self, chunk: &Bytes) {
+        match self {
+            ContentHasher::Idle => {
+                let mut h = Sha256::new();
+                h.update(chunk);
+                *self = ContentHasher::Inline(h, chunk.len());
+            }
+            ContentHasher::Inline(h, n) if *n + chunk.len() <= HASH_THREAD_AFTER => {
+                h.update(chunk);
+                *n += chunk.len();
+            }
+            ContentHasher::Inline(h, n) => {
+                let mut state = h.clone();
+                let (tx, rx) = std::sync::mpsc::channel::<Bytes>();
+                let spawned = std::thread::Builder::new().name("clientnest-sha256".into()).spawn(move || {
+                    for part in rx {
+                        state.update(&part);
+                    }
+                    state.finalize().into()
+                });
+                match spawned {
+                    Ok(handle) => {
+                        // The receiver lives until the sender is dropped: a send cannot fail.
+                        let _ = tx.send(chunk.clone());
+                        *self = ContentHasher::Threaded(tx, handle);
+                    }
+                    // No thread to be had: keep hashing inline.
+                    Err(_) => {
+                        h.update(chunk);
+                        *n += chunk.len();
+                    }
+                }
+            }
+            ContentHasher::Threaded(tx, _) => {
+                let _ = tx.send(chunk.clone());
+            }
+        }
+    }
+
+    fn finish(self) -> Result<[u8; 32], Error> {
+        match self {
+            ContentHasher::Idle => Ok(Sha256::digest([]).into()),
+            ContentHasher::Inline(h, _) => Ok(h.finalize().into()),
+            ContentHasher::Threaded(tx, handle) => {
+                drop(tx);
+                handle.join().map_err(|_| Error::backend(store::LOCAL, "the SHA-256 thread of an upload panicked"))
+            }
         }
     }
 }
