@@ -38,5 +38,8 @@ mod hostile;
 #[path = "postgres/membership.rs"]
 mod membership;
 
+#[path = "postgres/restart.rs"]
+mod restart;
+
 #[path = "postgres/replicas.rs"]
 mod replicas;

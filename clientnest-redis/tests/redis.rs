@@ -41,3 +41,6 @@ mod retention;
 
 #[path = "redis/user_cache.rs"]
 mod user_cache;
+
+#[path = "redis/restart.rs"]
+mod restart;

@@ -82,6 +82,40 @@ pub fn pgbouncer_url() -> Option<String> {
     configured("PGBOUNCER_URL", "PgBouncer", "postgres://postgres@127.0.0.1:6432/test")
 }
 
+/// The PostgreSQL server of `scripts/restartable` (`RESTART_PG_URL`, e.g.
+/// `postgres://postgres@127.0.0.1:5435/test`), which the restart tests restart mid-run with
+/// [`restartable_script`] `pg-restart`. Never the shared server of [`database_url`].
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn restart_pg_url() -> Option<String> {
+    configured("RESTART_PG_URL", "restartable PostgreSQL", "postgres://postgres@127.0.0.1:5435/test")
+}
+
+/// The Redis server of `scripts/restartable` (`RESTART_REDIS_URL`, e.g.
+/// `redis://127.0.0.1:6385`, AOF on with `appendfsync always`), which the restart tests kill
+/// and start again with [`restartable_script`] `redis-kill` / `redis-start`. Never the shared
+/// server of [`redis_url`].
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn restart_redis_url() -> Option<String> {
+    configured("RESTART_REDIS_URL", "restartable Redis", "redis://127.0.0.1:6385")
+}
+
+/// The absolute path of `scripts/restartable` (`RESTARTABLE_SCRIPT`), whose subcommands
+/// (`pg-restart`, `redis-kill`, `redis-start`) restart the servers of [`restart_pg_url`] and
+/// [`restart_redis_url`].
+///
+/// # Panics
+///
+/// When it is not set and services are [required](services_required).
+pub fn restartable_script() -> Option<String> {
+    configured("RESTARTABLE_SCRIPT", "scripts/restartable", "/path/to/scripts/restartable")
+}
+
 /// The S3-compatible server (`S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`), which checks request
 /// signatures; [`s3_settings`] has the bucket and credentials that go with it.
 ///
