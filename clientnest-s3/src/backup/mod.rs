@@ -109,6 +109,7 @@ pub struct Backups {
     concurrency: usize,
     pg_dump: PathBuf,
     pg_restore: PathBuf,
+    temp_dir: Option<PathBuf>,
     clock: SharedClock,
     progress: Arc<dyn Progress>,
 }
@@ -123,6 +124,7 @@ impl fmt::Debug for Backups {
             .field("concurrency", &self.concurrency)
             .field("pg_dump", &self.pg_dump)
             .field("pg_restore", &self.pg_restore)
+            .field("temp_dir", &self.temp_dir)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +178,7 @@ impl Backups {
             concurrency: DEFAULT_CONCURRENCY,
             pg_dump: PathBuf::from("pg_dump"),
             pg_restore: PathBuf::from("pg_restore"),
+            temp_dir: None,
             clock: Arc::new(SystemClock),
             progress: Arc::new(NoProgress),
         }
@@ -215,6 +218,13 @@ impl Backups {
     /// Run `pg_restore` from `program` instead of the one in `PATH`.
     pub fn with_pg_restore(mut self, program: impl Into<PathBuf>) -> Self {
         self.pg_restore = program.into();
+        self
+    }
+
+    /// Download restores into a temporary folder under `dir` instead of the system's
+    /// temporary folder (a restore needs room for the whole dump there).
+    pub fn with_temp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.temp_dir = Some(dir.into());
         self
     }
 

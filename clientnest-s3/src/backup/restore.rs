@@ -157,10 +157,13 @@ impl Backups {
         self.check_key(&manifest)?;
 
         // Download and verify first: nothing is created before the checksum matched.
-        let dir = tempfile::Builder::new()
-            .prefix("clientnest-restore-")
-            .tempdir()
-            .map_err(BackupError::io("creating a temporary directory"))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("clientnest-restore-");
+        let dir = match &self.temp_dir {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        }
+        .map_err(BackupError::io("creating a temporary directory"))?;
         let file_path = dir.path().join("backup.dump");
         let mut file =
             tokio::fs::File::create(&file_path).await.map_err(BackupError::io("creating the temporary dump file"))?;

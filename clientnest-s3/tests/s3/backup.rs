@@ -179,7 +179,10 @@ async fn backup_and_restore_on_local_disk() {
     let Some(server) = services::database_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-    round_trip(&Backups::new(store).with_prefix("nightly/pg"), &server, "disk").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let backups = Backups::new(store).with_prefix("nightly/pg").with_temp_dir(scratch.path());
+    round_trip(&backups, &server, "disk").await;
+    assert!(walk(scratch.path()).is_empty(), "restores leave no temporary files");
     // The objects are where the layout says.
     let mut found = Vec::new();
     for entry in walk(dir.path()) {
