@@ -34,6 +34,8 @@ struct Tally {
     ok: u64,
     unavailable: u64,
     outcome_unknown: u64,
+    /// The distinct messages of the errors (what the outage looked like).
+    messages: std::collections::BTreeSet<String>,
     /// Errors of another kind (or `OutcomeUnknown` on a read), as text: none expected.
     other: Vec<String>,
     /// Posts whose `create_post` returned `Ok`.
@@ -106,6 +108,7 @@ async fn worker(
                         Error::OutcomeUnknown { .. } if write => t.outcome_unknown += 1,
                         _ => t.other.push(format!("{}: {e:?}", if write { "write" } else { "read" })),
                     }
+                    t.messages.insert(e.to_string());
                     if write {
                         t.failed_writes.push(title);
                     }
@@ -139,6 +142,7 @@ fn total(tallies: &[Arc<Mutex<Tally>>]) -> Tally {
         sum.unavailable += t.unavailable;
         sum.outcome_unknown += t.outcome_unknown;
         sum.other.extend(t.other.iter().cloned());
+        sum.messages.extend(t.messages.iter().cloned());
         sum.written.extend(t.written.iter().copied());
         sum.failed_writes.extend(t.failed_writes.iter().cloned());
         sum.errors_before_restart += t.errors_before_restart;
@@ -269,6 +273,7 @@ async fn a_server_restart_mid_run_gives_retryable_errors_then_recovery_without_l
         all_recovered.duration_since(restart_began),
         sum.errors_after_recovery,
     );
+    eprintln!("postgres restart: the errors said {:#?}", sum.messages);
     assert!(sum.other.is_empty(), "errors other than Unavailable/OutcomeUnknown: {:#?}", sum.other);
     assert_eq!(sum.errors_before_restart, 0, "errors before the restart");
     assert!(sum.unavailable + sum.outcome_unknown > 0, "the restart was not noticed by any task");
