@@ -78,7 +78,7 @@ async fn worker(
             return;
         }
         n += 1;
-        let write = n % 2 == 0;
+        let write = n.is_multiple_of(2);
         let title = format!("restart {task}-{n}");
         let outcome: Result<()> = if write {
             let mut post = NewPost::draft(user, format!("written by task {task}"));
@@ -87,7 +87,7 @@ async fn worker(
                 last_written = Some(p.post.id);
                 tally.lock().expect("tally").written.push(p.post.id);
             })
-        } else if let (Some(id), true) = (last_written, n % 3 == 0) {
+        } else if let (Some(id), true) = (last_written, n.is_multiple_of(3)) {
             store.get_post(team, id).await.map(|p| assert_eq!(p.post.id, id))
         } else {
             store.feed(team, PageRequest::first(20)).await.map(drop)

@@ -148,7 +148,7 @@ async fn pause() {
 }
 
 async fn producer(kv: RedisKv, queue: QueueName, task: usize, phase: watch::Receiver<Phase>, state: Arc<Mutex<State>>) {
-    let keyed = task % 2 == 0;
+    let keyed = task.is_multiple_of(2);
     let name = format!("producer {task}");
     let mut n = 0u64;
     loop {
