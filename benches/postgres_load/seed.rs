@@ -21,7 +21,7 @@ const POST_COLUMNS: &str = "id, user_id, team_id, title, content, hashtags, stat
 
 /// The `post_media` columns the COPY baseline fills (every column).
 const MEDIA_COLUMNS: &str =
-    "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at";
+    "id, team_id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at";
 
 /// Filler for post text: one line of 91 characters, within every platform's text limit (X's
 /// 280 is the lowest).
@@ -144,7 +144,8 @@ fn write_csv(team: TeamId, posts: &[ImportedPost], out: &mut Csv, media_out: &mu
         out.text(&created)?.text(&created)?.text(&metadata)?.text("{facebook}")?.end()?;
         for (i, m) in p.post.media.iter().enumerate() {
             let dims = m.dimensions.map(|d| serde_json::to_string(&d)).transpose()?;
-            media_out.text(&Uuid::now_v7().to_string())?.text(&id)?.text(m.media_type.as_str())?;
+            media_out.text(&Uuid::now_v7().to_string())?.text(&team.to_string())?.text(&id)?;
+            media_out.text(m.media_type.as_str())?;
             media_out.text(&m.file_url)?.text(&m.file_size.to_string())?.value(dims.as_deref())?;
             media_out.text(&m.alt_text)?.text(&i.to_string())?.text(&created)?.end()?;
             media_rows += 1;

@@ -116,6 +116,7 @@ fn create_script(team: &TeamInfo, user: UserId) -> BenchResult<String> {
             "ARRAY['facebook']::text[]",
             "ARRAY[bench_uuid7(), bench_uuid7()]",
             "ARRAY[NULL, NULL]::uuid[]",
+            "ARRAY[NULL, NULL]::uuid[]",
             "ARRAY['image', 'image']::text[]",
             "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
             "ARRAY[2048, 4096]::int8[]",
@@ -123,6 +124,7 @@ fn create_script(team: &TeamInfo, user: UserId) -> BenchResult<String> {
             "ARRAY['', '']::text[]",
             "ARRAY[0, 1]::int4[]",
             "ARRAY[now(), now()]::timestamptz[]",
+            "ARRAY[NULL, NULL]::text[]",
         ],
     )?;
     let refs = bind_sql(sql::SCHEDULE_REFERENCES, &[&team_id, ":id", &account, &user_id])?;
@@ -232,7 +234,7 @@ pub(crate) async fn claim(store: &PgStore, workers: usize, expected: usize) -> B
 }
 
 /// The comments columns the COPY baseline fills (every column).
-const COMMENT_COLUMNS: &str = "id, account_id, platform_id, content, author_name, author_id, sentiment, priority, \
+const COMMENT_COLUMNS: &str = "id, team_id, account_id, platform_id, content, author_name, author_id, sentiment, priority, \
      status, replied_at, created_at, metadata";
 
 /// W4's batch `b` of run `run`: `size` comments on one team's account, new platform ids per
@@ -255,11 +257,12 @@ fn comments_of(team: &TeamInfo, b: usize, run: usize, size: usize) -> Vec<NewCom
         .collect()
 }
 
-/// The same comments as CSV rows for COPY (fresh ids, created now).
-fn write_comments(batch: &[NewComment], out: &mut Csv) -> BenchResult<()> {
+/// The same comments of `team` as CSV rows for COPY (fresh ids, created now).
+fn write_comments(team: TeamId, batch: &[NewComment], out: &mut Csv) -> BenchResult<()> {
     let now = ts(Utc::now());
     for c in batch {
-        out.text(&uuid::Uuid::now_v7().to_string())?.text(&c.account_id.to_string())?.text(&c.platform_id)?;
+        out.text(&uuid::Uuid::now_v7().to_string())?.text(&team.to_string())?;
+        out.text(&c.account_id.to_string())?.text(&c.platform_id)?;
         out.text(&c.content)?.text(&c.author_name)?.text(&c.author_id)?.value(c.sentiment.map(|s| s.as_str()))?;
         out.text(c.priority.as_str())?.text("new")?.value(None)?.text(&now)?.text(&c.metadata.to_string())?.end()?;
     }
@@ -283,7 +286,7 @@ pub(crate) async fn ingest(
     for b in 0..batches {
         let team = &world.teams[b % world.teams.len()];
         let batch = comments_of(team, b, run, cfg.ingest_batch);
-        write_comments(&batch, &mut csv[b % tasks])?;
+        write_comments(team.id, &batch, &mut csv[b % tasks])?;
         queues[b % tasks].push((team.id, batch));
     }
     csv.into_iter().try_for_each(Csv::finish)?;

@@ -43,7 +43,10 @@
 //!
 //! [`MIGRATOR`] applies `0001_core` (users, teams, team members), `0002_social` (social
 //! accounts, posts, post media), `0003_ai_automation` (comments, responses, templates, AI usage,
-//! automations, schedules, webhooks) and `0004_analytics_billing` (billing, notifications).
+//! automations, schedules, webhooks) and `0004_analytics_billing` (billing, notifications), then
+//! `0005_publishing_protocol`, `0006_post_media_content_hash` and `0007_team_id_on_child_rows`
+//! (`team_id` on comments, responses and post media, held to the parent's by composite foreign
+//! keys, so every team-owned table can be distributed by `team_id`: `docs/scale-out.md`).
 //! Every foreign key of the seed's ERD cascades on delete; constraint names are those of
 //! [`clientnest_core::constraint`] (`fk_posts_team`, `uq_users_email`, ...), and the seed's
 //! CHECKs and indexes keep the seed's names (`chk_users_email_format`,
@@ -56,8 +59,9 @@
 //! foreign key violation `MissingReference`, a CHECK violation `Validation` with the core
 //! validator's rule name. A lost connection, a pool timeout, a server shutting down or a
 //! deadlock become `Unavailable`; anything else `Backend` with its source kept. Every
-//! team-owned row is read and written with `team_id = $team` (comments and responses through
-//! their account's team), so an id of another team is `NotFound`.
+//! team-owned row is read and written with `team_id = $team` on its own table (comments,
+//! responses and post media included: their `team_id` is set from the team of the call), so an
+//! id of another team is `NotFound`.
 //!
 //! ## Secrets at rest
 //!
@@ -124,15 +128,20 @@ pub mod sql {
     /// (`created_at`, `id`; the first page passes `'10000-01-01'` and the largest UUID),
     /// `$4` the page size plus one.
     pub const FEED: &str = crate::repo::FEED;
+    /// A team's inbox (see `CommentRepository::inbox`), read through
+    /// `idx_comments_team_created`. `$1` team id, `$2`/`$3` the keyset cursor, `$4` the page
+    /// size plus one, then each filter or NULL: `$5` status, `$6` sentiment, `$7` priority,
+    /// `$8` account.
+    pub const INBOX: &str = crate::repo::INBOX;
     /// The claim (see `ScheduleRepository::claim_due`, which runs a recovery batch first).
     /// `$1` worker id, `$2` lease end, `$3` now, `$4` batch size.
     pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
     /// A post and its media in one statement (see `PostRepository::create_post`): the post's
     /// columns in table order, `$1` id, `$2` user, `$3` team, `$4`-`$16` title, content,
     /// hashtags, status, scheduled_at, published_at, ai_generated, ai_prompt, engagement,
-    /// created_at, updated_at, metadata, platforms; then `$17`-`$25` the media's columns as
-    /// arrays (ids, post ids (ignored: the inserted post's), kinds, URLs, sizes, dimensions,
-    /// alt texts, order indexes, creation times).
+    /// created_at, updated_at, metadata, platforms; then `$17`-`$27` the media's columns as
+    /// arrays (ids, team ids and post ids (both ignored: the inserted post's), kinds, URLs,
+    /// sizes, dimensions, alt texts, order indexes, creation times, content hashes).
     pub const CREATE_POST: &str = crate::repo::CREATE_POST;
     /// What a new schedule refers to, read before creating it (see
     /// `ScheduleRepository::create_schedule`). `$1` team, `$2` post, `$3` account, `$4` user.

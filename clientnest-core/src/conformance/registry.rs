@@ -243,7 +243,7 @@ register! { $
         relational_cross_port_conformance => RELATIONAL_CROSS_PORT_TESTS, relational [
             tenancy_members, tenancy_accounts_and_posts, tenancy_comments_and_responses, tenancy_schedules,
             tenancy_templates_and_automations, tenancy_billing_and_ai_usage, tenancy_webhooks_between_users,
-            tenancy_notifications_between_users,
+            tenancy_notifications_between_users, tenancy_child_rows_carry_their_team,
             paging_stable_order_without_gaps, paging_with_concurrent_inserts, paging_invalid_limits_rejected,
             paging_cursor_round_trip, paging_every_list_operation,
             cascade_delete_user, cascade_delete_team, cascade_delete_account, cascade_delete_post,

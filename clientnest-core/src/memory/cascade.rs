@@ -65,8 +65,7 @@ impl Tables {
         if accounts.is_empty() {
             return;
         }
-        let comments =
-            self.comments.values().filter(|c| accounts.contains(&c.comment.account_id)).map(|c| c.comment.id).collect();
+        let comments = self.comments.values().filter(|c| accounts.contains(&c.account_id)).map(|c| c.id).collect();
         self.remove_comments(&comments);
         self.schedules.retain(|_, s| !accounts.contains(&s.social_account_id));
         for id in accounts {
@@ -96,7 +95,7 @@ impl Tables {
         self.responses.retain(|_, r| !comments.contains(&r.comment_id));
         for id in comments {
             if let Some(c) = self.comments.remove(id) {
-                self.comment_keys.remove(&(c.comment.account_id, c.comment.platform_id));
+                self.comment_keys.remove(&(c.account_id, c.platform_id));
             }
         }
     }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::store::{MemoryStore, StoredComment, Tables, missing, page_desc};
+use super::store::{MemoryStore, Tables, missing, page_desc};
 use crate::constraint::{FK_COMMENTS_ACCOUNT, FK_RESPONSES_COMMENT, FK_RESPONSES_USER};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CommentId, ResponseId, TeamId};
@@ -28,32 +28,22 @@ fn matches(filter: &InboxFilter, c: &Comment) -> bool {
 impl Tables {
     /// A comment of the team, or `NotFound`.
     fn team_comment(&self, team: TeamId, id: CommentId) -> Result<&Comment> {
-        self.comments
-            .get(&id)
-            .filter(|c| c.team_id == team)
-            .map(|c| &c.comment)
-            .ok_or_else(|| Error::not_found(Entity::Comment, id))
+        self.comments.get(&id).filter(|c| c.team_id == team).ok_or_else(|| Error::not_found(Entity::Comment, id))
     }
 
     fn team_comment_mut(&mut self, team: TeamId, id: CommentId) -> Result<&mut Comment> {
-        self.comments
-            .get_mut(&id)
-            .filter(|c| c.team_id == team)
-            .map(|c| &mut c.comment)
-            .ok_or_else(|| Error::not_found(Entity::Comment, id))
+        self.comments.get_mut(&id).filter(|c| c.team_id == team).ok_or_else(|| Error::not_found(Entity::Comment, id))
     }
 
-    /// A response whose comment is the team's, or `NotFound`.
+    /// A response of the team (its comment's team), or `NotFound`.
     fn team_response_mut(&mut self, team: TeamId, id: ResponseId) -> Result<&mut Response> {
-        let comment = self.responses.get(&id).map(|r| r.comment_id);
-        let visible = comment.is_some_and(|c| self.team_comment(team, c).is_ok());
-        self.responses.get_mut(&id).filter(|_| visible).ok_or_else(|| Error::not_found(Entity::Response, id))
+        self.responses.get_mut(&id).filter(|r| r.team_id == team).ok_or_else(|| Error::not_found(Entity::Response, id))
     }
 
     /// Mark a comment replied at `now`.
     fn mark_replied(&mut self, id: CommentId, now: DateTime<Utc>) {
         if let Some(c) = self.comments.get_mut(&id) {
-            c.comment.mark_replied(now);
+            c.mark_replied(now);
         }
     }
 
@@ -90,9 +80,9 @@ impl CommentRepository for MemoryStore {
                 report.duplicates += 1;
                 continue;
             }
-            let comment = c.into_record(now);
+            let comment = c.into_record(team, now);
             t.comment_keys.insert(key, comment.id);
-            t.comments.insert(comment.id, StoredComment { team_id: team, comment });
+            t.comments.insert(comment.id, comment);
             report.inserted += 1;
         }
         Ok(report)
@@ -105,8 +95,8 @@ impl CommentRepository for MemoryStore {
     async fn inbox(&self, team: TeamId, filter: InboxFilter, page: PageRequest) -> Result<Page<Comment>> {
         page.check()?;
         let t = self.tables();
-        let rows = t.comments.values().filter(|c| c.team_id == team && matches(&filter, &c.comment));
-        Ok(page_desc(rows, &page, |c| c.comment.cursor()).map(|c| c.comment))
+        let rows = t.comments.values().filter(|c| c.team_id == team && matches(&filter, c));
+        Ok(page_desc(rows, &page, Comment::cursor))
     }
 
     async fn update_comment(&self, team: TeamId, id: CommentId, update: CommentUpdate) -> Result<Comment> {
@@ -118,12 +108,12 @@ impl CommentRepository for MemoryStore {
     }
 
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        let row = response.into_record(self.now(), false)?;
+        let row = response.into_record(team, self.now(), false)?;
         self.tables().insert_response(team, row)
     }
 
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
-        let row = response.into_record(self.now(), true)?;
+        let row = response.into_record(team, self.now(), true)?;
         self.tables().insert_response(team, row)
     }
 
@@ -149,7 +139,8 @@ impl CommentRepository for MemoryStore {
     async fn responses_to(&self, team: TeamId, comment: CommentId) -> Result<Vec<Response>> {
         let t = self.tables();
         t.team_comment(team, comment)?;
-        let mut rows: Vec<Response> = t.responses.values().filter(|r| r.comment_id == comment).cloned().collect();
+        let mut rows: Vec<Response> =
+            t.responses.values().filter(|r| r.team_id == team && r.comment_id == comment).cloned().collect();
         rows.sort_unstable_by_key(|r| Reverse((r.created_at, r.id)));
         Ok(rows)
     }

@@ -16,15 +16,6 @@ use crate::model::*;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::validate::HostPolicy;
 
-/// A comment with the team of its account, so tenancy checks need no second look-up.
-#[derive(Debug, Clone)]
-pub(super) struct StoredComment {
-    /// The team owning the comment's account.
-    pub(super) team_id: TeamId,
-    /// The stored comment, as the ports return it.
-    pub(super) comment: Comment,
-}
-
 /// Every table, with the secondary indexes the unique rules need.
 #[derive(Debug, Default)]
 pub(super) struct Tables {
@@ -41,7 +32,7 @@ pub(super) struct Tables {
     pub(super) posts: HashMap<PostId, Post>,
     /// A post's media in `order_index` order.
     pub(super) media: HashMap<PostId, Vec<PostMedia>>,
-    pub(super) comments: HashMap<CommentId, StoredComment>,
+    pub(super) comments: HashMap<CommentId, Comment>,
     /// (account, platform comment id) → comment (`uq_comments_account_platform_id`).
     pub(super) comment_keys: HashMap<(SocialAccountId, String), CommentId>,
     pub(super) responses: HashMap<ResponseId, Response>,

@@ -8,7 +8,7 @@ use super::choices::{CommentStatus, Priority, ResponseStatus, Sentiment};
 use crate::clock::to_micros;
 use crate::constraint::MAX_BATCH;
 use crate::error::{Entity, Error, ValidationErrors};
-use crate::ids::{CommentId, ResponseId, SocialAccountId, UserId};
+use crate::ids::{CommentId, ResponseId, SocialAccountId, TeamId, UserId};
 use crate::validate::{self as v, rule};
 
 /// A stored comment. Unique per (account, platform comment id): ingesting twice is harmless.
@@ -16,6 +16,9 @@ use crate::validate::{self as v, rule};
 pub struct Comment {
     /// Primary key, a fresh id set at ingest; never changes.
     pub id: CommentId,
+    /// The team that owns the comment: its account's team, set by the backend from the team the
+    /// ingest went through (never from input); every read goes through it.
+    pub team_id: TeamId,
     /// The account the comment arrived on.
     pub account_id: SocialAccountId,
     /// The platform's comment id: 1 to 100 characters, one line, no surrounding whitespace;
@@ -88,11 +91,12 @@ impl NewComment {
         }
     }
 
-    /// The stored comment of a checked input ([`check_ingest`]), ingested at `now`: a fresh
-    /// id, status `new`, not replied.
-    pub fn into_record(self, now: DateTime<Utc>) -> Comment {
+    /// The stored comment of a checked input ([`check_ingest`]), ingested by `team` at `now`:
+    /// a fresh id, owned by `team`, status `new`, not replied.
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>) -> Comment {
         Comment {
             id: CommentId::new(),
+            team_id: team,
             account_id: self.account_id,
             platform_id: self.platform_id,
             content: self.content,
@@ -192,6 +196,9 @@ pub struct InboxFilter {
 pub struct Response {
     /// Primary key, a fresh id set at creation; never changes.
     pub id: ResponseId,
+    /// The team that owns the response: its comment's team, set by the backend from the team
+    /// the call went through (never from input).
+    pub team_id: TeamId,
     /// The comment answered; deleting the comment deletes its responses.
     pub comment_id: CommentId,
     /// The user who wrote or approved it.
@@ -226,13 +233,15 @@ pub struct NewResponse {
 pub const SENT_CANNOT_FAIL: &str = "a sent response cannot be marked failed";
 
 impl NewResponse {
-    /// The stored response of this input, checked, created at `now`: a draft, or with `sent`
-    /// already sent at `now` (its comment is then marked replied, [`Comment::mark_replied`]).
-    pub fn into_record(self, now: DateTime<Utc>, sent: bool) -> Result<Response, Error> {
+    /// The stored response of this input, checked, written through `team` at `now`: owned
+    /// by `team`, a draft, or with `sent` already sent at `now` (its comment is then marked
+    /// replied, [`Comment::mark_replied`]).
+    pub fn into_record(self, team: TeamId, now: DateTime<Utc>, sent: bool) -> Result<Response, Error> {
         v::check(&self)?;
         let now = to_micros(now);
         Ok(Response {
             id: ResponseId::new(),
+            team_id: team,
             comment_id: self.comment_id,
             user_id: self.user_id,
             content: self.content,

@@ -62,6 +62,8 @@ pub struct Dimensions {
 pub struct PostMedia {
     /// Primary key, a fresh id set at creation; never changes.
     pub id: PostMediaId,
+    /// The team that owns the item: its post's team, set by the backend (never from input).
+    pub team_id: TeamId,
     /// The post this item belongs to; deleting the post deletes its media.
     pub post_id: PostId,
     /// Image, video or other kind; some platforms take only video.
@@ -168,12 +170,13 @@ impl NewPostMedia {
         let at = to_micros(now);
         let order_index = i32::try_from(existing.len()).unwrap_or(i32::MAX);
         post.updated_at = at;
-        Ok(self.record(post.id, order_index, at))
+        Ok(self.record(post.team_id, post.id, order_index, at))
     }
 
-    fn record(self, post_id: PostId, order_index: i32, created_at: DateTime<Utc>) -> PostMedia {
+    fn record(self, team_id: TeamId, post_id: PostId, order_index: i32, created_at: DateTime<Utc>) -> PostMedia {
         PostMedia {
             id: PostMediaId::new(),
+            team_id,
             post_id,
             media_type: self.media_type,
             file_url: self.file_url,
@@ -289,7 +292,8 @@ impl NewPost {
     /// The record of a checked input, created at `at` (already truncated).
     fn build(self, team: TeamId, at: DateTime<Utc>) -> PostWithMedia {
         let id = PostId::new();
-        let media = self.media.into_iter().zip(0..).map(|(m, order_index)| m.record(id, order_index, at)).collect();
+        let media =
+            self.media.into_iter().zip(0..).map(|(m, order_index)| m.record(team, id, order_index, at)).collect();
         let post = Post {
             id,
             user_id: self.user_id,

@@ -1,5 +1,7 @@
-//! Comments (`comments`) and responses (`responses`), reached through the team of their social
-//! account. Ingest is one `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`; a response
+//! Comments (`comments`) and responses (`responses`), each row carrying its team (`team_id`,
+//! set from the team the call goes through and kept equal to the parent's by the composite
+//! foreign keys of migration 0007), so every read filters on its own `team_id` with no join for
+//! tenancy. Ingest is one `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO NOTHING`; a response
 //! is written in a transaction that locks its comment, and a sent one marks the comment replied.
 //!
 //! Every column of both tables is named here, once per form: the column lists
@@ -30,35 +32,36 @@ use crate::store::{PgStore, finish};
 /// The columns of `comments`, in the order [`bind_comment`] binds them.
 macro_rules! comment_columns {
     () => {
-        "id, account_id, platform_id, content, author_name, author_id, sentiment, priority, status, \
+        "id, team_id, account_id, platform_id, content, author_name, author_id, sentiment, priority, status, \
          replied_at, created_at, metadata"
     };
 }
 
-/// The placeholders of [`comment_columns!`]: `$1` id ... `$12` metadata.
+/// The placeholders of [`comment_columns!`]: `$1` id ... `$13` metadata.
 macro_rules! comment_values {
     () => {
-        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
     };
 }
 
 /// The columns of `responses`, in the order [`bind_response`] binds them.
 macro_rules! response_columns {
     () => {
-        "id, comment_id, user_id, content, ai_generated, sent_at, status, created_at"
+        "id, team_id, comment_id, user_id, content, ai_generated, sent_at, status, created_at"
     };
 }
 
-/// The placeholders of [`response_columns!`]: `$1` id ... `$8` created_at.
+/// The placeholders of [`response_columns!`]: `$1` id ... `$9` created_at.
 macro_rules! response_values {
     () => {
-        "$1, $2, $3, $4, $5, $6, $7, $8"
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9"
     };
 }
 
-/// Bind every column of a comment, `$1` to `$12` in [`comment_columns!`] order.
+/// Bind every column of a comment, `$1` to `$13` in [`comment_columns!`] order.
 fn bind_comment(q: PgQuery, c: &Comment) -> PgQuery {
     q.bind(c.id.0)
+        .bind(c.team_id.0)
         .bind(c.account_id.0)
         .bind(c.platform_id.clone())
         .bind(c.content.clone())
@@ -72,9 +75,10 @@ fn bind_comment(q: PgQuery, c: &Comment) -> PgQuery {
         .bind(c.metadata.clone())
 }
 
-/// Bind every column of a response, `$1` to `$8` in [`response_columns!`] order.
+/// Bind every column of a response, `$1` to `$9` in [`response_columns!`] order.
 fn bind_response(q: PgQuery, r: &Response) -> PgQuery {
     q.bind(r.id.0)
+        .bind(r.team_id.0)
         .bind(r.comment_id.0)
         .bind(r.user_id.0)
         .bind(r.content.clone())
@@ -89,6 +93,7 @@ impl FromRow<'_, PgRow> for Db<Comment> {
         let sentiment: Option<String> = row.try_get("sentiment")?;
         Ok(Db(Comment {
             id: CommentId(row.try_get("id")?),
+            team_id: TeamId(row.try_get("team_id")?),
             account_id: SocialAccountId(row.try_get("account_id")?),
             platform_id: row.try_get("platform_id")?,
             content: row.try_get("content")?,
@@ -108,6 +113,7 @@ impl FromRow<'_, PgRow> for Db<Response> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
         Ok(Db(Response {
             id: ResponseId(row.try_get("id")?),
+            team_id: TeamId(row.try_get("team_id")?),
             comment_id: CommentId(row.try_get("comment_id")?),
             user_id: UserId(row.try_get("user_id")?),
             content: row.try_get("content")?,
@@ -123,6 +129,7 @@ impl FromRow<'_, PgRow> for Db<Response> {
 #[derive(Default)]
 struct CommentColumns {
     ids: Vec<Uuid>,
+    teams: Vec<Uuid>,
     accounts: Vec<Uuid>,
     platform_ids: Vec<String>,
     contents: Vec<String>,
@@ -139,6 +146,7 @@ struct CommentColumns {
 impl CommentColumns {
     fn push(&mut self, c: Comment) {
         self.ids.push(c.id.0);
+        self.teams.push(c.team_id.0);
         self.accounts.push(c.account_id.0);
         self.platform_ids.push(c.platform_id);
         self.contents.push(c.content);
@@ -152,9 +160,10 @@ impl CommentColumns {
         self.metadata.push(c.metadata);
     }
 
-    /// Bind the twelve arrays in [`comment_columns!`] order.
+    /// Bind the thirteen arrays in [`comment_columns!`] order.
     fn bind(self, q: PgQuery) -> PgQuery {
         q.bind(self.ids)
+            .bind(self.teams)
             .bind(self.accounts)
             .bind(self.platform_ids)
             .bind(self.contents)
@@ -172,16 +181,17 @@ impl CommentColumns {
 /// How many of the accounts `$2` are the team `$1`'s.
 const COUNT_TEAM_ACCOUNTS: &str = "SELECT count(*) FROM social_accounts WHERE team_id = $1 AND id = ANY($2)";
 
-/// The comments core built, from the column arrays `$1`-`$12` ([`CommentColumns`]), in input
-/// order; a duplicate (stored, or earlier in the batch) is skipped.
+/// The comments core built, from the column arrays `$1`-`$13` ([`CommentColumns`]; every
+/// `team_id` the ingesting team's), in input order; a duplicate (stored, or earlier in the
+/// batch) is skipped.
 const INGEST: &str = concat!(
     "INSERT INTO comments (",
     comment_columns!(),
     r#")
-SELECT u.id, u.account_id, u.platform_id, u.content, u.author_name, u.author_id, u.sentiment, u.priority,
-       u.status, u.replied_at, u.created_at, u.metadata
-FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[]) WITH ORDINALITY AS u("#,
+SELECT u.id, u.team_id, u.account_id, u.platform_id, u.content, u.author_name, u.author_id, u.sentiment,
+       u.priority, u.status, u.replied_at, u.created_at, u.metadata
+FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::jsonb[]) WITH ORDINALITY AS u("#,
     comment_columns!(),
     r#", ord)
 ORDER BY u.ord
@@ -189,34 +199,31 @@ ON CONFLICT (account_id, platform_id) DO NOTHING"#
 );
 
 /// Comment `$1` of team `$2`.
-const GET: &str = r#"
-SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
-WHERE c.id = $1 AND a.team_id = $2"#;
+const GET: &str = "SELECT * FROM comments WHERE id = $1 AND team_id = $2";
 
 /// Comment `$1` of team `$2`, locked.
-const LOCK: &str = r#"
-SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
-WHERE c.id = $1 AND a.team_id = $2
-FOR UPDATE OF c"#;
+const LOCK: &str = "SELECT * FROM comments WHERE id = $1 AND team_id = $2 FOR UPDATE";
 
 /// A team's inbox: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch, then each filter
-/// or NULL: `$5` status, `$6` sentiment, `$7` priority, `$8` account.
-const INBOX: &str = r#"
-SELECT c.* FROM comments c JOIN social_accounts a ON a.id = c.account_id
-WHERE a.team_id = $1 AND (c.created_at, c.id) < ($2, $3)
-  AND ($5::text IS NULL OR c.status = $5) AND ($6::text IS NULL OR c.sentiment = $6)
-  AND ($7::text IS NULL OR c.priority = $7) AND ($8::uuid IS NULL OR c.account_id = $8)
-ORDER BY c.created_at DESC, c.id DESC LIMIT $4"#;
+/// or NULL: `$5` status, `$6` sentiment, `$7` priority, `$8` account. Filtered on the comment's
+/// own `team_id` (no join for tenancy) and read through `idx_comments_team_created`.
+pub(crate) const INBOX: &str = r#"
+SELECT * FROM comments
+WHERE team_id = $1 AND (created_at, id) < ($2, $3)
+  AND ($5::text IS NULL OR status = $5) AND ($6::text IS NULL OR sentiment = $6)
+  AND ($7::text IS NULL OR priority = $7) AND ($8::uuid IS NULL OR account_id = $8)
+ORDER BY created_at DESC, id DESC LIMIT $4"#;
 
-/// Store the comment core changed: `$1`-`$12` ([`bind_comment`]); `$1` is also the row's id.
+/// Store the comment core changed: `$1`-`$13` ([`bind_comment`]); `$1` is also the row's id.
 const SAVE: &str =
     concat!("UPDATE comments SET (", comment_columns!(), ") = ROW(", comment_values!(), ")\nWHERE id = $1 RETURNING *");
 
-/// Insert the response core built: `$1`-`$8` ([`bind_response`]).
+/// Insert the response core built: `$1`-`$9` ([`bind_response`]); its `team_id` is the
+/// call's team, and `fk_responses_comment` (`team_id`, `comment_id`) holds it to the comment's.
 const INSERT_RESPONSE: &str =
     concat!("INSERT INTO responses (", response_columns!(), ")\nVALUES (", response_values!(), ")\nRETURNING *");
 
-/// Store the response core changed: `$1`-`$8` ([`bind_response`]); `$1` is also the row's id.
+/// Store the response core changed: `$1`-`$9` ([`bind_response`]); `$1` is also the row's id.
 const SAVE_RESPONSE: &str = concat!(
     "UPDATE responses SET (",
     response_columns!(),
@@ -225,16 +232,12 @@ const SAVE_RESPONSE: &str = concat!(
     ")\nWHERE id = $1 RETURNING *"
 );
 
-/// Response `$1` whose comment is the team `$2`'s, locked.
-const LOCK_RESPONSE: &str = r#"
-SELECT r.* FROM responses r
-JOIN comments c ON c.id = r.comment_id
-JOIN social_accounts a ON a.id = c.account_id
-WHERE r.id = $1 AND a.team_id = $2
-FOR UPDATE OF r"#;
+/// Response `$1` of team `$2`, locked.
+const LOCK_RESPONSE: &str = "SELECT * FROM responses WHERE id = $1 AND team_id = $2 FOR UPDATE";
 
-/// The responses to comment `$1`, newest first.
-const RESPONSES_TO: &str = "SELECT * FROM responses WHERE comment_id = $1 ORDER BY created_at DESC, id DESC";
+/// The responses to comment `$1` of team `$2`, newest first.
+const RESPONSES_TO: &str =
+    "SELECT * FROM responses WHERE team_id = $2 AND comment_id = $1 ORDER BY created_at DESC, id DESC";
 
 /// The comment `id` of `team`, locked in `conn`'s transaction, or `None`.
 async fn lock_comment(conn: &mut PgConnection, team: TeamId, id: CommentId) -> Result<Option<Comment>> {
@@ -321,7 +324,7 @@ impl CommentRepository for PgStore {
         let accounts: Vec<Uuid> = comments.iter().map(|c| c.account_id.0).collect::<HashSet<_>>().into_iter().collect();
         let now = self.now();
         let mut cols = CommentColumns::default();
-        comments.into_iter().for_each(|c| cols.push(c.into_record(now)));
+        comments.into_iter().for_each(|c| cols.push(c.into_record(team, now)));
         let mut tx = self.begin().await?;
         let outcome = async {
             let owned: i64 = sqlx::query_scalar(COUNT_TEAM_ACCOUNTS)
@@ -375,14 +378,14 @@ impl CommentRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn draft_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
         let _write = self.write_mark();
-        let built = response.into_record(self.now(), false)?;
+        let built = response.into_record(team, self.now(), false)?;
         self.insert_response(team, built).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn send_response(&self, team: TeamId, response: NewResponse) -> Result<Response> {
         let _write = self.write_mark();
-        let built = response.into_record(self.now(), true)?;
+        let built = response.into_record(team, self.now(), true)?;
         self.insert_response(team, built).await
     }
 
@@ -407,7 +410,7 @@ impl CommentRepository for PgStore {
                 if sqlx::query(GET).bind(comment.0).bind(team.0).fetch_optional(&pool).await?.is_none() {
                     return Ok(None);
                 }
-                sqlx::query(RESPONSES_TO).bind(comment.0).fetch_all(&pool).await.map(Some)
+                sqlx::query(RESPONSES_TO).bind(comment.0).bind(team.0).fetch_all(&pool).await.map(Some)
             })
             .await?;
         let rows = found.ok_or_else(|| Error::not_found(Entity::Comment, comment))?;

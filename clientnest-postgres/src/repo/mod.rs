@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::error::corrupt;
 pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 
+pub(crate) use comments::INBOX;
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};
 pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
 

@@ -1,4 +1,5 @@
-//! Posts (`posts`) and their media (`post_media`): a post and its media are written by one
+//! Posts (`posts`) and their media (`post_media`, each row carrying its post's `team_id`, held
+//! to it by the composite foreign key `fk_post_media_post`): a post and its media are written by one
 //! statement; the feed reads a page of posts with their media in one round trip; imports use
 //! `UNNEST` arrays. Attaching and detaching media lock the post row (`FOR UPDATE`) for the
 //! transaction, so concurrent changes to one post's media are serialised.
@@ -46,7 +47,8 @@ macro_rules! post_values {
 /// The columns of `post_media`, in the order [`MediaColumns::bind`] binds their arrays.
 macro_rules! media_columns {
     () => {
-        "id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at, content_hash"
+        "id, team_id, post_id, media_type, file_url, file_size, dimensions, alt_text, order_index, created_at, \
+         content_hash"
     };
 }
 
@@ -107,6 +109,7 @@ impl FromRow<'_, PgRow> for Db<PostWithMedia> {
 #[derive(Default)]
 struct MediaColumns {
     ids: Vec<Uuid>,
+    teams: Vec<Uuid>,
     post_ids: Vec<Uuid>,
     kinds: Vec<&'static str>,
     urls: Vec<String>,
@@ -121,6 +124,7 @@ struct MediaColumns {
 impl MediaColumns {
     fn push(&mut self, m: &PostMedia) {
         self.ids.push(m.id.0);
+        self.teams.push(m.team_id.0);
         self.post_ids.push(m.post_id.0);
         self.kinds.push(m.media_type.as_str());
         self.urls.push(m.file_url.clone());
@@ -132,9 +136,10 @@ impl MediaColumns {
         self.hashes.push(m.content_hash.clone());
     }
 
-    /// Bind the ten arrays in [`media_columns!`] order.
+    /// Bind the eleven arrays in [`media_columns!`] order.
     fn bind(self, q: PgQuery) -> PgQuery {
         q.bind(self.ids)
+            .bind(self.teams)
             .bind(self.post_ids)
             .bind(self.kinds)
             .bind(self.urls)
@@ -223,7 +228,7 @@ macro_rules! with_media {
             r#")
 SELECT page.*,
        COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index)
-                 FROM post_media m WHERE m.post_id = page.id), '[]'::jsonb) AS media
+                 FROM post_media m WHERE m.team_id = page.team_id AND m.post_id = page.id), '[]'::jsonb) AS media
 FROM page ORDER BY page.created_at DESC, page.id DESC"#
         )
     };
@@ -257,7 +262,8 @@ ORDER BY created_at DESC, id DESC LIMIT $4"#;
 
 /// One statement: the post core built (`$1`-`$16`, [`bind_post`]), only if its author `$2` is
 /// an active member of its team `$3` (membership and user rows locked `FOR SHARE`), then its
-/// media from the arrays `$17`-`$26` ([`MediaColumns`]; each row's post is the inserted one).
+/// media from the arrays `$17`-`$27` ([`MediaColumns`]; each row's team and post are the inserted
+/// post's, whatever the team and post id arrays hold).
 pub(crate) const CREATE: &str = concat!(
     "WITH p AS (\n INSERT INTO posts (",
     post_columns!(),
@@ -268,10 +274,10 @@ pub(crate) const CREATE: &str = concat!(
     "\n RETURNING *\n), m AS (\n INSERT INTO post_media (",
     media_columns!(),
     r#")
- SELECT u.id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index, u.created_at,
-        u.content_hash
- FROM p CROSS JOIN UNNEST($17::uuid[], $18::uuid[], $19::text[], $20::text[], $21::int8[], $22::jsonb[],
-                          $23::text[], $24::int4[], $25::timestamptz[], $26::text[]) AS u("#,
+ SELECT u.id, p.team_id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index,
+        u.created_at, u.content_hash
+ FROM p CROSS JOIN UNNEST($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::int8[],
+                          $23::jsonb[], $24::text[], $25::int4[], $26::timestamptz[], $27::text[]) AS u("#,
     media_columns!(),
     r#")
  RETURNING *
@@ -297,41 +303,43 @@ FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::json
 WHERE EXISTS (SELECT 1 FROM teams WHERE id = $17)"#
 );
 
-/// Media core built, from the column arrays `$1`-`$10` ([`MediaColumns`]).
+/// Media core built, from the column arrays `$1`-`$11` ([`MediaColumns`]; every `team_id` the
+/// importing team's, which `fk_post_media_post` holds to each post's).
 const IMPORT_MEDIA: &str = concat!(
     "INSERT INTO post_media (",
     media_columns!(),
     r#")
-SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[],
-                     $8::int4[], $9::timestamptz[], $10::text[])"#
+SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int8[], $7::jsonb[],
+                     $8::text[], $9::int4[], $10::timestamptz[], $11::text[])"#
 );
 
-/// One media item core built for the post `$11` (locked by [`LOCK_POST`]), from
-/// one-element arrays `$1`-`$10` ([`MediaColumns`]), and the post's `updated_at` set to `$12`.
+/// One media item core built for the post `$12` (locked by [`LOCK_POST`]), from
+/// one-element arrays `$1`-`$11` ([`MediaColumns`]), and the post's `updated_at` set to `$13`.
 const ATTACH: &str = concat!(
     "WITH m AS (\n INSERT INTO post_media (",
     media_columns!(),
     r#")
- SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::jsonb[], $7::text[],
-                      $8::int4[], $9::timestamptz[], $10::text[])
+ SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int8[], $7::jsonb[],
+                      $8::text[], $9::int4[], $10::timestamptz[], $11::text[])
 )
-UPDATE posts SET updated_at = $12 WHERE id = $11"#
+UPDATE posts SET updated_at = $13 WHERE id = $12"#
 );
 
-/// The media of post `$1` as a JSON array in `order_index` order (the post locked first).
+/// The media of post `$1` of team `$2` as a JSON array in `order_index` order (the post locked
+/// first).
 const MEDIA_OF: &str = r#"
 SELECT COALESCE(jsonb_agg(to_jsonb(m) ORDER BY m.order_index), '[]'::jsonb)
-FROM post_media m WHERE m.post_id = $1"#;
+FROM post_media m WHERE m.team_id = $2 AND m.post_id = $1"#;
 
-/// Detach: delete media item `$1` of post `$2`, renumber the rest from the arrays `$3` (ids)
-/// and `$4` (new `order_index`, core computed), and set the post's `updated_at` to `$5`. One
-/// statement, so the item count and order never show a gap.
+/// Detach: delete media item `$1` of post `$2` of team `$6`, renumber the rest from the arrays
+/// `$3` (ids) and `$4` (new `order_index`, core computed), and set the post's `updated_at` to
+/// `$5`. One statement, so the item count and order never show a gap.
 const DETACH: &str = r#"
-WITH d AS (DELETE FROM post_media WHERE id = $1 AND post_id = $2),
+WITH d AS (DELETE FROM post_media WHERE team_id = $6 AND id = $1 AND post_id = $2),
      r AS (UPDATE post_media m SET order_index = u.order_index
            FROM UNNEST($3::uuid[], $4::int4[]) AS u(id, order_index)
-           WHERE m.id = u.id AND m.post_id = $2 AND m.order_index <> u.order_index)
-UPDATE posts SET updated_at = $5 WHERE id = $2"#;
+           WHERE m.team_id = $6 AND m.id = u.id AND m.post_id = $2 AND m.order_index <> u.order_index)
+UPDATE posts SET updated_at = $5 WHERE team_id = $6 AND id = $2"#;
 
 /// Lock the post `$1` of team `$2` for the transaction, in a statement of its own: under READ
 /// COMMITTED a `SELECT ... FOR UPDATE` that waited for the lock re-reads the locked row but
@@ -343,8 +351,8 @@ const LOCK_POST: &str = "SELECT 1 FROM posts WHERE id = $1 AND team_id = $2 FOR 
 /// schedules (which an edit must keep fitting).
 const LOCKED_POST: &str = r#"
 SELECT p.*,
-       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
-         AS media_kinds,
+       ARRAY(SELECT m.media_type FROM post_media m WHERE m.team_id = p.team_id AND m.post_id = p.id
+             ORDER BY m.order_index)::text[] AS media_kinds,
        ARRAY(SELECT DISTINCT s.platform FROM schedules s WHERE s.post_id = p.id
                AND s.status IN ('pending', 'processing', 'publishing', 'outcome_unknown'))::text[]
          AS live_platforms
@@ -512,6 +520,7 @@ impl PostRepository for PgStore {
             let mut row: Post = record(&locked)?;
             let Json(mut items) = sqlx::query_scalar::<_, Json<Vec<PostMedia>>>(MEDIA_OF)
                 .bind(post.0)
+                .bind(team.0)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(map_sqlx)?;
@@ -525,6 +534,7 @@ impl PostRepository for PgStore {
                 .bind(ids)
                 .bind(order)
                 .bind(row.updated_at)
+                .bind(team.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_sqlx)?;

@@ -178,8 +178,8 @@ SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1) AS team_exists,
     active_member!("$1", "$4"),
     r#" AS member_active,
        p.content AS post_content,
-       ARRAY(SELECT m.media_type FROM post_media m WHERE m.post_id = p.id ORDER BY m.order_index)::text[]
-         AS media_kinds,
+       ARRAY(SELECT m.media_type FROM post_media m WHERE m.team_id = p.team_id AND m.post_id = p.id
+             ORDER BY m.order_index)::text[] AS media_kinds,
        a.platform AS account_platform, a.is_active AS account_active
 FROM (SELECT 1) AS one
 LEFT JOIN posts p ON p.id = $2 AND p.team_id = $1

@@ -123,10 +123,11 @@ async fn a_malformed_content_hash_maps_to_the_core_rule() {
     let post = db.store.create_post(team.id, NewPost::draft(user.id, "Hashed media")).await.unwrap().post;
     let insert = |content_hash: Option<String>| {
         sqlx::query(
-            "INSERT INTO post_media (id, post_id, media_type, file_url, file_size, content_hash) \
-             VALUES ($1, $2, 'image', 'https://cdn.example.com/h.png', 1, $3)",
+            "INSERT INTO post_media (id, team_id, post_id, media_type, file_url, file_size, content_hash) \
+             VALUES ($1, $2, $3, 'image', 'https://cdn.example.com/h.png', 1, $4)",
         )
         .bind(uuid::Uuid::now_v7())
+        .bind(team.id.0)
         .bind(post.id.0)
         .bind(content_hash)
         .execute(db.pool())

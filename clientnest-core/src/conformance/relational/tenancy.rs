@@ -201,3 +201,62 @@ pub async fn tenancy_notifications_between_users<S: Repositories + ?Sized + 'sta
     let mine = s.list_notifications(a.owner.id, NotificationFilter::default(), all()).await.expect("list").items;
     assert_eq!(mine, vec![a.notification]);
 }
+
+/// Comments, responses and post media carry the `team_id` of the team the call went through
+/// (the parent's team), on every write path: create, import, attach, ingest, draft, send and
+/// mark. Every row a team reads (inbox, responses, feed, posts with media) is that team's own,
+/// and team B reaches none of team A's children, not even with A's ids inside its inputs.
+pub async fn tenancy_child_rows_carry_their_team<S: Repositories + ?Sized + 'static>(h: &Harness<S>) {
+    let a = world(h).await;
+    let (b_owner, b) = owned_team(h).await;
+    let s = &*h.store;
+    let team = a.team.id;
+    assert_eq!((a.comment.team_id, a.response.team_id), (team, team));
+    assert!(a.published.media.iter().all(|m| m.team_id == team), "{:?}", a.published.media);
+
+    // B's own rows, through every write path.
+    let b_account = account(h, b.id, b_owner.id, Platform::Instagram).await;
+    let mut published = NewPost::draft(b_owner.id, "B's published post");
+    published.status = PostStatus::Published;
+    published.platforms = vec![Platform::Instagram];
+    published.media = vec![media(MediaType::Image)];
+    let created = s.create_post(b.id, published.clone()).await.expect("create post");
+    assert!(created.media.iter().all(|m| m.team_id == b.id && m.post_id == created.post.id));
+    let attached = s.attach_media(b.id, created.post.id, media(MediaType::Image)).await.expect("attach");
+    assert_eq!(attached.team_id, b.id);
+    let imported = ImportedPost { post: published, created_at: now(h) - Duration::days(1) };
+    assert_eq!(s.import_posts(b.id, vec![imported]).await.expect("import"), 1);
+    let feed = s.feed(b.id, all()).await.expect("feed").items;
+    assert_eq!(feed.len(), 2, "the created and the imported post");
+    for p in &feed {
+        assert_eq!(p.post.team_id, b.id);
+        assert!(!p.media.is_empty() && p.media.iter().all(|m| m.team_id == b.id), "{:?}", p.media);
+    }
+    let b_comment = comment(h, b.id, new_comment(b_account.id, &format!("b-{}", unique()))).await;
+    assert_eq!(b_comment.team_id, b.id);
+    let drafted = s.draft_response(b.id, new_response(b_comment.id, b_owner.id)).await.expect("draft");
+    let sent = s.send_response(b.id, new_response(b_comment.id, b_owner.id)).await.expect("send");
+    let marked = s.mark_response_sent(b.id, drafted.id).await.expect("mark sent");
+    assert_eq!((drafted.team_id, sent.team_id, marked.team_id), (b.id, b.id, b.id));
+    let responses = s.responses_to(b.id, b_comment.id).await.expect("responses");
+    assert_eq!(responses.len(), 2);
+    assert!(responses.iter().all(|r| r.team_id == b.id && r.comment_id == b_comment.id));
+
+    // Every read of B holds B's rows only; A's children stay out of reach through B.
+    let inbox = s.inbox(b.id, InboxFilter::default(), all()).await.expect("inbox").items;
+    assert_eq!(inbox.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b_comment.id]);
+    assert!(inbox.iter().all(|c| c.team_id == b.id));
+    let a_media = a.published.media[0].id;
+    not_found(s.detach_media(b.id, a.published.post.id, a_media).await, Entity::PostMedia);
+    not_found(s.detach_media(b.id, created.post.id, a_media).await, Entity::PostMedia);
+    not_found(s.attach_media(b.id, a.published.post.id, media(MediaType::Image)).await, Entity::Post);
+    not_found(s.responses_to(b.id, a.comment.id).await, Entity::Comment);
+    not_found(s.mark_response_sent(b.id, a.response.id).await, Entity::Response);
+
+    // And A's rows are as they were, still A's.
+    assert_eq!(s.get_post(team, a.published.post.id).await.expect("get"), a.published);
+    assert_eq!(s.get_comment(team, a.comment.id).await.expect("get"), a.comment);
+    assert_eq!(s.responses_to(team, a.comment.id).await.expect("responses"), vec![a.response.clone()]);
+    let a_inbox = s.inbox(team, InboxFilter::default(), all()).await.expect("inbox").items;
+    assert!(a_inbox.iter().all(|c| c.team_id == team) && a_inbox.iter().any(|c| c.id == a.comment.id));
+}
