@@ -170,18 +170,46 @@ impl PgConfig {
         self
     }
 
+    /// Connect through PgBouncer in `pool_mode = transaction`. When on:
+    ///
+    /// * sqlx's statement cache is off (`statement_cache_capacity(0)`);
+    /// * `extra_float_digits` is not sent at start-up (PgBouncer 1.18 refuses unknown startup
+    ///   parameters);
+    /// * a [`search_path`](Self::search_path) is refused by
+    ///   [`connect_options`](Self::connect_options): a session setting does not survive
+    ///   transaction pooling, and PgBouncer 1.18 drops the `options` startup parameter. Set it on
+    ///   the database or role instead (`ALTER DATABASE db SET search_path TO schema`).
+    ///
+    /// **Not enough on PgBouncer before 1.21 (Debian 12 ships 1.18).** With the cache off,
+    /// sqlx 0.9 still parses each statement as a *named* statement (`sqlx_s_<n>`, numbered per
+    /// client connection, never closed), and sends Parse and Bind in two protocol syncs, so
+    /// PgBouncer may hand the Bind to another server connection. Measured against PgBouncer
+    /// 1.18: the relational conformance suite fails with `prepared statement "sqlx_s_1" already
+    /// exists` (SQLSTATE 42P05). Use PgBouncer >= 1.21 with `max_prepared_statements` set
+    /// (it tracks named statements per client; keep sqlx's cache on there, so evicted statements
+    /// are closed), or `pool_mode = session`. Advisory locks, `LISTEN` and session `SET`s do
+    /// not survive transaction pooling either: the repositories take none of them and listen
+    /// on nothing, but [`migrate`](crate::migrate) holds sqlx's session advisory lock, so run
+    /// migrations against the server directly, not through PgBouncer.
+    pub fn with_pgbouncer_transaction_mode(mut self, on: bool) -> Self {
+        self.pgbouncer_transaction_mode = on;
+        self
+    }
+
     /// Set how often replicas are checked.
     pub fn with_replica_check_interval(mut self, interval: Duration) -> Self {
         self.replica_check_interval = interval;
         self
     }
 
-    /// The connect options: the URL parsed, with the search path and application name.
+    /// The connect options: the URL parsed, with the search path and application name (and,
+    /// in [PgBouncer mode](Self::with_pgbouncer_transaction_mode), no statement cache).
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] (field `url`, rule `format`) when the URL does not parse; the
-    /// message never contains the URL.
+    /// message never contains the URL. [`Error::Validation`] (field `search_path`, rule
+    /// `pgbouncer_transaction_mode`) for a search path in PgBouncer mode.
     pub fn connect_options(&self) -> Result<PgConnectOptions> {
         self.options_for(&self.url)
     }
@@ -206,6 +234,16 @@ impl PgConfig {
         let mut options: PgConnectOptions =
             url.parse().map_err(|_| Error::invalid("url", "format", "is not a valid postgres:// URL"))?;
         options = options.application_name(&self.application_name);
+        if self.pgbouncer_transaction_mode {
+            if self.search_path.is_some() {
+                return Err(Error::invalid(
+                    "search_path",
+                    "pgbouncer_transaction_mode",
+                    "cannot be a connection setting behind PgBouncer's transaction pooling; set it on the database or role",
+                ));
+            }
+            options = options.statement_cache_capacity(0).extra_float_digits(None);
+        }
         if let Some(path) = &self.search_path {
             options = options.options([("search_path", path.as_str())]);
         }
@@ -304,6 +342,14 @@ mod tests {
         let c = PgConfig::new("postgres://app:hunter2@db/x").with_replica("postgres://ro:swordfish@replica/x");
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{c:?}").contains("swordfish"));
+    }
+
+    #[test]
+    fn pgbouncer_mode_refuses_a_search_path() {
+        let bouncer = PgConfig::new("postgres://app@127.0.0.1:6432/db").with_pgbouncer_transaction_mode(true);
+        assert!(bouncer.connect_options().is_ok());
+        let err = bouncer.with_search_path("tenant_1").connect_options().map(|_| ()).err();
+        assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("search_path"));
     }
 
     #[test]
