@@ -78,6 +78,9 @@ struct State {
     enqueue: Calls,
     reserve: Calls,
     ack: Calls,
+    /// The longest any single call took (a call made while the connection is being reopened
+    /// waits for that attempt).
+    slowest_call: StdDuration,
     /// Errors of a kind no call should give, as text.
     other: Vec<String>,
     /// Jobs (payloads) whose enqueue returned `Ok`.
@@ -164,11 +167,14 @@ async fn producer(kv: RedisKv, queue: QueueName, task: usize, phase: watch::Rece
             if matches!(started, Phase::Drain | Phase::Stop) {
                 return;
             }
+            let call = Instant::now();
             let outcome = kv.enqueue(&queue, job.clone()).await;
+            let took = call.elapsed();
             let failed = outcome.is_err();
             // Whether this job is done with (enqueued, or given up without a key).
             let done = {
                 let mut s = state.lock().expect("state");
+                s.slowest_call = s.slowest_call.max(took);
                 match outcome {
                     Ok(_) => {
                         s.enqueue.ok += 1;
@@ -203,9 +209,11 @@ async fn worker(kv: RedisKv, queue: QueueName, task: usize, phase: watch::Receiv
         if started == Phase::Stop {
             return;
         }
+        let call = Instant::now();
         let reserved = kv.reserve(&queue, &id, Duration::seconds(VISIBILITY_SECS)).await;
         let reserved = {
             let mut s = state.lock().expect("state");
+            s.slowest_call = s.slowest_call.max(call.elapsed());
             match reserved {
                 Ok(Some(r)) => {
                     s.reserve.ok += 1;
@@ -236,9 +244,11 @@ async fn worker(kv: RedisKv, queue: QueueName, task: usize, phase: watch::Receiv
             continue;
         };
         let started = *phase.borrow();
+        let call = Instant::now();
         let acked = kv.ack(&queue, &lease).await;
         let failed = {
             let mut s = state.lock().expect("state");
+            s.slowest_call = s.slowest_call.max(call.elapsed());
             match acked {
                 Ok(()) => {
                     s.ack.ok += 1;
@@ -389,8 +399,8 @@ async fn a_killed_redis_with_aof_loses_no_enqueued_job_and_redelivers_no_acked_o
          (delivered more than once {delivered_twice}), acked {}, acked then delivered again {}, \
          delivered although their enqueue failed (outcome unknown) {unknown_but_delivered}; \
          {} enqueued-ok jobs were waiting at the kill, {found_after_restart} of them found again after the \
-         restart; unkeyed enqueues refused as not run {} (delivered anyway {}); lost {}; down {:?}; \
-         every task ok again {:?} after Redis was back (slowest {slowest:?}); queue after drain {counts:?}",
+         restart; unkeyed enqueues refused as not run {} (delivered anyway {}); lost {}; slowest call {:?}; \
+         from the kill command to Redis answering again {:?}; every task ok again {:?} after Redis was back (slowest {slowest:?}); queue after drain {counts:?}",
         s.enqueue,
         s.reserve,
         s.ack,
@@ -402,6 +412,7 @@ async fn a_killed_redis_with_aof_loses_no_enqueued_job_and_redelivers_no_acked_o
         s.not_run.len(),
         not_run_delivered.len(),
         lost.len(),
+        s.slowest_call,
         back.duration_since(killed_at),
         all_recovered.duration_since(back),
     );
