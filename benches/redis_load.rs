@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::Duration;
+use clientnest::ports::MAX_MOVED_PER_CALL;
 use clientnest::prelude::*;
 use clientnest::redis::{RedisConfig, RedisKv, script_hashes};
 use clientnest::{Error, Result};
@@ -89,6 +90,8 @@ struct Bench {
     subject: String,
     queue: QueueName,
     raw_queue: QueueName,
+    cases: Option<Vec<String>>,
+    batch: usize,
 }
 
 fn main() -> ExitCode {
@@ -185,6 +188,10 @@ impl Bench {
             subject: "user-bench".to_owned(),
             queue: QueueName::new("bench")?,
             raw_queue: QueueName::new("bench-raw")?,
+            cases: std::env::var("BENCH_REDIS_CASES")
+                .ok()
+                .map(|v| v.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()),
+            batch: env_number("BENCH_REDIS_BATCH", 100)?.clamp(1, 1000),
             runtime,
             kv,
         };
@@ -207,12 +214,24 @@ impl Bench {
     fn round(&self) -> Result<Vec<Row>> {
         let mut rows = Vec::new();
         for concurrency in [1, 8] {
-            rows.extend(self.session_get(concurrency)?);
-            rows.extend(self.session_touch(concurrency)?);
-            rows.extend(self.rate_check(concurrency)?);
-            rows.extend(self.queue_cycle(concurrency)?);
+            if self.runs("session") {
+                rows.extend(self.session_get(concurrency)?);
+                rows.extend(self.session_touch(concurrency)?);
+            }
+            if self.runs("rate") {
+                rows.extend(self.rate_check(concurrency)?);
+            }
+            if self.runs("queue") {
+                rows.extend(self.queue_cycle(concurrency)?);
+            }
         }
         Ok(rows)
+    }
+
+    /// Whether `BENCH_REDIS_CASES` (comma-separated: session, rate, queue; default all) names
+    /// this group of cases.
+    fn runs(&self, group: &str) -> bool {
+        self.cases.as_ref().is_none_or(|cases| cases.iter().any(|c| c == group))
     }
 
     /// Run one of our cases: a short warm-up, then `ops` measured operations.
@@ -221,11 +240,20 @@ impl Bench {
         F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
     {
+        self.measure_n(concurrency, self.ops, op)
+    }
+
+    /// [`measure`](Self::measure) with `ops` measured operations.
+    fn measure_n<F, Fut>(&self, concurrency: usize, ops: usize, op: F) -> Result<Ours>
+    where
+        F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
         let op = Arc::new(op);
         let warm = Arc::clone(&op);
-        self.runtime.block_on(for_count(concurrency, (self.ops / 10).min(2_000), move |t, i| warm(t, i)))?;
+        self.runtime.block_on(for_count(concurrency, (ops / 10).clamp(concurrency, 2_000), move |t, i| warm(t, i)))?;
         let server_before = self.server_cpu()?;
-        let stats = self.runtime.block_on(for_count(concurrency, self.ops, move |t, i| op(t, i)))?;
+        let stats = self.runtime.block_on(for_count(concurrency, ops, move |t, i| op(t, i)))?;
         let server_after = self.server_cpu()?;
         let per_op = |seconds: f64| seconds * 1e6 / stats.units as f64;
         // `for_count` spread this process's CPU time over the operations, where it can be read.
@@ -360,6 +388,9 @@ impl Bench {
             self.raw(concurrency, &["LREM", &self.list_done, "1", &payload])?,
         ];
         let scripts = self.raw_queue_scripts(concurrency)?;
+        let batch = self.batch_cycle(concurrency)?;
+        let sequence = Raw::sequence(&raw);
+        let single = Raw { ops_per_sec: ours.stats.per_sec, server_us: ours.server_us };
         Ok(vec![
             Row {
                 op: "enqueue+reserve+ack",
@@ -375,7 +406,49 @@ impl Bench {
                 baseline: "EVALSHA the 3 queue scripts*",
                 raw: Raw::sequence(&scripts),
             },
+            Row { op: "batch, per job", concurrency, ours: batch, baseline: "LPUSH+LMOVE+LREM", raw: sequence },
+            Row { op: "batch, per job", concurrency, ours: batch, baseline: "our single cycle (above)", raw: single },
         ])
+    }
+
+    /// The batch cycle, per job: each task, on a queue of its own, enqueues `batch` jobs
+    /// concurrently (their calls share the connection), takes them with one `reserve_batch`,
+    /// and acks them concurrently. Throughput, client and server CPU are per job; latencies
+    /// per batch.
+    fn batch_cycle(&self, concurrency: usize) -> Result<Ours> {
+        let b = self.batch;
+        let max = u32::try_from(b).map_err(|e| Error::backend("bench", e))?;
+        let kv = self.kv.clone();
+        let queues: Arc<Vec<QueueName>> = Arc::new(self.batch_queues(concurrency)?);
+        let workers: Arc<Vec<WorkerId>> = Arc::new((0..concurrency).map(|_| WorkerId::unique("bench")).collect());
+        let ours = self.measure_n(concurrency, (self.ops / b).max(concurrency), move |task, _| {
+            let (kv, queues, workers) = (kv.clone(), Arc::clone(&queues), Arc::clone(&workers));
+            async move {
+                let (queue, worker) = (&queues[task % queues.len()], &workers[task % workers.len()]);
+                let enqueues = (0..b).map(|_| kv.enqueue(queue, NewJob::new(PAYLOAD)));
+                for enqueued in futures::future::join_all(enqueues).await {
+                    enqueued?;
+                }
+                let reserved = kv.reserve_batch(queue, worker, max, Duration::seconds(30)).await?;
+                if reserved.len() != b {
+                    return Err(Error::backend("redis", format!("reserve_batch took {} of {b} jobs", reserved.len())));
+                }
+                for acked in futures::future::join_all(reserved.iter().map(|r| kv.ack(queue, &r.lease))).await {
+                    acked?;
+                }
+                Ok(())
+            }
+        })?;
+        let jobs = b as f64;
+        let mut stats = ours.stats;
+        stats.per_sec *= jobs;
+        stats.cpu_per_unit = stats.cpu_per_unit.div_f64(jobs);
+        Ok(Ours { stats, client_us: ours.client_us.map(|us| us / jobs), server_us: ours.server_us / jobs })
+    }
+
+    /// One queue per task of the batch cycle.
+    fn batch_queues(&self, concurrency: usize) -> Result<Vec<QueueName>> {
+        (0..concurrency.max(8)).map(|t| QueueName::new(format!("bench-batch-{t}"))).collect()
     }
 
     /// The adapter's own enqueue, reserve and ack scripts run by `redis-benchmark` on a queue of
@@ -419,7 +492,12 @@ impl Bench {
             &max_us,
             "86400000",
         ];
-        let reserve_args = ["EVALSHA", &reserve, "4", &ready, &delayed, &inflight, &jobs, &day_us, "token", "worker"];
+        let dead = q.dead();
+        let (moved, dead_age) = (MAX_MOVED_PER_CALL.to_string(), self.dead_age_us());
+        let reserve_args = [
+            "EVALSHA", &reserve, "5", &ready, &delayed, &inflight, &jobs, &dead, &day_us, "token", "worker", &moved,
+            &dead_age,
+        ];
         let rates = [
             self.raw_with(concurrency, &["-r", "1000000000"], &enqueue_args)?,
             self.raw(concurrency, &reserve_args)?,
@@ -430,6 +508,11 @@ impl Bench {
             .runtime
             .block_on(self.kv.command(&redis_cmd(&["UNLINK", &ready, &delayed, &inflight, &jobs, &seq])))?;
         Ok(rates)
+    }
+
+    /// The dead-letter retention age of the adapter, in µs, as its scripts take it.
+    fn dead_age_us(&self) -> String {
+        self.kv.dead_letter_retention().max_age.num_microseconds().unwrap_or(i64::MAX).to_string()
     }
 
     /// Delete every key the run made.
@@ -454,6 +537,11 @@ impl Bench {
             raw_q.jobs(),
             raw_q.seq(),
         ];
+        let batch_keys = self.batch_queues(8)?.into_iter().flat_map(|name| {
+            let q = self.kv.keys().queue(&name);
+            [q.ready(), q.delayed(), q.inflight(), q.dead(), q.jobs(), q.seq()]
+        });
+        let keys: Vec<String> = keys.into_iter().chain(batch_keys).collect();
         for key in keys {
             let _: i64 = self.runtime.block_on(self.kv.command(&redis_cmd(&["DEL", &key])))?;
         }

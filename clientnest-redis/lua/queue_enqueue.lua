@@ -1,5 +1,7 @@
 -- Enqueue a job, ready now or delayed; with an idempotency key, a second enqueue while the key
--- is remembered returns the first job's id instead.
+-- is remembered returns the first job's id instead. A job is at most four fields of the job
+-- data hash: "<id>:d" (written here, never changed), "<id>:a" (attempts, absent before the
+-- first reserve), "<id>:k" (the lease, while in flight) and "<id>:e" (the last error).
 -- KEYS[1]: ready jobs {p:queue:<name>}:ready (zset: job id by (9 - priority) * 10^15 + sequence)
 -- KEYS[2]: delayed jobs {p:queue:<name>}:delayed (zset: job id by due time in µs)
 -- KEYS[3]: job data {p:queue:<name>}:jobs (hash: "<job id>:<field>")
@@ -9,11 +11,11 @@
 -- ARGV[2]: the payload (bytes)
 -- ARGV[3]: the priority, 0 to 9
 -- ARGV[4]: the delay in µs (0: ready now)
--- ARGV[5]: the job's fixed fields as the client encodes them (priority and retry policy)
--- ARGV[6]: the retry policy's max attempts
--- ARGV[7]: the retry policy's base delay in ms
--- ARGV[8]: the retry policy's max delay in µs
--- ARGV[9]: how long the idempotency key is remembered, in ms
+-- ARGV[5]: the job's fixed fields as the client encodes them:
+--   "priority|max attempts|base delay s|base delay ns|max delay s|max delay ns", the retry
+--   policy stored once, read by queue_fail.lua
+-- ARGV[6]: how long the idempotency key is remembered, in ms
+-- Stores "<id>:d" = "<ready score>|<enqueued µs>|<fixed fields>|<payload>".
 -- Returns: {job id, 1 when an earlier job holds the idempotency key else 0}.
 if KEYS[5] then
   local known = redis.call('GET', KEYS[5])
@@ -22,27 +24,17 @@ if KEYS[5] then
   end
 end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function int(x) return string.format('%.0f', x) end
+local now = t[1] .. string.format('%06d', tonumber(t[2]))
 local id = ARGV[1]
-local seq = redis.call('INCR', KEYS[4])
-local score = (9 - tonumber(ARGV[3])) * 1000000000000000 + seq
-redis.call('HSET', KEYS[3],
-  id .. ':p', ARGV[2],
-  id .. ':s', int(score),
-  id .. ':a', 0,
-  id .. ':t', int(now),
-  id .. ':i', ARGV[5],
-  id .. ':m', ARGV[6],
-  id .. ':b', ARGV[7],
-  id .. ':x', ARGV[8])
+local score = string.format('%.0f', (9 - tonumber(ARGV[3])) * 1000000000000000 + redis.call('INCR', KEYS[4]))
+redis.call('HSET', KEYS[3], id .. ':d', score .. '|' .. now .. '|' .. ARGV[5] .. '|' .. ARGV[2])
 local delay = tonumber(ARGV[4])
 if delay > 0 then
-  redis.call('ZADD', KEYS[2], int(now + delay), id)
+  redis.call('ZADD', KEYS[2], string.format('%.0f', tonumber(now) + delay), id)
 else
-  redis.call('ZADD', KEYS[1], int(score), id)
+  redis.call('ZADD', KEYS[1], score, id)
 end
 if KEYS[5] then
-  redis.call('SET', KEYS[5], id, 'PX', ARGV[9])
+  redis.call('SET', KEYS[5], id, 'PX', ARGV[6])
 end
 return {id, 0}

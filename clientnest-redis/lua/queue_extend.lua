@@ -1,4 +1,5 @@
--- Extend a lease (heartbeat) to now + visibility, if it still holds the job.
+-- Extend a lease (heartbeat) to now + visibility, if it still holds the job ("<id>:k" is
+-- "<token>|<worker>" exactly while the job is in flight).
 -- KEYS[1]: in-flight jobs {p:queue:<name>}:inflight
 -- KEYS[2]: job data {p:queue:<name>}:jobs
 -- ARGV[1]: the job id
@@ -6,7 +7,8 @@
 -- ARGV[3]: the visibility timeout in µs
 -- Returns: {0, nil} when the lease is lost, else {1, new lease expiry µs}.
 local id = ARGV[1]
-if redis.call('HGET', KEYS[2], id .. ':k') ~= ARGV[2] or not redis.call('ZSCORE', KEYS[1], id) then
+local lease = redis.call('HGET', KEYS[2], id .. ':k')
+if not lease or string.sub(lease, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then
   return {0, false}
 end
 local t = redis.call('TIME')

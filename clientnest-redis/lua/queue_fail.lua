@@ -2,7 +2,8 @@
 -- delay = min(base * 2^(attempt - 1), max) jittered uniformly in [delay / 2, delay], or, after
 -- its last attempt, move it to the dead letters. The error is kept either way. When a job dies,
 -- the dead letters past the retention age and the oldest beyond the retention count are deleted
--- (at most ARGV[7] of each).
+-- (at most ARGV[7] of each). The retry policy is read from the job's data ("<id>:d", see
+-- queue_enqueue.lua).
 -- KEYS[1]: in-flight jobs {p:queue:<name>}:inflight
 -- KEYS[2]: ready jobs {p:queue:<name>}:ready
 -- KEYS[3]: delayed jobs {p:queue:<name>}:delayed
@@ -17,48 +18,49 @@
 -- ARGV[7]: the most dead letters to delete per rule in this call
 -- Returns: {0, nil} when the lease is lost, {1, ready-again µs} when retrying, {2, death µs} when dead.
 local id = ARGV[1]
-local function forget(jobs, id)
-  redis.call('HDEL', jobs, id .. ':p', id .. ':s', id .. ':a', id .. ':t', id .. ':i', id .. ':m', id .. ':b',
-    id .. ':x', id .. ':e', id .. ':k', id .. ':w')
+local jobs = KEYS[5]
+local function forget(old)
+  redis.call('ZREM', KEYS[4], old)
+  redis.call('HDEL', jobs, old .. ':d', old .. ':a', old .. ':k', old .. ':e')
 end
--- Delete at most `batch` dead letters that died at or before `cutoff` µs.
-local function trim_old_dead(dead, jobs, cutoff, batch)
-  local old = redis.call('ZRANGEBYSCORE', dead, '-inf', string.format('%.0f', cutoff), 'LIMIT', 0, batch)
-  for _, id in ipairs(old) do
-    redis.call('ZREM', dead, id)
-    forget(jobs, id)
-  end
-end
-if redis.call('HGET', KEYS[5], id .. ':k') ~= ARGV[2] or not redis.call('ZSCORE', KEYS[1], id) then
+local lease = redis.call('HGET', jobs, id .. ':k')
+if not lease or string.sub(lease, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then
   return {0, false}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function int(x) return string.format('%.0f', x) end
 redis.call('ZREM', KEYS[1], id)
-redis.call('HDEL', KEYS[5], id .. ':k', id .. ':w')
-redis.call('HSET', KEYS[5], id .. ':e', ARGV[3])
-local fields = redis.call('HMGET', KEYS[5], id .. ':a', id .. ':m', id .. ':b', id .. ':x', id .. ':s')
-local attempt = tonumber(fields[1])
-if attempt >= tonumber(fields[2]) then
+redis.call('HDEL', jobs, id .. ':k')
+redis.call('HSET', jobs, id .. ':e', ARGV[3])
+local fields = redis.call('HMGET', jobs, id .. ':a', id .. ':d')
+local attempt = tonumber(fields[1]) or 0
+local score, max_attempts, base_s, base_ns, max_s, max_ns =
+  string.match(fields[2], '^(%d+)|%d+|%d+|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|')
+if attempt >= tonumber(max_attempts) then
   redis.call('ZADD', KEYS[4], int(now), id)
   local batch = tonumber(ARGV[7])
-  trim_old_dead(KEYS[4], KEYS[5], now - tonumber(ARGV[5]), batch)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', int(now - tonumber(ARGV[5])), 'LIMIT', 0, batch)
+  for _, dead in ipairs(old) do
+    forget(dead)
+  end
   local excess = math.min(redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6]), batch)
   if excess > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, excess - 1)) do
-      redis.call('ZREM', KEYS[4], old)
-      forget(KEYS[5], old)
+    for _, dead in ipairs(redis.call('ZRANGE', KEYS[4], 0, excess - 1)) do
+      forget(dead)
     end
   end
   return {2, int(now)}
 end
+-- The policy's delays as the client's chrono gives them: base in whole ms, max in whole µs.
+local base_ms = tonumber(base_s) * 1000 + math.floor(tonumber(base_ns) / 1000000)
+local max_us = tonumber(max_s) * 1000000 + math.floor(tonumber(max_ns) / 1000)
 local exponent = math.min(math.max(attempt - 1, 0), 30)
-local full = math.min(tonumber(fields[3]) * (2 ^ exponent) * 1000, tonumber(fields[4]))
+local full = math.min(base_ms * (2 ^ exponent) * 1000, max_us)
 local low = math.floor(full / 2)
 local jitter = math.min(low + math.floor((full - low + 1) * tonumber(ARGV[4]) / 4294967296), full)
 if jitter <= 0 then
-  redis.call('ZADD', KEYS[2], fields[5], id)
+  redis.call('ZADD', KEYS[2], score, id)
   return {1, int(now)}
 end
 redis.call('ZADD', KEYS[3], int(now + jitter), id)

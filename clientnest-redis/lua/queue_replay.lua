@@ -14,6 +14,7 @@ if not died or tonumber(died) <= now - tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZREM', KEYS[1], id)
-redis.call('HSET', KEYS[3], id .. ':a', 0)
-redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[3], id .. ':s'), id)
+redis.call('HDEL', KEYS[3], id .. ':a')
+local data = redis.call('HGET', KEYS[3], id .. ':d')
+redis.call('ZADD', KEYS[2], string.match(data, '^(%d+)|'), id)
 return 1

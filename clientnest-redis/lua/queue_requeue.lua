@@ -10,23 +10,18 @@
 -- Returns: how many jobs were requeued.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function forget(jobs, id)
-  redis.call('HDEL', jobs, id .. ':p', id .. ':s', id .. ':a', id .. ':t', id .. ':i', id .. ':m', id .. ':b',
-    id .. ':x', id .. ':e', id .. ':k', id .. ':w')
+local function int(x) return string.format('%.0f', x) end
+local jobs = KEYS[3]
+local batch = tonumber(ARGV[1])
+local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', int(now - tonumber(ARGV[2])), 'LIMIT', 0, batch)
+for _, id in ipairs(old) do
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', jobs, id .. ':d', id .. ':a', id .. ':k', id .. ':e')
 end
--- Delete at most `batch` dead letters that died at or before `cutoff` µs.
-local function trim_old_dead(dead, jobs, cutoff, batch)
-  local old = redis.call('ZRANGEBYSCORE', dead, '-inf', string.format('%.0f', cutoff), 'LIMIT', 0, batch)
-  for _, id in ipairs(old) do
-    redis.call('ZREM', dead, id)
-    forget(jobs, id)
-  end
-end
-trim_old_dead(KEYS[4], KEYS[3], now - tonumber(ARGV[2]), tonumber(ARGV[1]))
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now), 'LIMIT', 0, tonumber(ARGV[1]))
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(now), 'LIMIT', 0, batch)
 for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[3], id .. ':k', id .. ':w')
-  redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[3], id .. ':s'), id)
+  redis.call('HDEL', jobs, id .. ':k')
+  redis.call('ZADD', KEYS[2], string.match(redis.call('HGET', jobs, id .. ':d'), '^(%d+)|'), id)
 end
 return #expired

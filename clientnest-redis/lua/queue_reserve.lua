@@ -13,44 +13,42 @@
 -- ARGV[3]: the worker id
 -- ARGV[4]: the most expired leases, and the most due delayed jobs, to move in this call
 -- ARGV[5]: the dead-letter retention age in µs
+-- Stores the lease as "<id>:k" = "<token>|<worker>" and the attempt count as "<id>:a".
 -- Returns: nil when no job is ready, else
---   {job id, payload, attempt, enqueued µs, fixed fields, last error or nil, lease expiry µs}.
+--   {job id, job data ("<id>:d", see queue_enqueue.lua), attempt, last error or nil, lease expiry µs}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function int(x) return string.format('%.0f', x) end
-local function forget(jobs, id)
-  redis.call('HDEL', jobs, id .. ':p', id .. ':s', id .. ':a', id .. ':t', id .. ':i', id .. ':m', id .. ':b',
-    id .. ':x', id .. ':e', id .. ':k', id .. ':w')
-end
--- Delete at most `batch` dead letters that died at or before `cutoff` µs.
-local function trim_old_dead(dead, jobs, cutoff, batch)
-  local old = redis.call('ZRANGEBYSCORE', dead, '-inf', string.format('%.0f', cutoff), 'LIMIT', 0, batch)
-  for _, id in ipairs(old) do
-    redis.call('ZREM', dead, id)
-    forget(jobs, id)
-  end
+local jobs = KEYS[4]
+-- The ready score of a job, from its data.
+local function score(id)
+  return string.match(redis.call('HGET', jobs, id .. ':d'), '^(%d+)|')
 end
 local batch = tonumber(ARGV[4])
-trim_old_dead(KEYS[5], KEYS[4], now - tonumber(ARGV[5]), batch)
+local old = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', int(now - tonumber(ARGV[5])), 'LIMIT', 0, batch)
+for _, id in ipairs(old) do
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('HDEL', jobs, id .. ':d', id .. ':a', id .. ':k', id .. ':e')
+end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', int(now), 'LIMIT', 0, batch)
 for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id .. ':k', id .. ':w')
-  redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id .. ':s'), id)
+  redis.call('HDEL', jobs, id .. ':k')
+  redis.call('ZADD', KEYS[1], score(id), id)
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'LIMIT', 0, batch)
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id .. ':s'), id)
+  redis.call('ZADD', KEYS[1], score(id), id)
 end
 local first = redis.call('ZPOPMIN', KEYS[1])
 if #first == 0 then
   return false
 end
 local id = first[1]
-local expires = now + tonumber(ARGV[1])
-redis.call('ZADD', KEYS[3], int(expires), id)
-redis.call('HSET', KEYS[4], id .. ':k', ARGV[2], id .. ':w', ARGV[3])
-local attempt = redis.call('HINCRBY', KEYS[4], id .. ':a', 1)
-local data = redis.call('HMGET', KEYS[4], id .. ':p', id .. ':t', id .. ':i', id .. ':e')
-return {id, data[1], attempt, data[2], data[3], data[4], int(expires)}
+local expires = int(now + tonumber(ARGV[1]))
+redis.call('ZADD', KEYS[3], expires, id)
+local data = redis.call('HMGET', jobs, id .. ':d', id .. ':a', id .. ':e')
+local attempt = (tonumber(data[2]) or 0) + 1
+redis.call('HSET', jobs, id .. ':a', attempt, id .. ':k', ARGV[2] .. '|' .. ARGV[3])
+return {id, data[1], attempt, data[3], expires}

@@ -21,7 +21,7 @@ use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
 use crate::scripts::{
     QUEUE_ACK, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE,
-    QUEUE_RESERVE,
+    QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
 };
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
@@ -69,51 +69,55 @@ fn text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| bad_data("stored text is not UTF-8"))
 }
 
-/// A job from its stored fields.
-struct StoredJob<'a> {
-    id: JobId,
-    payload: Vec<u8>,
-    attempt: &'a str,
-    enqueued_us: &'a str,
-    fixed: &'a str,
-    last_error: Option<String>,
+/// A job's data field (`<id>:d`, written once by `queue_enqueue.lua`):
+/// `<ready score>|<enqueued µs>|<fixed fields>|<payload>`, the fixed fields being six
+/// `|`-separated parts (see [`encode_fixed`]); the payload, last, may hold any byte.
+fn job_from_data(id: JobId, data: &[u8], attempt: u32, last_error: Option<String>) -> Result<Job> {
+    // The header is the text before the eighth `|`.
+    let bad = || bad_data("job data");
+    let mut bars = data.iter().enumerate().filter(|(_, b)| **b == b'|').map(|(i, _)| i);
+    let (after_score, after_enqueued) = (bars.next().ok_or_else(bad)?, bars.next().ok_or_else(bad)?);
+    let end = bars.nth(5).ok_or_else(bad)?;
+    let header = text(&data[..end])?;
+    let (priority, retry) = decode_fixed(&header[after_enqueued + 1..])?;
+    Ok(Job {
+        id,
+        payload: data[end + 1..].to_vec(),
+        priority,
+        attempt,
+        retry,
+        enqueued_at: parse_micros(&header[after_score + 1..after_enqueued])?,
+        last_error,
+    })
 }
 
-impl StoredJob<'_> {
-    /// The job as workers see it, decoded from its hash fields.
-    fn into_job(self) -> Result<Job> {
-        let (priority, retry) = decode_fixed(self.fixed)?;
-        Ok(Job {
-            id: self.id,
-            payload: self.payload,
-            priority,
-            attempt: self.attempt.parse().map_err(|_| bad_data("job attempt"))?,
-            retry,
-            enqueued_at: parse_micros(self.enqueued_us)?,
-            last_error: self.last_error,
-        })
-    }
-}
+/// The reply of `queue_reserve.lua`: id, data, attempt, last error, lease expiry.
+type ReserveReply = Option<(String, Vec<u8>, u32, Option<String>, i64)>;
 
-/// The reply of `queue_reserve.lua`.
-type ReserveReply = Option<(String, Vec<u8>, u32, String, String, Option<String>, i64)>;
-
-/// One dead letter from seven fields of `queue_dead_letters.lua`.
+/// One dead letter from five fields of `queue_dead_letters.lua`.
 fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
     let field = |i: usize| row.get(i).and_then(Option::as_deref).ok_or_else(|| bad_reply("dead letter field"));
     let died: f64 = text(field(1)?)?.parse().map_err(|_| bad_data("dead letter score"))?;
-    let error = text(field(6)?)?.to_owned();
-    let job = StoredJob {
-        id: parse_id(text(field(0)?)?)?,
-        payload: field(2)?.to_vec(),
-        attempt: text(field(3)?)?,
-        enqueued_us: text(field(4)?)?,
-        fixed: text(field(5)?)?,
-        last_error: Some(error.clone()),
-    }
-    .into_job()?;
+    let error = text(field(4)?)?.to_owned();
+    let attempt = text(field(3)?)?.parse().map_err(|_| bad_data("job attempt"))?;
+    let job = job_from_data(parse_id(text(field(0)?)?)?, field(2)?, attempt, Some(error.clone()))?;
     // Scores are integers below 2^53: the cast is exact.
     Ok(DeadJob { job, error, died_at: from_micros(died as i64)? })
+}
+
+/// One reserved job from four fields of `queue_reserve_batch.lua` (id, data, attempt, last
+/// error), under the lease `token` until `expires_at`.
+fn decode_reserved(row: &[Option<Vec<u8>>], token: String, expires_at: DateTime<Utc>) -> Result<Reserved> {
+    let field = |i: usize| row.get(i).and_then(Option::as_deref).ok_or_else(|| bad_reply("reserved job field"));
+    let last_error = match row.get(3) {
+        Some(Some(e)) => Some(text(e)?.to_owned()),
+        Some(None) => None,
+        None => return Err(bad_reply("reserved job field")),
+    };
+    let job_id = parse_id(text(field(0)?)?)?;
+    let attempt = text(field(2)?)?.parse().map_err(|_| bad_data("job attempt"))?;
+    let job = job_from_data(job_id, field(1)?, attempt, last_error)?;
+    Ok(Reserved { job, lease: JobLease { job_id, token, expires_at } })
 }
 
 impl RedisKv {
@@ -154,9 +158,6 @@ impl JobQueue for RedisKv {
             .arg(job.priority)
             .arg(job.delay.map_or(0, micros).max(0))
             .arg(encode_fixed(job.priority, &job.retry))
-            .arg(job.retry.max_attempts)
-            .arg(job.retry.base_delay.num_milliseconds())
-            .arg(micros(job.retry.max_delay))
             .arg(IDEMPOTENCY_WINDOW_MS);
         // With an idempotency key a second run returns the first job: safe to re-send.
         let (stored_id, duplicate): (String, i64) =
@@ -184,15 +185,52 @@ impl JobQueue for RedisKv {
                     .arg(self.dead_age_us()),
             )
             .await?;
-        let Some((id, payload, attempt, enqueued_us, fixed, last_error, expires_us)) = reply else {
+        let Some((id, data, attempt, last_error, expires_us)) = reply else {
             return Ok(None);
         };
         let job_id = parse_id(&id)?;
-        let attempt = attempt.to_string();
-        let job =
-            StoredJob { id: job_id, payload, attempt: &attempt, enqueued_us: &enqueued_us, fixed: &fixed, last_error }
-                .into_job()?;
+        let job = job_from_data(job_id, &data, attempt, last_error)?;
         Ok(Some(Reserved { job, lease: JobLease { job_id, token, expires_at: from_micros(expires_us)? } }))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, worker = %worker, max))]
+    async fn reserve_batch(
+        &self,
+        queue: &QueueName,
+        worker: &WorkerId,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<Reserved>> {
+        check_batch(max)?;
+        check_visibility(visibility)?;
+        let keys = self.keys().queue(queue);
+        let token = random_token();
+        let flat: Vec<Option<Vec<u8>>> = self
+            .eval_once(
+                QUEUE_RESERVE_BATCH
+                    .key(keys.ready())
+                    .key(keys.delayed())
+                    .key(keys.inflight())
+                    .key(keys.jobs())
+                    .key(keys.dead())
+                    .arg(micros(visibility))
+                    .arg(&token)
+                    .arg(worker.as_str())
+                    .arg(MAX_MOVED_PER_CALL)
+                    .arg(self.dead_age_us())
+                    .arg(max),
+            )
+            .await?;
+        let (expires, rows) = flat.split_first().ok_or_else(|| bad_reply("reserve batch"))?;
+        let expires_us = text(expires.as_deref().ok_or_else(|| bad_reply("lease expiry"))?)?;
+        let expires_at = parse_micros(expires_us)?;
+        if rows.len() % 4 != 0 {
+            return Err(bad_reply("reserve batch rows"));
+        }
+        rows.chunks(4)
+            .enumerate()
+            .map(|(i, row)| decode_reserved(row, format!("{token}.{}", i + 1), expires_at))
+            .collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
@@ -257,7 +295,7 @@ impl JobQueue for RedisKv {
         let flat: Vec<Option<Vec<u8>>> = self
             .eval_retried(QUEUE_DEAD_LETTERS.key(keys.dead()).key(keys.jobs()).arg(limit).arg(self.dead_age_us()))
             .await?;
-        flat.chunks(7).map(decode_dead).collect()
+        flat.chunks(5).map(decode_dead).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %id))]
@@ -314,25 +352,21 @@ mod tests {
     fn dead_letters_decode_from_bulk_fields() {
         let id = JobId::new();
         let fixed = encode_fixed(3, &RetryPolicy::default());
-        let row: Vec<Option<Vec<u8>>> = [
-            id.to_string().as_str(),
-            "1700000000123456",
-            "\u{0}bytes",
-            "5",
-            "1700000000000001",
-            fixed.as_str(),
-            "boom",
-        ]
-        .iter()
-        .map(|s| Some(s.as_bytes().to_vec()))
-        .collect();
+        let data = format!("5000000000000007|1700000000000001|{fixed}|\u{0}by|tes");
+        let row: Vec<Option<Vec<u8>>> = [id.to_string().as_str(), "1700000000123456", data.as_str(), "5", "boom"]
+            .iter()
+            .map(|s| Some(s.as_bytes().to_vec()))
+            .collect();
         let dead = decode_dead(&row).expect("decodes");
         assert_eq!(dead.job.id, id);
-        assert_eq!(dead.job.payload, b"\0bytes");
+        assert_eq!(dead.job.payload, b"\0by|tes", "the payload is everything after the header, bars included");
+        assert_eq!((dead.job.priority, dead.job.retry), (3, RetryPolicy::default()));
+        assert_eq!(dead.job.enqueued_at.timestamp_micros(), 1_700_000_000_000_001);
         assert_eq!(dead.job.attempt, 5);
         assert_eq!(dead.error, "boom");
         assert_eq!(dead.job.last_error.as_deref(), Some("boom"));
         assert_eq!(dead.died_at.timestamp_micros(), 1_700_000_000_123_456);
-        assert!(decode_dead(&row[..6]).is_err());
+        assert!(decode_dead(&row[..4]).is_err());
+        assert!(job_from_data(id, b"1|2|3|4", 1, None).is_err(), "a header of fewer than eight parts");
     }
 }

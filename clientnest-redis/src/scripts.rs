@@ -77,6 +77,8 @@ scripts! {
     QUEUE_ENQUEUE = "queue_enqueue.lua";
     /// Reserve the next ready job for a worker under a lease.
     QUEUE_RESERVE = "queue_reserve.lua";
+    /// Reserve up to a number of ready jobs for a worker, each under a lease of its own.
+    QUEUE_RESERVE_BATCH = "queue_reserve_batch.lua";
     /// Forget a finished job if the lease still holds it.
     QUEUE_ACK = "queue_ack.lua";
     /// Retry a failed job with backoff, or dead-letter it after its last attempt.

@@ -243,6 +243,7 @@ measured! {
     }
     ScheduleRepository "schedules" {
         fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule>;
+        fn create_post_with_schedules(&self, team: TeamId, post: NewPost, schedules: Vec<NewPostSchedule>) -> Result<ScheduledPost>;
         fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
         fn list_schedules(&self, team: TeamId, filter: ScheduleFilter, page: PageRequest) -> Result<Page<Schedule>>;
         fn cancel_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
@@ -312,6 +313,7 @@ measured! {
     JobQueue "queue" {
         fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued>;
         fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: ChronoDuration) -> Result<Option<Reserved>>;
+        fn reserve_batch(&self, queue: &QueueName, worker: &WorkerId, max: u32, visibility: ChronoDuration) -> Result<Vec<Reserved>>;
         fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
         fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome>;
         fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: ChronoDuration) -> Result<JobLease>;

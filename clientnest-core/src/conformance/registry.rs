@@ -113,6 +113,8 @@ register! { $
             queue_extend_keeps_job_invisible, queue_fail_backoff_then_dead_letter, queue_zero_backoff_retries_at_once,
             queue_dead_letters_oldest_first, queue_replay_dead, queue_counts_each_state, queue_idempotency_key,
             queue_concurrent_workers_each_job_once, queues_are_independent, queue_invalid_input_rejected,
+            queue_reserve_batch_order_and_leases, queue_reserve_batch_recovers_expired_and_due,
+            queue_reserve_batch_concurrent_each_job_once,
         ]
         /// The rate limiter: `S:` [`RateLimiter`](crate::ports::RateLimiter).
         rate_limit_conformance => RATE_LIMIT_TESTS, kv [

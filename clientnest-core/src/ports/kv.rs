@@ -134,6 +134,18 @@ pub trait JobQueue: Send + Sync {
     /// delayed jobs (earliest first): after a mass expiry, a due job still waiting its turn to
     /// move may be passed by a ready job of lower priority.
     async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>>;
+    /// Reserve up to `max` ready jobs at once (1 to 1000), each under a lease of its own until
+    /// now + `visibility`: the jobs `max` calls of [`reserve`](Self::reserve) would return, in
+    /// the same order (highest priority, then oldest), after the same housekeeping, done once.
+    /// Fewer (or none) when fewer are ready. Each job's lease is acked, failed or extended on
+    /// its own. Like `reserve`, never re-sent after a lost reply.
+    async fn reserve_batch(
+        &self,
+        queue: &QueueName,
+        worker: &WorkerId,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<Reserved>>;
     /// Acknowledge a finished job; `InvalidState` when the lease was lost.
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
     /// Report a failed attempt: retried after a jittered exponential backoff, or dead-lettered

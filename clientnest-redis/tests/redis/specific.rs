@@ -62,7 +62,7 @@ async fn assert_pttl(kv: &RedisKv, key: &str, low: i64, high: i64, what: &str) {
 /// the server (every master of a Cluster); after a `SCRIPT FLUSH` calls load them again.
 async fn scripts_come_from_their_files_and_load(kv: RedisKv) {
     let hashes = script_hashes();
-    assert_eq!(hashes.len(), 17, "one script per multi-step operation");
+    assert_eq!(hashes.len(), 18, "one script per multi-step operation");
     for (name, hash) in &hashes {
         let path = format!("{}/lua/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("the script file");

@@ -393,6 +393,127 @@ pub async fn queue_concurrent_workers_each_job_once<S: JobQueue + ?Sized + 'stat
     assert_counts(h, &q, (0, 0, 0, 0), "all done").await;
 }
 
+/// `reserve_batch` takes the jobs `reserve` would take, in the same order (priority, then
+/// enqueue order), each with its first attempt and a lease of its own; fewer when fewer are
+/// ready, none on an empty queue. Each lease is acked, failed or extended on its own.
+pub async fn queue_reserve_batch_order_and_leases<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("batch");
+    let mut ids = Vec::new();
+    for (payload, priority) in [("low", 1), ("high-1", 9), ("mid-1", 5), ("high-2", 9), ("mid-2", 5)] {
+        ids.push((payload, h.store.enqueue(&q, job(payload, priority)).await.expect("enqueue").id));
+    }
+    let visibility = secs(30);
+    let first = h.store.reserve_batch(&q, &worker(), 3, visibility).await.expect("reserve a batch");
+    let order: Vec<String> = first.iter().map(text).collect();
+    assert_eq!(order, ["high-1", "high-2", "mid-1"], "highest priority first, then oldest, up to max");
+    let tokens: HashSet<&str> = first.iter().map(|r| r.lease.token.as_str()).collect();
+    assert_eq!(tokens.len(), 3, "every job has a lease of its own");
+    for r in &first {
+        let id = ids.iter().find(|(p, _)| *p == text(r)).map(|(_, id)| *id);
+        assert_eq!(Some(r.job.id), id, "the reserved job has its enqueued id");
+        assert_eq!((r.job.attempt, r.job.last_error.as_deref()), (1, None), "first attempt, no error");
+        assert_eq!(r.lease.job_id, r.job.id, "the lease names its job");
+        assert!(r.lease.expires_at >= first[0].lease.expires_at - slack(h), "one expiry for the batch");
+    }
+    assert_counts(h, &q, (2, 0, 3, 0), "three in flight, two ready").await;
+
+    let rest = h.store.reserve_batch(&q, &worker(), 10, visibility).await.expect("reserve the rest");
+    assert_eq!(rest.iter().map(text).collect::<Vec<_>>(), ["mid-2", "low"], "fewer than max when fewer are ready");
+    assert!(h.store.reserve_batch(&q, &worker(), 10, visibility).await.expect("reserve").is_empty(), "none left");
+    assert!(reserve_for(h, &q, visibility).await.is_none(), "a batch-reserved job is invisible to reserve");
+
+    h.store.ack(&q, &first[0].lease).await.expect("ack one job of the batch");
+    assert_lease_refused(h.store.ack(&q, &first[0].lease).await, "a second ack of that job");
+    let swapped = JobLease { job_id: first[2].job.id, ..first[1].lease.clone() };
+    assert_lease_refused(h.store.ack(&q, &swapped).await, "another job's token");
+    let outcome = h.store.fail(&q, &first[1].lease, "failed in a batch").await.expect("fail one job");
+    assert!(matches!(outcome, JobFailOutcome::Retrying { .. }), "retried as after reserve, got {outcome:?}");
+    let extended = h.store.extend(&q, &first[2].lease, secs(60)).await.expect("extend one lease");
+    h.store.ack(&q, &extended).await.expect("ack after extending");
+    for r in &rest {
+        h.store.ack(&q, &r.lease).await.expect("ack");
+    }
+    assert_counts(h, &q, (0, 1, 0, 0), "only the failed job is left, waiting for its backoff").await;
+
+    let empty = unique_queue("batch-never-used");
+    assert!(
+        h.store.reserve_batch(&empty, &worker(), 5, visibility).await.expect("reserve").is_empty(),
+        "unknown queue"
+    );
+    for max in [0, 1001] {
+        assert_validation(h.store.reserve_batch(&q, &worker(), max, visibility).await, "a batch outside 1 to 1000");
+    }
+    for visibility in [Duration::zero(), Duration::days(2)] {
+        assert_validation(
+            h.store.reserve_batch(&q, &worker(), 5, visibility).await,
+            "a visibility outside 1 s to 1 day",
+        );
+    }
+}
+
+/// `reserve_batch` first makes ready the jobs whose lease expired (keeping their attempts) and
+/// the due delayed jobs, as `reserve` does, then takes them in priority order.
+pub async fn queue_reserve_batch_recovers_expired_and_due<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("batch-recover");
+    let lost = h.store.enqueue(&q, job("lost", 5)).await.expect("enqueue").id;
+    let first = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(1)), ..job("due", 9) }).await.expect("enqueue delayed");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(60)), ..job("later", 9) }).await.expect("enqueue delayed");
+    h.store.enqueue(&q, job("ready", 1)).await.expect("enqueue");
+    h.time.advance(ms(1100)).await;
+
+    let batch = h.store.reserve_batch(&q, &worker(), 10, secs(30)).await.expect("reserve a batch");
+    let got: Vec<(String, u32)> = batch.iter().map(|r| (text(r), r.job.attempt)).collect();
+    let expected: Vec<(String, u32)> =
+        [("due", 1), ("lost", 2), ("ready", 1)].iter().map(|(p, a)| (p.to_string(), *a)).collect();
+    assert_eq!(got, expected, "the due job and the expired one are taken too, by priority; not the later one");
+    assert_eq!(batch[1].job.id, lost, "the job of the expired lease comes back");
+    assert_lease_refused(h.store.ack(&q, &first.lease).await, "the expired lease");
+    for r in &batch {
+        h.store.ack(&q, &r.lease).await.expect("ack");
+    }
+    assert_counts(h, &q, (0, 1, 0, 0), "only the later job is left").await;
+}
+
+/// 8 workers taking batches of 7 and acking them concurrently get each of 200 jobs once.
+pub async fn queue_reserve_batch_concurrent_each_job_once<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("batch-concurrent");
+    let mut enqueued = HashSet::new();
+    for i in 0..200u32 {
+        let id = h.store.enqueue(&q, job(&i.to_string(), u8::try_from(i % 10).unwrap_or(0))).await.expect("enqueue").id;
+        enqueued.insert(id);
+    }
+    let barrier = Arc::new(Barrier::new(8));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (store, q, barrier) = (Arc::clone(&h.store), q.clone(), Arc::clone(&barrier));
+        workers.push(tokio::spawn(async move {
+            let me = worker();
+            let mut got = Vec::new();
+            barrier.wait().await;
+            loop {
+                let batch = store.reserve_batch(&q, &me, 7, secs(60)).await.expect("reserve a batch");
+                if batch.is_empty() {
+                    break got;
+                }
+                assert!(batch.len() <= 7, "at most max jobs");
+                for r in batch {
+                    store.ack(&q, &r.lease).await.expect("ack a job of this worker's batch");
+                    got.push(r.job.id);
+                }
+            }
+        }));
+    }
+    let mut seen = Vec::new();
+    for w in workers {
+        seen.extend(w.await.expect("the worker task"));
+    }
+    let unique: HashSet<JobId> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), 200, "200 deliveries in all, no job twice");
+    assert_eq!(unique, enqueued, "every enqueued job was delivered");
+    assert_counts(h, &q, (0, 0, 0, 0), "all done").await;
+}
+
 /// Queues do not share jobs, leases or idempotency keys.
 pub async fn queues_are_independent<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let (a, b) = (unique_queue("a"), unique_queue("b"));

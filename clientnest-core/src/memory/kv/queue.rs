@@ -267,6 +267,28 @@ impl JobQueue for MemoryKv {
         Ok(reserved)
     }
 
+    async fn reserve_batch(
+        &self,
+        queue: &QueueName,
+        worker: &WorkerId,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<Reserved>> {
+        check_batch(max)?;
+        check_visibility(visibility)?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
+        let retention = queues.1;
+        let Some(q) = queues.0.get_mut(queue) else { return Ok(Vec::new()) };
+        q.requeue_expired(now);
+        q.promote_due(now);
+        q.trim_dead(now, &retention);
+        let expires_at = after(now, visibility);
+        let reserved: Vec<Reserved> = (0..max).map_while(|_| q.reserve_next(expires_at)).collect();
+        tracing::trace!(queue = %queue, worker = %worker, jobs = reserved.len(), "reserved a batch");
+        Ok(reserved)
+    }
+
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
         let mut queues = lock(&self.inner.queues);
         let q = queues.0.get_mut(queue).ok_or_else(|| lease.lost())?;
