@@ -213,6 +213,7 @@ register! { $
             schedules_release_unstarted_claims, schedules_times_truncated_to_micros,
             schedules_one_live_per_post_and_account, schedules_post_status_follows_schedules,
             schedules_update_post_must_fit_live_schedules,
+            schedules_create_post_with_schedules_together, schedules_create_post_with_schedules_all_or_nothing,
         ]
         /// Automations: `S:` users, teams, templates and
         /// [`AutomationRepository`](crate::ports::AutomationRepository).

@@ -22,7 +22,7 @@ impl Tables {
         self.posts.get(&id).filter(|p| p.team_id == team).ok_or_else(|| Error::not_found(Entity::Post, id))
     }
 
-    fn insert_post(&mut self, record: PostWithMedia) {
+    pub(super) fn insert_post(&mut self, record: PostWithMedia) {
         self.media.insert(record.post.id, record.media);
         self.posts.insert(record.post.id, record.post);
     }

@@ -7,14 +7,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::store::{MemoryStore, Tables, missing, page_desc};
 use crate::constraint::{
-    FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER,
+    FK_POSTS_TEAM, FK_POSTS_USER, FK_SCHEDULES_POST, FK_SCHEDULES_SOCIAL_ACCOUNT, FK_SCHEDULES_TEAM, FK_SCHEDULES_USER,
     UQ_SCHEDULES_POST_ACCOUNT_LIVE,
 };
 use crate::error::{Entity, Error, Result};
 use crate::ids::{PostId, ScheduleId, TeamId};
 use crate::model::{
-    Claim, ClaimRequest, ClaimToken, FailOutcome, NewSchedule, PostPublishing, PublishingAccount, Recovered,
-    Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId, check_batch, check_lease, later,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, NewPost, NewPostSchedule, NewSchedule, PostPublishing,
+    PublishingAccount, Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, ScheduledPost,
+    WorkerId, check_batch, check_lease, later,
 };
 use crate::page::{Keyed, Page, PageRequest};
 use crate::ports::ScheduleRepository;
@@ -122,6 +123,31 @@ impl ScheduleRepository for MemoryStore {
         t.schedules.insert(row.id, row.clone());
         t.follow_schedules(row.post_id, now);
         Ok(row)
+    }
+
+    async fn create_post_with_schedules(
+        &self,
+        team: TeamId,
+        post: NewPost,
+        schedules: Vec<NewPostSchedule>,
+    ) -> Result<ScheduledPost> {
+        let now = self.now();
+        let record = post.into_record(team, now)?;
+        NewPostSchedule::check_all(&schedules, now)?;
+        let mut t = self.tables();
+        t.require_acting(team, record.post.user_id, Entity::Post, (FK_POSTS_TEAM, FK_POSTS_USER))?;
+        let built = ScheduledPost::build(record, schedules, |id| {
+            t.team_account(team, id).ok().map(|a| PublishingAccount {
+                id: a.id,
+                platform: a.platform,
+                is_active: a.is_active,
+            })
+        })?;
+        t.insert_post(built.post.clone());
+        for s in &built.schedules {
+            t.schedules.insert(s.id, s.clone());
+        }
+        Ok(built)
     }
 
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {

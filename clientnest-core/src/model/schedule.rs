@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::choices::{MediaType, Platform, PostStatus, ScheduleStatus};
+use super::post::PostWithMedia;
 use crate::clock::to_micros;
 use crate::error::{Entity, Error};
 use crate::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
@@ -543,6 +544,124 @@ impl NewSchedule {
             "must be later than the creation time",
         );
         c.finish()
+    }
+}
+
+/// Most schedules one [`create_post_with_schedules`] call takes (one per account; a team has
+/// few).
+///
+/// [`create_post_with_schedules`]: crate::ports::ScheduleRepository::create_post_with_schedules
+pub const MAX_SCHEDULES_PER_POST: usize = 50;
+
+/// A schedule of a post created in the same call
+/// ([`ScheduleRepository::create_post_with_schedules`](crate::ports::ScheduleRepository::create_post_with_schedules)):
+/// the post, the scheduling user (the post's author) and the team come from that call. The
+/// platform is the account's.
+#[derive(Debug, Clone, Validate)]
+pub struct NewPostSchedule {
+    /// The account (same team, active); at most one schedule per account in a call
+    /// (`uq_schedules_post_account_live`).
+    pub social_account_id: SocialAccountId,
+    /// When to publish; must be later than now (`chk_schedules_future_time`).
+    #[validate(custom(function = "v::storable_time"))]
+    pub scheduled_time: DateTime<Utc>,
+    /// IANA time zone name the time is shown in: at most 50 characters (`Europe/Paris`, `UTC`).
+    #[validate(length(max = 50), custom(function = "v::timezone"))]
+    pub timezone: String,
+}
+
+impl NewPostSchedule {
+    /// A schedule on `account` at `scheduled_time`, shown in `timezone`.
+    pub fn new(account: SocialAccountId, scheduled_time: DateTime<Utc>, timezone: impl Into<String>) -> Self {
+        Self { social_account_id: account, scheduled_time, timezone: timezone.into() }
+    }
+
+    /// The same schedule as a [`NewSchedule`] of `post` by `user`.
+    pub fn for_post(self, user: UserId, post: PostId) -> NewSchedule {
+        NewSchedule {
+            user_id: user,
+            post_id: post,
+            social_account_id: self.social_account_id,
+            scheduled_time: self.scheduled_time,
+            timezone: self.timezone,
+        }
+    }
+
+    /// Every rule of a call's schedules that needs no stored row, given the creation time: at
+    /// most [`MAX_SCHEDULES_PER_POST`], each as [`NewSchedule::check`] (valid, later than now).
+    pub fn check_all(schedules: &[NewPostSchedule], now: DateTime<Utc>) -> Result<(), Error> {
+        if schedules.len() > MAX_SCHEDULES_PER_POST {
+            return Err(Error::invalid(
+                "schedules",
+                rule::RANGE,
+                format!("at most {MAX_SCHEDULES_PER_POST} schedules per post"),
+            ));
+        }
+        schedules.iter().try_for_each(|s| {
+            let mut c = v::Checks::of(s);
+            c.ensure(
+                s.scheduled_time > now,
+                "scheduled_time",
+                rule::SCHEDULE_FUTURE,
+                "must be later than the creation time",
+            );
+            c.finish()
+        })
+    }
+}
+
+/// A post created with its schedules in one transaction, as stored: the post has followed its
+/// schedules (`scheduled`, `scheduled_at` the earliest, when there is any).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledPost {
+    /// The post and its media.
+    pub post: PostWithMedia,
+    /// Its schedules, in the order they were given.
+    pub schedules: Vec<Schedule>,
+}
+
+impl ScheduledPost {
+    /// The rows to store for a new post (already built and checked, its author an active member)
+    /// and its schedules (checked by [`NewPostSchedule::check_all`]), once the backend has read
+    /// (and locked) the accounts they name: `account` gives each account of the post's team, or
+    /// `None`. Checked in the given order, each as `create_schedule` checks it: a missing account
+    /// is `MissingReference` (`fk_schedules_social_account`), then the account's state and the
+    /// platform fit; a second schedule on one account is `Conflict`
+    /// (`uq_schedules_post_account_live`). Every row is created at the post's `created_at`,
+    /// and the post follows its schedules ([`PostPublishing::follow`]).
+    pub fn build(
+        mut post: PostWithMedia,
+        schedules: Vec<NewPostSchedule>,
+        account: impl Fn(SocialAccountId) -> Option<PublishingAccount>,
+    ) -> Result<Self, Error> {
+        let (team, user, id, now) = (post.post.team_id, post.post.user_id, post.post.id, post.post.created_at);
+        let kinds: Vec<MediaType> = post.media.iter().map(|m| m.media_type).collect();
+        let mut built: Vec<Schedule> = Vec::with_capacity(schedules.len());
+        for input in schedules {
+            let account_id = input.social_account_id;
+            let target = account(account_id).ok_or(Error::MissingReference {
+                entity: Entity::Schedule,
+                references: Entity::SocialAccount,
+                rule: crate::constraint::FK_SCHEDULES_SOCIAL_ACCOUNT,
+            })?;
+            let row = input.for_post(user, id).into_record(team, target, &post.post.content, &kinds, now)?;
+            if built.iter().any(|s| s.social_account_id == account_id) {
+                return Err(Error::Conflict {
+                    entity: Entity::Schedule,
+                    rule: crate::constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE,
+                });
+            }
+            built.push(row);
+        }
+        let p = &mut post.post;
+        let was = PostPublishing { status: p.status, scheduled_at: p.scheduled_at, published_at: p.published_at };
+        let times: Vec<(ScheduleStatus, DateTime<Utc>)> = built.iter().map(|s| (s.status, s.scheduled_time)).collect();
+        let next = was.follow(&times, now);
+        if next != was {
+            (p.status, p.scheduled_at, p.published_at) = (next.status, next.scheduled_at, next.published_at);
+            p.updated_at = now;
+        }
+        Ok(Self { post, schedules: built })
     }
 }
 

@@ -178,6 +178,19 @@ pub trait ScheduleRepository: Send + Sync {
     /// Schedule a post on one of the team's accounts. The post must fit the account's
     /// platform; a draft post becomes `scheduled`.
     async fn create_schedule(&self, team: TeamId, schedule: NewSchedule) -> Result<Schedule>;
+    /// Create a post with its media and its schedules in one transaction: all or nothing. The
+    /// post is checked as by `create_post` (its author an active member), then each schedule,
+    /// in order, as by `create_schedule` with the post's author as the scheduling user
+    /// ([`ScheduledPost::build`]); a second schedule on one account is `Conflict`
+    /// (`uq_schedules_post_account_live`). On any refusal neither the post nor any schedule is
+    /// stored. With schedules the post comes back `scheduled` (at the earliest time); with none
+    /// this is `create_post`.
+    async fn create_post_with_schedules(
+        &self,
+        team: TeamId,
+        post: NewPost,
+        schedules: Vec<NewPostSchedule>,
+    ) -> Result<ScheduledPost>;
     /// A schedule of the team; `NotFound` when missing or in another team.
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule>;
     /// The team's schedules, newest first.

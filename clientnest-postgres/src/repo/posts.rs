@@ -25,7 +25,7 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::members::{Acting, active_member, refusal, require_members};
-use super::{Db, PgQuery, choice_column, choices_column, missing, record};
+use super::{Db, Keyset, PgQuery, choice_column, choices_column, missing, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -36,6 +36,7 @@ macro_rules! post_columns {
          ai_prompt, engagement, created_at, updated_at, metadata, platforms"
     };
 }
+pub(crate) use post_columns;
 
 /// The placeholders of [`post_columns!`]: `$1` id ... `$16` platforms.
 macro_rules! post_values {
@@ -43,6 +44,7 @@ macro_rules! post_values {
         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16"
     };
 }
+pub(crate) use post_values;
 
 /// The columns of `post_media`, in the order [`MediaColumns::bind`] binds their arrays.
 macro_rules! media_columns {
@@ -51,6 +53,7 @@ macro_rules! media_columns {
          content_hash"
     };
 }
+pub(crate) use media_columns;
 
 /// Bind every column of a post, `$1` to `$16` in [`post_columns!`] order.
 fn bind_post(q: PgQuery, p: &Post) -> PgQuery {
@@ -96,7 +99,8 @@ impl FromRow<'_, PgRow> for Db<Post> {
 }
 
 /// A post row with a `media` column: its `post_media` rows as a JSON array (`to_jsonb` of each
-/// row, so the keys are the column names) in `order_index` order.
+/// row, so the keys are the column names) in `order_index` order ([`CREATE`]'s answer; the
+/// reads use flat rows, [`group_media`]).
 impl FromRow<'_, PgRow> for Db<PostWithMedia> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
         let post = Db::<Post>::from_row(row)?.into_inner();
@@ -215,38 +219,104 @@ impl PostColumns {
     }
 }
 
+/// Bind a post core built and its media: `$1`-`$16` ([`bind_post`]), then the media's arrays
+/// `$17`-`$27` ([`MediaColumns`]).
+pub(crate) fn bind_post_with_media(q: PgQuery, p: &PostWithMedia) -> PgQuery {
+    let mut media = MediaColumns::default();
+    p.media.iter().for_each(|m| media.push(m));
+    media.bind(bind_post(q, &p.post))
+}
+
 fn platform_strings(platforms: &[Platform]) -> Vec<&'static str> {
     platforms.iter().map(|p| p.as_str()).collect()
 }
 
-/// Wraps a query selecting posts (`page`) so each row carries its media as a JSON array.
-macro_rules! with_media {
-    ($page:literal) => {
-        concat!(
-            "WITH page AS (",
-            $page,
-            r#")
-SELECT page.*,
-       COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index)
-                 FROM post_media m WHERE m.team_id = page.team_id AND m.post_id = page.id), '[]'::jsonb) AS media
-FROM page ORDER BY page.created_at DESC, page.id DESC"#
-        )
+/// The media columns of a flat post-with-media row (`m` is `post_media`), each prefixed `m_`;
+/// all NULL on the one row of a post without media. The media's `team_id` and `post_id` are
+/// the post's, so they are not repeated.
+macro_rules! flat_media_columns {
+    () => {
+        "m.id AS m_id, m.media_type AS m_media_type, m.file_url AS m_file_url, m.file_size AS m_file_size, \
+         m.dimensions AS m_dimensions, m.alt_text AS m_alt_text, m.order_index AS m_order_index, \
+         m.created_at AS m_created_at, m.content_hash AS m_content_hash"
     };
 }
 
+/// Flat post-with-media rows ([`flat_media_columns!`]), ordered by post and then `order_index`,
+/// grouped back into posts: a post's columns are decoded once, on its first row; each later row
+/// of the same post only adds its media item.
+fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
+    let mut out: Vec<PostWithMedia> = Vec::new();
+    for row in rows {
+        let id: Uuid = row.try_get("id")?;
+        let current = match out.last_mut() {
+            Some(last) if last.post.id.0 == id => last,
+            _ => {
+                let post = Db::<Post>::from_row(row)?.into_inner();
+                out.push(PostWithMedia { post, media: Vec::new() });
+                out.last_mut().ok_or(sqlx::Error::RowNotFound)?
+            }
+        };
+        if let Some(media) = flat_media(row, &current.post)? {
+            current.media.push(media);
+        }
+    }
+    Ok(out)
+}
+
+/// The media item of a flat row, `None` on the row of a post without media.
+fn flat_media(row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
+    let Some(id) = row.try_get::<Option<Uuid>, _>("m_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(PostMedia {
+        id: PostMediaId(id),
+        team_id: post.team_id,
+        post_id: post.id,
+        media_type: choice_column(row, "m_media_type")?,
+        file_url: row.try_get("m_file_url")?,
+        file_size: row.try_get("m_file_size")?,
+        dimensions: row.try_get::<Option<Json<Dimensions>>, _>("m_dimensions")?.map(|d| d.0),
+        alt_text: row.try_get("m_alt_text")?,
+        order_index: row.try_get("m_order_index")?,
+        created_at: row.try_get("m_created_at")?,
+        content_hash: row.try_get("m_content_hash")?,
+    }))
+}
+
 /// The seed's hot query: a team's published posts, newest first, with their media, in one
-/// round trip. Parameters: `$1` team id, `$2`/`$3` the keyset cursor (`created_at`, `id`; the
-/// first page passes a time above every row), `$4` the page size plus one. The page of posts
-/// is read through `idx_posts_team_status_created`.
-pub(crate) const FEED: &str = with_media!(
+/// round trip, as one flat row per (post, media item) pair: the page of posts `LEFT JOIN`ed with
+/// its media (a post without media gives one row whose `m_*` columns are NULL), ordered by post
+/// then `order_index`, and grouped back into posts by [`feed_page`]. Measured the fastest of the
+/// forms tried (BENCHMARKS.md, "Team feed: the forms"): the server does no aggregation and the
+/// client decodes binary columns, where the `jsonb_agg(to_jsonb(m))` form it replaced made both
+/// sides render and parse JSON. Parameters: `$1` team id, `$2`/`$3` the keyset cursor
+/// (`created_at`, `id`; the first page passes a time above every row), `$4` the page size plus
+/// one (posts, not rows). The page of posts is read through `idx_posts_team_status_created`, the
+/// media through `idx_post_media_team_post_order` (filtered on the team too).
+pub(crate) const FEED: &str = concat!(
     r#"
-SELECT * FROM posts
-WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3)
-ORDER BY created_at DESC, id DESC LIMIT $4"#
+WITH page AS (
+ SELECT * FROM posts
+ WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3)
+ ORDER BY created_at DESC, id DESC LIMIT $4
+)
+SELECT page.*, "#,
+    flat_media_columns!(),
+    r#"
+FROM page LEFT JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id
+ORDER BY page.created_at DESC, page.id DESC, m.order_index"#
 );
 
-/// Post `$1` of team `$2`, with its media.
-const GET: &str = with_media!("SELECT * FROM posts WHERE id = $1 AND team_id = $2");
+/// Post `$1` of team `$2`, with its media: flat rows as [`FEED`]'s, grouped by [`group_media`].
+const GET: &str = concat!(
+    "SELECT p.*, ",
+    flat_media_columns!(),
+    r#"
+FROM posts p LEFT JOIN post_media m ON m.team_id = p.team_id AND m.post_id = p.id
+WHERE p.id = $1 AND p.team_id = $2
+ORDER BY m.order_index"#
+);
 
 /// A team's posts: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch.
 const LIST: &str = r#"
@@ -438,8 +508,8 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia> {
-        let row = sqlx::query(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
-        record(&row.ok_or_else(|| Error::not_found(Entity::Post, id))?)
+        let rows = sqlx::query(GET).bind(id.0).bind(team.0).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        group_media(&rows).map_err(map_sqlx)?.pop().ok_or_else(|| Error::not_found(Entity::Post, id))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
@@ -478,7 +548,13 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
-        self.keyed_page(FEED, team.0, &page).await
+        let k = Keyset::of(&page)?;
+        let rows = self
+            .read(|pool| async move {
+                sqlx::query(FEED).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+            })
+            .await?;
+        Ok(Page::from_keyed(group_media(&rows).map_err(map_sqlx)?, page.limit))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]

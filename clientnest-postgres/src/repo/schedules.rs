@@ -14,18 +14,19 @@ use clientnest_core::constraint::{
 };
 use clientnest_core::ids::{AttemptId, PostId, ScheduleId, SocialAccountId, TeamId, UserId};
 use clientnest_core::model::{
-    Claim, ClaimRequest, ClaimToken, FailOutcome, MediaType, NewSchedule, PostPublishing, PostStatus,
-    PublishingAccount, Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus, WorkerId,
-    check_batch, check_lease, later,
+    Claim, ClaimRequest, ClaimToken, FailOutcome, MediaType, NewPost, NewPostSchedule, NewSchedule, PostPublishing,
+    PostStatus, PublishingAccount, Recovered, Resolution, RetryPolicy, Schedule, ScheduleFilter, ScheduleStatus,
+    ScheduledPost, WorkerId, check_batch, check_lease, later,
 };
 use clientnest_core::page::{Page, PageRequest};
-use clientnest_core::ports::ScheduleRepository;
+use clientnest_core::ports::{PostRepository, ScheduleRepository};
 use clientnest_core::{Entity, Error, Result};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
-use super::members::{Acting, active_member};
+use super::members::{Acting, active_member, refusal};
+use super::posts::bind_post_with_media;
 use super::{Db, PgQuery, choice, choice_column, missing, owned_row, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
@@ -196,6 +197,124 @@ const LOCK_ACCOUNT: &str = "SELECT id FROM social_accounts WHERE id = $1 AND tea
 /// `$19` last_error, `$20` platform_post_id.
 pub(crate) const CREATE: &str =
     concat!("INSERT INTO schedules (", schedule_columns!(), ")\nVALUES (", schedule_values!(), ")\nRETURNING *");
+
+/// Schedules as parallel column arrays, for `UNNEST`, in [`schedule_columns!`] order.
+#[derive(Default)]
+struct ScheduleColumns {
+    ids: Vec<Uuid>,
+    users: Vec<Uuid>,
+    teams: Vec<Uuid>,
+    posts: Vec<Uuid>,
+    accounts: Vec<Uuid>,
+    platforms: Vec<&'static str>,
+    times: Vec<DateTime<Utc>>,
+    zones: Vec<String>,
+    statuses: Vec<&'static str>,
+    retries: Vec<i32>,
+    attempts: Vec<i32>,
+    attempt_ids: Vec<Option<Uuid>>,
+    last_attempts: Vec<Option<DateTime<Utc>>>,
+    created: Vec<DateTime<Utc>>,
+    updated: Vec<DateTime<Utc>>,
+    next: Vec<DateTime<Utc>>,
+    locked_by: Vec<Option<String>>,
+    locked_until: Vec<Option<DateTime<Utc>>>,
+    errors: Vec<Option<String>>,
+    platform_post_ids: Vec<Option<String>>,
+}
+
+impl ScheduleColumns {
+    fn push(&mut self, s: &Schedule) {
+        self.ids.push(s.id.0);
+        self.users.push(s.user_id.0);
+        self.teams.push(s.team_id.0);
+        self.posts.push(s.post_id.0);
+        self.accounts.push(s.social_account_id.0);
+        self.platforms.push(s.platform.as_str());
+        self.times.push(s.scheduled_time);
+        self.zones.push(s.timezone.clone());
+        self.statuses.push(s.status.as_str());
+        self.retries.push(s.retry_count);
+        self.attempts.push(s.attempt_count);
+        self.attempt_ids.push(s.attempt_id.map(|a| a.0));
+        self.last_attempts.push(s.last_attempt);
+        self.created.push(s.created_at);
+        self.updated.push(s.updated_at);
+        self.next.push(s.next_attempt_at);
+        self.locked_by.push(s.locked_by.clone());
+        self.locked_until.push(s.locked_until);
+        self.errors.push(s.last_error.clone());
+        self.platform_post_ids.push(s.platform_post_id.clone());
+    }
+
+    /// Bind the twenty arrays in [`schedule_columns!`] order.
+    fn bind(self, q: PgQuery) -> PgQuery {
+        q.bind(self.ids)
+            .bind(self.users)
+            .bind(self.teams)
+            .bind(self.posts)
+            .bind(self.accounts)
+            .bind(self.platforms)
+            .bind(self.times)
+            .bind(self.zones)
+            .bind(self.statuses)
+            .bind(self.retries)
+            .bind(self.attempts)
+            .bind(self.attempt_ids)
+            .bind(self.last_attempts)
+            .bind(self.created)
+            .bind(self.updated)
+            .bind(self.next)
+            .bind(self.locked_by)
+            .bind(self.locked_until)
+            .bind(self.errors)
+            .bind(self.platform_post_ids)
+    }
+}
+
+/// First statement of `create_post_with_schedules`: whether the author `$2` is an active member
+/// of team `$1` (membership and user rows locked `FOR SHARE`), and the team's accounts among
+/// `$3` (locked `FOR SHARE` against deactivation), one row each (one row of NULLs when none).
+pub(crate) const NEW_POST_ACCOUNTS: &str = concat!(
+    r#"
+WITH a AS (SELECT id, platform, is_active FROM social_accounts WHERE team_id = $1 AND id = ANY($3) FOR SHARE)
+SELECT "#,
+    active_member!("$1", "$2"),
+    r#" AS member_active, a.id, a.platform, a.is_active
+FROM (SELECT 1) AS one LEFT JOIN a ON true"#
+);
+
+/// Second statement of `create_post_with_schedules`, every row core built: the post (`$1`-`$16`,
+/// as `posts::bind_post`), its media (arrays `$17`-`$27`, as `posts::MediaColumns`) and its
+/// schedules (arrays `$28`-`$47`, [`ScheduleColumns`]), in one statement.
+pub(crate) const CREATE_POST_WITH_SCHEDULES: &str = concat!(
+    "WITH p AS (\n INSERT INTO posts (",
+    super::posts::post_columns!(),
+    ")\n VALUES (",
+    super::posts::post_values!(),
+    ")\n), m AS (\n INSERT INTO post_media (",
+    super::posts::media_columns!(),
+    r#")
+ SELECT * FROM UNNEST($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::int8[], $23::jsonb[],
+                      $24::text[], $25::int4[], $26::timestamptz[], $27::text[])
+)
+INSERT INTO schedules ("#,
+    schedule_columns!(),
+    r#")
+SELECT * FROM UNNEST($28::uuid[], $29::uuid[], $30::uuid[], $31::uuid[], $32::uuid[], $33::text[],
+                     $34::timestamptz[], $35::text[], $36::text[], $37::int4[], $38::int4[], $39::uuid[],
+                     $40::timestamptz[], $41::timestamptz[], $42::timestamptz[], $43::timestamptz[], $44::text[],
+                     $45::timestamptz[], $46::text[], $47::text[])"#
+);
+
+/// One row of [`NEW_POST_ACCOUNTS`].
+#[derive(sqlx::FromRow)]
+struct NewPostAccount {
+    member_active: bool,
+    id: Option<Uuid>,
+    platform: Option<String>,
+    is_active: Option<bool>,
+}
 
 /// A team's schedules: `$1` team, `$2`/`$3` the keyset bound, `$4` rows to fetch, `$5` only this
 /// status (or NULL), `$6` only this post (or NULL).
@@ -418,6 +537,56 @@ impl ScheduleRepository for PgStore {
                 follow(&mut tx, post, &[&stored], now).await?;
             }
             Ok(stored)
+        }
+        .await;
+        finish(tx, outcome).await
+    }
+
+    /// Two statements in one transaction: [`NEW_POST_ACCOUNTS`] (the membership and the
+    /// accounts locked `FOR SHARE`), then, once core has built every row
+    /// ([`ScheduledPost::build`]), [`CREATE_POST_WITH_SCHEDULES`]. Without schedules it is
+    /// `create_post`.
+    #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
+    async fn create_post_with_schedules(
+        &self,
+        team: TeamId,
+        post: NewPost,
+        schedules: Vec<NewPostSchedule>,
+    ) -> Result<ScheduledPost> {
+        if schedules.is_empty() {
+            let post = PostRepository::create_post(self, team, post).await?;
+            return Ok(ScheduledPost { post, schedules: Vec::new() });
+        }
+        let _write = self.write_mark();
+        let now = self.now();
+        let record = post.into_record(team, now)?;
+        NewPostSchedule::check_all(&schedules, now)?;
+        let user = record.post.user_id;
+        let accounts: Vec<Uuid> = schedules.iter().map(|s| s.social_account_id.0).collect();
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            let rows: Vec<NewPostAccount> = sqlx::query_as(NEW_POST_ACCOUNTS)
+                .bind(team.0)
+                .bind(user.0)
+                .bind(&accounts)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_sqlx)?;
+            if !rows.first().is_some_and(|r| r.member_active) {
+                return Err(refusal(&mut *tx, team, user, Acting::POST).await);
+            }
+            let mut found = Vec::with_capacity(rows.len());
+            for r in rows {
+                if let (Some(id), Some(platform), Some(is_active)) = (r.id, r.platform, r.is_active) {
+                    found.push(PublishingAccount { id: SocialAccountId(id), platform: choice(&platform)?, is_active });
+                }
+            }
+            let built = ScheduledPost::build(record, schedules, |id| found.iter().find(|a| a.id == id).copied())?;
+            let mut cols = ScheduleColumns::default();
+            built.schedules.iter().for_each(|s| cols.push(s));
+            let query = bind_post_with_media(sqlx::query(CREATE_POST_WITH_SCHEDULES), &built.post);
+            cols.bind(query).execute(&mut *tx).await.map_err(map_sqlx)?;
+            Ok(built)
         }
         .await;
         finish(tx, outcome).await

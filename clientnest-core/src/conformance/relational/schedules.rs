@@ -889,3 +889,103 @@ pub async fn schedules_list_filters<S: SchedulePorts + ?Sized + 'static>(h: &Har
     assert_eq!(ids(list(both).await.expect("list")), vec![third.id]);
     not_found(h.store.get_schedule(s.team.id, ScheduleId::new()).await, Entity::Schedule);
 }
+
+/// `create_post_with_schedules` stores the post, its media and its schedules together: the
+/// schedules pending, in the given order, by the post's author, on each account's platform; the
+/// post `scheduled` at the earliest time; every read sees exactly what the call returned.
+pub async fn schedules_create_post_with_schedules_together<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
+    let (owner, team) = owned_team(h).await;
+    let x = account(h, team.id, owner.id, Platform::Twitter).await;
+    let insta = account(h, team.id, owner.id, Platform::Instagram).await;
+    let mut input = new_post_for(owner.id, Platform::Instagram);
+    input.platforms = vec![Platform::Instagram, Platform::Twitter];
+    let (late, early) = (now(h) + Duration::hours(3), now(h) + Duration::hours(2));
+    let schedules =
+        vec![NewPostSchedule::new(insta.id, late, "Europe/Paris"), NewPostSchedule::new(x.id, early, "Asia/Tokyo")];
+    let made = h.store.create_post_with_schedules(team.id, input, schedules).await.expect("create");
+    assert_eq!(made.post.media.len(), 1);
+    assert_eq!((made.post.post.status, made.post.post.scheduled_at), (PostStatus::Scheduled, Some(early)));
+    let got: Vec<_> = made.schedules.iter().map(|s| (s.social_account_id, s.platform, s.scheduled_time)).collect();
+    assert_eq!(got, [(insta.id, Platform::Instagram, late), (x.id, Platform::Twitter, early)], "in the given order");
+    for s in &made.schedules {
+        assert_eq!(
+            (s.status, s.user_id, s.team_id, s.post_id),
+            (ScheduleStatus::Pending, owner.id, team.id, made.post.post.id)
+        );
+        assert_eq!(s.next_attempt_at, s.scheduled_time);
+        assert_eq!(&h.store.get_schedule(team.id, s.id).await.expect("get schedule"), s, "stored as returned");
+    }
+    assert_eq!(made.schedules[1].timezone, "Asia/Tokyo");
+    assert_eq!(h.store.get_post(team.id, made.post.post.id).await.expect("get post"), made.post, "stored as returned");
+    let filter = ScheduleFilter { post_id: Some(made.post.post.id), ..ScheduleFilter::default() };
+    let listed = h.store.list_schedules(team.id, filter, all()).await.expect("list").items;
+    assert_eq!(listed.len(), 2);
+    let feed = h.store.list_posts(team.id, PostFilter::default(), all()).await.expect("list posts").items;
+    assert_eq!(feed, [made.post.post.clone()]);
+
+    let none = h.store.create_post_with_schedules(team.id, new_post_for(owner.id, Platform::Twitter), Vec::new());
+    let none = none.await.expect("create without schedules");
+    assert!(none.schedules.is_empty());
+    assert_eq!((none.post.post.status, none.post.post.scheduled_at), (PostStatus::Draft, None), "as create_post");
+}
+
+/// `create_post_with_schedules` is all or nothing: a refused post or any refused schedule (too
+/// many, in the past, an account of another team or none, an inactive account, a post that does
+/// not fit the account's platform, two on one account, an author who is not a member) leaves no
+/// post, no media and no schedule.
+pub async fn schedules_create_post_with_schedules_all_or_nothing<S: SchedulePorts + ?Sized + 'static>(h: &Harness<S>) {
+    let (owner, team) = owned_team(h).await;
+    let (other_owner, other_team) = owned_team(h).await;
+    let x = account(h, team.id, owner.id, Platform::Twitter).await;
+    let insta = account(h, team.id, owner.id, Platform::Instagram).await;
+    let off = account(h, team.id, owner.id, Platform::Facebook).await;
+    let theirs = account(h, other_team.id, other_owner.id, Platform::Twitter).await;
+    let update = SocialAccountUpdate { is_active: Some(false), ..SocialAccountUpdate::default() };
+    h.store.update_account(team.id, off.id, update).await.expect("deactivate");
+    let at = now(h) + Duration::hours(1);
+    let ok = NewPostSchedule::new(x.id, at, "Europe/Paris");
+    let with = |bad: NewPostSchedule| vec![ok.clone(), bad];
+    let create = |user: UserId, schedules: Vec<NewPostSchedule>| {
+        let store = &*h.store;
+        let mut input = new_post_for(user, Platform::Twitter);
+        input.platforms = Vec::new();
+        async move { store.create_post_with_schedules(team.id, input, schedules).await }
+    };
+
+    invalid(create(owner.id, vec![ok.clone(); MAX_SCHEDULES_PER_POST + 1]).await, "schedules", rule::RANGE);
+    invalid(
+        create(owner.id, with(NewPostSchedule::new(insta.id, now(h) - Duration::minutes(1), "UTC"))).await,
+        "scheduled_time",
+        rule::SCHEDULE_FUTURE,
+    );
+    invalid_any(create(owner.id, with(NewPostSchedule::new(insta.id, at, "Mars/Olympus_Mons"))).await);
+    for acct in [theirs.id, SocialAccountId::new()] {
+        missing(
+            create(owner.id, with(NewPostSchedule::new(acct, at, "UTC"))).await,
+            Entity::Schedule,
+            Entity::SocialAccount,
+            constraint::FK_SCHEDULES_SOCIAL_ACCOUNT,
+        );
+    }
+    invalid_state_any(create(owner.id, with(NewPostSchedule::new(off.id, at, "UTC"))).await);
+    invalid(create(owner.id, with(NewPostSchedule::new(insta.id, at, "UTC"))).await, "media", rule::PLATFORM_MEDIA);
+    conflict(
+        create(owner.id, with(NewPostSchedule::new(x.id, at + Duration::hours(1), "UTC"))).await,
+        Entity::Schedule,
+        constraint::UQ_SCHEDULES_POST_ACCOUNT_LIVE,
+    );
+    match create(other_owner.id, vec![ok.clone()]).await {
+        Err(crate::Error::NotAMember { entity: Entity::Post, .. }) => {}
+        other => panic!("expected NotAMember {{ entity: posts }}, got {other:?}"),
+    }
+    missing(create(UserId::new(), vec![ok.clone()]).await, Entity::Post, Entity::User, constraint::FK_POSTS_USER);
+
+    for t in [team.id, other_team.id] {
+        let posts = h.store.list_posts(t, PostFilter::default(), all()).await.expect("list posts");
+        assert!(posts.items.is_empty(), "no post left behind");
+        let listed = h.store.list_schedules(t, ScheduleFilter::default(), all()).await.expect("list");
+        assert!(listed.items.is_empty(), "no schedule left behind");
+    }
+    let made = create(owner.id, vec![ok]).await.expect("the good schedule alone");
+    assert_eq!(made.schedules.len(), 1);
+}
