@@ -41,6 +41,12 @@ async fn replicated(config: PgConfig) -> Option<Replicated> {
         .expect("REPLICA_URL parses")
         .database(&name)
         .options([("search_path", db.schema.as_str())]);
+    // A test that failed while replay was paused left it paused: resume it first, on a database
+    // every cluster has.
+    let admin = replica_url.parse::<PgConnectOptions>().expect("REPLICA_URL parses").database("postgres");
+    let mut conn = admin.connect().await.expect("connect to the replica");
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&mut conn).await.expect("resume replay");
+    drop(conn);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match options.connect().await {
@@ -54,7 +60,6 @@ async fn replicated(config: PgConfig) -> Option<Replicated> {
     }
     let pool = PgPoolOptions::new().max_connections(3).min_connections(0).connect_lazy_with(options);
     let replica = pool.clone();
-    resume(&replica).await;
     let store = db.store.clone().session().with_replica_pools(vec![pool], &config).await;
     wait_ready(&store).await;
     Some(Replicated { db, store, replica })
@@ -118,8 +123,7 @@ async fn lag_tolerant_reads_go_to_the_replica_and_sessions_read_their_writes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(reader.read_stats().replica > 0, "{:?}", reader.read_stats());
-    let in_recovery: bool =
-        sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&r.replica).await.unwrap();
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&r.replica).await.unwrap();
     assert!(in_recovery, "the replica pool reaches a standby");
 
     // Replay paused: a post written now is on the primary only; the reader's feed is stale,
@@ -135,11 +139,14 @@ async fn lag_tolerant_reads_go_to_the_replica_and_sessions_read_their_writes() {
     // replay it: after waiting (bounded) the read goes to the primary.
     let author_session = r.store.session();
     let third = publish(&author_session, team, author, "my own post").await;
+    // (Under the whole suite's write load a background check may already find the paused
+    // replica past the bound: then the read goes to the primary without waiting.)
+    let ready = matches!(author_session.replica_statuses()[0].state, ReplicaState::Ready { .. });
     let started = Instant::now();
     let mine = feed_ids(&author_session, team).await;
     let waited = started.elapsed();
     assert!(mine.contains(&third) && mine.contains(&second), "{mine:?}");
-    assert!(waited >= Duration::from_millis(150), "it waited for the replica first: {waited:?}");
+    assert!(!ready || waited >= Duration::from_millis(150), "it waited for the replica first: {waited:?}");
     assert!(waited < Duration::from_secs(2), "the wait is bounded: {waited:?}");
     assert_eq!(author_session.read_stats().primary, before.primary + 1);
     // ...while a session that did not write still reads the (stale) replica.
