@@ -2,10 +2,17 @@
 //!
 //! Per queue, all in the queue's slot: a ready zset scored by priority then enqueue order, a
 //! delayed zset by due time, an in-flight zset by lease expiry, a dead zset by death time, one
-//! hash of job data (payload, attempts, policy, last error, lease token), a sequence counter and
-//! the idempotency keys (kept 24 hours). Every state change is one script, so a job is always in
-//! exactly one of the four sets: a worker that dies holding a job only delays it until its lease
-//! expires, and the next `reserve` (or `requeue_expired`) makes it ready again.
+//! hash of job data, a sequence counter and the idempotency keys (kept 24 hours). Every state
+//! change is one script, so a job is always in exactly one of the four sets: a worker that dies
+//! holding a job only delays it until its lease expires, and the next `reserve` (or
+//! `requeue_expired`) makes it ready again.
+//!
+//! A job is at most four fields of the hash, so a cycle (enqueue, reserve, ack) writes and
+//! deletes few: `<id>:d`, written once at enqueue, `<ready score>|<enqueued µs>|<priority and
+//! retry policy>|<payload>` (the policy stored once, read by `fail`); `<id>:a`, the attempts
+//! (absent before the first reserve); `<id>:k`, the lease `<token>|<worker>`, present exactly
+//! while the job is in flight (so a token check alone proves the lease); `<id>:e`, the last
+//! error.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
