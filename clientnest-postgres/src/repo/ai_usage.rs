@@ -100,9 +100,9 @@ impl AiUsageRepository for PgStore {
     async fn ai_usage_totals(&self, team: TeamId, period: Period) -> Result<Vec<AiUsageTotal>> {
         let (start, end) = (clamp_time(to_micros(period.start)), clamp_time(to_micros(period.end)));
         let rows: Vec<Db<AiUsageTotal>> = self
-            .read(|pool| async move {
-                sqlx::query_as(TOTALS).bind(team.0).bind(start).bind(end).fetch_all(&pool).await
-            })
+            .read(
+                |pool| async move { sqlx::query_as(TOTALS).bind(team.0).bind(start).bind(end).fetch_all(&pool).await },
+            )
             .await?;
         Ok(rows.into_iter().map(Db::into_inner).collect())
     }

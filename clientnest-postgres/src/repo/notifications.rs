@@ -106,8 +106,9 @@ impl NotificationRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn unread_count(&self, user: UserId) -> Result<u64> {
-        let count: i64 =
-            self.read(|pool| async move { sqlx::query_scalar(UNREAD_COUNT).bind(user.0).fetch_one(&pool).await }).await?;
+        let count: i64 = self
+            .read(|pool| async move { sqlx::query_scalar(UNREAD_COUNT).bind(user.0).fetch_one(&pool).await })
+            .await?;
         Ok(count.unsigned_abs())
     }
 

@@ -167,8 +167,8 @@ impl TemplateRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
-        let rows = self
-            .read(|pool| async move {
+        let rows =
+            self.read(|pool| async move {
                 sqlx::query(LIST_PUBLIC).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
             })
             .await?;
