@@ -6,9 +6,10 @@
 //! | workload | the library | baseline |
 //! | --- | --- | --- |
 //! | W0 seed | `import_posts`, one call per team (2,000 posts with 0-3 media) | `psql \copy` of the same posts and media |
-//! | W1 feed | `feed(team, first 20)` of a random team | `pgbench -M prepared` with the library's feed statement |
+//! | W1 feed | `feed(team, first 20)` of a random team | the fastest of four raw forms under `pgbench -M prepared`: the library's flat join, the former `jsonb_agg`, typed arrays, two statements |
 //! | W2 create | `create_post` (2 media) then `create_schedule` | `pgbench -M prepared` with the same three statements |
-//! | W3 claim | workers `claim_due` 50 at a time until no schedule is due | target 30,000 schedules/s at 4 workers |
+//! | W3 claim | workers `claim_due` 50 at a time until no schedule is due | `pgbench -M prepared` running `CLAIM_DUE` x50 with as many clients on the same due rows |
+//! | W6 create | `create_post_with_schedules` (2 media, 1 schedule), one transaction | `pgbench -M prepared` with the same transaction |
 //! | W4 ingest | `ingest_comments`, 5,000 per call | `psql \copy` of the same comments, one process per connection |
 //! | W5 read | `unread_count` then `mark_all_read` per user | none |
 //!
@@ -25,7 +26,7 @@
 //! (pools that ping a connection before each use, sqlx's default: shows what that round trip costs),
 //! `BENCH_PG_SYNC_COMMIT=off` (both sides: shows what waiting for the WAL flush costs),
 //! `BENCH_PG_LOG_MS=5` (log statements slower than that, for server-side durations) and
-//! `BENCH_PG_ONLY=w1,w2` (W0 and then only these).
+//! `BENCH_PG_ONLY=w1,w6` (W0 and then only these; `w1`...`w6`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,13 +130,11 @@ impl Config {
     }
 }
 
-/// What a row must reach to pass: a share of the baseline, a rate, or nothing.
+/// What a row must reach to pass: a share of the baseline, or nothing.
 #[derive(Debug, Clone, Copy)]
 enum Target {
     /// At least this share of the baseline.
     Ratio(f64),
-    /// At least this many units per second.
-    PerSec(f64),
     None,
 }
 
@@ -157,9 +156,6 @@ impl Row {
     fn verdict(&self) -> String {
         match (self.target, self.ratio()) {
             (Target::Ratio(t), Some(r)) => format!(">= {t}x: {}", if r >= t { "met" } else { "MISSED" }),
-            (Target::PerSec(t), _) => {
-                format!(">= {t:.0}/s: {}", if self.ours.per_sec >= t { "met" } else { "MISSED" })
-            }
             _ => String::new(),
         }
     }
@@ -282,42 +278,129 @@ fn w0(rt: &Runtime, cfg: &Config, world: &World, dir: &std::path::Path) -> Bench
     })
 }
 
-/// W1 and W2 at one concurrency: rounds of the library and of pgbench with the same SQL,
-/// alternating.
+/// The pgbench scripts of the timed cases: W1's raw forms (a name and one script per team
+/// each), W2's and W6's.
+struct Scripts {
+    feed: Vec<(&'static str, Vec<PathBuf>)>,
+    create: Vec<PathBuf>,
+    scheduled: Vec<PathBuf>,
+}
+
+/// W1's result for one raw form at one concurrency (its best round).
+struct FormRow {
+    name: &'static str,
+    conc: usize,
+    base: Base,
+    library: f64,
+}
+
+/// W1, W2 and W6 at one concurrency: rounds of the library and of pgbench, alternating. W1's
+/// baseline is the fastest of its raw forms (each form's best round), every form listed apart.
 fn timed(
     rt: &Runtime,
     cfg: &Config,
     world: &Arc<World>,
-    scripts: (&[PathBuf], &[PathBuf]),
+    scripts: &Scripts,
     c: usize,
-) -> BenchResult<[Row; 2]> {
-    let (mut feed, mut create) = (Stats::default(), Stats::default());
-    let (mut feed_base, mut create_base) = (Base::default(), Base::default());
+) -> BenchResult<(Vec<Row>, Vec<FormRow>)> {
+    let (mut feed, mut create, mut scheduled) = (Stats::default(), Stats::default(), Stats::default());
+    let mut forms = vec![Base::default(); scripts.feed.len()];
+    let (mut create_base, mut scheduled_base) = (Base::default(), Base::default());
     let secs = cfg.secs.as_secs();
     for _ in 0..cfg.rounds {
-        feed = feed.best(with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
-        feed_base = best_base(feed_base, pgbench(&cfg.url, scripts.0, c, cfg.threads, secs)?);
-        create = create.best(with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
-        create_base = best_base(create_base, pgbench(&cfg.url, scripts.1, c, cfg.threads, secs)?);
+        if cfg.runs("w1") {
+            feed = feed.best(with_store(rt, cfg, c, async |store| workloads::feed(store, world, c, cfg.secs).await)?);
+            for (best, (_, files)) in forms.iter_mut().zip(&scripts.feed) {
+                *best = best_base(*best, pgbench(&cfg.url, files, c, cfg.threads, secs)?);
+            }
+        }
+        if cfg.runs("w2") {
+            create =
+                create.best(with_store(rt, cfg, c, async |store| workloads::create(store, world, c, cfg.secs).await)?);
+            create_base = best_base(create_base, pgbench(&cfg.url, &scripts.create, c, cfg.threads, secs)?);
+        }
+        if cfg.runs("w6") {
+            scheduled = scheduled.best(with_store(rt, cfg, c, async |store| {
+                workloads::create_scheduled(store, world, c, cfg.secs).await
+            })?);
+            scheduled_base = best_base(scheduled_base, pgbench(&cfg.url, &scripts.scheduled, c, cfg.threads, secs)?);
+        }
     }
     let row = |workload: &str, ours, base| Row {
         workload: workload.to_owned(),
         conc: c,
         ours,
-        baseline: Some(("pgbench -M prepared", base)),
+        baseline: Some(base),
         target: Target::Ratio(0.9),
     };
-    Ok([row("W1 team feed", feed, feed_base), row("W2 create post + schedule", create, create_base)])
+    let mut rows = Vec::new();
+    let mut form_rows = Vec::new();
+    if cfg.runs("w1") {
+        let best = scripts
+            .feed
+            .iter()
+            .zip(&forms)
+            .max_by(|a, b| a.1.per_sec.total_cmp(&b.1.per_sec))
+            .map(|((name, _), base)| (*name, *base))
+            .ok_or("W1 has no raw form")?;
+        rows.push(row("W1 team feed (vs the fastest raw form)", feed, best));
+        for ((name, _), base) in scripts.feed.iter().zip(&forms) {
+            form_rows.push(FormRow { name, conc: c, base: *base, library: feed.per_sec });
+        }
+    }
+    if cfg.runs("w2") {
+        rows.push(row(
+            "W2 create_post + create_schedule (2 transactions)",
+            create,
+            ("pgbench -M prepared", create_base),
+        ));
+    }
+    if cfg.runs("w6") {
+        rows.push(row(
+            "W6 create_post_with_schedules (1 transaction)",
+            scheduled,
+            ("pgbench -M prepared, same transaction", scheduled_base),
+        ));
+    }
+    Ok((rows, form_rows))
 }
 
-/// W3 at one number of workers.
-fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
-    let (mut stats, mut duplicates) = (Stats::default(), 0);
+/// W1's raw forms, each beside the library's feed.
+fn print_forms(forms: &[FormRow]) {
+    if forms.is_empty() {
+        return;
+    }
+    println!();
+    println!("| W1 raw form (pgbench -M prepared) | conns | ops/s | client CPU/op | library ops/s | library / form |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for f in forms {
+        println!(
+            "| {} | {} | {:.0} | {} | {:.0} | {:.2} |",
+            f.name,
+            f.conc,
+            f.base.per_sec,
+            us(f.base.cpu_per_unit),
+            f.library,
+            ratio(f.library, f.base.per_sec)
+        );
+    }
+}
+
+/// W3 at one number of workers, beside pgbench running the same claim statement with as many
+/// clients on the same due rows (both sides start from the same reset schedules).
+fn w3(rt: &Runtime, cfg: &Config, workers: usize, dir: &std::path::Path) -> BenchResult<Row> {
+    let (mut stats, mut duplicates, mut base) = (Stats::default(), 0, Base::default());
     for _ in 0..cfg.rounds {
         workloads::reset_schedules(cfg)?;
         let (round, dups) =
             with_store(rt, cfg, workers, async |store| workloads::claim(store, workers, cfg.schedules).await)?;
         (stats, duplicates) = (stats.best(round), duplicates + dups);
+        workloads::reset_schedules(cfg)?;
+        let (raw, twice) = workloads::claim_pgbench(cfg, workers, cfg.schedules, dir)?;
+        if twice > 0 {
+            return Err(format!("W3 pgbench: {twice} schedules were claimed twice").into());
+        }
+        base = best_base(base, raw);
     }
     if duplicates > 0 {
         return Err(format!("W3: {duplicates} schedules were claimed twice").into());
@@ -326,8 +409,8 @@ fn w3(rt: &Runtime, cfg: &Config, workers: usize) -> BenchResult<Row> {
         workload: format!("W3 claim_due x50 (schedules/s, {duplicates} duplicates)"),
         conc: workers,
         ours: stats,
-        baseline: None,
-        target: if workers == 4 { Target::PerSec(30_000.0) } else { Target::None },
+        baseline: Some(("pgbench -M prepared, CLAIM_DUE x50", base)),
+        target: if workers == 4 { Target::Ratio(0.9) } else { Target::None },
     })
 }
 
@@ -377,16 +460,23 @@ fn run() -> BenchResult<()> {
     let world = prepare(&rt, &cfg)?;
     eprintln!("W0: seeding {} posts per team", cfg.posts_per_team);
     let mut rows = vec![w0(&rt, &cfg, &world, &dir)?];
-    let scripts = (workloads::feed_scripts(&world, &dir)?, workloads::create_scripts(&world, &dir)?);
-    for c in [1, 4].into_iter().filter(|_| cfg.runs("w1") || cfg.runs("w2")) {
-        eprintln!("W1, W2 at {c} connection(s), {} rounds of {} s per side", cfg.rounds, cfg.secs.as_secs());
-        rows.extend(timed(&rt, &cfg, &world, (&scripts.0, &scripts.1), c)?);
+    let scripts = Scripts {
+        feed: workloads::feed_forms(&world, &cfg, &dir)?,
+        create: workloads::create_scripts(&world, &dir)?,
+        scheduled: workloads::create_scheduled_scripts(&world, &dir)?,
+    };
+    let mut forms = Vec::new();
+    for c in [1, 4].into_iter().filter(|_| cfg.runs("w1") || cfg.runs("w2") || cfg.runs("w6")) {
+        eprintln!("W1, W2, W6 at {c} connection(s), {} rounds of {} s per side", cfg.rounds, cfg.secs.as_secs());
+        let (timed_rows, form_rows) = timed(&rt, &cfg, &world, &scripts, c)?;
+        rows.extend(timed_rows);
+        forms.extend(form_rows);
     }
     if cfg.runs("w3") {
         eprintln!("W3: {} due schedules", cfg.schedules);
         workloads::due_schedules(&cfg, cfg.schedules)?;
         for c in [1, 4] {
-            rows.push(w3(&rt, &cfg, c)?);
+            rows.push(w3(&rt, &cfg, c, &dir)?);
         }
     }
     for c in [1, 4].into_iter().filter(|_| cfg.runs("w4")) {
@@ -401,6 +491,7 @@ fn run() -> BenchResult<()> {
         }
     }
     print_table(&rows);
+    print_forms(&forms);
     std::fs::remove_dir_all(&dir)?;
     if !cfg.keep {
         psql(&cfg.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", cfg.db))?;

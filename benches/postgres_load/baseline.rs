@@ -121,6 +121,45 @@ pub(crate) fn psql_copy(url: &str, table: &str, columns: &str, files: &[PathBuf]
     Ok((started.elapsed(), children_cpu().saturating_sub(cpu)))
 }
 
+/// Run pgbench on one script with `clients` connections, each running it `per_client` times
+/// (`-t`), prepared statements: the transactions done and the seconds they took (from pgbench's
+/// tps, without connection time), and the CPU pgbench used.
+pub(crate) fn pgbench_count(
+    url: &str,
+    script: &Path,
+    clients: usize,
+    threads: usize,
+    per_client: usize,
+) -> BenchResult<(f64, Duration, Duration)> {
+    let mut cmd = client("pgbench");
+    cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
+    cmd.args(["-t", &per_client.to_string()]).arg("-f").arg(script).arg(url);
+    let cpu = children_cpu();
+    let out = cmd.output().map_err(|e| format!("pgbench could not start: {e}"))?;
+    let cpu = children_cpu().saturating_sub(cpu);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("pgbench failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let value = |prefix: &str| -> Option<f64> {
+        let line = stdout.lines().find_map(|l| l.strip_prefix(prefix))?;
+        line.split(|c: char| c.is_whitespace() || c == '/').find(|w| !w.is_empty())?.parse().ok()
+    };
+    let (Some(tps), Some(done)) = (value("tps = "), value("number of transactions actually processed: ")) else {
+        return Err(format!("no tps in pgbench's output:\n{stdout}").into());
+    };
+    Ok((done, Duration::from_secs_f64(done / tps), cpu))
+}
+
+/// The rows of one query, by psql (`-At`: unaligned, `|` between columns; setup, not measured).
+pub(crate) fn psql_rows(url: &str, sql: &str) -> BenchResult<Vec<String>> {
+    let out = Command::new("psql").args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]).output()?;
+    if !out.status.success() {
+        return Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect())
+}
+
 /// Run one SQL command with psql (setup, not measured).
 pub(crate) fn psql(url: &str, sql: &str) -> BenchResult<()> {
     let out = Command::new("psql").args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]).output()?;

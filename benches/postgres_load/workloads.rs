@@ -10,7 +10,7 @@ use chrono::Utc;
 use clientnest::postgres::{PgStore, sql};
 use clientnest::prelude::*;
 
-use crate::baseline::{Base, Csv, bind_sql, literal, psql, psql_copy};
+use crate::baseline::{Base, Csv, bind_sql, literal, pgbench_count, psql, psql_copy, psql_rows};
 use crate::seed::{TeamInfo, World, ts};
 use crate::{BenchResult, Config};
 use clientnest_testkit::measure::{Rng, Stats, for_duration, own_cpu};
@@ -42,21 +42,82 @@ pub(crate) async fn feed(store: &PgStore, world: &Arc<World>, tasks: usize, secs
     .await
 }
 
-/// W1 for pgbench: the library's feed statement, one script per team (picked at random).
-pub(crate) fn feed_scripts(world: &World, dir: &Path) -> BenchResult<Vec<PathBuf>> {
+/// The first page of a team's published posts: `$1` team, `$2`/`$3` keyset, `$4` rows.
+macro_rules! feed_page {
+    () => {
+        "SELECT * FROM posts WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3) \
+         ORDER BY created_at DESC, id DESC LIMIT $4"
+    };
+}
+
+/// The library's feed statement before the flat join: the page, each post's media as
+/// `jsonb_agg(to_jsonb(m))`.
+const FEED_JSONB: &str = concat!(
+    "WITH page AS (",
+    feed_page!(),
+    ") SELECT page.*, COALESCE((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.order_index) FROM post_media m \
+     WHERE m.team_id = page.team_id AND m.post_id = page.id), '[]'::jsonb) AS media \
+     FROM page ORDER BY page.created_at DESC, page.id DESC"
+);
+
+/// The feed with each post's media as typed arrays, one `array_agg` per column.
+const FEED_ARRAYS: &str = concat!(
+    "WITH page AS (",
+    feed_page!(),
+    ") SELECT page.*, m.* FROM page LEFT JOIN LATERAL (SELECT array_agg(m.id ORDER BY m.order_index) AS m_ids, \
+     array_agg(m.media_type ORDER BY m.order_index) AS m_types, array_agg(m.file_url ORDER BY m.order_index) AS m_urls, \
+     array_agg(m.file_size ORDER BY m.order_index) AS m_sizes, array_agg(m.dimensions ORDER BY m.order_index) AS m_dims, \
+     array_agg(m.alt_text ORDER BY m.order_index) AS m_alts, array_agg(m.order_index ORDER BY m.order_index) AS m_order, \
+     array_agg(m.created_at ORDER BY m.order_index) AS m_created, \
+     array_agg(m.content_hash ORDER BY m.order_index) AS m_hashes \
+     FROM post_media m WHERE m.team_id = page.team_id AND m.post_id = page.id) m ON true \
+     ORDER BY page.created_at DESC, page.id DESC"
+);
+
+/// Second of the two-statement feed: the media of the page's posts `$2` of team `$1`.
+const FEED_MEDIA: &str =
+    "SELECT * FROM post_media WHERE team_id = $1 AND post_id = ANY($2) ORDER BY post_id, order_index";
+
+/// W1's raw forms for pgbench (each returns the same page of posts with their media): a name and
+/// one script per team. The two-statement form's second statement names the page's post ids as
+/// a literal array (read here, once: W1 and W2 never change which posts are published), as
+/// pgbench cannot carry a set of rows from one statement to the next; the round trips and the
+/// server's work are those of a client that does.
+pub(crate) fn feed_forms(world: &World, cfg: &Config, dir: &Path) -> BenchResult<Vec<(&'static str, Vec<PathBuf>)>> {
     let first_page = ["'10000-01-01T00:00:00Z'::timestamptz", "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"];
-    world
-        .teams
-        .iter()
-        .take(MAX_SCRIPTS)
-        .enumerate()
-        .map(|(t, team)| {
-            let query = bind_sql(sql::FEED, &[&uuid_lit(team.id), first_page[0], first_page[1], ":fetch"])?;
-            let path = dir.join(format!("w1_feed_{t}.sql"));
-            std::fs::write(&path, format!("\\set fetch 21\n{query};\n"))?;
-            Ok(path)
-        })
-        .collect()
+    let pages: std::collections::HashMap<String, String> = psql_rows(
+        &cfg.url,
+        "SELECT team_id, array_agg(id)::text FROM (SELECT team_id, id, row_number() OVER \
+           (PARTITION BY team_id ORDER BY created_at DESC, id DESC) AS n FROM posts WHERE status = 'published') x \
+         WHERE n <= 21 GROUP BY team_id",
+    )?
+    .into_iter()
+    .filter_map(|l| l.split_once('|').map(|(t, ids)| (t.to_owned(), ids.to_owned())))
+    .collect();
+    let forms: [(&'static str, &str); 4] = [
+        ("flat LEFT JOIN of the page and its media (the library's SQL)", sql::FEED),
+        ("jsonb_agg of media per post (the library's SQL before)", FEED_JSONB),
+        ("typed arrays: array_agg per media column", FEED_ARRAYS),
+        ("two statements: the page, then media = ANY(page ids)", feed_page!()),
+    ];
+    let mut out = Vec::new();
+    for (f, (name, query)) in forms.into_iter().enumerate() {
+        let mut scripts = Vec::new();
+        for (t, team) in world.teams.iter().take(MAX_SCRIPTS).enumerate() {
+            let team_lit = uuid_lit(team.id);
+            let mut script = format!("{};\n", bind_sql(query, &[&team_lit, first_page[0], first_page[1], "21"])?);
+            if f == 3 {
+                let ids = pages.get(&team.id.to_string()).map_or("{}", String::as_str);
+                let media = bind_sql(FEED_MEDIA, &[&team_lit, &format!("{}::uuid[]", literal(ids))])?;
+                script.push_str(&format!("{media};\n"));
+            }
+            let path = dir.join(format!("w1_form{f}_{t}.sql"));
+            std::fs::write(&path, script)?;
+            scripts.push(path);
+        }
+        out.push((name, scripts));
+    }
+    Ok(out)
 }
 
 /// A post with two images for Facebook.
@@ -171,7 +232,132 @@ pub(crate) fn create_scripts(world: &World, dir: &Path) -> BenchResult<Vec<PathB
         .collect()
 }
 
-/// W3 setup: `n` pending schedules due within the last hour, on random posts (not measured).
+/// W6 on the library: `create_post_with_schedules`, a post with 2 media and one schedule on the
+/// team's account (the seed gives each team one), in one transaction.
+pub(crate) async fn create_scheduled(
+    store: &PgStore,
+    world: &Arc<World>,
+    tasks: usize,
+    secs: Duration,
+) -> BenchResult<Stats> {
+    let (store, world) = (store.clone(), Arc::clone(world));
+    for_duration(tasks, secs, move |task, i| {
+        let store = store.clone();
+        let (team, user) = pick(&world, task, i);
+        let (team, account) = (team.id, team.account);
+        async move {
+            let schedule = NewPostSchedule::new(account, Utc::now() + chrono::Duration::days(1), "Europe/Paris");
+            store.create_post_with_schedules(team, w2_post(user, task, i), vec![schedule]).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// W6's transaction for one team: `BEGIN`, the library's two statements
+/// (`sql::NEW_POST_ACCOUNTS`, `sql::CREATE_POST_WITH_SCHEDULES`) with literals for what the
+/// client supplies (the post stored `scheduled`, as the library stores it), `COMMIT`.
+fn create_scheduled_script(team: &TeamInfo, user: UserId) -> BenchResult<String> {
+    let (team_id, user_id, account) = (uuid_lit(team.id), uuid_lit(user), uuid_lit(team.account));
+    let accounts = bind_sql(sql::NEW_POST_ACCOUNTS, &[&team_id, &user_id, &format!("ARRAY[{account}]")])?;
+    let when = "(now() + interval '1 day')";
+    let insert = bind_sql(
+        sql::CREATE_POST_WITH_SCHEDULES,
+        &[
+            "bench_uuid7()",
+            &user_id,
+            &team_id,
+            "''::text",
+            &literal("W6 post: new arrivals this week"),
+            "'[]'::jsonb",
+            "'scheduled'::text",
+            when,
+            "NULL::timestamptz",
+            "false",
+            "''::text",
+            "'{}'::jsonb",
+            "now()",
+            "now()",
+            "'{}'::jsonb",
+            "ARRAY['facebook']::text[]",
+            "ARRAY[bench_uuid7(), bench_uuid7()]",
+            "ARRAY[NULL, NULL]::uuid[]",
+            "ARRAY[NULL, NULL]::uuid[]",
+            "ARRAY['image', 'image']::text[]",
+            "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
+            "ARRAY[2048, 4096]::int8[]",
+            "ARRAY[NULL, NULL]::jsonb[]",
+            "ARRAY['', '']::text[]",
+            "ARRAY[0, 1]::int4[]",
+            "ARRAY[now(), now()]::timestamptz[]",
+            "ARRAY[NULL, NULL]::text[]",
+            "ARRAY[bench_uuid7()]",
+            &format!("ARRAY[{user_id}]"),
+            "ARRAY[NULL]::uuid[]",
+            "ARRAY[NULL]::uuid[]",
+            &format!("ARRAY[{account}]"),
+            "ARRAY['facebook']::text[]",
+            &format!("ARRAY[{when}]"),
+            "ARRAY['Europe/Paris']::text[]",
+            "ARRAY['pending']::text[]",
+            "ARRAY[0]::int4[]",
+            "ARRAY[0]::int4[]",
+            "ARRAY[NULL]::uuid[]",
+            "ARRAY[NULL]::timestamptz[]",
+            "ARRAY[now()]::timestamptz[]",
+            "ARRAY[now()]::timestamptz[]",
+            &format!("ARRAY[{when}]"),
+            "ARRAY[NULL]::text[]",
+            "ARRAY[NULL]::timestamptz[]",
+            "ARRAY[NULL]::text[]",
+            "ARRAY[NULL]::text[]",
+        ],
+    )?;
+    Ok(format!("BEGIN;\n{accounts};\n{insert};\nCOMMIT;\n"))
+}
+
+/// W6 for pgbench: one script per team.
+pub(crate) fn create_scheduled_scripts(world: &World, dir: &Path) -> BenchResult<Vec<PathBuf>> {
+    world
+        .teams
+        .iter()
+        .take(MAX_SCRIPTS)
+        .enumerate()
+        .map(|(t, team)| {
+            let path = dir.join(format!("w6_create_{t}.sql"));
+            std::fs::write(&path, create_scheduled_script(team, team.users[t % team.users.len()])?)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// W3 for pgbench: `clients` clients run the library's claim statement (`sql::CLAIM_DUE`, batch
+/// 50, a 10-minute lease) on the same due schedules, `expected / 50 / clients` times each (as
+/// many claims as the library needs, none empty). Returns the schedules claimed per second, the
+/// claims' seconds and pgbench's CPU per schedule, and how many schedules were claimed twice
+/// (`attempt_count > 1`; must be 0).
+pub(crate) fn claim_pgbench(cfg: &Config, clients: usize, expected: usize, dir: &Path) -> BenchResult<(Base, usize)> {
+    let script = dir.join("w3_claim.sql");
+    let claim =
+        bind_sql(sql::CLAIM_DUE, &["'pgbench-claimer'::text", "(now() + interval '10 minutes')", "now()", "50"])?;
+    std::fs::write(&script, format!("{claim};\n"))?;
+    let per_client = expected.div_ceil(50 * clients);
+    let (_, elapsed, cpu) = pgbench_count(&cfg.url, &script, clients, cfg.threads, per_client)?;
+    let counts = psql_rows(
+        &cfg.url,
+        "SELECT count(*) FILTER (WHERE status = 'processing'), count(*) FILTER (WHERE attempt_count > 1) \
+         FROM schedules WHERE timezone = 'Etc/UTC'",
+    )?;
+    let (claimed, twice) = counts
+        .first()
+        .and_then(|l| l.split_once('|'))
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        .ok_or("no counts after the pgbench claims")?;
+    Ok((Base::of(claimed, elapsed, cpu), twice))
+}
+
+/// W3 setup: `n` pending schedules due within the last hour, on random posts that have no
+/// schedule yet (W2 and W6 schedule theirs; not measured).
 pub(crate) fn due_schedules(cfg: &Config, n: usize) -> BenchResult<()> {
     psql(
         &cfg.url,
@@ -181,7 +367,8 @@ pub(crate) fn due_schedules(cfg: &Config, n: usize) -> BenchResult<()> {
              SELECT bench_uuid7(), p.user_id, p.team_id, p.id, a.id, 'facebook', p.due, 'Etc/UTC', 'pending', 0, \
                p.due - interval '1 hour', p.due, p.due \
              FROM (SELECT *, now() - interval '1 hour' + random() * interval '50 minutes' AS due \
-                   FROM posts ORDER BY random() LIMIT {n}) p \
+                   FROM posts WHERE NOT EXISTS (SELECT 1 FROM schedules s WHERE s.post_id = posts.id) \
+                   ORDER BY random() LIMIT {n}) p \
              JOIN social_accounts a ON a.team_id = p.team_id"
         ),
     )
@@ -191,7 +378,8 @@ pub(crate) fn due_schedules(cfg: &Config, n: usize) -> BenchResult<()> {
 pub(crate) fn reset_schedules(cfg: &Config) -> BenchResult<()> {
     psql(
         &cfg.url,
-        "UPDATE schedules SET status = 'pending', locked_by = NULL, locked_until = NULL, last_attempt = NULL \
+        "UPDATE schedules SET status = 'pending', locked_by = NULL, locked_until = NULL, last_attempt = NULL, \
+           attempt_count = 0, attempt_id = NULL \
          WHERE timezone = 'Etc/UTC'",
     )?;
     psql(&cfg.url, "VACUUM ANALYZE schedules")

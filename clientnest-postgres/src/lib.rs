@@ -153,4 +153,13 @@ pub mod sql {
     /// last_attempt, `$14` created_at, `$15` updated_at, `$16` next_attempt_at, `$17`
     /// locked_by, `$18` locked_until, `$19` last_error, `$20` platform_post_id.
     pub const CREATE_SCHEDULE: &str = crate::repo::CREATE_SCHEDULE;
+    /// First statement of `ScheduleRepository::create_post_with_schedules` (in its transaction):
+    /// whether the author is an active member (rows locked `FOR SHARE`) and the team's accounts
+    /// among the schedules' (locked `FOR SHARE`). `$1` team, `$2` author, `$3` account ids.
+    pub const NEW_POST_ACCOUNTS: &str = crate::repo::NEW_POST_ACCOUNTS;
+    /// Second statement of `create_post_with_schedules`: the post (`$1`-`$16` as in
+    /// [`CREATE_POST`]), its media (`$17`-`$27`, arrays as in [`CREATE_POST`]) and its schedules
+    /// (`$28`-`$47`, one array per column of [`CREATE_SCHEDULE`], the team and post arrays
+    /// ignored: the inserted post's), in one statement.
+    pub const CREATE_POST_WITH_SCHEDULES: &str = crate::repo::CREATE_POST_WITH_SCHEDULES;
 }

@@ -31,7 +31,10 @@ pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 
 pub(crate) use comments::INBOX;
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};
-pub(crate) use schedules::{CLAIM_DUE, CREATE as CREATE_SCHEDULE, REFERENCES as SCHEDULE_REFERENCES};
+pub(crate) use schedules::{
+    CLAIM_DUE, CREATE as CREATE_SCHEDULE, CREATE_POST_WITH_SCHEDULES, NEW_POST_ACCOUNTS,
+    REFERENCES as SCHEDULE_REFERENCES,
+};
 
 /// A `query_as` statement whose parameters are being bound: what the per-table binders
 /// (`bind_user`, `bind_team`...) take and give back, so one binder serves a table's INSERT and

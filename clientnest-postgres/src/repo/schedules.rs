@@ -286,25 +286,36 @@ FROM (SELECT 1) AS one LEFT JOIN a ON true"#
 
 /// Second statement of `create_post_with_schedules`, every row core built: the post (`$1`-`$16`,
 /// as `posts::bind_post`), its media (arrays `$17`-`$27`, as `posts::MediaColumns`) and its
-/// schedules (arrays `$28`-`$47`, [`ScheduleColumns`]), in one statement.
+/// schedules (arrays `$28`-`$47`, [`ScheduleColumns`]), in one statement. Each child row's team
+/// and post are the inserted post's (`p`), whatever the team and post id arrays hold (`$18`,
+/// `$19`, `$30`, `$31`), as in `posts::CREATE`.
 pub(crate) const CREATE_POST_WITH_SCHEDULES: &str = concat!(
     "WITH p AS (\n INSERT INTO posts (",
     super::posts::post_columns!(),
     ")\n VALUES (",
     super::posts::post_values!(),
-    ")\n), m AS (\n INSERT INTO post_media (",
+    ")\n RETURNING id, team_id\n), m AS (\n INSERT INTO post_media (",
     super::posts::media_columns!(),
     r#")
- SELECT * FROM UNNEST($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::int8[], $23::jsonb[],
-                      $24::text[], $25::int4[], $26::timestamptz[], $27::text[])
+ SELECT u.id, p.team_id, p.id, u.media_type, u.file_url, u.file_size, u.dimensions, u.alt_text, u.order_index,
+        u.created_at, u.content_hash
+ FROM p CROSS JOIN UNNEST($17::uuid[], $18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::int8[],
+                          $23::jsonb[], $24::text[], $25::int4[], $26::timestamptz[], $27::text[]) AS u("#,
+    super::posts::media_columns!(),
+    r#")
 )
 INSERT INTO schedules ("#,
     schedule_columns!(),
     r#")
-SELECT * FROM UNNEST($28::uuid[], $29::uuid[], $30::uuid[], $31::uuid[], $32::uuid[], $33::text[],
-                     $34::timestamptz[], $35::text[], $36::text[], $37::int4[], $38::int4[], $39::uuid[],
-                     $40::timestamptz[], $41::timestamptz[], $42::timestamptz[], $43::timestamptz[], $44::text[],
-                     $45::timestamptz[], $46::text[], $47::text[])"#
+SELECT u.id, u.user_id, p.team_id, p.id, u.social_account_id, u.platform, u.scheduled_time, u.timezone, u.status,
+       u.retry_count, u.attempt_count, u.attempt_id, u.last_attempt, u.created_at, u.updated_at, u.next_attempt_at,
+       u.locked_by, u.locked_until, u.last_error, u.platform_post_id
+FROM p CROSS JOIN UNNEST($28::uuid[], $29::uuid[], $30::uuid[], $31::uuid[], $32::uuid[], $33::text[],
+                         $34::timestamptz[], $35::text[], $36::text[], $37::int4[], $38::int4[], $39::uuid[],
+                         $40::timestamptz[], $41::timestamptz[], $42::timestamptz[], $43::timestamptz[],
+                         $44::text[], $45::timestamptz[], $46::text[], $47::text[]) AS u("#,
+    schedule_columns!(),
+    ")"
 );
 
 /// One row of [`NEW_POST_ACCOUNTS`].
