@@ -921,7 +921,7 @@ pub async fn schedules_create_post_with_schedules_together<S: SchedulePorts + ?S
     let listed = h.store.list_schedules(team.id, filter, all()).await.expect("list").items;
     assert_eq!(listed.len(), 2);
     let feed = h.store.list_posts(team.id, PostFilter::default(), all()).await.expect("list posts").items;
-    assert_eq!(feed, [made.post.post.clone()]);
+    assert_eq!(feed, std::slice::from_ref(&made.post.post));
 
     let none = h.store.create_post_with_schedules(team.id, new_post_for(owner.id, Platform::Twitter), Vec::new());
     let none = none.await.expect("create without schedules");
