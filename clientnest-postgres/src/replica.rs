@@ -1,6 +1,6 @@
 //! Read replicas: which pool a lag-tolerant read runs on, replica health, and read-your-writes.
 //!
-//! A [`Router`] holds the primary pool and one pool per replica. Lag-tolerant reads (the list
+//! A `Router` holds the primary pool and one pool per replica. Lag-tolerant reads (the list
 //! and paging calls named in [`PgStore`](crate::PgStore)'s docs) ask it for a replica; every
 //! other call uses the primary directly and never comes here.
 //!
