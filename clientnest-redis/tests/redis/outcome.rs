@@ -77,8 +77,8 @@ async fn while_paused<T>(
     (outcome, took)
 }
 
-/// Enqueue, reserve and fail, each timing out on a paused server: each says `OutcomeUnknown`
-/// and was applied at most once; a read on a paused server is retried and answers.
+/// Enqueue, reserve, fail and reserve_batch, each timing out on a paused server: each says
+/// `OutcomeUnknown` and was applied at most once; a read on a paused server is retried and answers.
 async fn writes_time_out_once(kv: &RedisKv, admins: &mut [redis::aio::MultiplexedConnection]) {
     // Scripts loaded first: an EVALSHA of an unknown script held by the pause would run nothing.
     kv.load_scripts().await.expect("load the scripts");
@@ -102,6 +102,15 @@ async fn writes_time_out_once(kv: &RedisKv, admins: &mut [redis::aio::Multiplexe
     assert_unknown("fail", outcome);
     let counts = kv.counts(&q).await.expect("counts");
     assert_eq!(counts.in_flight, 1, "the fail ran once: only the job whose reserve timed out is in flight");
+
+    // A batch reserve timing out: taken once, never re-sent to take more.
+    for payload in [b"three", b"four!"] {
+        kv.enqueue(&q, NewJob::new(payload.to_vec())).await.expect("enqueue");
+    }
+    let (outcome, _) = while_paused(admins, kv.reserve_batch(&q, &worker, 10, Duration::seconds(60))).await;
+    assert_unknown("reserve_batch", outcome);
+    let counts = kv.counts(&q).await.expect("counts");
+    assert_eq!((counts.ready, counts.in_flight), (0, 3), "the batch reserve ran once, never twice");
 
     // An idempotent read is retried past a pause shorter than two timeouts.
     kv.put_temp("read", b"r".to_vec(), Duration::minutes(1)).await.expect("put");
