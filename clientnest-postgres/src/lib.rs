@@ -78,13 +78,15 @@
 //!
 //! ## Scheduling
 //!
-//! Workers call `claim_due(worker, ClaimRequest)`. It first recovers one bounded batch of
-//! lapsed claims (posts locked in id order, then their lapsed schedules; the transitions are
-//! core's `Schedule::recover`), then claims in one statement,
+//! Workers call `claim_due(worker, ClaimRequest)`. It claims in one statement,
 //! `UPDATE schedules ... WHERE id IN (SELECT ... FOR UPDATE OF s SKIP LOCKED) RETURNING *`
-//! ([`sql::CLAIM_DUE`]): up to `limit` pending schedules due now on active accounts, oldest
-//! first, each `processing` under `locked_until = now + lease` with a fresh `attempt_id` (the
-//! claim's fencing token) and its attempt counted. Concurrent claimers skip each other's rows,
+//! ([`sql::CLAIM_DUE`]), which claims nothing while any claim has lapsed; when it claims
+//! nothing, `claim_due` recovers one bounded batch of lapsed claims (posts locked in id order,
+//! then their lapsed schedules; the transitions are core's `Schedule::recover`) and claims
+//! again without that guard. So lapsed claims are recovered before anything is claimed, and a
+//! call is one statement while none has lapsed. A claim takes up to `limit` pending schedules
+//! due now on active accounts, oldest first, each `processing` under `locked_until = now +
+//! lease` with a fresh `attempt_id` (the claim's fencing token) and its attempt counted. Concurrent claimers skip each other's rows,
 //! so each due schedule goes to exactly one of them.
 //!
 //! Every other call (`renew_lease`, `mark_publishing`, `complete`, `fail`, `release`,
@@ -133,7 +135,9 @@ pub mod sql {
     /// size plus one, then each filter or NULL: `$5` status, `$6` sentiment, `$7` priority,
     /// `$8` account.
     pub const INBOX: &str = crate::repo::INBOX;
-    /// The claim (see `ScheduleRepository::claim_due`, which runs a recovery batch first).
+    /// The claim (see `ScheduleRepository::claim_due`, which runs a recovery batch and claims
+    /// again without the guard when this claims nothing): it claims nothing while any claim
+    /// has lapsed.
     /// `$1` worker id, `$2` lease end, `$3` now, `$4` batch size.
     pub const CLAIM_DUE: &str = crate::repo::CLAIM_DUE;
     /// A post and its media in one statement (see `PostRepository::create_post`): the post's

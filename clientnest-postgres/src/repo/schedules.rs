@@ -335,19 +335,50 @@ WHERE team_id = $1 AND (created_at, id) < ($2, $3)
   AND ($5::text IS NULL OR status = $5) AND ($6::uuid IS NULL OR post_id = $6)
 ORDER BY created_at DESC, id DESC LIMIT $4"#;
 
-/// The claim, in one statement. Parameters: `$1` worker id, `$2` lease end, `$3` now,
-/// `$4` batch size. Due means pending, `next_attempt_at <= now` and an active account; the
-/// oldest due first (`idx_schedules_claimable`); rows another claimer holds are skipped. Each
-/// row gets a fresh attempt id and its attempt counted (as `Schedule::claim` in core).
-pub(crate) const CLAIM_DUE: &str = r#"
+/// The head of the claim statements, up to the due condition (see [`CLAIM_DUE`]).
+macro_rules! claim_due {
+    () => {
+        r#"
 UPDATE schedules SET status = 'processing', locked_by = $1, locked_until = $2, last_attempt = $3, updated_at = $3,
        attempt_count = attempt_count + 1, attempt_id = gen_random_uuid()
 WHERE id IN (
     SELECT s.id FROM schedules s JOIN social_accounts a ON a.id = s.social_account_id
-    WHERE s.status = 'pending' AND s.next_attempt_at <= $3 AND a.is_active
+    WHERE s.status = 'pending' AND s.next_attempt_at <= $3 AND a.is_active"#
+    };
+}
+use claim_due;
+
+/// The tail of the claim statements (see [`CLAIM_DUE`]).
+macro_rules! claim_due_end {
+    () => {
+        r#"
     ORDER BY s.next_attempt_at, s.id LIMIT $4
     FOR UPDATE OF s SKIP LOCKED
-) RETURNING *"#;
+) RETURNING *"#
+    };
+}
+use claim_due_end;
+
+/// The claim, in one statement. Parameters: `$1` worker id, `$2` lease end, `$3` now,
+/// `$4` batch size. Due means pending, `next_attempt_at <= now` and an active account; the
+/// oldest due first (`idx_schedules_claimable`); rows another claimer holds are skipped. Each
+/// row gets a fresh attempt id and its attempt counted (as `Schedule::claim` in core).
+///
+/// The hot path: it claims nothing while any claim has lapsed (`locked_until <= now`, probed
+/// once through `idx_schedules_lease` before any row is read), so that `claim_due` recovers
+/// lapsed claims first ([`CLAIM_DUE_AFTER_RECOVERY`] then claims) without a statement of its own
+/// on every call.
+pub(crate) const CLAIM_DUE: &str = concat!(
+    claim_due!(),
+    r#"
+      AND NOT EXISTS (SELECT 1 FROM schedules l
+                      WHERE l.status IN ('processing', 'publishing') AND l.locked_until <= $3)"#,
+    claim_due_end!()
+);
+
+/// [`CLAIM_DUE`] without the lapsed-claims guard: the claim `claim_due` makes after a recovery
+/// batch (lapsed claims may remain past one batch).
+const CLAIM_DUE_AFTER_RECOVERY: &str = concat!(claim_due!(), claim_due_end!());
 
 /// Posts with lapsed claims at `$1`, at most `$2` (one recovery batch).
 const LAPSED_POSTS: &str = r#"
@@ -465,6 +496,20 @@ impl PgStore {
         finish(tx, outcome).await
     }
 
+    /// Run a claim statement ([`CLAIM_DUE`] or [`CLAIM_DUE_AFTER_RECOVERY`]) for `worker` now.
+    async fn claim_rows(&self, sql: &'static str, worker: &WorkerId, request: &ClaimRequest) -> Result<Vec<PgRow>> {
+        let now = self.now();
+        let locked_until = later(now, request.lease, "lease")?;
+        sqlx::query(sql)
+            .bind(worker.as_str())
+            .bind(locked_until)
+            .bind(now)
+            .bind(i64::from(request.limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)
+    }
+
     /// One recovery batch: lock the posts of up to [`RECOVERY_BATCH`] lapsed claims (in id
     /// order), recover their lapsed claims as core decides, let the posts follow.
     async fn recover_batch(&self, policy: RetryPolicy) -> Result<(Recovered, bool)> {
@@ -553,9 +598,9 @@ impl ScheduleRepository for PgStore {
         finish(tx, outcome).await
     }
 
-    /// Two statements in one transaction: [`NEW_POST_ACCOUNTS`] (the membership and the
+    /// Two statements in one transaction: `sql::NEW_POST_ACCOUNTS` (the membership and the
     /// accounts locked `FOR SHARE`), then, once core has built every row
-    /// ([`ScheduledPost::build`]), [`CREATE_POST_WITH_SCHEDULES`]. Without schedules it is
+    /// ([`ScheduledPost::build`]), `sql::CREATE_POST_WITH_SCHEDULES`. Without schedules it is
     /// `create_post`.
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn create_post_with_schedules(
@@ -631,21 +676,18 @@ impl ScheduleRepository for PgStore {
         self.transition(id, Some(team), true, |s, now| s.cancel(now)).await.map(|((), s)| s)
     }
 
+    /// One statement when no claim has lapsed ([`CLAIM_DUE`]). When it claims nothing (none
+    /// due, or some claim lapsed), a recovery batch and then the claim without the guard
+    /// ([`CLAIM_DUE_AFTER_RECOVERY`]): lapsed claims are still recovered before claiming.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn claim_due(&self, worker: &WorkerId, request: ClaimRequest) -> Result<Vec<Claim>> {
         let _write = self.write_mark();
         request.check()?;
-        self.recover_batch(request.policy).await?;
-        let now = self.now();
-        let locked_until = later(now, request.lease, "lease")?;
-        let rows = sqlx::query(CLAIM_DUE)
-            .bind(worker.as_str())
-            .bind(locked_until)
-            .bind(now)
-            .bind(i64::from(request.limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let mut rows = self.claim_rows(CLAIM_DUE, worker, &request).await?;
+        if rows.is_empty() {
+            self.recover_batch(request.policy).await?;
+            rows = self.claim_rows(CLAIM_DUE_AFTER_RECOVERY, worker, &request).await?;
+        }
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let schedule: Schedule = record(row)?;
