@@ -346,7 +346,6 @@ WHERE id IN (
     WHERE s.status = 'pending' AND s.next_attempt_at <= $3 AND a.is_active"#
     };
 }
-use claim_due;
 
 /// The tail of the claim statements (see [`CLAIM_DUE`]).
 macro_rules! claim_due_end {
@@ -357,7 +356,6 @@ macro_rules! claim_due_end {
 ) RETURNING *"#
     };
 }
-use claim_due_end;
 
 /// The claim, in one statement. Parameters: `$1` worker id, `$2` lease end, `$3` now,
 /// `$4` batch size. Due means pending, `next_attempt_at <= now` and an active account; the
