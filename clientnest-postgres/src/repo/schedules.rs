@@ -674,9 +674,9 @@ impl ScheduleRepository for PgStore {
         self.transition(id, Some(team), true, |s, now| s.cancel(now)).await.map(|((), s)| s)
     }
 
-    /// One statement when no claim has lapsed ([`CLAIM_DUE`]). When it claims nothing (none
+    /// One statement when no claim has lapsed (`sql::CLAIM_DUE`). When it claims nothing (none
     /// due, or some claim lapsed), a recovery batch and then the claim without the guard
-    /// ([`CLAIM_DUE_AFTER_RECOVERY`]): lapsed claims are still recovered before claiming.
+    /// (`sql::CLAIM_DUE_AFTER_RECOVERY`): lapsed claims are still recovered before claiming.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn claim_due(&self, worker: &WorkerId, request: ClaimRequest) -> Result<Vec<Claim>> {
         let _write = self.write_mark();
