@@ -287,10 +287,12 @@ fn flat_media(row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
 /// The seed's hot query: a team's published posts, newest first, with their media, in one
 /// round trip, as one flat row per (post, media item) pair: the page of posts `LEFT JOIN`ed with
 /// its media (a post without media gives one row whose `m_*` columns are NULL), ordered by post
-/// then `order_index`, and grouped back into posts by [`feed_page`]. Measured the fastest of the
-/// forms tried (BENCHMARKS.md, "Team feed: the forms"): the server does no aggregation and the
-/// client decodes binary columns, where the `jsonb_agg(to_jsonb(m))` form it replaced made both
-/// sides render and parse JSON. Parameters: `$1` team id, `$2`/`$3` the keyset cursor
+/// then `order_index`, and grouped back into posts by [`group_media`]. Of the one-round-trip
+/// forms measured it is the fastest (BENCHMARKS.md, PostgreSQL, "Issue 11": 1.4x-2x the
+/// `jsonb_agg(to_jsonb(m))` form it replaced, under pgbench; typed arrays were slower still);
+/// the server does no aggregation and the client decodes binary columns instead of parsing
+/// JSON. Two statements (the page, then its media by `post_id = ANY`) were as fast under pgbench
+/// in some runs, at two round trips. Parameters: `$1` team id, `$2`/`$3` the keyset cursor
 /// (`created_at`, `id`; the first page passes a time above every row), `$4` the page size plus
 /// one (posts, not rows). The page of posts is read through `idx_posts_team_status_created`, the
 /// media through `idx_post_media_team_post_order` (filtered on the team too).
