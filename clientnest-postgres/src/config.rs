@@ -170,9 +170,18 @@ impl PgConfig {
         self
     }
 
-    /// Connect through PgBouncer in `pool_mode = transaction`. When on:
+    /// Connect through PgBouncer in `pool_mode = transaction` (any version, 1.18 included).
+    /// When on:
     ///
-    /// * sqlx's statement cache is off (`statement_cache_capacity(0)`);
+    /// * every statement [`PgStore`](crate::PgStore) runs outside a transaction runs in a
+    ///   transaction of its own, and every transaction starts with `BEGIN; DEALLOCATE ALL`.
+    ///   sqlx sends Parse and Bind in two protocol syncs, between which PgBouncer may switch
+    ///   server connections unless a transaction is open, and it names its statements per
+    ///   client connection (`sqlx_s_<n>`), which would collide on a shared server connection
+    ///   (`42P05 prepared statement "sqlx_s_1" already exists`). The cost: two more round
+    ///   trips per statement outside a transaction (`BEGIN`, `COMMIT`), one per transaction;
+    /// * sqlx's statement cache is off (`statement_cache_capacity(0)`), since its statements
+    ///   do not outlive the transaction;
     /// * `extra_float_digits` is not sent at start-up (PgBouncer 1.18 refuses unknown startup
     ///   parameters);
     /// * a [`search_path`](Self::search_path) is refused by
@@ -180,17 +189,12 @@ impl PgConfig {
     ///   transaction pooling, and PgBouncer 1.18 drops the `options` startup parameter. Set it on
     ///   the database or role instead (`ALTER DATABASE db SET search_path TO schema`).
     ///
-    /// **Not enough on PgBouncer before 1.21 (Debian 12 ships 1.18).** With the cache off,
-    /// sqlx 0.9 still parses each statement as a *named* statement (`sqlx_s_<n>`, numbered per
-    /// client connection, never closed), and sends Parse and Bind in two protocol syncs, so
-    /// PgBouncer may hand the Bind to another server connection. Measured against PgBouncer
-    /// 1.18: the relational conformance suite fails with `prepared statement "sqlx_s_1" already
-    /// exists` (SQLSTATE 42P05). Use PgBouncer >= 1.21 with `max_prepared_statements` set
-    /// (it tracks named statements per client; keep sqlx's cache on there, so evicted statements
-    /// are closed), or `pool_mode = session`. Advisory locks, `LISTEN` and session `SET`s do
-    /// not survive transaction pooling either: the repositories take none of them and listen
-    /// on nothing, but [`migrate`](crate::migrate) holds sqlx's session advisory lock, so run
-    /// migrations against the server directly, not through PgBouncer.
+    /// Advisory locks, `LISTEN` and session `SET`s do not survive transaction pooling either:
+    /// the repositories take none of them and listen on nothing, but
+    /// [`migrate`](crate::migrate) holds sqlx's session advisory lock, so run migrations
+    /// against the server directly, not through PgBouncer. Other clients sharing PgBouncer's
+    /// pool with prepared statements of their own lose them at each of our transactions
+    /// (`DEALLOCATE ALL`): in transaction pooling they cannot rely on them anyway.
     pub fn with_pgbouncer_transaction_mode(mut self, on: bool) -> Self {
         self.pgbouncer_transaction_mode = on;
         self

@@ -111,6 +111,7 @@
 
 mod config;
 mod error;
+mod exec;
 mod migrate;
 pub mod replica;
 mod repo;

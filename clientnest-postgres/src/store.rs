@@ -13,6 +13,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::config::PgConfig;
 use crate::error::map_sqlx;
+use crate::exec::PoolExec;
 use crate::replica::{ReadStats, ReplicaStatus, Router, RouterSettings, Session, WriteMark};
 use crate::secrets::Sealer;
 
@@ -70,7 +71,7 @@ pub(crate) type Tx = Transaction<'static, Postgres>;
 /// before it returned) may or may not see it.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    exec: PoolExec,
     sealer: Sealer,
     clock: SharedClock,
     hosts: HostPolicy,
@@ -95,7 +96,7 @@ impl PgStore {
         let options = config.connect_options()?;
         let replica_options = config.replica_connect_options()?;
         let pool = config.pool_options().connect_with(options).await.map_err(map_sqlx)?;
-        let store = Self::from_pool(pool, keys);
+        let store = Self::from_pool(pool, keys).with_pgbouncer_transaction_mode(config.pgbouncer_transaction_mode);
         if replica_options.is_empty() {
             return Ok(store);
         }
@@ -106,7 +107,7 @@ impl PgStore {
     /// A store on an existing pool, on the system clock.
     pub fn from_pool(pool: PgPool, keys: KeyRing) -> Self {
         Self {
-            pool,
+            exec: PoolExec::new(pool, false),
             sealer: Sealer::new(keys),
             clock: system_clock(),
             hosts: HostPolicy::default(),
@@ -128,7 +129,7 @@ impl PgStore {
             ryw_wait: config.read_your_writes_wait,
             check_interval: config.replica_check_interval,
         };
-        let router = Arc::new(Router::new(self.pool.clone(), replicas, settings));
+        let router = Arc::new(Router::new(self.exec.pool().clone(), replicas, settings));
         router.check().await;
         self.router = Some(router);
         self
@@ -186,12 +187,27 @@ impl PgStore {
     ///
     /// As [`migrate`](crate::migrate).
     pub async fn migrate(&self) -> Result<()> {
-        crate::migrate(&self.pool).await
+        crate::migrate(self.exec.pool()).await
     }
 
     /// The pool, for health checks, metrics or your own queries.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.exec.pool()
+    }
+
+    /// Run every statement outside a transaction in a transaction of its own, and start every
+    /// transaction with `DEALLOCATE ALL`, as PgBouncer's `pool_mode = transaction` needs (see
+    /// [`PgConfig::with_pgbouncer_transaction_mode`], which [`PgStore::connect`] applies
+    /// itself). For a store [built on your own pool](Self::from_pool): that pool must have
+    /// sqlx's statement cache off (`statement_cache_capacity(0)`).
+    pub fn with_pgbouncer_transaction_mode(mut self, on: bool) -> Self {
+        self.exec = PoolExec::new(self.exec.pool().clone(), on);
+        self
+    }
+
+    /// What the repositories run statements on outside a transaction.
+    pub(crate) fn exec(&self) -> &PoolExec {
+        &self.exec
     }
 
     /// The clock the store reads for every time it sets (creation, change, claim, expiry).
@@ -201,7 +217,7 @@ impl PgStore {
 
     /// Close the pool: wait for connections in use to come back, then close them all.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.exec.pool().close().await;
     }
 
     /// The current time, microsecond precision.
@@ -225,26 +241,30 @@ impl PgStore {
     /// must be a read.
     pub(crate) async fn read<T, F, Fut>(&self, op: F) -> Result<T>
     where
-        F: Fn(PgPool) -> Fut,
+        F: Fn(PoolExec) -> Fut,
         Fut: Future<Output = sqlx::Result<T>>,
     {
         match &self.router {
-            Some(router) => router.read(&self.session, op).await,
-            None => op(self.pool.clone()).await.map_err(map_sqlx),
+            Some(router) => {
+                let bounced = self.exec.bounced();
+                router.read(&self.session, |pool| op(PoolExec::new(pool, bounced))).await
+            }
+            None => op(self.exec.clone()).await.map_err(map_sqlx),
         }
     }
 
     /// Start a transaction on a pooled connection; its errors go through `map_sqlx`.
     pub(crate) async fn begin(&self) -> Result<Tx> {
-        self.pool.begin().await.map_err(map_sqlx)
+        self.exec.begin().await.map_err(map_sqlx)
     }
 }
 
 impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
-            .field("pool_size", &self.pool.size())
-            .field("idle", &self.pool.num_idle())
+            .field("pool_size", &self.exec.pool().size())
+            .field("idle", &self.exec.pool().num_idle())
+            .field("pgbouncer_transaction_mode", &self.exec.bounced())
             .field("key_id", &self.sealer.primary_key_id())
             .field("clock", &self.clock)
             .field("hosts", &self.hosts)

@@ -43,3 +43,6 @@ mod restart;
 
 #[path = "postgres/replicas.rs"]
 mod replicas;
+
+#[path = "postgres/bouncer.rs"]
+mod bouncer;

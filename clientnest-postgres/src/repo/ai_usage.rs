@@ -84,10 +84,10 @@ impl AiUsageRepository for PgStore {
         let _write = self.write_mark();
         let usage = usage.into_record(team, self.now())?;
         let row: Option<Db<AiUsage>> =
-            bind_usage(sqlx::query_as(INSERT), &usage).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            bind_usage(sqlx::query_as(INSERT), &usage).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         match row {
             Some(row) => Ok(row.into_inner()),
-            None => Err(refusal(self.pool(), team, usage.user_id, Acting::AI_USAGE).await),
+            None => Err(refusal(self.exec(), team, usage.user_id, Acting::AI_USAGE).await),
         }
     }
 

@@ -121,16 +121,16 @@ impl AutomationRepository for PgStore {
     async fn create_automation(&self, team: TeamId, automation: NewAutomation) -> Result<Automation> {
         let _write = self.write_mark();
         let built = automation.into_record(team, self.now())?;
-        let row = bind_automation(sqlx::query(INSERT), &built).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let row = bind_automation(sqlx::query(INSERT), &built).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         match row {
             Some(row) => record(&row),
-            None => Err(refusal(self.pool(), team, built.user_id, Acting::AUTOMATION).await),
+            None => Err(refusal(self.exec(), team, built.user_id, Acting::AUTOMATION).await),
         }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_automation(&self, team: TeamId, id: AutomationId) -> Result<Automation> {
-        owned_row::<Db<Automation>>(self.pool(), GET, id.0, team.0, Entity::Automation, id).await.map(Db::into_inner)
+        owned_row::<Db<Automation>>(self.exec(), GET, id.0, team.0, Entity::Automation, id).await.map(Db::into_inner)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
@@ -171,7 +171,7 @@ impl AutomationRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn active_automations(&self, team: TeamId, trigger: TriggerType) -> Result<Vec<Automation>> {
         let rows =
-            sqlx::query(ACTIVE).bind(team.0).bind(trigger.as_str()).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query(ACTIVE).bind(team.0).bind(trigger.as_str()).fetch_all(self.exec()).await.map_err(map_sqlx)?;
         rows.iter().map(record).collect()
     }
 }

@@ -87,13 +87,13 @@ impl BillingRepository for PgStore {
         let _write = self.write_mark();
         let billing = billing.into_record(team, self.now())?;
         let row: Db<Billing> =
-            bind_billing(sqlx::query_as(INSERT), &billing).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+            bind_billing(sqlx::query_as(INSERT), &billing).fetch_one(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.into_inner())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_billing(&self, team: TeamId, id: BillingId) -> Result<Billing> {
-        let row: Db<Billing> = owned_row(self.pool(), GET, id.0, team.0, Entity::Billing, id).await?;
+        let row: Db<Billing> = owned_row(self.exec(), GET, id.0, team.0, Entity::Billing, id).await?;
         Ok(row.into_inner())
     }
 
@@ -118,7 +118,7 @@ impl BillingRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn active_subscription(&self, team: TeamId) -> Result<Option<Billing>> {
         let row: Option<Db<Billing>> =
-            sqlx::query_as(ACTIVE).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query_as(ACTIVE).bind(team.0).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.map(Db::into_inner))
     }
 

@@ -345,7 +345,7 @@ impl CommentRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_comment(&self, team: TeamId, id: CommentId) -> Result<Comment> {
-        let row = sqlx::query(GET).bind(id.0).bind(team.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let row = sqlx::query(GET).bind(id.0).bind(team.0).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         record(&row.ok_or_else(|| Error::not_found(Entity::Comment, id))?)
     }
 

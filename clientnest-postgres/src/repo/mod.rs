@@ -183,7 +183,7 @@ impl crate::store::PgStore {
         entity: Entity,
         shown: impl Display,
     ) -> Result<()> {
-        let done = sqlx::query(sql).bind(id).bind(owner).execute(self.pool()).await.map_err(crate::error::map_sqlx)?;
+        let done = sqlx::query(sql).bind(id).bind(owner).execute(self.exec()).await.map_err(crate::error::map_sqlx)?;
         found(done.rows_affected(), entity, shown)
     }
 }

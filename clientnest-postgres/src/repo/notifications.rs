@@ -90,7 +90,7 @@ impl NotificationRepository for PgStore {
         let _write = self.write_mark();
         let notification = notification.into_record(user, self.now())?;
         let row: Db<Notification> =
-            bind_notification(sqlx::query_as(INSERT), &notification).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+            bind_notification(sqlx::query_as(INSERT), &notification).fetch_one(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.into_inner())
     }
 
@@ -135,7 +135,7 @@ impl NotificationRepository for PgStore {
     async fn mark_all_read(&self, user: UserId) -> Result<u64> {
         let _write = self.write_mark();
         let done =
-            sqlx::query(MARK_ALL_READ).bind(user.0).bind(self.now()).execute(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query(MARK_ALL_READ).bind(user.0).bind(self.now()).execute(self.exec()).await.map_err(map_sqlx)?;
         Ok(done.rows_affected())
     }
 

@@ -449,7 +449,7 @@ impl PgStore {
     async fn require_team(&self, team: TeamId) -> Result<()> {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
             .bind(team.0)
-            .fetch_one(self.pool())
+            .fetch_one(self.exec())
             .await
             .map_err(map_sqlx)?;
         if exists { Ok(()) } else { Err(missing(Entity::Post, Entity::Team, FK_POSTS_TEAM)) }
@@ -465,9 +465,9 @@ impl PostRepository for PgStore {
         let mut media = MediaColumns::default();
         built.media.iter().for_each(|m| media.push(m));
         let query = media.bind(bind_post(sqlx::query(CREATE), &built.post));
-        match query.fetch_optional(self.pool()).await.map_err(map_sqlx)? {
+        match query.fetch_optional(self.exec()).await.map_err(map_sqlx)? {
             Some(row) => record(&row),
-            None => Err(refusal(self.pool(), team, built.post.user_id, Acting::POST).await),
+            None => Err(refusal(self.exec(), team, built.post.user_id, Acting::POST).await),
         }
     }
 
@@ -510,7 +510,7 @@ impl PostRepository for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_post(&self, team: TeamId, id: PostId) -> Result<PostWithMedia> {
-        let rows = sqlx::query(GET).bind(id.0).bind(team.0).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        let rows = sqlx::query(GET).bind(id.0).bind(team.0).fetch_all(self.exec()).await.map_err(map_sqlx)?;
         group_media(&rows).map_err(map_sqlx)?.pop().ok_or_else(|| Error::not_found(Entity::Post, id))
     }
 

@@ -503,7 +503,7 @@ impl PgStore {
             .bind(locked_until)
             .bind(now)
             .bind(i64::from(request.limit))
-            .fetch_all(self.pool())
+            .fetch_all(self.exec())
             .await
             .map_err(map_sqlx)
     }
@@ -515,7 +515,7 @@ impl PgStore {
         let posts: Vec<Uuid> = sqlx::query_scalar(LAPSED_POSTS)
             .bind(now)
             .bind(RECOVERY_BATCH)
-            .fetch_all(self.pool())
+            .fetch_all(self.exec())
             .await
             .map_err(map_sqlx)?;
         let mut done = Recovered::default();
@@ -649,7 +649,7 @@ impl ScheduleRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_schedule(&self, team: TeamId, id: ScheduleId) -> Result<Schedule> {
         owned_row::<Db<Schedule>>(
-            self.pool(),
+            self.exec(),
             "SELECT * FROM schedules WHERE id = $1 AND team_id = $2",
             id.0,
             team.0,
@@ -756,7 +756,7 @@ impl ScheduleRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn unknown_outcomes(&self, limit: u32) -> Result<Vec<Schedule>> {
         check_batch(limit)?;
-        let rows = sqlx::query(UNKNOWN).bind(i64::from(limit)).fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        let rows = sqlx::query(UNKNOWN).bind(i64::from(limit)).fetch_all(self.exec()).await.map_err(map_sqlx)?;
         rows.iter().map(record).collect()
     }
 

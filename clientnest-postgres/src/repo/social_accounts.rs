@@ -237,7 +237,7 @@ impl SocialAccountRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_account(&self, team: TeamId, id: SocialAccountId) -> Result<SocialAccount> {
         let row: Db<Sealed<SocialAccount>> =
-            owned_row(self.pool(), GET, id.0, team.0, Entity::SocialAccount, id).await?;
+            owned_row(self.exec(), GET, id.0, team.0, Entity::SocialAccount, id).await?;
         SocialAccount::open(row.into_inner(), self.sealer())
     }
 
@@ -287,7 +287,7 @@ impl SocialAccountRepository for PgStore {
         let rows: Vec<Db<Sealed<SocialAccount>>> = sqlx::query_as(EXPIRING)
             .bind(clamp_time(before))
             .bind(i64::from(limit))
-            .fetch_all(self.pool())
+            .fetch_all(self.exec())
             .await
             .map_err(map_sqlx)?;
         self.open_all(rows)

@@ -172,7 +172,7 @@ impl TeamRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_team(&self, id: TeamId) -> Result<Team> {
         let row: Option<Db<Team>> =
-            sqlx::query_as(GET_TEAM).bind(id.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query_as(GET_TEAM).bind(id.0).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         row.map(Db::into_inner).ok_or_else(|| Error::not_found(Entity::Team, id))
     }
 
@@ -199,7 +199,7 @@ impl TeamRepository for PgStore {
     async fn delete_team(&self, id: TeamId) -> Result<()> {
         let _write = self.write_mark();
         let done =
-            sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(self.exec()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Team, id)
     }
 
@@ -213,14 +213,14 @@ impl TeamRepository for PgStore {
         let _write = self.write_mark();
         let member = member.into_record(team, self.now())?;
         let row: Option<Db<TeamMember>> =
-            bind_member(sqlx::query_as(INSERT_MEMBER), &member).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            bind_member(sqlx::query_as(INSERT_MEMBER), &member).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         row.map(Db::into_inner).ok_or_else(|| missing(Entity::TeamMember, Entity::Team, FK_TEAM_MEMBERS_TEAM))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn membership(&self, team: TeamId, user: UserId) -> Result<Option<TeamMember>> {
         let row: Option<Db<TeamMember>> =
-            sqlx::query_as(MEMBER).bind(team.0).bind(user.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query_as(MEMBER).bind(team.0).bind(user.0).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.map(Db::into_inner))
     }
 

@@ -141,16 +141,16 @@ impl TemplateRepository for PgStore {
     async fn create_template(&self, team: TeamId, template: NewTemplate) -> Result<Template> {
         let _write = self.write_mark();
         let built = template.into_record(team, self.now())?;
-        let row = bind_template(sqlx::query(INSERT), &built).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let row = bind_template(sqlx::query(INSERT), &built).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         match row {
             Some(row) => record(&row),
-            None => Err(refusal(self.pool(), team, built.user_id, Acting::TEMPLATE).await),
+            None => Err(refusal(self.exec(), team, built.user_id, Acting::TEMPLATE).await),
         }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn get_template(&self, team: TeamId, id: TemplateId) -> Result<Template> {
-        owned_row::<Db<Template>>(self.pool(), GET, id.0, team.0, Entity::Template, id).await.map(Db::into_inner)
+        owned_row::<Db<Template>>(self.exec(), GET, id.0, team.0, Entity::Template, id).await.map(Db::into_inner)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]

@@ -83,14 +83,14 @@ impl UserRepository for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         let _write = self.write_mark();
         let user = user.into_record(self.host_policy(), self.now())?;
-        let row: Db<User> = bind_user(sqlx::query_as(INSERT), &user).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+        let row: Db<User> = bind_user(sqlx::query_as(INSERT), &user).fetch_one(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.into_inner())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn get_user(&self, id: UserId) -> Result<User> {
         let row: Option<Db<User>> =
-            sqlx::query_as(GET).bind(id.0).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query_as(GET).bind(id.0).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         row.map(Db::into_inner).ok_or_else(|| Error::not_found(Entity::User, id))
     }
 
@@ -101,7 +101,7 @@ impl UserRepository for PgStore {
             return Ok(None);
         }
         let row: Option<Db<User>> =
-            sqlx::query_as(BY_EMAIL).bind(email).fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query_as(BY_EMAIL).bind(email).fetch_optional(self.exec()).await.map_err(map_sqlx)?;
         Ok(row.map(Db::into_inner))
     }
 
@@ -127,7 +127,7 @@ impl UserRepository for PgStore {
     async fn delete_user(&self, id: UserId) -> Result<()> {
         let _write = self.write_mark();
         let done =
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(self.pool()).await.map_err(map_sqlx)?;
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(self.exec()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::User, id)
     }
 }

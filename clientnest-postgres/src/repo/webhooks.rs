@@ -126,13 +126,13 @@ impl WebhookRepository for PgStore {
         let webhook = webhook.into_record(user, self.host_policy(), self.now())?;
         let sealed = webhook.seal(self.sealer())?;
         let row: Db<Sealed<Webhook>> =
-            Webhook::bind(sqlx::query_as(INSERT), &sealed).fetch_one(self.pool()).await.map_err(map_sqlx)?;
+            Webhook::bind(sqlx::query_as(INSERT), &sealed).fetch_one(self.exec()).await.map_err(map_sqlx)?;
         Webhook::open(row.into_inner(), self.sealer())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
     async fn get_webhook(&self, user: UserId, id: WebhookId) -> Result<Webhook> {
-        let row: Db<Sealed<Webhook>> = owned_row(self.pool(), GET, id.0, user.0, Entity::Webhook, id).await?;
+        let row: Db<Sealed<Webhook>> = owned_row(self.exec(), GET, id.0, user.0, Entity::Webhook, id).await?;
         Webhook::open(row.into_inner(), self.sealer())
     }
 
@@ -173,7 +173,7 @@ impl WebhookRepository for PgStore {
         let rows: Vec<Db<Sealed<Webhook>>> = sqlx::query_as(FOR_EVENT)
             .bind(platform.as_str())
             .bind(event_type)
-            .fetch_all(self.pool())
+            .fetch_all(self.exec())
             .await
             .map_err(map_sqlx)?;
         self.open_all(rows)
@@ -183,7 +183,7 @@ impl WebhookRepository for PgStore {
     async fn record_webhook_triggered(&self, id: WebhookId, at: DateTime<Utc>) -> Result<()> {
         let _write = self.write_mark();
         let at = Webhook::triggered_at(at)?;
-        let done = sqlx::query(TRIGGERED).bind(id.0).bind(at).execute(self.pool()).await.map_err(map_sqlx)?;
+        let done = sqlx::query(TRIGGERED).bind(id.0).bind(at).execute(self.exec()).await.map_err(map_sqlx)?;
         found(done.rows_affected(), Entity::Webhook, id)
     }
 }

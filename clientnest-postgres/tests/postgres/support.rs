@@ -49,6 +49,11 @@ impl TestDb {
         self.store.pool()
     }
 
+    /// The test's database: cloning it keeps the database (its pool) alive.
+    pub(crate) fn database(&self) -> &TestDatabase {
+        &self.database
+    }
+
     /// The URL of this test's database, for stores built from a `PgConfig` (with the search
     /// path set to `schema`).
     pub(crate) fn url(&self) -> &str {
