@@ -18,12 +18,22 @@
 //!   on the primary: reads are safe to repeat.
 //! * **Read-your-writes** is per session (a [`PgStore`](crate::PgStore) and its clones; a new
 //!   one from `PgStore::session`). A write marks the session when it returns. The next
-//!   lag-tolerant read of a marked session reads the primary's `pg_current_wal_lsn()` (one
-//!   round trip, which covers every write that returned before it) and keeps it as the
+//!   lag-tolerant read of a marked session reads the primary's `pg_current_wal_insert_lsn()`
+//!   (one round trip, which covers every write that returned before it) and keeps it as the
 //!   session's required position; a replica serves the session's reads only once its replay
 //!   position has reached it: at once when its last known position has, else after polling it
 //!   (every 5 ms) for at most `read_your_writes_wait` (default 200 ms), else the read goes to
-//!   the primary.
+//!   the primary. The *insert* position, not `pg_current_wal_lsn()` (the position written out
+//!   of the WAL buffers): a commit with `synchronous_commit = off` returns before its WAL
+//!   record is written, so the written position may not cover it yet, and a replica that has
+//!   replayed all the written WAL would serve the session's read without its write. (Such a
+//!   commit reaches the replicas once the WAL writer has written it, within three times
+//!   `wal_writer_delay` at worst; until then the session's reads wait and may go to the
+//!   primary.)
+//! * **A replica's known replay position** is the last one read from it (by a check, or by
+//!   a read polling it), never the highest ever read: a replica restarted, cloned again or
+//!   replaced behind the same address may be behind what it reported before, and is only
+//!   trusted with what it reports now. A replica marked down or not a standby has none.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -44,8 +54,14 @@ const POLL_EVERY: Duration = Duration::from_millis(5);
 /// The longest a health check waits for one server.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The primary's current WAL position, in bytes from `0/0`.
+/// The primary's current WAL position (written out of its WAL buffers), in bytes from `0/0`:
+/// the position a replica can reach, kept with its time to date replay positions.
 const PRIMARY_LSN: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
+/// The end of the WAL the primary has inserted, in bytes from `0/0`: past the commit record of
+/// every transaction that has returned, even one whose record is not written yet
+/// (`synchronous_commit = off`), so a session's reads wait for it. Not a health sample: on an
+/// idle primary it may sit just past a page header, where no replay position ever lands.
+const SESSION_LSN: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
 /// Whether a server is a standby, and the WAL position it has replayed (`NULL` on a primary).
 const REPLAY_LSN: &str = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8";
 
@@ -84,7 +100,8 @@ pub struct ReplicaStatus {
     pub name: String,
     /// What the last check found.
     pub state: ReplicaState,
-    /// The WAL position it had replayed at the last check (bytes from `0/0`), when known.
+    /// The WAL position it had replayed (bytes from `0/0`) when last asked (by a check, or by a
+    /// read waiting for it), when known.
     pub replay_lsn: Option<i64>,
 }
 
@@ -143,9 +160,13 @@ struct Replica {
     health: Mutex<Health>,
 }
 
+/// What is known of a replica: the state its last check (or failed read) found, and the replay
+/// position it last reported.
 #[derive(Debug, Clone)]
 struct Health {
     state: ReplicaState,
+    /// The replay position last read from the replica, as it was (not the highest ever read:
+    /// after a restart the replica may be behind it); `None` when down or not a standby.
     replay_lsn: Option<i64>,
 }
 
@@ -154,16 +175,21 @@ impl Replica {
         self.health.lock().map(|h| h.clone()).unwrap_or(Health { state: ReplicaState::Unchecked, replay_lsn: None })
     }
 
+    /// Record what a check (or a failed read) found: the state and the replay position it read,
+    /// replacing the previous ones.
     fn set_state(&self, state: ReplicaState, replay_lsn: Option<i64>) {
         if let Ok(mut h) = self.health.lock() {
             h.state = state;
-            h.replay_lsn = replay_lsn.max(h.replay_lsn);
+            h.replay_lsn = replay_lsn;
         }
     }
 
+    /// Record a replay position a read just polled. It replaces the known one, lower or not: a
+    /// replica's replay only goes back when the replica did (a restart), and then what it
+    /// reports now is what its reads see.
     fn saw_replay(&self, lsn: i64) {
         if let Ok(mut h) = self.health.lock() {
-            h.replay_lsn = Some(lsn).max(h.replay_lsn);
+            h.replay_lsn = Some(lsn);
         }
     }
 
@@ -299,7 +325,7 @@ impl Router {
             return None;
         }
         if session.wrote.swap(false, Ordering::AcqRel) {
-            match self.primary_lsn().await {
+            match self.session_lsn().await {
                 Ok(lsn) => {
                     session.required.fetch_max(lsn, Ordering::AcqRel);
                 }
@@ -339,6 +365,12 @@ impl Router {
             }
             tokio::time::sleep(POLL_EVERY).await;
         }
+    }
+
+    /// The primary position a session's reads must wait for after its writes: the end of the
+    /// WAL inserted (see [`SESSION_LSN`]), read on the primary.
+    async fn session_lsn(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar(SESSION_LSN).fetch_one(&self.primary).await
     }
 
     /// The primary's current position, kept as a sample too.
@@ -466,6 +498,35 @@ mod tests {
             assert!(!session.wrote.load(Ordering::Acquire), "not while the write runs");
         }
         assert!(session.wrote.load(Ordering::Acquire));
+    }
+
+    /// A replica on a pool that never connects, checked and found ready at `lsn`.
+    fn replica_ready_at(lsn: i64) -> Replica {
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(sqlx::postgres::PgConnectOptions::new());
+        let replica = Replica {
+            name: pool_name(&pool),
+            pool,
+            health: Mutex::new(Health { state: ReplicaState::Unchecked, replay_lsn: None }),
+        };
+        replica.set_state(ReplicaState::Ready { lag: Duration::ZERO }, Some(lsn));
+        replica
+    }
+
+    #[tokio::test]
+    async fn a_replicas_known_replay_position_is_the_last_one_read_not_the_highest() {
+        let replica = replica_ready_at(100);
+        replica.saw_replay(150);
+        assert_eq!(replica.ready(), Some(Some(150)));
+        // Restarted behind what it reported: the next check's position is what counts.
+        replica.set_state(ReplicaState::Ready { lag: Duration::ZERO }, Some(120));
+        assert_eq!(replica.ready(), Some(Some(120)));
+        replica.saw_replay(110);
+        assert_eq!(replica.ready(), Some(Some(110)));
+        // Down: no position survives it.
+        replica.set_state(ReplicaState::Down { reason: "gone".to_owned() }, None);
+        assert_eq!(replica.health().replay_lsn, None);
+        replica.set_state(ReplicaState::Ready { lag: Duration::ZERO }, Some(90));
+        assert_eq!(replica.ready(), Some(Some(90)));
     }
 
     #[test]

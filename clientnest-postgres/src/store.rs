@@ -64,7 +64,7 @@ pub(crate) type Tx = Transaction<'static, Postgres>;
 ///
 /// **Read-your-writes**: a store and its clones form one session; after a write of the session
 /// returns, its next lag-tolerant reads run on a replica only once that replica has replayed
-/// the primary's WAL position read after the write (`pg_current_wal_lsn()`, one round trip on
+/// the primary's WAL position read after the write (`pg_current_wal_insert_lsn()`, one round trip on
 /// the first such read), waiting at most `read_your_writes_wait`, else on the primary. Use
 /// [`PgStore::session`] for a session of its own (per request or per user), so other sessions'
 /// writes do not hold its reads back. Reads that overlap a write of the same session (started
