@@ -1,6 +1,6 @@
-//! [`PoolExec`]: what the repositories run their statements on outside a transaction. Directly
-//! on the pool, or, behind PgBouncer's transaction pooling, each statement in a transaction
-//! of its own.
+//! [`PoolExec`]: what the repositories run their statements on, outside a transaction and in
+//! one ([`PoolExec::begin`]): a connection of the store's own [`Conns`] per statement, or,
+//! behind PgBouncer's transaction pooling, each statement in a transaction of its own.
 //!
 //! # Why a transaction per statement behind PgBouncer
 //!
@@ -22,29 +22,43 @@ use std::fmt;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use futures::{FutureExt, future::BoxFuture};
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
-use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, SqlStr, Transaction};
+use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, SqlStr};
+
+use crate::conns::{Conns, Tx};
 
 /// How every transaction starts behind PgBouncer's transaction pooling (see the module docs).
 const BOUNCED_BEGIN: &str = "BEGIN; DEALLOCATE ALL";
 
-/// A pool and how to run statements on it: plainly, or each in a transaction of its own
-/// behind PgBouncer. Cheap to clone (the pool is shared). `&PoolExec` is a sqlx
-/// [`Executor`], so a repository writes `.fetch_all(self.exec())` as it would with a pool.
+/// A server's connections and how to run statements on them: plainly, or each in a
+/// transaction of its own behind PgBouncer. Cheap to clone (clones share the connections).
+/// `&PoolExec` is a sqlx [`Executor`], so a repository writes `.fetch_all(self.exec())` as it
+/// would with a pool.
 #[derive(Clone)]
 pub(crate) struct PoolExec {
-    pool: PgPool,
+    conns: Conns,
     bounced: bool,
 }
 
 impl PoolExec {
-    /// Run on `pool`; `bounced` when it connects through PgBouncer in transaction pooling.
+    /// Run on connections opened through `pool` (see [`Conns`]); `bounced` when it connects
+    /// through PgBouncer in transaction pooling.
     pub(crate) fn new(pool: PgPool, bounced: bool) -> Self {
-        Self { pool, bounced }
+        Self { conns: Conns::new(pool), bounced }
     }
 
-    /// The pool.
+    /// The same connections, run plainly or behind PgBouncer as `bounced` says.
+    pub(crate) fn bouncing(&self, bounced: bool) -> Self {
+        Self { conns: self.conns.clone(), bounced }
+    }
+
+    /// The sqlx pool the connections are opened through.
     pub(crate) fn pool(&self) -> &PgPool {
-        &self.pool
+        self.conns.opener()
+    }
+
+    /// The connections.
+    pub(crate) fn conns(&self) -> &Conns {
+        &self.conns
     }
 
     /// Whether statements run in a transaction each (behind PgBouncer).
@@ -52,20 +66,15 @@ impl PoolExec {
         self.bounced
     }
 
-    /// Start a transaction on a pooled connection (behind PgBouncer, with `DEALLOCATE ALL`).
-    pub(crate) async fn begin(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
-        if self.bounced { self.pool.begin_with(BOUNCED_BEGIN).await } else { self.pool.begin().await }
-    }
-
-    /// A transaction of its own for one statement, behind PgBouncer.
-    async fn begin_bounced(pool: PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
-        pool.begin_with(BOUNCED_BEGIN).await
+    /// Start a transaction (behind PgBouncer, with `DEALLOCATE ALL`).
+    pub(crate) async fn begin(&self) -> sqlx::Result<Tx> {
+        Tx::begin(self.conns.acquire().await?, if self.bounced { BOUNCED_BEGIN } else { "BEGIN" }).await
     }
 }
 
 /// End a statement's own transaction: commit when the statement succeeded, roll back (and wait
 /// for the rollback) when it failed. The statement's error is the one reported.
-async fn end<T>(tx: Transaction<'static, Postgres>, outcome: sqlx::Result<T>) -> sqlx::Result<T> {
+async fn end<T>(tx: Tx, outcome: sqlx::Result<T>) -> sqlx::Result<T> {
     match outcome {
         Ok(value) => tx.commit().await.map(|()| value),
         Err(e) => {
@@ -75,9 +84,35 @@ async fn end<T>(tx: Transaction<'static, Postgres>, outcome: sqlx::Result<T>) ->
     }
 }
 
+/// Run one statement's work on a connection of `exec`: given back after it (closed after a
+/// transport error), or, behind PgBouncer, in a transaction of its own.
+macro_rules! on_a_connection {
+    ($exec:expr, |$conn:ident| $work:expr) => {{
+        let exec = $exec.clone();
+        async move {
+            if exec.bounced {
+                let mut tx = exec.begin().await?;
+                let outcome = {
+                    let $conn = &mut *tx;
+                    $work.await
+                };
+                end(tx, outcome).await
+            } else {
+                let mut lease = exec.conns.acquire().await?;
+                let outcome = {
+                    let $conn = &mut *lease;
+                    $work.await
+                };
+                lease.release(outcome.as_ref().err());
+                outcome
+            }
+        }
+    }};
+}
+
 impl fmt::Debug for PoolExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolExec").field("pool_size", &self.pool.size()).field("bounced", &self.bounced).finish()
+        f.debug_struct("PoolExec").field("conns", &self.conns).field("bounced", &self.bounced).finish()
     }
 }
 
@@ -89,17 +124,10 @@ impl<'c> Executor<'c> for &'c PoolExec {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        if !self.bounced {
-            return self.pool.fetch_many(query);
-        }
-        // Collected inside the transaction: the rows are all read before it commits.
-        let pool = self.pool.clone();
-        let rows = async move {
-            let mut tx = PoolExec::begin_bounced(pool).await?;
-            let outcome = tx.fetch_many(query).try_collect().await;
-            end(tx, outcome).await
-        };
-        stream::once(rows).map_ok(|rows: Vec<_>| stream::iter(rows.into_iter().map(Ok))).try_flatten().boxed()
+        // Collected on the connection: every row is read before it is given back (or before
+        // the statement's transaction commits).
+        let rows = on_a_connection!(self, |conn| conn.fetch_many(query).try_collect::<Vec<_>>());
+        stream::once(rows).map_ok(|rows| stream::iter(rows.into_iter().map(Ok))).try_flatten().boxed()
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, sqlx::Result<Option<PgRow>>>
@@ -107,32 +135,14 @@ impl<'c> Executor<'c> for &'c PoolExec {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        if !self.bounced {
-            return self.pool.fetch_optional(query);
-        }
-        let pool = self.pool.clone();
-        async move {
-            let mut tx = PoolExec::begin_bounced(pool).await?;
-            let outcome = tx.fetch_optional(query).await;
-            end(tx, outcome).await
-        }
-        .boxed()
+        on_a_connection!(self, |conn| conn.fetch_optional(query)).boxed()
     }
 
     fn prepare_with<'e>(self, sql: SqlStr, parameters: &'e [PgTypeInfo]) -> BoxFuture<'e, sqlx::Result<PgStatement>>
     where
         'c: 'e,
     {
-        if !self.bounced {
-            return self.pool.prepare_with(sql, parameters);
-        }
-        let pool = self.pool.clone();
-        async move {
-            let mut tx = PoolExec::begin_bounced(pool).await?;
-            let outcome = tx.prepare_with(sql, parameters).await;
-            end(tx, outcome).await
-        }
-        .boxed()
+        on_a_connection!(self, |conn| conn.prepare_with(sql, parameters)).boxed()
     }
 
     // Part of the trait because sqlx's `macros` feature turns on its `offline` feature.
@@ -140,15 +150,6 @@ impl<'c> Executor<'c> for &'c PoolExec {
     where
         'c: 'e,
     {
-        if !self.bounced {
-            return self.pool.describe(sql);
-        }
-        let pool = self.pool.clone();
-        async move {
-            let mut tx = PoolExec::begin_bounced(pool).await?;
-            let outcome = tx.describe(sql).await;
-            end(tx, outcome).await
-        }
-        .boxed()
+        on_a_connection!(self, |conn| conn.describe(sql)).boxed()
     }
 }

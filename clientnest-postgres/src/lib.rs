@@ -110,6 +110,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod conns;
 mod error;
 mod exec;
 mod migrate;

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 use clientnest_core::Result;
 use sqlx::PgPool;
 
+use crate::exec::PoolExec;
 use crate::error::{is_unavailable_code, map_sqlx};
 
 /// How many primary positions are kept to date replay positions.
@@ -153,10 +154,11 @@ pub(crate) struct RouterSettings {
     pub(crate) check_interval: Duration,
 }
 
-/// A replica's pool and what is known of it.
+/// A replica's pool, the connections its reads run on, and what is known of it.
 struct Replica {
     name: String,
     pool: PgPool,
+    exec: PoolExec,
     health: Mutex<Health>,
 }
 
@@ -199,9 +201,10 @@ impl Replica {
     }
 }
 
-/// The primary pool, the replicas, and the shared bookkeeping of the reads.
+/// The primary's pool and connections, the replicas, and the shared bookkeeping of the reads.
 pub(crate) struct Router {
     primary: PgPool,
+    primary_exec: PoolExec,
     replicas: Vec<Replica>,
     settings: RouterSettings,
     /// The primary's positions with when they were read, oldest first.
@@ -247,17 +250,22 @@ fn replica_trouble(e: &sqlx::Error) -> bool {
 }
 
 impl Router {
-    pub(crate) fn new(primary: PgPool, replicas: Vec<PgPool>, settings: RouterSettings) -> Self {
+    /// A router over the store's connections to the primary (`primary`) and `replicas`' pools;
+    /// the replicas' reads run on connections of their own, plainly or behind PgBouncer as the
+    /// primary's do. Health and WAL positions are read on the pools.
+    pub(crate) fn new(primary: PoolExec, replicas: Vec<PgPool>, settings: RouterSettings) -> Self {
         let replicas = replicas
             .into_iter()
             .map(|pool| Replica {
                 name: pool_name(&pool),
+                exec: PoolExec::new(pool.clone(), primary.bounced()),
                 pool,
                 health: Mutex::new(Health { state: ReplicaState::Unchecked, replay_lsn: None }),
             })
             .collect();
         Self {
-            primary,
+            primary: primary.pool().clone(),
+            primary_exec: primary,
             replicas,
             settings,
             samples: Mutex::new(VecDeque::new()),
@@ -292,13 +300,13 @@ impl Router {
     /// fails it) on the primary.
     pub(crate) async fn read<T, F, Fut>(self: &Arc<Self>, session: &Session, op: F) -> Result<T>
     where
-        F: Fn(PgPool) -> Fut,
+        F: Fn(PoolExec) -> Fut,
         Fut: Future<Output = sqlx::Result<T>>,
     {
         self.refresh_in_background();
         if let Some(i) = self.pick(session).await {
             let replica = &self.replicas[i];
-            match op(replica.pool.clone()).await {
+            match op(replica.exec.clone()).await {
                 Ok(value) => {
                     self.replica_reads.fetch_add(1, Ordering::Relaxed);
                     return Ok(value);
@@ -312,7 +320,7 @@ impl Router {
             }
         }
         self.primary_reads.fetch_add(1, Ordering::Relaxed);
-        op(self.primary.clone()).await.map_err(map_sqlx)
+        op(self.primary_exec.clone()).await.map_err(map_sqlx)
     }
 
     /// The replica for a read of `session`, or `None` for the primary.
@@ -505,6 +513,7 @@ mod tests {
         let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(sqlx::postgres::PgConnectOptions::new());
         let replica = Replica {
             name: pool_name(&pool),
+            exec: PoolExec::new(pool.clone(), false),
             pool,
             health: Mutex::new(Health { state: ReplicaState::Unchecked, replay_lsn: None }),
         };

@@ -9,7 +9,7 @@ use clientnest_core::Result;
 use clientnest_core::clock::{SharedClock, system_clock, to_micros};
 use clientnest_core::crypto::KeyRing;
 use clientnest_core::validate::HostPolicy;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 
 use crate::config::PgConfig;
 use crate::error::map_sqlx;
@@ -17,8 +17,7 @@ use crate::exec::PoolExec;
 use crate::replica::{ReadStats, ReplicaStatus, Router, RouterSettings, Session, WriteMark};
 use crate::secrets::Sealer;
 
-/// A transaction on the store's pool.
-pub(crate) type Tx = Transaction<'static, Postgres>;
+pub(crate) use crate::conns::Tx;
 
 /// Every repository port of `clientnest-core` on PostgreSQL (so `PgStore: Repositories`).
 ///
@@ -95,8 +94,10 @@ impl PgStore {
     pub async fn connect(config: &PgConfig, keys: KeyRing) -> Result<Self> {
         let options = config.connect_options()?;
         let replica_options = config.replica_connect_options()?;
-        let pool = config.pool_options().connect_with(options).await.map_err(map_sqlx)?;
+        // The store keeps its connections itself (see `from_pool`): the sqlx pool keeps none idle.
+        let pool = config.pool_options().min_connections(0).connect_with(options).await.map_err(map_sqlx)?;
         let store = Self::from_pool(pool, keys).with_pgbouncer_transaction_mode(config.pgbouncer_transaction_mode);
+        store.exec.conns().warm(config.min_connections).await.map_err(map_sqlx)?;
         if replica_options.is_empty() {
             return Ok(store);
         }
@@ -105,6 +106,15 @@ impl PgStore {
     }
 
     /// A store on an existing pool, on the system clock.
+    ///
+    /// The store runs its calls on connections of its own, at most the pool's `max_connections`,
+    /// opened through `pool` (its connect options and `after_connect` hook) and then detached
+    /// from it, so that a call gives its connection back without the round trip sqlx's pool
+    /// spends pinging every connection it takes back. A call that fails with a transport error,
+    /// or is dropped before it ends, closes its connection instead. The pool's
+    /// `acquire_timeout`, `max_lifetime`, `idle_timeout` and `test_before_acquire` apply to them;
+    /// its `min_connections` stay idle in the pool, for [`pool`](Self::pool)'s users
+    /// ([`PgStore::connect`] sets it to 0 and opens `min_connections` of the store's own).
     pub fn from_pool(pool: PgPool, keys: KeyRing) -> Self {
         Self {
             exec: PoolExec::new(pool, false),
@@ -129,7 +139,7 @@ impl PgStore {
             ryw_wait: config.read_your_writes_wait,
             check_interval: config.replica_check_interval,
         };
-        let router = Arc::new(Router::new(self.exec.pool().clone(), replicas, settings));
+        let router = Arc::new(Router::new(self.exec.clone(), replicas, settings));
         router.check().await;
         self.router = Some(router);
         self
@@ -190,7 +200,8 @@ impl PgStore {
         crate::migrate(self.exec.pool()).await
     }
 
-    /// The pool, for health checks, metrics or your own queries.
+    /// The pool the store opens its connections through, for health checks or your own
+    /// queries (its connections are not the store's: see [`from_pool`](Self::from_pool)).
     pub fn pool(&self) -> &PgPool {
         self.exec.pool()
     }
@@ -201,7 +212,7 @@ impl PgStore {
     /// itself). For a store [built on your own pool](Self::from_pool): that pool must have
     /// sqlx's statement cache off (`statement_cache_capacity(0)`).
     pub fn with_pgbouncer_transaction_mode(mut self, on: bool) -> Self {
-        self.exec = PoolExec::new(self.exec.pool().clone(), on);
+        self.exec = self.exec.bouncing(on);
         self
     }
 
@@ -215,9 +226,10 @@ impl PgStore {
         &self.clock
     }
 
-    /// Close the pool: wait for connections in use to come back, then close them all.
+    /// Close the store's connections and the pool: wait for connections in use to come back,
+    /// then close them all; later calls fail with the retryable `Unavailable`.
     pub async fn close(&self) {
-        self.exec.pool().close().await;
+        self.exec.conns().close().await;
     }
 
     /// The current time, microsecond precision.
@@ -245,10 +257,7 @@ impl PgStore {
         Fut: Future<Output = sqlx::Result<T>>,
     {
         match &self.router {
-            Some(router) => {
-                let bounced = self.exec.bounced();
-                router.read(&self.session, |pool| op(PoolExec::new(pool, bounced))).await
-            }
+            Some(router) => router.read(&self.session, op).await,
             None => op(self.exec.clone()).await.map_err(map_sqlx),
         }
     }
@@ -262,8 +271,7 @@ impl PgStore {
 impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
-            .field("pool_size", &self.exec.pool().size())
-            .field("idle", &self.exec.pool().num_idle())
+            .field("connections", self.exec.conns())
             .field("pgbouncer_transaction_mode", &self.exec.bounced())
             .field("key_id", &self.sealer.primary_key_id())
             .field("clock", &self.clock)
