@@ -21,8 +21,9 @@
 //! `BENCH_PG_POSTS` (posts per team, 2000), `BENCH_PG_SCHEDULES` (20000), `BENCH_PG_COMMENTS`
 //! (100000), `BENCH_PG_INGEST_BATCH` (comments per `ingest_comments` call, 5000),
 //! `BENCH_PG_SECS` (seconds per timed round, 5), `BENCH_PG_ROUNDS` (rounds per case,
-//! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (tokio workers,
-//! the number of cores), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=1`
+//! the two sides alternating, the best of each side kept, 3), `BENCH_PG_THREADS` (client
+//! threads, the number of cores: at `c` connections the library's runtime has `min(threads, c)`
+//! tokio workers, as pgbench gets `-j min(threads, c)`), `BENCH_PG_KEEP=1` (keep the database afterwards), `BENCH_PG_PING=1`
 //! (pools that ping a connection before each use, sqlx's default: shows what that round trip costs),
 //! `BENCH_PG_SYNC_COMMIT=off` (both sides: shows what waiting for the WAL flush costs),
 //! `BENCH_PG_LOG_MS=5` (log statements slower than that, for server-side durations) and
@@ -75,7 +76,8 @@ pub(crate) struct Config {
     pub(crate) secs: Duration,
     /// Rounds per case, the two sides alternating; the best round of each side is kept.
     pub(crate) rounds: usize,
-    /// Tokio worker threads, and the most pgbench threads.
+    /// The most client threads: tokio workers of the library's runtime and pgbench's `-j`, at
+    /// most one per connection on both sides.
     pub(crate) threads: usize,
     keep: bool,
     /// Whether pools ping a connection before handing it out (sqlx's default; off in `PgConfig`).
@@ -456,6 +458,10 @@ fn run() -> BenchResult<()> {
     let dir = std::env::temp_dir().join(format!("clientnest-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.threads).enable_all().build()?;
+    // One connection, one client thread, as pgbench runs it (`-j 1`): a second worker would only
+    // hand the connection's wake-ups from one thread to the other.
+    let rt1 = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt_for = |c: usize| if cfg.threads.min(c) == 1 { &rt1 } else { &rt };
     eprintln!("preparing {} ({} teams x {} users)", cfg.db, cfg.teams, cfg.users_per_team);
     let world = prepare(&rt, &cfg)?;
     eprintln!("W0: seeding {} posts per team", cfg.posts_per_team);
@@ -468,7 +474,7 @@ fn run() -> BenchResult<()> {
     let mut forms = Vec::new();
     for c in [1, 4].into_iter().filter(|_| cfg.runs("w1") || cfg.runs("w2") || cfg.runs("w6")) {
         eprintln!("W1, W2, W6 at {c} connection(s), {} rounds of {} s per side", cfg.rounds, cfg.secs.as_secs());
-        let (timed_rows, form_rows) = timed(&rt, &cfg, &world, &scripts, c)?;
+        let (timed_rows, form_rows) = timed(rt_for(c), &cfg, &world, &scripts, c)?;
         rows.extend(timed_rows);
         forms.extend(form_rows);
     }
@@ -476,18 +482,18 @@ fn run() -> BenchResult<()> {
         eprintln!("W3: {} due schedules", cfg.schedules);
         workloads::due_schedules(&cfg, cfg.schedules)?;
         for c in [1, 4] {
-            rows.push(w3(&rt, &cfg, c, &dir)?);
+            rows.push(w3(rt_for(c), &cfg, c, &dir)?);
         }
     }
     for c in [1, 4].into_iter().filter(|_| cfg.runs("w4")) {
         eprintln!("W4: {} comments at {c} connection(s)", cfg.comments);
-        rows.push(w4(&rt, &cfg, &world, c, &dir)?);
+        rows.push(w4(rt_for(c), &cfg, &world, c, &dir)?);
     }
     if cfg.runs("w5") {
         workloads::notifications(&cfg)?;
         for c in [1, 4] {
             eprintln!("W5 at {c} connection(s)");
-            rows.push(w5(&rt, &cfg, &world, c)?);
+            rows.push(w5(rt_for(c), &cfg, &world, c)?);
         }
     }
     print_table(&rows);

@@ -116,11 +116,14 @@ impl Conns {
     /// [`close`](Self::close), or the error opening a connection.
     pub(crate) async fn acquire(&self) -> sqlx::Result<Lease> {
         let deadline = Instant::now() + self.inner.acquire_timeout;
-        let permit = match tokio::time::timeout(self.inner.acquire_timeout, Arc::clone(&self.inner.permits).acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(sqlx::Error::PoolClosed),
-            Err(_) => return Err(sqlx::Error::PoolTimedOut),
-        };
+        let permit =
+            match tokio::time::timeout(self.inner.acquire_timeout, Arc::clone(&self.inner.permits).acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(sqlx::Error::PoolClosed),
+                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            };
         while let Some(idle) = self.take_idle() {
             if self.inner.expired(&idle) {
                 close_quietly(idle.conn);
@@ -169,7 +172,11 @@ impl Inner {
 
 impl fmt::Debug for Conns {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Conns").field("size", &self.size()).field("idle", &self.idle()).field("max", &self.inner.max).finish()
+        f.debug_struct("Conns")
+            .field("size", &self.size())
+            .field("idle", &self.idle())
+            .field("max", &self.inner.max)
+            .finish()
     }
 }
 

