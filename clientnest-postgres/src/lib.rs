@@ -37,7 +37,9 @@
 //! timeout, after which a call fails with the retryable
 //! [`Error::Unavailable`](clientnest_core::Error::Unavailable). `with_search_path` puts the
 //! tables in a schema of your choice (one per tenant, or per test). `Debug` never prints the
-//! password. [`PgStore::from_pool`] wraps a pool you built yourself.
+//! password. [`PgStore::from_pool`] wraps a pool you built yourself. The store opens its
+//! connections through that pool but keeps them itself, so a call gives its connection back
+//! without the ping sqlx's pool sends on every return (see [`PgStore::from_pool`]).
 //!
 //! ## Schema
 //!
