@@ -6,7 +6,7 @@
 //! | workload | the library | baseline |
 //! | --- | --- | --- |
 //! | W0 seed | `import_posts`, one call per team (2,000 posts with 0-3 media) | `psql \copy` of the same posts and media |
-//! | W1 feed | `feed(team, first 20)` of a random team | the fastest of four raw forms under `pgbench -M prepared`: the library's flat join, the former `jsonb_agg`, typed arrays, two statements |
+//! | W1 feed | `feed(team, first 20)` of a random team | the fastest of five raw forms under `pgbench -M prepared`: the library's `UNION ALL`, the former flat join and `jsonb_agg`, typed arrays, two statements |
 //! | W2 create | `create_post` (2 media) then `create_schedule` | `pgbench -M prepared` with the same three statements |
 //! | W3 claim | workers `claim_due` 50 at a time until no schedule is due | `pgbench -M prepared` running `CLAIM_DUE` x50 with as many clients on the same due rows |
 //! | W6 create | `create_post_with_schedules` (2 media, 1 schedule), one transaction | `pgbench -M prepared` with the same transaction |

@@ -284,34 +284,81 @@ fn flat_media(row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
     }))
 }
 
+/// The columns of a post row, as [`Db<Post>`](Db) reads them.
+macro_rules! post_columns {
+    () => {
+        "id, user_id, team_id, title, content, hashtags, status, scheduled_at, published_at, \
+         ai_generated, ai_prompt, engagement, created_at, updated_at, metadata, platforms"
+    };
+}
+
 /// The seed's hot query: a team's published posts, newest first, with their media, in one
-/// round trip, as one flat row per (post, media item) pair: the page of posts `LEFT JOIN`ed with
-/// its media (a post without media gives one row whose `m_*` columns are NULL), ordered by post
-/// then `order_index`, and grouped back into posts by [`group_media`]. Of the one-round-trip
-/// forms measured it is the fastest (BENCHMARKS.md, PostgreSQL, "Issue 11": 1.4x-2x the
-/// `jsonb_agg(to_jsonb(m))` form it replaced, under pgbench; typed arrays were slower still);
-/// the server does no aggregation and the client decodes binary columns instead of parsing
-/// JSON. Two statements (the page, then its media by `post_id = ANY`) were as fast under pgbench
-/// in some runs, at two round trips. Parameters: `$1` team id, `$2`/`$3` the keyset cursor
+/// round trip and each post's columns once: the page of posts, then its media, as one `UNION
+/// ALL` of two kinds of rows, read back by [`page_with_media`]. A post row has the post's
+/// columns and NULL media columns (`m_id` NULL); a media row has the media item's `m_*` columns
+/// and its post's id in `id`, the other post columns NULL. The page is computed once
+/// (`MATERIALIZED`), through `idx_posts_team_status_created`; the media through
+/// `idx_post_media_team_post_order` (filtered on the team too).
+///
+/// Of the forms measured it is as fast as two statements (the page, then its media by
+/// `post_id = ANY`) in one round trip, and faster than the flat `LEFT JOIN` the library used
+/// before, which repeats a post's columns on each of its media rows (BENCHMARKS.md,
+/// PostgreSQL, "Issue 11"). Parameters: `$1` team id, `$2`/`$3` the keyset cursor
 /// (`created_at`, `id`; the first page passes a time above every row), `$4` the page size plus
 /// one (posts, not rows), written in as a number when it runs
-/// ([`limit_written`](super::limit_written)). The page of posts is read through `idx_posts_team_status_created`, the
-/// media through `idx_post_media_team_post_order` (filtered on the team too).
+/// ([`limit_written`](super::limit_written)).
 pub(crate) const FEED: &str = concat!(
     r#"
-WITH page AS (
+WITH page AS MATERIALIZED (
  SELECT * FROM posts
  WHERE team_id = $1 AND status = 'published' AND (created_at, id) < ($2, $3)
  ORDER BY created_at DESC, id DESC LIMIT $4
 )
-SELECT page.*, "#,
+SELECT "#,
+    post_columns!(),
+    r#", NULL AS m_id, NULL AS m_media_type, NULL AS m_file_url, NULL AS m_file_size,
+       NULL AS m_dimensions, NULL AS m_alt_text, NULL AS m_order_index, NULL AS m_created_at,
+       NULL AS m_content_hash
+FROM page
+UNION ALL
+SELECT m.post_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       "#,
     flat_media_columns!(),
     r#"
-FROM page LEFT JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id
-ORDER BY page.created_at DESC, page.id DESC, m.order_index"#
+FROM page JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id"#
 );
 
-/// Post `$1` of team `$2`, with its media: flat rows as [`FEED`]'s, grouped by [`group_media`].
+/// The posts of a [`FEED`] page with their media: post rows decoded once each, newest first;
+/// each media row added to its post, in `order_index` order.
+fn page_with_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
+    let mut page: Vec<PostWithMedia> = Vec::new();
+    let mut media_rows = Vec::new();
+    for row in rows {
+        if row.try_get::<Option<Uuid>, _>("m_id")?.is_some() {
+            media_rows.push(row);
+        } else {
+            page.push(PostWithMedia { post: Db::<Post>::from_row(row)?.into_inner(), media: Vec::new() });
+        }
+    }
+    page.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
+    for row in media_rows {
+        let post: Uuid = row.try_get("id")?;
+        let owner = page
+            .iter_mut()
+            .find(|p| p.post.id.0 == post)
+            .ok_or_else(|| sqlx::Error::Protocol(format!("a media row of post {post}, which is not on the page")))?;
+        if let Some(media) = flat_media(row, &owner.post)? {
+            owner.media.push(media);
+        }
+    }
+    for post in &mut page {
+        post.media.sort_by_key(|m| m.order_index);
+    }
+    Ok(page)
+}
+
+/// Post `$1` of team `$2`, with its media: one flat row per media item (the post's columns on
+/// each), grouped by [`group_media`].
 const GET: &str = concat!(
     "SELECT p.*, ",
     flat_media_columns!(),
@@ -559,7 +606,7 @@ impl PostRepository for PgStore {
                 async move { sqlx::query(sql).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await }
             })
             .await?;
-        Ok(Page::from_keyed(group_media(&rows).map_err(map_sqlx)?, page.limit))
+        Ok(Page::from_keyed(page_with_media(&rows).map_err(map_sqlx)?, page.limit))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]
