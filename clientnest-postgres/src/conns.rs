@@ -130,8 +130,14 @@ impl Conns {
                 continue;
             }
             let mut conn = idle.conn;
-            if self.inner.test_before_acquire && conn.ping().await.is_err() {
-                continue;
+            if self.inner.test_before_acquire {
+                // Within the acquire timeout: a server that stopped answering fails the ping.
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, conn.ping()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => continue,
+                    Err(_) => return Err(sqlx::Error::PoolTimedOut),
+                }
             }
             return Ok(Lease { conn, opened: idle.opened, inner: Arc::clone(&self.inner), _permit: permit });
         }
@@ -192,12 +198,17 @@ fn close_quietly(conn: PgConnection) {
 
 /// Whether a call that failed with `e` may have left its connection unusable: anything but
 /// the server's refusal of the statement, or a row or column the caller did not find or
-/// decode. Such a connection is closed, not given back.
+/// decode. Such a connection is closed, not given back. A refusal that ends the session
+/// breaks it too: a connection exception (class `08`), or the server ending the session
+/// (`57P01` terminated by an administrator, `57P02` crash shutdown, `57P03` cannot connect
+/// now), after which the server closes the socket.
 fn breaks_connection(e: &sqlx::Error) -> bool {
+    if let sqlx::Error::Database(db) = e {
+        return db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"));
+    }
     !matches!(
         e,
-        sqlx::Error::Database(_)
-            | sqlx::Error::RowNotFound
+        sqlx::Error::RowNotFound
             | sqlx::Error::ColumnNotFound(_)
             | sqlx::Error::ColumnIndexOutOfBounds { .. }
             | sqlx::Error::ColumnDecode { .. }

@@ -184,3 +184,40 @@ async fn a_bad_stored_choice_is_a_corrupt_row_of_postgres() {
     assert!(shown.contains("platinum"), "{shown}");
     assert!(!shown.contains("corrupt row password") && !shown.contains("$argon2"), "{shown}");
 }
+
+/// A store of one connection whose session the server ended (`pg_terminate_backend`): the
+/// store's own connection is not given back after the failed call, so one call fails with
+/// the retryable `Unavailable` and the next runs on a new connection; with
+/// `test_before_acquire` the dead connection is found and replaced before any call fails.
+#[tokio::test]
+async fn a_connection_the_server_ended_is_replaced() {
+    let Some(db) = TestDb::new().await else { return };
+    for ping in [false, true] {
+        let name = format!("cn-ended-{}", uuid::Uuid::new_v4().simple());
+        let config = PgConfig::new(db.url())
+            .with_search_path(db.schema.clone())
+            .with_application_name(name.clone())
+            .with_max_connections(1)
+            .with_min_connections(1)
+            .with_test_before_acquire(ping);
+        let store = PgStore::connect(&config, keys()).await.expect("connect");
+        let missing = UserId(uuid::Uuid::now_v7());
+        assert!(matches!(store.get_user(missing).await, Err(Error::NotFound { .. })));
+        let ended: Vec<bool> =
+            sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(ended, vec![true], "the store's one connection, ended (ping {ping})");
+        let first = store.get_user(missing).await;
+        if ping {
+            assert!(matches!(first, Err(Error::NotFound { .. })), "replaced before the call: {first:?}");
+        } else {
+            let err = first.unwrap_err();
+            assert!(err.is_retryable(), "{err:?}");
+        }
+        assert!(matches!(store.get_user(missing).await, Err(Error::NotFound { .. })), "a new connection (ping {ping})");
+        store.close().await;
+    }
+}
