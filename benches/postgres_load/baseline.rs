@@ -41,7 +41,7 @@ impl Base {
 
 /// Replace the placeholders `$1`, `$2`... of `sql` by `args[0]`, `args[1]`... (SQL text: a
 /// typed literal, an expression or a pgbench `:variable`).
-pub(crate) fn bind_sql(sql: &str, args: &[&str]) -> BenchResult<String> {
+pub(crate) fn bind_sql<S: AsRef<str>>(sql: &str, args: &[S]) -> BenchResult<String> {
     let mut out = String::with_capacity(sql.len() + 64);
     let mut chars = sql.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
@@ -55,7 +55,7 @@ pub(crate) fn bind_sql(sql: &str, args: &[&str]) -> BenchResult<String> {
             chars.next();
         }
         let arg = n.checked_sub(1).and_then(|i| args.get(i)).ok_or_else(|| format!("no argument for ${n}"))?;
-        out.push_str(arg);
+        out.push_str(arg.as_ref());
     }
     Ok(out)
 }
@@ -65,16 +65,9 @@ pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Run pgbench on `scripts` (picked at random, equal weights) with `clients` connections for
-/// `secs` seconds, prepared statements, no vacuum: transactions (script runs) per second.
-pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: usize, secs: u64) -> BenchResult<Base> {
-    let mut cmd = client("pgbench");
-    cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
-    cmd.args(["-T", &secs.to_string()]);
-    for s in scripts {
-        cmd.arg("-f").arg(format!("{}@1", s.display()));
-    }
-    cmd.arg(url);
+/// Run a pgbench command and read its result: transactions per second (without connection
+/// time), transactions done, and the CPU pgbench used. Failed transactions are an error.
+fn run_pgbench(mut cmd: Command) -> BenchResult<(f64, f64, Duration)> {
     let cpu = children_cpu();
     let out = cmd.output().map_err(|e| format!("pgbench could not start: {e}"))?;
     let cpu = children_cpu().saturating_sub(cpu);
@@ -93,6 +86,20 @@ pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: u
     let (Some(tps), Some(done)) = (value("tps = "), value("number of transactions actually processed: ")) else {
         return Err(format!("no tps in pgbench's output:\n{stdout}").into());
     };
+    Ok((tps, done, cpu))
+}
+
+/// Run pgbench on `scripts` (picked at random, equal weights) with `clients` connections for
+/// `secs` seconds, prepared statements, no vacuum: transactions (script runs) per second.
+pub(crate) fn pgbench(url: &str, scripts: &[PathBuf], clients: usize, threads: usize, secs: u64) -> BenchResult<Base> {
+    let mut cmd = client("pgbench");
+    cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
+    cmd.args(["-T", &secs.to_string()]);
+    for s in scripts {
+        cmd.arg("-f").arg(format!("{}@1", s.display()));
+    }
+    cmd.arg(url);
+    let (tps, done, cpu) = run_pgbench(cmd)?;
     Ok(Base { per_sec: tps, cpu_per_unit: Base::of(done as usize, Duration::from_secs(1), cpu).cpu_per_unit })
 }
 
@@ -134,20 +141,7 @@ pub(crate) fn pgbench_count(
     let mut cmd = client("pgbench");
     cmd.args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.min(clients).to_string()]);
     cmd.args(["-t", &per_client.to_string()]).arg("-f").arg(script).arg(url);
-    let cpu = children_cpu();
-    let out = cmd.output().map_err(|e| format!("pgbench could not start: {e}"))?;
-    let cpu = children_cpu().saturating_sub(cpu);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("pgbench failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let value = |prefix: &str| -> Option<f64> {
-        let line = stdout.lines().find_map(|l| l.strip_prefix(prefix))?;
-        line.split(|c: char| c.is_whitespace() || c == '/').find(|w| !w.is_empty())?.parse().ok()
-    };
-    let (Some(tps), Some(done)) = (value("tps = "), value("number of transactions actually processed: ")) else {
-        return Err(format!("no tps in pgbench's output:\n{stdout}").into());
-    };
+    let (tps, done, cpu) = run_pgbench(cmd)?;
     Ok((done, Duration::from_secs_f64(done / tps), cpu))
 }
 

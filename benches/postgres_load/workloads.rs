@@ -166,40 +166,50 @@ pub(crate) async fn create(store: &PgStore, world: &Arc<World>, tasks: usize, se
     .await
 }
 
+/// The literals of `sql::CREATE_POST`'s parameters (also the first ones of
+/// `sql::CREATE_POST_WITH_SCHEDULES`) for a Facebook post of `user_id` in `team_id` with two
+/// images: its content, status and `scheduled_at` as given.
+fn post_literals(user_id: &str, team_id: &str, content: &str, status: &str, scheduled_at: &str) -> Vec<String> {
+    [
+        "bench_uuid7()",
+        user_id,
+        team_id,
+        "''::text",
+        &literal(content),
+        "'[]'::jsonb",
+        &format!("'{status}'::text"),
+        scheduled_at,
+        "NULL::timestamptz",
+        "false",
+        "''::text",
+        "'{}'::jsonb",
+        "now()",
+        "now()",
+        "'{}'::jsonb",
+        "ARRAY['facebook']::text[]",
+        "ARRAY[bench_uuid7(), bench_uuid7()]",
+        "ARRAY[NULL, NULL]::uuid[]",
+        "ARRAY[NULL, NULL]::uuid[]",
+        "ARRAY['image', 'image']::text[]",
+        "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
+        "ARRAY[2048, 4096]::int8[]",
+        "ARRAY[NULL, NULL]::jsonb[]",
+        "ARRAY['', '']::text[]",
+        "ARRAY[0, 1]::int4[]",
+        "ARRAY[now(), now()]::timestamptz[]",
+        "ARRAY[NULL, NULL]::text[]",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
 /// W2's three statements for one team, with literals for the values the client supplies.
 fn create_script(team: &TeamInfo, user: UserId) -> BenchResult<String> {
     let (team_id, user_id, account) = (uuid_lit(team.id), uuid_lit(user), uuid_lit(team.account));
     let post = bind_sql(
         sql::CREATE_POST,
-        &[
-            "bench_uuid7()",
-            &user_id,
-            &team_id,
-            "''::text",
-            &literal("W2 post: new arrivals this week"),
-            "'[]'::jsonb",
-            "'draft'::text",
-            "NULL::timestamptz",
-            "NULL::timestamptz",
-            "false",
-            "''::text",
-            "'{}'::jsonb",
-            "now()",
-            "now()",
-            "'{}'::jsonb",
-            "ARRAY['facebook']::text[]",
-            "ARRAY[bench_uuid7(), bench_uuid7()]",
-            "ARRAY[NULL, NULL]::uuid[]",
-            "ARRAY[NULL, NULL]::uuid[]",
-            "ARRAY['image', 'image']::text[]",
-            "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
-            "ARRAY[2048, 4096]::int8[]",
-            "ARRAY[NULL, NULL]::jsonb[]",
-            "ARRAY['', '']::text[]",
-            "ARRAY[0, 1]::int4[]",
-            "ARRAY[now(), now()]::timestamptz[]",
-            "ARRAY[NULL, NULL]::text[]",
-        ],
+        &post_literals(&user_id, &team_id, "W2 post: new arrivals this week", "draft", "NULL::timestamptz"),
     )?;
     let refs = bind_sql(sql::SCHEDULE_REFERENCES, &[&team_id, ":id", &account, &user_id])?;
     let schedule = bind_sql(
@@ -274,58 +284,30 @@ fn create_scheduled_script(team: &TeamInfo, user: UserId) -> BenchResult<String>
     let (team_id, user_id, account) = (uuid_lit(team.id), uuid_lit(user), uuid_lit(team.account));
     let accounts = bind_sql(sql::NEW_POST_ACCOUNTS, &[&team_id, &user_id, &format!("ARRAY[{account}]")])?;
     let when = "(now() + interval '1 day')";
-    let insert = bind_sql(
-        sql::CREATE_POST_WITH_SCHEDULES,
-        &[
-            "bench_uuid7()",
-            &user_id,
-            &team_id,
-            "''::text",
-            &literal("W6 post: new arrivals this week"),
-            "'[]'::jsonb",
-            "'scheduled'::text",
-            when,
-            "NULL::timestamptz",
-            "false",
-            "''::text",
-            "'{}'::jsonb",
-            "now()",
-            "now()",
-            "'{}'::jsonb",
-            "ARRAY['facebook']::text[]",
-            "ARRAY[bench_uuid7(), bench_uuid7()]",
-            "ARRAY[NULL, NULL]::uuid[]",
-            "ARRAY[NULL, NULL]::uuid[]",
-            "ARRAY['image', 'image']::text[]",
-            "ARRAY['https://cdn.example.com/w2/1.png', 'https://cdn.example.com/w2/2.png']::text[]",
-            "ARRAY[2048, 4096]::int8[]",
-            "ARRAY[NULL, NULL]::jsonb[]",
-            "ARRAY['', '']::text[]",
-            "ARRAY[0, 1]::int4[]",
-            "ARRAY[now(), now()]::timestamptz[]",
-            "ARRAY[NULL, NULL]::text[]",
-            "ARRAY[bench_uuid7()]",
-            &format!("ARRAY[{user_id}]"),
-            "ARRAY[NULL]::uuid[]",
-            "ARRAY[NULL]::uuid[]",
-            &format!("ARRAY[{account}]"),
-            "ARRAY['facebook']::text[]",
-            &format!("ARRAY[{when}]"),
-            "ARRAY['Europe/Paris']::text[]",
-            "ARRAY['pending']::text[]",
-            "ARRAY[0]::int4[]",
-            "ARRAY[0]::int4[]",
-            "ARRAY[NULL]::uuid[]",
-            "ARRAY[NULL]::timestamptz[]",
-            "ARRAY[now()]::timestamptz[]",
-            "ARRAY[now()]::timestamptz[]",
-            &format!("ARRAY[{when}]"),
-            "ARRAY[NULL]::text[]",
-            "ARRAY[NULL]::timestamptz[]",
-            "ARRAY[NULL]::text[]",
-            "ARRAY[NULL]::text[]",
-        ],
-    )?;
+    let mut args = post_literals(&user_id, &team_id, "W6 post: new arrivals this week", "scheduled", when);
+    args.extend([
+        "ARRAY[bench_uuid7()]".to_owned(),
+        format!("ARRAY[{user_id}]"),
+        "ARRAY[NULL]::uuid[]".to_owned(),
+        "ARRAY[NULL]::uuid[]".to_owned(),
+        format!("ARRAY[{account}]"),
+        "ARRAY['facebook']::text[]".to_owned(),
+        format!("ARRAY[{when}]"),
+        "ARRAY['Europe/Paris']::text[]".to_owned(),
+        "ARRAY['pending']::text[]".to_owned(),
+        "ARRAY[0]::int4[]".to_owned(),
+        "ARRAY[0]::int4[]".to_owned(),
+        "ARRAY[NULL]::uuid[]".to_owned(),
+        "ARRAY[NULL]::timestamptz[]".to_owned(),
+        "ARRAY[now()]::timestamptz[]".to_owned(),
+        "ARRAY[now()]::timestamptz[]".to_owned(),
+        format!("ARRAY[{when}]"),
+        "ARRAY[NULL]::text[]".to_owned(),
+        "ARRAY[NULL]::timestamptz[]".to_owned(),
+        "ARRAY[NULL]::text[]".to_owned(),
+        "ARRAY[NULL]::text[]".to_owned(),
+    ]);
+    let insert = bind_sql(sql::CREATE_POST_WITH_SCHEDULES, &args)?;
     Ok(format!("BEGIN;\n{accounts};\n{insert};\nCOMMIT;\n"))
 }
 

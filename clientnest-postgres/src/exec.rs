@@ -130,6 +130,16 @@ impl<'c> Executor<'c> for &'c PoolExec {
         stream::once(rows).map_ok(|rows| stream::iter(rows.into_iter().map(Ok))).try_flatten().boxed()
     }
 
+    // The rows straight into one `Vec` on the connection (the trait's default would go through
+    // `fetch_many`, collecting them twice).
+    fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, sqlx::Result<Vec<PgRow>>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        on_a_connection!(self, |conn| conn.fetch_all(query)).boxed()
+    }
+
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, sqlx::Result<Option<PgRow>>>
     where
         'c: 'e,

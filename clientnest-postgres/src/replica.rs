@@ -154,10 +154,10 @@ pub(crate) struct RouterSettings {
     pub(crate) check_interval: Duration,
 }
 
-/// A replica's pool, the connections its reads run on, and what is known of it.
+/// The connections a replica's reads run on (its checks run on their pool), and what is known
+/// of it.
 struct Replica {
     name: String,
-    pool: PgPool,
     exec: PoolExec,
     health: Mutex<Health>,
 }
@@ -203,8 +203,7 @@ impl Replica {
 
 /// The primary's pool and connections, the replicas, and the shared bookkeeping of the reads.
 pub(crate) struct Router {
-    primary: PgPool,
-    primary_exec: PoolExec,
+    primary: PoolExec,
     replicas: Vec<Replica>,
     settings: RouterSettings,
     /// The primary's positions with when they were read, oldest first.
@@ -258,14 +257,12 @@ impl Router {
             .into_iter()
             .map(|pool| Replica {
                 name: pool_name(&pool),
-                exec: PoolExec::new(pool.clone(), primary.bounced()),
-                pool,
+                exec: PoolExec::new(pool, primary.bounced()),
                 health: Mutex::new(Health { state: ReplicaState::Unchecked, replay_lsn: None }),
             })
             .collect();
         Self {
-            primary: primary.pool().clone(),
-            primary_exec: primary,
+            primary,
             replicas,
             settings,
             samples: Mutex::new(VecDeque::new()),
@@ -320,7 +317,7 @@ impl Router {
             }
         }
         self.primary_reads.fetch_add(1, Ordering::Relaxed);
-        op(self.primary_exec.clone()).await.map_err(map_sqlx)
+        op(self.primary.clone()).await.map_err(map_sqlx)
     }
 
     /// The replica for a read of `session`, or `None` for the primary.
@@ -353,7 +350,7 @@ impl Router {
         let replica = &self.replicas[i];
         let deadline = Instant::now() + self.settings.ryw_wait;
         loop {
-            match replay_position(&replica.pool).await {
+            match replay_position(replica.exec.pool()).await {
                 Ok((true, Some(lsn))) => {
                     replica.saw_replay(lsn);
                     if lsn >= required {
@@ -378,12 +375,12 @@ impl Router {
     /// The primary position a session's reads must wait for after its writes: the end of the
     /// WAL inserted (see [`SESSION_LSN`]), read on the primary.
     async fn session_lsn(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar(SESSION_LSN).fetch_one(&self.primary).await
+        sqlx::query_scalar(SESSION_LSN).fetch_one(self.primary.pool()).await
     }
 
     /// The primary's current position, kept as a sample too.
     async fn primary_lsn(&self) -> sqlx::Result<i64> {
-        let lsn: i64 = sqlx::query_scalar(PRIMARY_LSN).fetch_one(&self.primary).await?;
+        let lsn: i64 = sqlx::query_scalar(PRIMARY_LSN).fetch_one(self.primary.pool()).await?;
         if let Ok(mut samples) = self.samples.lock() {
             samples.push_back((Instant::now(), lsn));
             while samples.len() > MAX_SAMPLES {
@@ -431,7 +428,7 @@ impl Router {
             _ => None,
         };
         for replica in &self.replicas {
-            let state = match tokio::time::timeout(CHECK_TIMEOUT, replay_position(&replica.pool)).await {
+            let state = match tokio::time::timeout(CHECK_TIMEOUT, replay_position(replica.exec.pool())).await {
                 Err(_) => (ReplicaState::Down { reason: "health check timed out".to_owned() }, None),
                 Ok(Err(e)) => (ReplicaState::Down { reason: e.to_string() }, None),
                 Ok(Ok((false, _) | (true, None))) => (ReplicaState::NotStandby, None),
@@ -476,7 +473,7 @@ impl Router {
     async fn time_to_replay(&self, replica: &Replica, target: i64) -> Option<Duration> {
         let started = Instant::now();
         loop {
-            match replay_position(&replica.pool).await {
+            match replay_position(replica.exec.pool()).await {
                 Ok((true, Some(lsn))) if lsn >= target => return Some(started.elapsed()),
                 Ok((true, Some(_))) => {}
                 _ => return None,
@@ -513,8 +510,7 @@ mod tests {
         let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(sqlx::postgres::PgConnectOptions::new());
         let replica = Replica {
             name: pool_name(&pool),
-            exec: PoolExec::new(pool.clone(), false),
-            pool,
+            exec: PoolExec::new(pool, false),
             health: Mutex::new(Health { state: ReplicaState::Unchecked, replay_lsn: None }),
         };
         replica.set_state(ReplicaState::Ready { lag: Duration::ZERO }, Some(lsn));
