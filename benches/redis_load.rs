@@ -8,6 +8,7 @@
 //! | session touch | HSET, PEXPIREAT, ZADD, HMGET (the raw sequence); EVALSHA of `session_touch.lua` |
 //! | rate check | EVALSHA of `rate_gcra.lua`, same key and quota |
 //! | enqueue + reserve + ack | LPUSH, LMOVE, LREM (a raw reliable list queue); EVALSHA of the 3 queue scripts |
+//! | cycle, worker loop: enqueue + ack_and_reserve | LPUSH, LMOVE, LREM |
 //!
 //! A sequence's rate is `1 / Σ 1/rate` of its commands, each run by `redis-benchmark` on its own.
 //! Beside throughput and latency it prints the CPU time per operation of this process and of
@@ -21,7 +22,7 @@
 //! threads, default 1).
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use clientnest::ports::MAX_MOVED_PER_CALL;
@@ -366,7 +367,8 @@ impl Bench {
     }
 
     /// One enqueue, one reserve and one ack per operation, against the classic raw reliable
-    /// queue: LPUSH, LMOVE to a processing list, LREM from it.
+    /// queue: LPUSH, LMOVE to a processing list, LREM from it; then the same cycle as a worker's
+    /// loop runs it, the ack and the next reserve in one `ack_and_reserve`.
     fn queue_cycle(&self, concurrency: usize) -> Result<Vec<Row>> {
         let (kv, queue) = (self.kv.clone(), self.queue.clone());
         let workers: Arc<Vec<WorkerId>> = Arc::new((0..concurrency).map(|_| WorkerId::unique("bench")).collect());
@@ -381,6 +383,7 @@ impl Bench {
                 kv.ack(&queue, &reserved.lease).await
             }
         })?;
+        let looped = self.worker_loop_cycle(concurrency)?;
         let payload = String::from_utf8_lossy(PAYLOAD).into_owned();
         let raw = [
             self.raw(concurrency, &["LPUSH", &self.list, &payload])?,
@@ -392,13 +395,7 @@ impl Bench {
         let sequence = Raw::sequence(&raw);
         let single = Raw { ops_per_sec: ours.stats.per_sec, server_us: ours.server_us };
         Ok(vec![
-            Row {
-                op: "enqueue+reserve+ack",
-                concurrency,
-                ours,
-                baseline: "LPUSH+LMOVE+LREM",
-                raw: Raw::sequence(&raw),
-            },
+            Row { op: "enqueue+reserve+ack", concurrency, ours, baseline: "LPUSH+LMOVE+LREM", raw: sequence },
             Row {
                 op: "enqueue+reserve+ack",
                 concurrency,
@@ -406,9 +403,44 @@ impl Bench {
                 baseline: "EVALSHA the 3 queue scripts*",
                 raw: Raw::sequence(&scripts),
             },
+            Row { op: "cycle, worker loop", concurrency, ours: looped, baseline: "LPUSH+LMOVE+LREM", raw: sequence },
             Row { op: "batch, per job", concurrency, ours: batch, baseline: "LPUSH+LMOVE+LREM", raw: sequence },
             Row { op: "batch, per job", concurrency, ours: batch, baseline: "our single cycle (above)", raw: single },
         ])
+    }
+
+    /// The cycle as a worker's loop runs it: each task enqueues a job, then acks the job it
+    /// holds and reserves the next in one `ack_and_reserve` (a plain `reserve` the first time).
+    /// Every job is still enqueued, reserved and acked once; each task ends holding one lease,
+    /// acked after the run.
+    fn worker_loop_cycle(&self, concurrency: usize) -> Result<Ours> {
+        let (kv, queue) = (self.kv.clone(), self.queue.clone());
+        let workers: Arc<Vec<WorkerId>> = Arc::new((0..concurrency).map(|_| WorkerId::unique("bench")).collect());
+        let held: Arc<Vec<Mutex<Option<JobLease>>>> = Arc::new((0..concurrency).map(|_| Mutex::new(None)).collect());
+        let in_hand = Arc::clone(&held);
+        let ours = self.measure(concurrency, move |task, _| {
+            let (kv, queue, workers, held) = (kv.clone(), queue.clone(), Arc::clone(&workers), Arc::clone(&in_hand));
+            async move {
+                kv.enqueue(&queue, NewJob::new(PAYLOAD)).await?;
+                let (worker, slot) = (&workers[task % workers.len()], &held[task % held.len()]);
+                let finished = slot.lock().map_err(|_| Error::backend("bench", "a poisoned lease slot"))?.take();
+                let visibility = Duration::seconds(30);
+                let next = match finished {
+                    Some(lease) => kv.ack_and_reserve(&queue, &lease, worker, visibility).await?,
+                    None => kv.reserve(&queue, worker, visibility).await?,
+                };
+                let next = next.ok_or_else(|| Error::backend("redis", "no job to reserve after an enqueue"))?;
+                *slot.lock().map_err(|_| Error::backend("bench", "a poisoned lease slot"))? = Some(next.lease);
+                Ok(())
+            }
+        })?;
+        for slot in held.iter() {
+            let lease = slot.lock().map_err(|_| Error::backend("bench", "a poisoned lease slot"))?.take();
+            if let Some(lease) = lease {
+                self.runtime.block_on(self.kv.ack(&self.queue, &lease))?;
+            }
+        }
+        Ok(ours)
     }
 
     /// The batch cycle, per job: each task, on a queue of its own, enqueues `batch` jobs
@@ -487,12 +519,8 @@ impl Bench {
             &fixed,
             "86400000",
         ];
-        let dead = q.dead();
-        let (moved, dead_age) = (MAX_MOVED_PER_CALL.to_string(), self.dead_age_us());
-        let reserve_args = [
-            "EVALSHA", &reserve, "5", &ready, &delayed, &inflight, &jobs, &dead, &day_us, "token", "worker", &moved,
-            &dead_age,
-        ];
+        let moved = MAX_MOVED_PER_CALL.to_string();
+        let reserve_args = ["EVALSHA", &reserve, "4", &ready, &delayed, &inflight, &jobs, &day_us, "token", &moved];
         let rates = [
             self.raw_with(concurrency, &["-r", "1000000000"], &enqueue_args)?,
             self.raw(concurrency, &reserve_args)?,
@@ -503,11 +531,6 @@ impl Bench {
             .runtime
             .block_on(self.kv.command(&redis_cmd(&["UNLINK", &ready, &delayed, &inflight, &jobs, &seq])))?;
         Ok(rates)
-    }
-
-    /// The dead-letter retention age of the adapter, in µs, as its scripts take it.
-    fn dead_age_us(&self) -> String {
-        self.kv.dead_letter_retention().max_age.num_microseconds().unwrap_or(i64::MAX).to_string()
     }
 
     /// Delete every key the run made.
@@ -599,11 +622,12 @@ fn print_table(bench: &Bench, rows: &[Row]) {
     print_queue_targets(rows);
 }
 
-/// The queue's rows against their targets: the cycle at >= 0.8x of LPUSH + LMOVE + LREM, the
-/// batch at >= 2x the single cycle's throughput per job.
+/// The queue's rows against their targets: the cycle, in three calls and as a worker's loop, at
+/// >= 0.8x of LPUSH + LMOVE + LREM; the batch at >= 2x the single cycle's throughput per job.
 fn print_queue_targets(rows: &[Row]) {
     let targets = [
         ("enqueue+reserve+ack", "LPUSH+LMOVE+LREM", 0.8, "queue cycle vs LPUSH+LMOVE+LREM"),
+        ("cycle, worker loop", "LPUSH+LMOVE+LREM", 0.8, "worker loop cycle vs the same"),
         ("batch, per job", "our single cycle (above)", 2.0, "batch per job vs single cycle"),
     ];
     let mut printed = false;

@@ -1,7 +1,8 @@
 -- Enqueue a job, ready now or delayed; with an idempotency key, a second enqueue while the key
--- is remembered returns the first job's id instead. A job is at most four fields of the job
--- data hash: "<id>:d" (written here, never changed), "<id>:a" (attempts, absent before the
--- first reserve), "<id>:k" (the lease, while in flight) and "<id>:e" (the last error).
+-- is remembered returns the first job's id instead. A job is at most three fields of the job
+-- data hash: "<id>:d" (written here, never changed), "<id>:a" (the attempts it has ended
+-- without an ack, absent before the first) and "<id>:e" (the last error). Numbers go to Redis
+-- as Lua numbers, which it writes with 17 significant digits: exact below 2^53.
 -- KEYS[1]: ready jobs {p:queue:<name>}:ready (zset: job id by (9 - priority) * 10^15 + sequence)
 -- KEYS[2]: delayed jobs {p:queue:<name>}:delayed (zset: job id by due time in µs)
 -- KEYS[3]: job data {p:queue:<name>}:jobs (hash: "<job id>:<field>")
@@ -24,13 +25,13 @@ if KEYS[5] then
   end
 end
 local t = redis.call('TIME')
-local now = t[1] .. string.format('%06d', tonumber(t[2]))
+local now = t[1] * 1000000 + t[2]
 local id = ARGV[1]
-local score = string.format('%.0f', (9 - tonumber(ARGV[3])) * 1000000000000000 + redis.call('INCR', KEYS[4]))
-redis.call('HSET', KEYS[3], id .. ':d', score .. '|' .. now .. '|' .. ARGV[5] .. '|' .. ARGV[2])
+local score = (9 - ARGV[3]) * 1000000000000000 + redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[3], id .. ':d', string.format('%d|%d|', score, now) .. ARGV[5] .. '|' .. ARGV[2])
 local delay = tonumber(ARGV[4])
 if delay > 0 then
-  redis.call('ZADD', KEYS[2], string.format('%.0f', tonumber(now) + delay), id)
+  redis.call('ZADD', KEYS[2], now + delay, id)
 else
   redis.call('ZADD', KEYS[1], score, id)
 end

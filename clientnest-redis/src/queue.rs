@@ -7,12 +7,15 @@
 //! holding a job only delays it until its lease expires, and the next `reserve` (or
 //! `requeue_expired`) makes it ready again.
 //!
-//! A job is at most four fields of the hash, so a cycle (enqueue, reserve, ack) writes and
-//! deletes few: `<id>:d`, written once at enqueue, `<ready score>|<enqueued µs>|<priority and
-//! retry policy>|<payload>` (the policy stored once, read by `fail`); `<id>:a`, the attempts
-//! (absent before the first reserve); `<id>:k`, the lease `<token>|<worker>`, present exactly
-//! while the job is in flight (so a token check alone proves the lease); `<id>:e`, the last
-//! error.
+//! The hot path is lean, as each call inside a script costs the server more than the same
+//! command sent alone: a cycle (enqueue, reserve, ack) makes 12 calls in three scripts, or in
+//! two with [`ack_and_reserve`](JobQueue::ack_and_reserve). A job in flight is the member
+//! `<id>|<token>` of the in-flight zset, so that member alone proves the lease (ack, fail and
+//! extend remove or look it up) and a reserve writes nothing to the job's data. A job is at most
+//! three fields of the hash: `<id>:d`, written once at enqueue, `<ready score>|<enqueued
+//! µs>|<priority and retry policy>|<payload>` (the policy stored once, read by `fail`); `<id>:a`,
+//! the attempts that ended without an ack (written by `fail` and when a lease expires, absent
+//! before); `<id>:e`, the last error.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
@@ -27,8 +30,8 @@ use clientnest_core::{Entity, Error, Result};
 use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
 use crate::scripts::{
-    QUEUE_ACK, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE,
-    QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
+    QUEUE_ACK, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY,
+    QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
 };
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
@@ -100,6 +103,16 @@ fn job_from_data(id: JobId, data: &[u8], attempt: u32, last_error: Option<String
 
 /// The reply of `queue_reserve.lua`: id, data, attempt, last error, lease expiry.
 type ReserveReply = Option<(String, Vec<u8>, u32, Option<String>, i64)>;
+
+/// The job a reserve script took, under the lease `token`.
+fn decode_reserve(reply: ReserveReply, token: String) -> Result<Option<Reserved>> {
+    let Some((id, data, attempt, last_error, expires_us)) = reply else {
+        return Ok(None);
+    };
+    let job_id = parse_id(&id)?;
+    let job = job_from_data(job_id, &data, attempt, last_error)?;
+    Ok(Some(Reserved { job, lease: JobLease { job_id, token, expires_at: from_micros(expires_us)? } }))
+}
 
 /// One dead letter from five fields of `queue_dead_letters.lua`.
 fn decode_dead(row: &[Option<Vec<u8>>]) -> Result<DeadJob> {
@@ -177,27 +190,11 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let token = random_token();
-        let reply: ReserveReply = self
-            .eval_once(
-                QUEUE_RESERVE
-                    .key(keys.ready())
-                    .key(keys.delayed())
-                    .key(keys.inflight())
-                    .key(keys.jobs())
-                    .key(keys.dead())
-                    .arg(micros(visibility))
-                    .arg(&token)
-                    .arg(worker.as_str())
-                    .arg(MAX_MOVED_PER_CALL)
-                    .arg(self.dead_age_us()),
-            )
-            .await?;
-        let Some((id, data, attempt, last_error, expires_us)) = reply else {
-            return Ok(None);
-        };
-        let job_id = parse_id(&id)?;
-        let job = job_from_data(job_id, &data, attempt, last_error)?;
-        Ok(Some(Reserved { job, lease: JobLease { job_id, token, expires_at: from_micros(expires_us)? } }))
+        let mut call = QUEUE_RESERVE.key(keys.ready());
+        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
+        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL);
+        let reply: ReserveReply = self.eval_once(&call).await?;
+        decode_reserve(reply, token)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, worker = %worker, max))]
@@ -212,22 +209,10 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let token = random_token();
-        let flat: Vec<Option<Vec<u8>>> = self
-            .eval_once(
-                QUEUE_RESERVE_BATCH
-                    .key(keys.ready())
-                    .key(keys.delayed())
-                    .key(keys.inflight())
-                    .key(keys.jobs())
-                    .key(keys.dead())
-                    .arg(micros(visibility))
-                    .arg(&token)
-                    .arg(worker.as_str())
-                    .arg(MAX_MOVED_PER_CALL)
-                    .arg(self.dead_age_us())
-                    .arg(max),
-            )
-            .await?;
+        let mut call = QUEUE_RESERVE_BATCH.key(keys.ready());
+        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
+        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL).arg(max);
+        let flat: Vec<Option<Vec<u8>>> = self.eval_once(&call).await?;
         let (expires, rows) = flat.split_first().ok_or_else(|| bad_reply("reserve batch"))?;
         let expires_us = text(expires.as_deref().ok_or_else(|| bad_reply("lease expiry"))?)?;
         let expires_at = parse_micros(expires_us)?;
@@ -247,6 +232,28 @@ impl JobQueue for RedisKv {
             .eval_once(QUEUE_ACK.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token))
             .await?;
         lease.ensure_held(acked == 1)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id, worker = %worker))]
+    async fn ack_and_reserve(
+        &self,
+        queue: &QueueName,
+        lease: &JobLease,
+        worker: &WorkerId,
+        visibility: Duration,
+    ) -> Result<Option<Reserved>> {
+        check_visibility(visibility)?;
+        let keys = self.keys().queue(queue);
+        let token = random_token();
+        let mut call = QUEUE_ACK_RESERVE.key(keys.ready());
+        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
+        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL).arg(lease.job_id.to_string()).arg(&lease.token);
+        let reply: redis::Value = self.eval_once(&call).await?;
+        // 0 is a lost lease (nothing changed); otherwise the reply of a reserve.
+        lease.ensure_held(reply != redis::Value::Int(0))?;
+        let reply = <ReserveReply as redis::FromRedisValue>::from_redis_value(reply)
+            .map_err(|_| bad_reply("ack and reserve"))?;
+        decode_reserve(reply, token)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id))]
@@ -275,7 +282,7 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let mut call = QUEUE_EXTEND.key(keys.inflight());
-        call.key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token).arg(micros(visibility));
+        call.arg(lease.job_id.to_string()).arg(&lease.token).arg(micros(visibility));
         let (_, expires_at) = self.leased_call(lease, &call, true).await?;
         Ok(JobLease { job_id: lease.job_id, token: lease.token.clone(), expires_at })
     }

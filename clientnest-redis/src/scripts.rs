@@ -4,7 +4,9 @@
 //! or failover).
 //!
 //! Every script is one `static` below, naming its file once; [`ALL`] lists them for
-//! [`script_hashes`] and [`RedisKv::load_scripts`](crate::RedisKv::load_scripts).
+//! [`script_hashes`] and [`RedisKv::load_scripts`](crate::RedisKv::load_scripts). A script may
+//! run after a library of local functions (`QUEUE_RESERVE = "queue_reserve.lua" after "queue_lib.lua"`):
+//! the server sees the library's text followed by the script's, as one script.
 
 use std::ops::Deref;
 use std::sync::OnceLock;
@@ -17,21 +19,30 @@ use redis::Script;
 pub(crate) struct Lua {
     /// The file's name under `lua/`, e.g. `session_create.lua`.
     file: &'static str,
-    /// The file's text, embedded at build time.
+    /// The library file the script runs after, if any, e.g. `queue_lib.lua`.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the file tests read it"))]
+    library: Option<&'static str>,
+    /// The text the server runs (the library's, then the file's), embedded at build time.
     source: &'static str,
     /// The script, hashed on first use.
     script: OnceLock<Script>,
 }
 
 impl Lua {
-    /// A script from its file name and embedded text.
-    const fn new(file: &'static str, source: &'static str) -> Self {
-        Self { file, source, script: OnceLock::new() }
+    /// A script from its file name, its library's, and the text the server runs.
+    const fn new(file: &'static str, library: Option<&'static str>, source: &'static str) -> Self {
+        Self { file, library, source, script: OnceLock::new() }
     }
 
     /// The file's name under `lua/`.
     pub(crate) fn file(&self) -> &'static str {
         self.file
+    }
+
+    /// The library file the script runs after, if any.
+    #[cfg(test)]
+    fn library(&self) -> Option<&'static str> {
+        self.library
     }
 }
 
@@ -43,17 +54,24 @@ impl Deref for Lua {
     }
 }
 
-/// One `static` per script from its file under `lua/`, and [`ALL`] listing them.
+/// One `static` per script from its file under `lua/` (after its library's text, when it names
+/// one), and [`ALL`] listing them.
 macro_rules! scripts {
-    ($($(#[$doc:meta])* $name:ident = $file:literal;)+) => {
+    ($($(#[$doc:meta])* $name:ident = $file:literal $(after $library:literal)?;)+) => {
         $(
             $(#[$doc])*
-            pub(crate) static $name: Lua = Lua::new($file, include_str!(concat!("../lua/", $file)));
+            pub(crate) static $name: Lua = Lua::new(
+                $file,
+                scripts!(@library $($library)?),
+                concat!($(include_str!(concat!("../lua/", $library)),)? include_str!(concat!("../lua/", $file))),
+            );
         )+
 
         /// Every script of the adapter.
         pub(crate) static ALL: &[&Lua] = &[$(&$name),+];
     };
+    (@library $library:literal) => { Some($library) };
+    (@library) => { None };
 }
 
 scripts! {
@@ -75,18 +93,20 @@ scripts! {
     RATE_GCRA = "rate_gcra.lua";
     /// Enqueue a job, ready now or delayed, idempotent under an idempotency key.
     QUEUE_ENQUEUE = "queue_enqueue.lua";
-    /// Reserve the next ready job for a worker under a lease.
-    QUEUE_RESERVE = "queue_reserve.lua";
-    /// Reserve up to a number of ready jobs for a worker, each under a lease of its own.
-    QUEUE_RESERVE_BATCH = "queue_reserve_batch.lua";
+    /// Reserve the next ready job under a lease.
+    QUEUE_RESERVE = "queue_reserve.lua" after "queue_lib.lua";
+    /// Reserve up to a number of ready jobs, each under a lease of its own.
+    QUEUE_RESERVE_BATCH = "queue_reserve_batch.lua" after "queue_lib.lua";
     /// Forget a finished job if the lease still holds it.
     QUEUE_ACK = "queue_ack.lua";
+    /// Forget a finished job if the lease still holds it, then reserve the next ready job.
+    QUEUE_ACK_RESERVE = "queue_ack_reserve.lua" after "queue_lib.lua";
     /// Retry a failed job with backoff, or dead-letter it after its last attempt.
-    QUEUE_FAIL = "queue_fail.lua";
+    QUEUE_FAIL = "queue_fail.lua" after "queue_lib.lua";
     /// Extend a lease (heartbeat) if it still holds the job.
     QUEUE_EXTEND = "queue_extend.lua";
     /// Make ready again the jobs whose lease expired, a bounded number per call.
-    QUEUE_REQUEUE = "queue_requeue.lua";
+    QUEUE_REQUEUE = "queue_requeue.lua" after "queue_lib.lua";
     /// List dead letters within the retention age, oldest first.
     QUEUE_DEAD_LETTERS = "queue_dead_letters.lua";
     /// Move a dead job back to ready with its attempts reset.
@@ -111,12 +131,16 @@ mod tests {
         let hashes = script_hashes();
         let distinct: std::collections::HashSet<&String> = hashes.iter().map(|(_, h)| h).collect();
         assert_eq!(distinct.len(), hashes.len());
-        for name in hashes.iter().map(|(n, _)| n) {
+        for lua in ALL {
+            let name = lua.file();
             let path = format!("{}/lua/{name}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).expect("script file");
             assert!(text.starts_with("-- "), "{name} starts with a comment");
             assert!(text.contains("-- KEYS[1]:"), "{name} names its KEYS");
             assert!(text.contains("-- Returns:"), "{name} names its reply");
+            if let Some(library) = lua.library() {
+                assert!(text.contains(&format!("Runs after {library}.")), "{name} says it runs after {library}");
+            }
         }
     }
 
@@ -127,7 +151,8 @@ mod tests {
             .expect("the lua directory")
             .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
             .collect();
-        let used: BTreeSet<String> = ALL.iter().map(|lua| lua.file().to_owned()).collect();
-        assert_eq!(files, used, "every file of lua/ is one script, named once");
+        let used: BTreeSet<String> =
+            ALL.iter().flat_map(|lua| [Some(lua.file()), lua.library()]).flatten().map(str::to_owned).collect();
+        assert_eq!(files, used, "every file of lua/ is one script or a library of some");
     }
 }

@@ -148,6 +148,24 @@ pub trait JobQueue: Send + Sync {
     ) -> Result<Vec<Reserved>>;
     /// Acknowledge a finished job; `InvalidState` when the lease was lost.
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
+    /// Acknowledge a finished job, then reserve the next ready job as [`reserve`](Self::reserve)
+    /// does: a worker's loop (finish one, take the next) in one call, so one round trip on a
+    /// networked backend. When the lease was lost it fails with `InvalidState`, as `ack` does,
+    /// and reserves nothing; a `visibility` outside 1 s to 1 day is refused before the ack.
+    /// Like `reserve`, never re-sent after a lost reply.
+    ///
+    /// The default runs [`ack`](Self::ack) then [`reserve`](Self::reserve).
+    async fn ack_and_reserve(
+        &self,
+        queue: &QueueName,
+        lease: &JobLease,
+        worker: &WorkerId,
+        visibility: Duration,
+    ) -> Result<Option<Reserved>> {
+        check_visibility(visibility)?;
+        self.ack(queue, lease).await?;
+        self.reserve(queue, worker, visibility).await
+    }
     /// Report a failed attempt: retried after a jittered exponential backoff, or dead-lettered
     /// with the error after the last attempt (then the [`DeadLetterRetention`] applies).
     async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome>;

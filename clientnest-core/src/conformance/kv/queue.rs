@@ -128,6 +128,66 @@ pub async fn queue_ack_removes_job<S: JobQueue + ?Sized + 'static>(h: &Harness<S
     assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an acked job is never delivered again");
 }
 
+/// `ack_and_reserve` acks the finished job and takes the next one as `reserve` would: by
+/// priority, after bringing back an expired lease and a due delayed job; `None` once the queue
+/// is empty, the last job acked all the same.
+pub async fn queue_ack_and_reserve_acks_then_takes_the_next<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("ack-reserve");
+    let me = worker();
+    let lost = h.store.enqueue(&q, job("lost", 5)).await.expect("enqueue").id;
+    let expired = reserve_for(h, &q, secs(1)).await.expect("reserve with a 1 s lease");
+    h.store.enqueue(&q, job("first", 5)).await.expect("enqueue");
+    let first = reserve_one(h, &q, "the first job").await;
+    h.store.enqueue(&q, job("low", 1)).await.expect("enqueue");
+    h.store.enqueue(&q, NewJob { delay: Some(secs(1)), ..job("due", 9) }).await.expect("enqueue delayed");
+    h.time.advance(ms(1100)).await;
+
+    let mut taken = Vec::new();
+    let mut lease = first.lease.clone();
+    while let Some(next) = h.store.ack_and_reserve(&q, &lease, &me, secs(30)).await.expect("ack and reserve") {
+        assert_ne!(next.lease.token, lease.token, "each job has a lease of its own");
+        assert_eq!(next.lease.job_id, next.job.id, "the lease names the job");
+        taken.push((text(&next), next.job.attempt));
+        if text(&next) == "lost" {
+            assert_eq!(next.job.id, lost, "the job of the expired lease comes back");
+        }
+        lease = next.lease;
+    }
+    let expected: Vec<(String, u32)> =
+        [("due", 1), ("lost", 2), ("low", 1)].iter().map(|(p, a)| (p.to_string(), *a)).collect();
+    assert_eq!(taken, expected, "the due job and the expired one are taken too, by priority");
+    assert_lease_refused(h.store.ack(&q, &first.lease).await, "the acked job's lease");
+    assert_lease_refused(h.store.ack(&q, &lease).await, "the last job was acked before the empty reserve");
+    assert_lease_refused(h.store.ack(&q, &expired.lease).await, "the expired lease");
+    assert_counts(h, &q, (0, 0, 0, 0), "every job acked").await;
+}
+
+/// `ack_and_reserve` with a lost lease, or a visibility outside 1 s to 1 day, is refused and
+/// changes nothing: no job is acked and none reserved.
+pub async fn queue_ack_and_reserve_refused_changes_nothing<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let (q, elsewhere) = (unique_queue("ack-reserve-refused"), unique_queue("elsewhere"));
+    let me = worker();
+    h.store.enqueue(&q, job("work", 5)).await.expect("enqueue");
+    let r = reserve_one(h, &q, "the job").await;
+    h.store.enqueue(&q, job("next", 5)).await.expect("enqueue");
+
+    let forged = JobLease { token: "forged-token".to_owned(), ..r.lease.clone() };
+    assert_lease_refused(h.store.ack_and_reserve(&q, &forged, &me, secs(30)).await, "a forged token");
+    let unknown = JobLease { job_id: JobId::new(), ..r.lease.clone() };
+    assert_lease_refused(h.store.ack_and_reserve(&q, &unknown, &me, secs(30)).await, "an unknown job");
+    assert_lease_refused(h.store.ack_and_reserve(&elsewhere, &r.lease, &me, secs(30)).await, "another queue");
+    for visibility in [ms(999), Duration::zero(), Duration::days(1) + ms(1)] {
+        assert_validation(h.store.ack_and_reserve(&q, &r.lease, &me, visibility).await, "a visibility out of range");
+    }
+    assert_counts(h, &q, (1, 0, 1, 0), "refused calls changed nothing").await;
+    assert_counts(h, &elsewhere, (0, 0, 0, 0), "nor the other queue").await;
+
+    let next = h.store.ack_and_reserve(&q, &r.lease, &me, secs(30)).await.expect("ack and reserve").expect("a job");
+    assert_eq!(text(&next), "next", "the real lease still acks, and the next job comes");
+    h.store.ack(&q, &next.lease).await.expect("ack");
+    assert_counts(h, &q, (0, 0, 0, 0), "done").await;
+}
+
 /// A lease with a made-up token or job, or on another queue, is refused and changes nothing.
 pub async fn queue_unknown_lease_refused<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
     let (q, elsewhere) = (unique_queue("forged"), unique_queue("elsewhere"));
@@ -560,7 +620,7 @@ pub async fn queue_invalid_input_rejected<S: JobQueue + ?Sized + 'static>(h: &Ha
 
 /// Dead letters follow the store's [`DeadLetterRetention`]: when a job dies and more than
 /// `max_count` are kept, the oldest are deleted; past `max_age` none is listed, counted or
-/// replayable, and a `reserve` deletes them. Not part of
+/// replayable, and `requeue_expired` deletes them. Not part of
 /// [`kv_conformance!`](crate::kv_conformance): the caller builds its store with `retention`
 /// (`max_count` 1 to 5; on real time a `max_age` of a few seconds) and calls this directly.
 pub async fn queue_dead_letter_retention<S: JobQueue + ?Sized + 'static>(
@@ -588,6 +648,7 @@ pub async fn queue_dead_letter_retention<S: JobQueue + ?Sized + 'static>(
     assert_counts(h, &q, (0, 0, 0, 0), "none past the age is counted").await;
     let last = *ids.last().expect("a job");
     assert_job_not_found(h.store.replay_dead(&q, last).await, "replaying a dead letter past its age");
-    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "a reserve finds nothing and deletes them");
-    assert_counts(h, &q, (0, 0, 0, 0), "after the reserve").await;
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "a reserve finds nothing");
+    assert_eq!(h.store.requeue_expired(&q).await.expect("requeue"), 0, "no lease to requeue");
+    assert_counts(h, &q, (0, 0, 0, 0), "after requeue_expired deleted them").await;
 }

@@ -12,7 +12,9 @@
 //!   `[delay / 2, delay]` (microsecond steps), unless it was the last one: then the job is dead
 //!   with the clipped error;
 //! - an idempotency key is remembered for 24 hours from its enqueue, whatever the job's fate;
-//! - dead letters follow the store's [`DeadLetterRetention`] (by age and by count).
+//! - dead letters follow the store's [`DeadLetterRetention`] (by age and by count): those past
+//!   the age are never listed, counted or replayed, and are deleted when another job dies and
+//!   by `requeue_expired`.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -255,11 +257,9 @@ impl JobQueue for MemoryKv {
         check_visibility(visibility)?;
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
-        let retention = queues.1;
         let Some(q) = queues.0.get_mut(queue) else { return Ok(None) };
         q.requeue_expired(now);
         q.promote_due(now);
-        q.trim_dead(now, &retention);
         let reserved = q.reserve_next(after(now, visibility));
         if let Some(r) = &reserved {
             tracing::trace!(queue = %queue, worker = %worker, job = %r.job.id, attempt = r.job.attempt, "reserved");
@@ -278,11 +278,9 @@ impl JobQueue for MemoryKv {
         check_visibility(visibility)?;
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
-        let retention = queues.1;
         let Some(q) = queues.0.get_mut(queue) else { return Ok(Vec::new()) };
         q.requeue_expired(now);
         q.promote_due(now);
-        q.trim_dead(now, &retention);
         let expires_at = after(now, visibility);
         let reserved: Vec<Reserved> = (0..max).map_while(|_| q.reserve_next(expires_at)).collect();
         tracing::trace!(queue = %queue, worker = %worker, jobs = reserved.len(), "reserved a batch");
