@@ -493,7 +493,7 @@ impl Bench {
         let (ready, delayed, inflight, jobs, seq) = (q.ready(), q.delayed(), q.inflight(), q.jobs(), q.seq());
         let retry = RetryPolicy::default();
         let fixed = format!(
-            "5|{}|{}|{}|{}|{}",
+            "1700000000000000|5|{}|{}|{}|{}|{}",
             retry.max_attempts,
             retry.base_delay.num_seconds(),
             retry.base_delay.subsec_nanos(),

@@ -12,11 +12,12 @@
 -- ARGV[2]: the payload (bytes)
 -- ARGV[3]: the priority, 0 to 9
 -- ARGV[4]: the delay in µs (0: ready now)
--- ARGV[5]: the job's fixed fields as the client encodes them:
---   "priority|max attempts|base delay s|base delay ns|max delay s|max delay ns", the retry
---   policy stored once, read by queue_fail.lua
+-- ARGV[5]: the enqueue time (µs, the client's clock) and the job's fixed fields as the client
+--   encodes them: "<enqueued µs>|priority|max attempts|base delay s|base delay ns|max delay
+--   s|max delay ns", the retry policy stored once, read by queue_fail.lua
 -- ARGV[6]: how long the idempotency key is remembered, in ms
--- Stores "<id>:d" = "<ready score>|<enqueued µs>|<fixed fields>|<payload>".
+-- Stores "<id>:d" = "<ready score>|<enqueued µs>|<fixed fields>|<payload>". A delayed job is
+-- due at the server's time plus the delay.
 -- Returns: {job id, 1 when an earlier job holds the idempotency key else 0}.
 if KEYS[5] then
   local known = redis.call('GET', KEYS[5])
@@ -24,14 +25,13 @@ if KEYS[5] then
     return {known, 1}
   end
 end
-local t = redis.call('TIME')
-local now = t[1] * 1000000 + t[2]
 local id = ARGV[1]
 local score = (9 - ARGV[3]) * 1000000000000000 + redis.call('INCR', KEYS[4])
-redis.call('HSET', KEYS[3], id .. ':d', string.format('%d|%d|', score, now) .. ARGV[5] .. '|' .. ARGV[2])
+redis.call('HSET', KEYS[3], id .. ':d', string.format('%d|', score) .. ARGV[5] .. '|' .. ARGV[2])
 local delay = tonumber(ARGV[4])
 if delay > 0 then
-  redis.call('ZADD', KEYS[2], now + delay, id)
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[2], t[1] * 1000000 + t[2] + delay, id)
 else
   redis.call('ZADD', KEYS[1], score, id)
 end

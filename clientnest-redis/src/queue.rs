@@ -15,7 +15,8 @@
 //! three fields of the hash: `<id>:d`, written once at enqueue, `<ready score>|<enqueued
 //! µs>|<priority and retry policy>|<payload>` (the policy stored once, read by `fail`); `<id>:a`,
 //! the attempts that ended without an ack (written by `fail` and when a lease expires, absent
-//! before); `<id>:e`, the last error.
+//! before); `<id>:e`, the last error. A job's `enqueued_at` is the enqueuing process's clock;
+//! due times and lease expiries are the server's (`TIME`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
@@ -177,7 +178,7 @@ impl JobQueue for RedisKv {
             .arg(&job.payload)
             .arg(job.priority)
             .arg(job.delay.map_or(0, micros).max(0))
-            .arg(encode_fixed(job.priority, &job.retry))
+            .arg(format!("{}|{}", Utc::now().timestamp_micros(), encode_fixed(job.priority, &job.retry)))
             .arg(IDEMPOTENCY_WINDOW_MS);
         // With an idempotency key a second run returns the first job: safe to re-send.
         let (stored_id, duplicate): (String, i64) =
