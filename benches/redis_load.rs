@@ -445,7 +445,7 @@ impl Bench {
 
     /// The batch cycle, per job: each task, on a queue of its own, enqueues `batch` jobs
     /// concurrently (their calls share the connection), takes them with one `reserve_batch`,
-    /// and acks them concurrently. Throughput, client and server CPU are per job; latencies
+    /// and acks them with one `ack_batch`. Throughput, client and server CPU are per job; latencies
     /// per batch.
     fn batch_cycle(&self, concurrency: usize) -> Result<Ours> {
         let b = self.batch;
@@ -465,8 +465,10 @@ impl Bench {
                 if reserved.len() != b {
                     return Err(Error::backend("redis", format!("reserve_batch took {} of {b} jobs", reserved.len())));
                 }
-                for acked in futures::future::join_all(reserved.iter().map(|r| kv.ack(queue, &r.lease))).await {
-                    acked?;
+                let leases: Vec<JobLease> = reserved.into_iter().map(|r| r.lease).collect();
+                let acked = kv.ack_batch(queue, &leases).await?;
+                if !acked.iter().all(|a| *a) {
+                    return Err(Error::backend("redis", "ack_batch found a lease lost"));
                 }
                 Ok(())
             }

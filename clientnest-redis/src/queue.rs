@@ -31,7 +31,7 @@ use clientnest_core::{Entity, Error, Result};
 use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
 use crate::scripts::{
-    QUEUE_ACK, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY,
+    QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY,
     QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
 };
 use crate::store::RedisKv;
@@ -233,6 +233,22 @@ impl JobQueue for RedisKv {
             .eval_once(QUEUE_ACK.key(keys.inflight()).key(keys.jobs()).arg(lease.job_id.to_string()).arg(&lease.token))
             .await?;
         lease.ensure_held(acked == 1)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, jobs = leases.len()))]
+    async fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>> {
+        check_batch(u32::try_from(leases.len()).unwrap_or(u32::MAX))?;
+        let keys = self.keys().queue(queue);
+        let mut call = QUEUE_ACK_BATCH.key(keys.inflight());
+        call.key(keys.jobs());
+        for lease in leases {
+            call.arg(lease.job_id.to_string()).arg(&lease.token);
+        }
+        let acked: Vec<i64> = self.eval_once(&call).await?;
+        if acked.len() != leases.len() {
+            return Err(bad_reply("ack batch"));
+        }
+        Ok(acked.into_iter().map(|a| a == 1).collect())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, job = %lease.job_id, worker = %worker))]

@@ -99,6 +99,8 @@ scripts! {
     QUEUE_RESERVE_BATCH = "queue_reserve_batch.lua" after "queue_lib.lua";
     /// Forget a finished job if the lease still holds it.
     QUEUE_ACK = "queue_ack.lua";
+    /// Forget finished jobs, each if its lease still holds it.
+    QUEUE_ACK_BATCH = "queue_ack_batch.lua";
     /// Forget a finished job if the lease still holds it, then reserve the next ready job.
     QUEUE_ACK_RESERVE = "queue_ack_reserve.lua" after "queue_lib.lua";
     /// Retry a failed job with backoff, or dead-letter it after its last attempt.

@@ -315,6 +315,7 @@ measured! {
         fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: ChronoDuration) -> Result<Option<Reserved>>;
         fn reserve_batch(&self, queue: &QueueName, worker: &WorkerId, max: u32, visibility: ChronoDuration) -> Result<Vec<Reserved>>;
         fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
+        fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>>;
         fn ack_and_reserve(&self, queue: &QueueName, lease: &JobLease, worker: &WorkerId, visibility: ChronoDuration) -> Result<Option<Reserved>>;
         fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome>;
         fn extend(&self, queue: &QueueName, lease: &JobLease, visibility: ChronoDuration) -> Result<JobLease>;

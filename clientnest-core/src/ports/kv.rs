@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::Duration;
 
-use crate::error::Result;
+use crate::error::{Entity, Error, Result};
 use crate::ids::{JobId, UserId};
 use crate::model::*;
 
@@ -148,6 +148,25 @@ pub trait JobQueue: Send + Sync {
     ) -> Result<Vec<Reserved>>;
     /// Acknowledge a finished job; `InvalidState` when the lease was lost.
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;
+    /// Acknowledge finished jobs at once (1 to 1000 leases, e.g. those of a
+    /// [`reserve_batch`](Self::reserve_batch)): one answer per lease, in order, `true` when
+    /// acked, `false` when its lease was lost (as [`ack`](Self::ack) would refuse it; a lease
+    /// given twice is acked once). Fewer than 1 or more than 1000 leases are refused, and
+    /// nothing is acked. Like `ack`, never re-sent after a lost reply.
+    ///
+    /// The default runs [`ack`](Self::ack) on each lease in turn.
+    async fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>> {
+        check_batch(u32::try_from(leases.len()).unwrap_or(u32::MAX))?;
+        let mut acked = Vec::with_capacity(leases.len());
+        for lease in leases {
+            acked.push(match self.ack(queue, lease).await {
+                Ok(()) => true,
+                Err(Error::InvalidState { entity: Entity::Job, .. }) => false,
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(acked)
+    }
     /// Acknowledge a finished job, then reserve the next ready job as [`reserve`](Self::reserve)
     /// does: a worker's loop (finish one, take the next) in one call, so one round trip on a
     /// networked backend. When the lease was lost it fails with `InvalidState`, as `ack` does,

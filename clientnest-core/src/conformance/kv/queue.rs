@@ -128,6 +128,33 @@ pub async fn queue_ack_removes_job<S: JobQueue + ?Sized + 'static>(h: &Harness<S
     assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an acked job is never delivered again");
 }
 
+/// `ack_batch` acks each lease that still holds its job and says which: a forged lease, a lost
+/// one and a lease given twice answer `false`; 0 or more than 1000 leases are refused and ack
+/// nothing.
+pub async fn queue_ack_batch_answers_each_lease<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("ack-batch");
+    for i in 0..5 {
+        h.store.enqueue(&q, job(&format!("job {i}"), 5)).await.expect("enqueue");
+    }
+    let batch = h.store.reserve_batch(&q, &worker(), 5, secs(30)).await.expect("reserve a batch");
+    let leases: Vec<JobLease> = batch.iter().map(|r| r.lease.clone()).collect();
+    h.store.ack(&q, &leases[2]).await.expect("ack one alone");
+    let forged = JobLease { token: "forged-token".to_owned(), ..leases[3].clone() };
+
+    for refused in [Vec::new(), vec![leases[3].clone(); 1001]] {
+        assert_validation(h.store.ack_batch(&q, &refused).await, "0 or 1001 leases");
+    }
+    assert_counts(h, &q, (0, 0, 4, 0), "the refused batches acked nothing").await;
+
+    let given = [leases[0].clone(), forged, leases[1].clone(), leases[0].clone(), leases[2].clone(), leases[3].clone()];
+    let acked = h.store.ack_batch(&q, &given).await.expect("ack a batch");
+    assert_eq!(acked, [true, false, true, false, false, true], "held, forged, held, twice, already acked, held");
+    assert_counts(h, &q, (0, 0, 1, 0), "only the job not given is still in flight").await;
+    assert_eq!(h.store.ack_batch(&q, &leases[4..]).await.expect("ack the last"), [true]);
+    assert_counts(h, &q, (0, 0, 0, 0), "done").await;
+    assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an acked job is never delivered again");
+}
+
 /// `ack_and_reserve` acks the finished job and takes the next one as `reserve` would: by
 /// priority, after bringing back an expired lease and a due delayed job; `None` once the queue
 /// is empty, the last job acked all the same.
