@@ -31,8 +31,8 @@ use clientnest_core::{Entity, Error, Result};
 use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
 use crate::scripts::{
-    QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY,
-    QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
+    QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND,
+    QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
 };
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
@@ -264,7 +264,11 @@ impl JobQueue for RedisKv {
         let token = random_token();
         let mut call = QUEUE_ACK_RESERVE.key(keys.ready());
         call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
-        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL).arg(lease.job_id.to_string()).arg(&lease.token);
+        call.arg(micros(visibility))
+            .arg(&token)
+            .arg(MAX_MOVED_PER_CALL)
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token);
         let reply: redis::Value = self.eval_once(&call).await?;
         // 0 is a lost lease (nothing changed); otherwise the reply of a reserve.
         lease.ensure_held(reply != redis::Value::Int(0))?;
