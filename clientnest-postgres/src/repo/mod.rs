@@ -30,7 +30,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 use uuid::Uuid;
 
 use crate::error::corrupt;
-pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
+pub(crate) use rows::{Db, Positions, choice_at, choice_column, choices_at, choices_column, parse_choice};
 
 pub(crate) use comments::INBOX;
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};

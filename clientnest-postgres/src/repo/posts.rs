@@ -25,7 +25,7 @@ use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::members::{Acting, active_member, refusal, require_members};
-use super::{Db, Keyset, PgQuery, choice_column, choices_column, limit_written, missing, record};
+use super::{Db, Keyset, PgQuery, Positions, choice_at, choices_at, choices_column, limit_written, missing, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -75,26 +75,62 @@ fn bind_post(q: PgQuery, p: &Post) -> PgQuery {
         .bind(platform_strings(&p.platforms))
 }
 
+/// The columns of a post, in [`post_columns!`] order.
+const POST_COLUMNS: [&str; 16] = [
+    "id",
+    "user_id",
+    "team_id",
+    "title",
+    "content",
+    "hashtags",
+    "status",
+    "scheduled_at",
+    "published_at",
+    "ai_generated",
+    "ai_prompt",
+    "engagement",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "platforms",
+];
+
+/// Where a result's post columns are, looked up once for all its rows.
+struct PostAt(Positions<16>);
+
+impl PostAt {
+    /// The post columns' positions in `row`'s result.
+    fn of(row: &PgRow) -> sqlx::Result<Self> {
+        Positions::of(row, &POST_COLUMNS).map(Self)
+    }
+
+    /// The post in `row`.
+    fn post(&self, row: &PgRow) -> sqlx::Result<Post> {
+        let at = |i| self.0.at(i);
+        Ok(Post {
+            id: PostId(row.try_get(at(0))?),
+            user_id: UserId(row.try_get(at(1))?),
+            team_id: TeamId(row.try_get(at(2))?),
+            title: row.try_get(at(3))?,
+            content: row.try_get(at(4))?,
+            hashtags: row.try_get::<Json<Vec<String>>, _>(at(5))?.0,
+            status: choice_at(row, at(6), "status")?,
+            scheduled_at: row.try_get(at(7))?,
+            published_at: row.try_get(at(8))?,
+            ai_generated: row.try_get(at(9))?,
+            ai_prompt: row.try_get(at(10))?,
+            engagement: row.try_get(at(11))?,
+            created_at: row.try_get(at(12))?,
+            updated_at: row.try_get(at(13))?,
+            metadata: row.try_get(at(14))?,
+            platforms: choices_at(row, at(15), "platforms")?,
+        })
+    }
+}
+
 impl FromRow<'_, PgRow> for Db<Post> {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Db(Post {
-            id: PostId(row.try_get("id")?),
-            user_id: UserId(row.try_get("user_id")?),
-            team_id: TeamId(row.try_get("team_id")?),
-            title: row.try_get("title")?,
-            content: row.try_get("content")?,
-            hashtags: row.try_get::<Json<Vec<String>>, _>("hashtags")?.0,
-            status: choice_column(row, "status")?,
-            scheduled_at: row.try_get("scheduled_at")?,
-            published_at: row.try_get("published_at")?,
-            ai_generated: row.try_get("ai_generated")?,
-            ai_prompt: row.try_get("ai_prompt")?,
-            engagement: row.try_get("engagement")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            metadata: row.try_get("metadata")?,
-            platforms: choices_column(row, "platforms")?,
-        }))
+        PostAt::of(row)?.post(row).map(Db)
     }
 }
 
@@ -246,42 +282,72 @@ macro_rules! flat_media_columns {
 /// grouped back into posts: a post's columns are decoded once, on its first row; each later row
 /// of the same post only adds its media item.
 fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let (post_at, media_at) = (PostAt::of(first)?, MediaAt::of(first)?);
     let mut out: Vec<PostWithMedia> = Vec::new();
     for row in rows {
-        let id: Uuid = row.try_get("id")?;
+        let id: Uuid = row.try_get(post_at.0.at(0))?;
         let current = match out.last_mut() {
             Some(last) if last.post.id.0 == id => last,
             _ => {
-                let post = Db::<Post>::from_row(row)?.into_inner();
-                out.push(PostWithMedia { post, media: Vec::new() });
+                out.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() });
                 out.last_mut().ok_or(sqlx::Error::RowNotFound)?
             }
         };
-        if let Some(media) = flat_media(row, &current.post)? {
+        if let Some(media) = media_at.media(row, &current.post)? {
             current.media.push(media);
         }
     }
     Ok(out)
 }
 
-/// The media item of a flat row, `None` on the row of a post without media.
-fn flat_media(row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
-    let Some(id) = row.try_get::<Option<Uuid>, _>("m_id")? else {
-        return Ok(None);
-    };
-    Ok(Some(PostMedia {
-        id: PostMediaId(id),
-        team_id: post.team_id,
-        post_id: post.id,
-        media_type: choice_column(row, "m_media_type")?,
-        file_url: row.try_get("m_file_url")?,
-        file_size: row.try_get("m_file_size")?,
-        dimensions: row.try_get::<Option<Json<Dimensions>>, _>("m_dimensions")?.map(|d| d.0),
-        alt_text: row.try_get("m_alt_text")?,
-        order_index: row.try_get("m_order_index")?,
-        created_at: row.try_get("m_created_at")?,
-        content_hash: row.try_get("m_content_hash")?,
-    }))
+/// The columns of a media item in a flat row ([`flat_media_columns!`]), in order.
+const MEDIA_COLUMNS: [&str; 9] = [
+    "m_id",
+    "m_media_type",
+    "m_file_url",
+    "m_file_size",
+    "m_dimensions",
+    "m_alt_text",
+    "m_order_index",
+    "m_created_at",
+    "m_content_hash",
+];
+
+/// Where a result's media columns are, looked up once for all its rows.
+struct MediaAt(Positions<9>);
+
+impl MediaAt {
+    /// The media columns' positions in `row`'s result.
+    fn of(row: &PgRow) -> sqlx::Result<Self> {
+        Positions::of(row, &MEDIA_COLUMNS).map(Self)
+    }
+
+    /// Whether `row` holds a media item (its `m_id` is not NULL).
+    fn holds_media(&self, row: &PgRow) -> sqlx::Result<bool> {
+        Ok(row.try_get::<Option<Uuid>, _>(self.0.at(0))?.is_some())
+    }
+
+    /// The media item of `post` in `row`, if the row holds one.
+    fn media(&self, row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
+        let at = |i| self.0.at(i);
+        let Some(id) = row.try_get::<Option<Uuid>, _>(at(0))? else {
+            return Ok(None);
+        };
+        Ok(Some(PostMedia {
+            id: PostMediaId(id),
+            team_id: post.team_id,
+            post_id: post.id,
+            media_type: choice_at(row, at(1), "m_media_type")?,
+            file_url: row.try_get(at(2))?,
+            file_size: row.try_get(at(3))?,
+            dimensions: row.try_get::<Option<Json<Dimensions>>, _>(at(4))?.map(|d| d.0),
+            alt_text: row.try_get(at(5))?,
+            order_index: row.try_get(at(6))?,
+            created_at: row.try_get(at(7))?,
+            content_hash: row.try_get(at(8))?,
+        }))
+    }
 }
 
 /// The columns of a post row, as [`Db<Post>`](Db) reads them.
@@ -331,23 +397,25 @@ FROM page JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id"
 /// The posts of a [`FEED`] page with their media: post rows decoded once each, newest first;
 /// each media row added to its post, in `order_index` order.
 fn page_with_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let (post_at, media_at) = (PostAt::of(first)?, MediaAt::of(first)?);
     let mut page: Vec<PostWithMedia> = Vec::new();
     let mut media_rows = Vec::new();
     for row in rows {
-        if row.try_get::<Option<Uuid>, _>("m_id")?.is_some() {
+        if media_at.holds_media(row)? {
             media_rows.push(row);
         } else {
-            page.push(PostWithMedia { post: Db::<Post>::from_row(row)?.into_inner(), media: Vec::new() });
+            page.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() });
         }
     }
     page.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
     for row in media_rows {
-        let post: Uuid = row.try_get("id")?;
+        let post: Uuid = row.try_get(post_at.0.at(0))?;
         let owner = page
             .iter_mut()
             .find(|p| p.post.id.0 == post)
             .ok_or_else(|| sqlx::Error::Protocol(format!("a media row of post {post}, which is not on the page")))?;
-        if let Some(media) = flat_media(row, &owner.post)? {
+        if let Some(media) = media_at.media(row, &owner.post)? {
             owner.media.push(media);
         }
     }
