@@ -443,9 +443,8 @@ impl Bench {
         Ok(ours)
     }
 
-    /// The batch cycle, per job: each task, on a queue of its own, enqueues `batch` jobs
-    /// concurrently (their calls share the connection), takes them with one `reserve_batch`,
-    /// and acks them with one `ack_batch`. Throughput, client and server CPU are per job; latencies
+    /// The batch cycle, per job: each task, on a queue of its own, enqueues `batch` jobs with one
+    /// `enqueue_batch`, takes them with one `reserve_batch`, and acks them with one `ack_batch`. Throughput, client and server CPU are per job; latencies
     /// per batch.
     fn batch_cycle(&self, concurrency: usize) -> Result<Ours> {
         let b = self.batch;
@@ -457,10 +456,7 @@ impl Bench {
             let (kv, queues, workers) = (kv.clone(), Arc::clone(&queues), Arc::clone(&workers));
             async move {
                 let (queue, worker) = (&queues[task % queues.len()], &workers[task % workers.len()]);
-                let enqueues = (0..b).map(|_| kv.enqueue(queue, NewJob::new(PAYLOAD)));
-                for enqueued in futures::future::join_all(enqueues).await {
-                    enqueued?;
-                }
+                kv.enqueue_batch(queue, vec![NewJob::new(PAYLOAD); b]).await?;
                 let reserved = kv.reserve_batch(queue, worker, max, Duration::seconds(30)).await?;
                 if reserved.len() != b {
                     return Err(Error::backend("redis", format!("reserve_batch took {} of {b} jobs", reserved.len())));

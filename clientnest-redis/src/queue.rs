@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, TimeDelta, Utc};
 use clientnest_core::ids::JobId;
 use clientnest_core::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
-    check_batch, check_visibility, clip_error,
+    check_batch, check_jobs, check_visibility, clip_error,
 };
 use clientnest_core::ports::{JobQueue, MAX_MOVED_PER_CALL};
 use clientnest_core::{Entity, Error, Result};
@@ -31,8 +31,8 @@ use clientnest_core::{Entity, Error, Result};
 use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
 use crate::scripts::{
-    QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE, QUEUE_EXTEND,
-    QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
+    QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE,
+    QUEUE_ENQUEUE_BATCH, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
 };
 use crate::store::RedisKv;
 use crate::time::{from_micros, micros, parse_micros};
@@ -50,6 +50,12 @@ fn encode_fixed(priority: u8, retry: &RetryPolicy) -> String {
         retry.max_delay.num_seconds(),
         retry.max_delay.subsec_nanos()
     )
+}
+
+/// A job's enqueue time (µs) and fixed fields, as the enqueue scripts store them:
+/// `<enqueued µs>|<fixed fields>` ([`encode_fixed`]).
+fn enqueued_fields(now: DateTime<Utc>, job: &NewJob) -> String {
+    format!("{}|{}", now.timestamp_micros(), encode_fixed(job.priority, &job.retry))
 }
 
 /// The priority and retry policy back from [`encode_fixed`].
@@ -178,12 +184,39 @@ impl JobQueue for RedisKv {
             .arg(&job.payload)
             .arg(job.priority)
             .arg(job.delay.map_or(0, micros).max(0))
-            .arg(format!("{}|{}", Utc::now().timestamp_micros(), encode_fixed(job.priority, &job.retry)))
+            .arg(enqueued_fields(Utc::now(), &job))
             .arg(IDEMPOTENCY_WINDOW_MS);
         // With an idempotency key a second run returns the first job: safe to re-send.
         let (stored_id, duplicate): (String, i64) =
             if job.idempotency_key.is_some() { self.eval_retried(&call).await? } else { self.eval_once(&call).await? };
         Ok(Enqueued { id: parse_id(&stored_id)?, duplicate: duplicate == 1 })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, jobs = jobs.len()))]
+    async fn enqueue_batch(&self, queue: &QueueName, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        check_jobs(&jobs)?;
+        let keys = self.keys().queue(queue);
+        let mut call = QUEUE_ENQUEUE_BATCH.key(keys.ready());
+        call.key(keys.delayed()).key(keys.jobs()).key(keys.seq()).arg(IDEMPOTENCY_WINDOW_MS);
+        let now = Utc::now();
+        for job in &jobs {
+            if let Some(k) = &job.idempotency_key {
+                call.key(keys.idempotency(k));
+            }
+            call.arg(JobId::new().to_string())
+                .arg(&job.payload)
+                .arg(job.priority)
+                .arg(job.delay.map_or(0, micros).max(0))
+                .arg(enqueued_fields(now, job))
+                .arg(u8::from(job.idempotency_key.is_some()));
+        }
+        // When every job has an idempotency key a second run answers the first's jobs.
+        let resend = jobs.iter().all(|job| job.idempotency_key.is_some());
+        let flat: Vec<String> = if resend { self.eval_retried(&call).await? } else { self.eval_once(&call).await? };
+        if flat.len() != 2 * jobs.len() {
+            return Err(bad_reply("enqueue batch"));
+        }
+        flat.chunks(2).map(|pair| Ok(Enqueued { id: parse_id(&pair[0])?, duplicate: pair[1] == "1" })).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, worker = %worker))]

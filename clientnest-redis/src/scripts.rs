@@ -93,6 +93,8 @@ scripts! {
     RATE_GCRA = "rate_gcra.lua";
     /// Enqueue a job, ready now or delayed, idempotent under an idempotency key.
     QUEUE_ENQUEUE = "queue_enqueue.lua";
+    /// Enqueue jobs in order, each as `QUEUE_ENQUEUE` would.
+    QUEUE_ENQUEUE_BATCH = "queue_enqueue_batch.lua";
     /// Reserve the next ready job under a lease.
     QUEUE_RESERVE = "queue_reserve.lua" after "queue_lib.lua";
     /// Reserve up to a number of ready jobs, each under a lease of its own.

@@ -50,7 +50,7 @@ use crate::scripts::ALL;
 /// | `get_bytes`, `set_bytes`, `unlock`, `generation`, `set_bytes_if_generation` | `delete` (cache; it also bumps the generation), `try_lock` |
 /// | `get_temp`, `put_temp` | `take_temp`, `delete_temp`, `put_temp_if_absent` (a re-sent one would answer "present") |
 /// | | `check_rate` (a second run would spend a second unit) |
-/// | `enqueue` with an idempotency key (a re-sent one may report `duplicate`), `extend`, `requeue_expired`, `counts`, `dead_letters` | `enqueue` without an idempotency key, `reserve`, `reserve_batch`, `ack`, `ack_batch`, `ack_and_reserve`, `fail`, `replay_dead` |
+/// | `enqueue` with an idempotency key, `enqueue_batch` when every job has one (a re-sent one may report `duplicate`), `extend`, `requeue_expired`, `counts`, `dead_letters` | `enqueue` without an idempotency key, `enqueue_batch` unless every job has one, `reserve`, `reserve_batch`, `ack`, `ack_batch`, `ack_and_reserve`, `fail`, `replay_dead` |
 /// | `ping`, `load_scripts` | [`command`](Self::command) |
 ///
 /// Needs Redis 7.0 or later.

@@ -312,6 +312,7 @@ measured! {
     }
     JobQueue "queue" {
         fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued>;
+        fn enqueue_batch(&self, queue: &QueueName, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
         fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: ChronoDuration) -> Result<Option<Reserved>>;
         fn reserve_batch(&self, queue: &QueueName, worker: &WorkerId, max: u32, visibility: ChronoDuration) -> Result<Vec<Reserved>>;
         fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()>;

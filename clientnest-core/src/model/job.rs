@@ -88,6 +88,24 @@ impl NewJob {
     }
 }
 
+/// The most payload bytes one batch of jobs may carry, all its jobs together (64 MiB).
+pub const MAX_BATCH_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Check a batch of jobs: 1 to 1000 of them, each valid ([`NewJob::check`]), with at most
+/// [`MAX_BATCH_PAYLOAD_BYTES`] of payload in all.
+pub fn check_jobs(jobs: &[NewJob]) -> Result<(), Error> {
+    super::check_batch(u32::try_from(jobs.len()).unwrap_or(u32::MAX))?;
+    let mut total = 0usize;
+    for job in jobs {
+        job.check()?;
+        total = total.saturating_add(job.payload.len());
+    }
+    if total > MAX_BATCH_PAYLOAD_BYTES {
+        return Err(Error::invalid("payload", rule::MAX_LENGTH, "a batch's payloads must be at most 64 MiB in all"));
+    }
+    Ok(())
+}
+
 /// A queued job as a worker sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

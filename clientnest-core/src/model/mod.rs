@@ -32,8 +32,8 @@ pub use comment::{
     check_ingest,
 };
 pub use job::{
-    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_JOB_ERROR_CHARS, NewJob, QueueCounts, QueueName,
-    Reserved, check_visibility, clip_error,
+    DeadJob, Enqueued, Job, JobFailOutcome, JobLease, LEASE_LOST, MAX_BATCH_PAYLOAD_BYTES, MAX_JOB_ERROR_CHARS, NewJob,
+    QueueCounts, QueueName, Reserved, check_jobs, check_visibility, clip_error,
 };
 pub use notification::{NewNotification, Notification, NotificationFilter};
 pub use post::{

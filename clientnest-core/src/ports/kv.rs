@@ -129,6 +129,22 @@ impl DeadLetterRetention {
 pub trait JobQueue: Send + Sync {
     /// Enqueue a job (ready now, or delayed).
     async fn enqueue(&self, queue: &QueueName, job: NewJob) -> Result<Enqueued>;
+    /// Enqueue 1 to 1000 jobs in one call (a fan-out, an import), in order, each as
+    /// [`enqueue`](Self::enqueue) would: one answer per job. A job whose idempotency key is
+    /// remembered, or was given to an earlier job of the same batch, answers that job's id as a
+    /// duplicate. The whole batch is checked first ([`check_jobs`]): one invalid job refuses
+    /// it and nothing is enqueued. Never re-sent after a lost reply unless every job has an
+    /// idempotency key.
+    ///
+    /// The default checks the batch, then runs `enqueue` on each job in turn.
+    async fn enqueue_batch(&self, queue: &QueueName, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        check_jobs(&jobs)?;
+        let mut enqueued = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            enqueued.push(self.enqueue(queue, job).await?);
+        }
+        Ok(enqueued)
+    }
     /// Reserve the next ready job (highest priority, then oldest) until now + `visibility`.
     /// First makes ready up to [`MAX_MOVED_PER_CALL`] jobs whose lease expired and as many due
     /// delayed jobs (earliest first): after a mass expiry, a due job still waiting its turn to

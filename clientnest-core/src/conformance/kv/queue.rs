@@ -128,6 +128,39 @@ pub async fn queue_ack_removes_job<S: JobQueue + ?Sized + 'static>(h: &Harness<S
     assert!(reserve_for(h, &q, secs(30)).await.is_none(), "an acked job is never delivered again");
 }
 
+/// `enqueue_batch` enqueues in order, as `enqueue` would, job by job: priority then batch order,
+/// delays, idempotency keys (remembered ones and ones repeated within the batch answer the
+/// earlier job as a duplicate); a batch with one invalid job, or of 0 or 1001 jobs, enqueues
+/// nothing.
+pub async fn queue_enqueue_batch_in_order<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("enqueue-batch");
+    let before = h.store.enqueue(&q, NewJob { idempotency_key: Some("known".to_owned()), ..job("before", 1) }).await;
+    let before = before.expect("enqueue").id;
+    let jobs = vec![
+        job("low", 1),
+        NewJob { idempotency_key: Some("fresh".to_owned()), ..job("high-1", 9) },
+        NewJob { idempotency_key: Some("known".to_owned()), ..job("known again", 9) },
+        NewJob { delay: Some(secs(60)), ..job("later", 9) },
+        NewJob { idempotency_key: Some("fresh".to_owned()), ..job("fresh again", 9) },
+        job("high-2", 9),
+    ];
+    let enqueued = h.store.enqueue_batch(&q, jobs).await.expect("enqueue a batch");
+    let duplicates: Vec<bool> = enqueued.iter().map(|e| e.duplicate).collect();
+    assert_eq!(duplicates, [false, false, true, false, true, false], "one answer per job, in order");
+    assert_eq!(enqueued[2].id, before, "a remembered key answers its job");
+    assert_eq!(enqueued[4].id, enqueued[1].id, "a key repeated in the batch answers its first job");
+    assert_counts(h, &q, (4, 1, 0, 0), "four ready (one from before), one delayed").await;
+    for expected in ["high-1", "high-2", "before", "low"] {
+        assert_eq!(text(&reserve_one(h, &q, expected).await), expected, "priority, then enqueue order");
+    }
+
+    let bad = vec![job("fine", 5), NewJob { priority: 10, ..job("bad", 5) }];
+    assert_validation(h.store.enqueue_batch(&q, bad).await, "a batch with an invalid job");
+    assert_validation(h.store.enqueue_batch(&q, Vec::new()).await, "an empty batch");
+    assert_validation(h.store.enqueue_batch(&q, vec![job("x", 5); 1001]).await, "1001 jobs");
+    assert_counts(h, &q, (0, 1, 4, 0), "the refused batches enqueued nothing").await;
+}
+
 /// `ack_batch` acks each lease that still holds its job and says which: a forged lease, a lost
 /// one and a lease given twice answer `false`; 0 or more than 1000 leases are refused and ack
 /// nothing.
