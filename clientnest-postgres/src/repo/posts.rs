@@ -104,6 +104,11 @@ impl PostAt {
         Positions::of(row, &POST_COLUMNS).map(Self)
     }
 
+    /// The post id in `row`.
+    fn id(&self, row: &PgRow) -> sqlx::Result<Uuid> {
+        row.try_get(self.0.at(0))
+    }
+
     /// The post in `row`.
     fn post(&self, row: &PgRow) -> sqlx::Result<Post> {
         let at = |i| self.0.at(i);
@@ -286,7 +291,7 @@ fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
     let (post_at, media_at) = (PostAt::of(first)?, MediaAt::of(first)?);
     let mut out: Vec<PostWithMedia> = Vec::new();
     for row in rows {
-        let id: Uuid = row.try_get(post_at.0.at(0))?;
+        let id = post_at.id(row)?;
         let current = match out.last_mut() {
             Some(last) if last.post.id.0 == id => last,
             _ => {
@@ -410,7 +415,7 @@ fn page_with_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
     }
     page.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
     for row in media_rows {
-        let post: Uuid = row.try_get(post_at.0.at(0))?;
+        let post = post_at.id(row)?;
         let owner = page
             .iter_mut()
             .find(|p| p.post.id.0 == post)
