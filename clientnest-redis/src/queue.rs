@@ -23,13 +23,14 @@ use chrono::{DateTime, Duration, TimeDelta, Utc};
 use clientnest_core::ids::JobId;
 use clientnest_core::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
-    check_batch, check_jobs, check_visibility, clip_error,
+    check_batch, check_batch_len, check_jobs, check_visibility, clip_error,
 };
 use clientnest_core::ports::{JobQueue, MAX_MOVED_PER_CALL};
 use clientnest_core::{Entity, Error, Result};
 
 use crate::cache::random_token;
 use crate::error::{bad_data, bad_reply};
+use crate::keys::QueueKeys;
 use crate::scripts::{
     QUEUE_ACK, QUEUE_ACK_BATCH, QUEUE_ACK_RESERVE, QUEUE_COUNTS, QUEUE_DEAD_LETTERS, QUEUE_ENQUEUE,
     QUEUE_ENQUEUE_BATCH, QUEUE_EXTEND, QUEUE_FAIL, QUEUE_REPLAY, QUEUE_REQUEUE, QUEUE_RESERVE, QUEUE_RESERVE_BATCH,
@@ -110,6 +111,21 @@ fn job_from_data(id: JobId, data: &[u8], attempt: u32, last_error: Option<String
 
 /// The reply of `queue_reserve.lua`: id, data, attempt, last error, lease expiry.
 type ReserveReply = Option<(String, Vec<u8>, u32, Option<String>, i64)>;
+
+/// A call of a script that reserves after `queue_lib.lua`'s housekeeping: the queue's ready,
+/// delayed, in-flight and job keys, then the visibility, the new lease's token and the most
+/// jobs to move (the script's own arguments follow).
+fn reserving<'a>(
+    script: &'a redis::Script,
+    keys: &QueueKeys,
+    visibility: Duration,
+    token: &str,
+) -> redis::ScriptInvocation<'a> {
+    let mut call = script.key(keys.ready());
+    call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
+    call.arg(micros(visibility)).arg(token).arg(MAX_MOVED_PER_CALL);
+    call
+}
 
 /// The job a reserve script took, under the lease `token`.
 fn decode_reserve(reply: ReserveReply, token: String) -> Result<Option<Reserved>> {
@@ -224,10 +240,7 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let token = random_token();
-        let mut call = QUEUE_RESERVE.key(keys.ready());
-        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
-        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL);
-        let reply: ReserveReply = self.eval_once(&call).await?;
+        let reply: ReserveReply = self.eval_once(&reserving(&QUEUE_RESERVE, &keys, visibility, &token)).await?;
         decode_reserve(reply, token)
     }
 
@@ -243,9 +256,8 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let token = random_token();
-        let mut call = QUEUE_RESERVE_BATCH.key(keys.ready());
-        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
-        call.arg(micros(visibility)).arg(&token).arg(MAX_MOVED_PER_CALL).arg(max);
+        let mut call = reserving(&QUEUE_RESERVE_BATCH, &keys, visibility, &token);
+        call.arg(max);
         let flat: Vec<Option<Vec<u8>>> = self.eval_once(&call).await?;
         let (expires, rows) = flat.split_first().ok_or_else(|| bad_reply("reserve batch"))?;
         let expires_us = text(expires.as_deref().ok_or_else(|| bad_reply("lease expiry"))?)?;
@@ -270,7 +282,7 @@ impl JobQueue for RedisKv {
 
     #[tracing::instrument(level = "debug", skip_all, fields(queue = %queue, jobs = leases.len()))]
     async fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>> {
-        check_batch(u32::try_from(leases.len()).unwrap_or(u32::MAX))?;
+        check_batch_len(leases.len())?;
         let keys = self.keys().queue(queue);
         let mut call = QUEUE_ACK_BATCH.key(keys.inflight());
         call.key(keys.jobs());
@@ -295,13 +307,8 @@ impl JobQueue for RedisKv {
         check_visibility(visibility)?;
         let keys = self.keys().queue(queue);
         let token = random_token();
-        let mut call = QUEUE_ACK_RESERVE.key(keys.ready());
-        call.key(keys.delayed()).key(keys.inflight()).key(keys.jobs());
-        call.arg(micros(visibility))
-            .arg(&token)
-            .arg(MAX_MOVED_PER_CALL)
-            .arg(lease.job_id.to_string())
-            .arg(&lease.token);
+        let mut call = reserving(&QUEUE_ACK_RESERVE, &keys, visibility, &token);
+        call.arg(lease.job_id.to_string()).arg(&lease.token);
         let reply: redis::Value = self.eval_once(&call).await?;
         // 0 is a lost lease (nothing changed); otherwise the reply of a reserve.
         lease.ensure_held(reply != redis::Value::Int(0))?;

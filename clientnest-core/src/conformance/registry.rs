@@ -109,7 +109,7 @@ register! { $
         /// The job queue: `S:` [`JobQueue`](crate::ports::JobQueue).
         queue_conformance => QUEUE_TESTS, kv [
             queue_priority_then_fifo, queue_fifo_within_priority, queue_delay_holds_job, queue_ack_removes_job,
-            queue_enqueue_batch_in_order, queue_ack_batch_answers_each_lease, queue_ack_and_reserve_acks_then_takes_the_next,
+            queue_enqueue_batch_in_order, queue_enqueue_batch_is_atomic, queue_ack_batch_answers_each_lease, queue_ack_and_reserve_acks_then_takes_the_next,
             queue_ack_and_reserve_refused_changes_nothing,
             queue_unknown_lease_refused, queue_visibility_timeout_redelivers, queue_reserve_recovers_expired_lease,
             queue_extend_keeps_job_invisible, queue_fail_backoff_then_dead_letter, queue_zero_backoff_retries_at_once,

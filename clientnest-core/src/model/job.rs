@@ -94,7 +94,7 @@ pub const MAX_BATCH_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Check a batch of jobs: 1 to 1000 of them, each valid ([`NewJob::check`]), with at most
 /// [`MAX_BATCH_PAYLOAD_BYTES`] of payload in all.
 pub fn check_jobs(jobs: &[NewJob]) -> Result<(), Error> {
-    super::check_batch(u32::try_from(jobs.len()).unwrap_or(u32::MAX))?;
+    super::check_batch_len(jobs.len())?;
     let mut total = 0usize;
     for job in jobs {
         job.check()?;

@@ -44,8 +44,8 @@ pub use rate::{Quota, RateDecision, gcra};
 pub use schedule::{
     Claim, ClaimRequest, ClaimToken, FailOutcome, GAVE_UP, INACTIVE_ACCOUNT, LAPSED_OUT_OF_ATTEMPTS,
     MAX_SCHEDULES_PER_POST, NewPostSchedule, NewSchedule, PostPublishing, PublishingAccount, Recovered, Resolution,
-    RetryPolicy, Schedule, ScheduleFilter, ScheduledPost, WorkerId, check_batch, check_lease, check_platform_post_id,
-    later, platforms_to_fit,
+    RetryPolicy, Schedule, ScheduleFilter, ScheduledPost, WorkerId, check_batch, check_batch_len, check_lease,
+    check_platform_post_id, later, platforms_to_fit,
 };
 pub use session::{MAX_VALUE_BYTES, NewSession, Session, SessionId, check_key, check_ttl, check_value};
 pub use social_account::{NewSocialAccount, SocialAccount, SocialAccountUpdate};

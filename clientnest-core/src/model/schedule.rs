@@ -754,6 +754,11 @@ pub fn check_batch(limit: u32) -> Result<(), Error> {
     Ok(())
 }
 
+/// A batch of `len` items: 1 to 1000, as [`check_batch`].
+pub fn check_batch_len(len: usize) -> Result<(), Error> {
+    check_batch(u32::try_from(len).unwrap_or(u32::MAX))
+}
+
 /// The platform's post id given to `complete` or a confirmation: 1 to 200 characters, an
 /// identifier (no NUL, control or bidi characters, no surrounding whitespace).
 pub fn check_platform_post_id(id: &str) -> Result<(), Error> {

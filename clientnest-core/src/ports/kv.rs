@@ -172,7 +172,7 @@ pub trait JobQueue: Send + Sync {
     ///
     /// The default runs [`ack`](Self::ack) on each lease in turn.
     async fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>> {
-        check_batch(u32::try_from(leases.len()).unwrap_or(u32::MAX))?;
+        check_batch_len(leases.len())?;
         let mut acked = Vec::with_capacity(leases.len());
         for lease in leases {
             acked.push(match self.ack(queue, lease).await {

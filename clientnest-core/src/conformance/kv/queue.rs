@@ -161,6 +161,33 @@ pub async fn queue_enqueue_batch_in_order<S: JobQueue + ?Sized + 'static>(h: &Ha
     assert_counts(h, &q, (0, 1, 4, 0), "the refused batches enqueued nothing").await;
 }
 
+/// `enqueue_batch` is one step: of 8 batches of 50 sent at once, each batch's jobs come out
+/// together and in order, never interleaved with another batch's.
+pub async fn queue_enqueue_batch_is_atomic<S: JobQueue + ?Sized + 'static>(h: &Harness<S>) {
+    let q = unique_queue("enqueue-batch-atomic");
+    let barrier = Arc::new(Barrier::new(8));
+    let mut senders = Vec::new();
+    for b in 0..8 {
+        let (store, q, barrier) = (Arc::clone(&h.store), q.clone(), Arc::clone(&barrier));
+        senders.push(tokio::spawn(async move {
+            let jobs: Vec<NewJob> = (0..50).map(|i| job(&format!("{b}/{i}"), 5)).collect();
+            barrier.wait().await;
+            store.enqueue_batch(&q, jobs).await.expect("enqueue a batch");
+        }));
+    }
+    for sender in senders {
+        sender.await.expect("the sending task");
+    }
+    let batch = h.store.reserve_batch(&q, &worker(), 1000, secs(30)).await.expect("reserve them all");
+    let order: Vec<String> = batch.iter().map(text).collect();
+    assert_eq!(order.len(), 400, "every job enqueued");
+    for run in order.chunks(50) {
+        let b = run[0].split('/').next().unwrap_or_default().to_owned();
+        let expected: Vec<String> = (0..50).map(|i| format!("{b}/{i}")).collect();
+        assert_eq!(run, expected.as_slice(), "batch {b} comes out whole and in order");
+    }
+}
+
 /// `ack_batch` acks each lease that still holds its job and says which: a forged lease, a lost
 /// one and a lease given twice answer `false`; 0 or more than 1000 leases are refused and ack
 /// nothing.

@@ -29,7 +29,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::JobId;
 use crate::model::{
     DeadJob, Enqueued, Job, JobFailOutcome, JobLease, NewJob, QueueCounts, QueueName, Reserved, RetryPolicy, WorkerId,
-    check_batch, check_visibility, clip_error,
+    check_batch, check_batch_len, check_jobs, check_visibility, clip_error,
 };
 use crate::ports::{DeadLetterRetention, JobQueue, MAX_MOVED_PER_CALL};
 
@@ -174,6 +174,40 @@ impl QueueState {
     }
 
     /// Reserve the first ready job until `expires_at`.
+    /// Enqueue a checked job at `now`, or answer the job its idempotency key names.
+    fn enqueue(&mut self, job: NewJob, now: DateTime<Utc>) -> Enqueued {
+        self.idempotency.purge(now);
+        if let Some(&id) = job.idempotency_key.as_deref().and_then(|key| self.idempotency.get(key, now)) {
+            return Enqueued { id, duplicate: true };
+        }
+        let key = job.idempotency_key.clone();
+        let state = match job.delay {
+            Some(d) if d > Duration::zero() => State::Delayed { at: after(now, d) },
+            _ => State::Ready,
+        };
+        let stored = new_job(job, now);
+        let id = stored.id;
+        self.add(stored, state);
+        if let Some(key) = key {
+            self.idempotency.insert(key, id, after(now, Duration::hours(IDEMPOTENCY_WINDOW_HOURS)));
+        }
+        Enqueued { id, duplicate: false }
+    }
+
+    /// Forget the job `lease` holds; the lease's loss otherwise.
+    fn ack(&mut self, lease: &JobLease) -> Result<()> {
+        self.leased(lease)?;
+        self.remove(lease.job_id);
+        Ok(())
+    }
+
+    /// Bring back expired leases and due jobs, then take the next ready job until `expires_at`.
+    fn reserve_after_housekeeping(&mut self, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Option<Reserved> {
+        self.requeue_expired(now);
+        self.promote_due(now);
+        self.reserve_next(expires_at)
+    }
+
     fn reserve_next(&mut self, expires_at: DateTime<Utc>) -> Option<Reserved> {
         let &(_, _, id) = self.ready.first()?;
         let token = random_token();
@@ -234,23 +268,15 @@ impl JobQueue for MemoryKv {
         job.check()?;
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
+        Ok(queues.0.entry(queue.clone()).or_default().enqueue(job, now))
+    }
+
+    async fn enqueue_batch(&self, queue: &QueueName, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        check_jobs(&jobs)?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
         let q = queues.0.entry(queue.clone()).or_default();
-        q.idempotency.purge(now);
-        if let Some(&id) = job.idempotency_key.as_deref().and_then(|key| q.idempotency.get(key, now)) {
-            return Ok(Enqueued { id, duplicate: true });
-        }
-        let key = job.idempotency_key.clone();
-        let state = match job.delay {
-            Some(d) if d > Duration::zero() => State::Delayed { at: after(now, d) },
-            _ => State::Ready,
-        };
-        let stored = new_job(job, now);
-        let id = stored.id;
-        q.add(stored, state);
-        if let Some(key) = key {
-            q.idempotency.insert(key, id, after(now, Duration::hours(IDEMPOTENCY_WINDOW_HOURS)));
-        }
-        Ok(Enqueued { id, duplicate: false })
+        Ok(jobs.into_iter().map(|job| q.enqueue(job, now)).collect())
     }
 
     async fn reserve(&self, queue: &QueueName, worker: &WorkerId, visibility: Duration) -> Result<Option<Reserved>> {
@@ -258,9 +284,7 @@ impl JobQueue for MemoryKv {
         let now = self.now();
         let mut queues = lock(&self.inner.queues);
         let Some(q) = queues.0.get_mut(queue) else { return Ok(None) };
-        q.requeue_expired(now);
-        q.promote_due(now);
-        let reserved = q.reserve_next(after(now, visibility));
+        let reserved = q.reserve_after_housekeeping(now, after(now, visibility));
         if let Some(r) = &reserved {
             tracing::trace!(queue = %queue, worker = %worker, job = %r.job.id, attempt = r.job.attempt, "reserved");
         }
@@ -289,10 +313,33 @@ impl JobQueue for MemoryKv {
 
     async fn ack(&self, queue: &QueueName, lease: &JobLease) -> Result<()> {
         let mut queues = lock(&self.inner.queues);
+        queues.0.get_mut(queue).ok_or_else(|| lease.lost())?.ack(lease)
+    }
+
+    async fn ack_batch(&self, queue: &QueueName, leases: &[JobLease]) -> Result<Vec<bool>> {
+        check_batch_len(leases.len())?;
+        let mut queues = lock(&self.inner.queues);
+        let Some(q) = queues.0.get_mut(queue) else { return Ok(vec![false; leases.len()]) };
+        Ok(leases.iter().map(|lease| q.ack(lease).is_ok()).collect())
+    }
+
+    async fn ack_and_reserve(
+        &self,
+        queue: &QueueName,
+        lease: &JobLease,
+        worker: &WorkerId,
+        visibility: Duration,
+    ) -> Result<Option<Reserved>> {
+        check_visibility(visibility)?;
+        let now = self.now();
+        let mut queues = lock(&self.inner.queues);
         let q = queues.0.get_mut(queue).ok_or_else(|| lease.lost())?;
-        q.leased(lease)?;
-        q.remove(lease.job_id);
-        Ok(())
+        q.ack(lease)?;
+        let reserved = q.reserve_after_housekeeping(now, after(now, visibility));
+        if let Some(r) = &reserved {
+            tracing::trace!(queue = %queue, worker = %worker, job = %r.job.id, attempt = r.job.attempt, "reserved");
+        }
+        Ok(reserved)
     }
 
     async fn fail(&self, queue: &QueueName, lease: &JobLease, error: &str) -> Result<JobFailOutcome> {
