@@ -5,6 +5,7 @@
 mod ai_usage;
 mod automations;
 mod billing;
+mod binary;
 mod comments;
 mod members;
 mod notifications;
@@ -30,7 +31,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 use uuid::Uuid;
 
 use crate::error::corrupt;
-pub(crate) use rows::{Db, Positions, choice_at, choice_column, choices_at, choices_column, parse_choice};
+pub(crate) use rows::{Db, choice_column, choices_column, parse_choice};
 
 pub(crate) use comments::INBOX;
 pub(crate) use posts::{CREATE as CREATE_POST, FEED};

@@ -24,8 +24,9 @@ use sqlx::types::Json;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
+use super::binary::{Columns, Kind};
 use super::members::{Acting, active_member, refusal, require_members};
-use super::{Db, Keyset, PgQuery, Positions, choice_at, choices_at, choices_column, limit_written, missing, record};
+use super::{Db, Keyset, PgQuery, choices_column, limit_written, missing, record};
 use crate::error::map_sqlx;
 use crate::store::{PgStore, finish};
 
@@ -75,60 +76,60 @@ fn bind_post(q: PgQuery, p: &Post) -> PgQuery {
         .bind(platform_strings(&p.platforms))
 }
 
-/// The columns of a post, in [`post_columns!`] order.
-const POST_COLUMNS: [&str; 16] = [
-    "id",
-    "user_id",
-    "team_id",
-    "title",
-    "content",
-    "hashtags",
-    "status",
-    "scheduled_at",
-    "published_at",
-    "ai_generated",
-    "ai_prompt",
-    "engagement",
-    "created_at",
-    "updated_at",
-    "metadata",
-    "platforms",
+/// The columns of a post, in [`post_columns!`] order, with their types.
+const POST_COLUMNS: [(&str, Kind); 16] = [
+    ("id", Kind::Uuid),
+    ("user_id", Kind::Uuid),
+    ("team_id", Kind::Uuid),
+    ("title", Kind::Text),
+    ("content", Kind::Text),
+    ("hashtags", Kind::Jsonb),
+    ("status", Kind::Text),
+    ("scheduled_at", Kind::Timestamptz),
+    ("published_at", Kind::Timestamptz),
+    ("ai_generated", Kind::Bool),
+    ("ai_prompt", Kind::Text),
+    ("engagement", Kind::Jsonb),
+    ("created_at", Kind::Timestamptz),
+    ("updated_at", Kind::Timestamptz),
+    ("metadata", Kind::Jsonb),
+    ("platforms", Kind::TextArray),
 ];
 
-/// Where a result's post columns are, looked up once for all its rows.
-struct PostAt(Positions<16>);
+/// Where a result's post columns are, found once for all its rows.
+struct PostAt(Columns<16>);
 
 impl PostAt {
-    /// The post columns' positions in `row`'s result.
+    /// The post columns of `row`'s result.
     fn of(row: &PgRow) -> sqlx::Result<Self> {
-        Positions::of(row, &POST_COLUMNS).map(Self)
+        Columns::of(row, &POST_COLUMNS).map(Self)
     }
 
     /// The post id in `row`.
     fn id(&self, row: &PgRow) -> sqlx::Result<Uuid> {
-        row.try_get(self.0.at(0))
+        self.0.cells(row).uuid(0)
     }
 
     /// The post in `row`.
     fn post(&self, row: &PgRow) -> sqlx::Result<Post> {
-        let at = |i| self.0.at(i);
+        let cells = self.0.cells(row);
         Ok(Post {
-            id: PostId(row.try_get(at(0))?),
-            user_id: UserId(row.try_get(at(1))?),
-            team_id: TeamId(row.try_get(at(2))?),
-            title: row.try_get(at(3))?,
-            content: row.try_get(at(4))?,
-            hashtags: row.try_get::<Json<Vec<String>>, _>(at(5))?.0,
-            status: choice_at(row, at(6), "status")?,
-            scheduled_at: row.try_get(at(7))?,
-            published_at: row.try_get(at(8))?,
-            ai_generated: row.try_get(at(9))?,
-            ai_prompt: row.try_get(at(10))?,
-            engagement: row.try_get(at(11))?,
-            created_at: row.try_get(at(12))?,
-            updated_at: row.try_get(at(13))?,
-            metadata: row.try_get(at(14))?,
-            platforms: choices_at(row, at(15), "platforms")?,
+            id: PostId(cells.uuid(0)?),
+            user_id: UserId(cells.uuid(1)?),
+            team_id: TeamId(cells.uuid(2)?),
+            title: cells.string(3)?,
+            content: cells.string(4)?,
+            hashtags: cells.json(5)?,
+            status: cells.choice(6)?,
+            scheduled_at: cells.time_or_null(7)?,
+            published_at: cells.time_or_null(8)?,
+            ai_generated: cells.bool(9)?,
+            ai_prompt: cells.string(10)?,
+            engagement: cells.json(11)?,
+            created_at: cells.time(12)?,
+            updated_at: cells.time(13)?,
+            metadata: cells.json(14)?,
+            platforms: cells.choices(15)?,
         })
     }
 }
@@ -306,51 +307,52 @@ fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
     Ok(out)
 }
 
-/// The columns of a media item in a flat row ([`flat_media_columns!`]), in order.
-const MEDIA_COLUMNS: [&str; 9] = [
-    "m_id",
-    "m_media_type",
-    "m_file_url",
-    "m_file_size",
-    "m_dimensions",
-    "m_alt_text",
-    "m_order_index",
-    "m_created_at",
-    "m_content_hash",
+/// The columns of a media item in a flat row ([`flat_media_columns!`]), in order, with their
+/// types.
+const MEDIA_COLUMNS: [(&str, Kind); 9] = [
+    ("m_id", Kind::Uuid),
+    ("m_media_type", Kind::Text),
+    ("m_file_url", Kind::Text),
+    ("m_file_size", Kind::Int8),
+    ("m_dimensions", Kind::Jsonb),
+    ("m_alt_text", Kind::Text),
+    ("m_order_index", Kind::Int4),
+    ("m_created_at", Kind::Timestamptz),
+    ("m_content_hash", Kind::Text),
 ];
 
-/// Where a result's media columns are, looked up once for all its rows.
-struct MediaAt(Positions<9>);
+/// Where a result's media columns are, found once for all its rows.
+struct MediaAt(Columns<9>);
 
 impl MediaAt {
-    /// The media columns' positions in `row`'s result.
+    /// The media columns of `row`'s result.
     fn of(row: &PgRow) -> sqlx::Result<Self> {
-        Positions::of(row, &MEDIA_COLUMNS).map(Self)
+        Columns::of(row, &MEDIA_COLUMNS).map(Self)
     }
 
     /// Whether `row` holds a media item (its `m_id` is not NULL).
     fn holds_media(&self, row: &PgRow) -> sqlx::Result<bool> {
-        Ok(row.try_get::<Option<Uuid>, _>(self.0.at(0))?.is_some())
+        Ok(self.0.cells(row).uuid_or_null(0)?.is_some())
     }
 
     /// The media item of `post` in `row`, if the row holds one.
     fn media(&self, row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
-        let at = |i| self.0.at(i);
-        let Some(id) = row.try_get::<Option<Uuid>, _>(at(0))? else {
+        let cells = self.0.cells(row);
+        let Some(id) = cells.uuid_or_null(0)? else {
             return Ok(None);
         };
         Ok(Some(PostMedia {
             id: PostMediaId(id),
             team_id: post.team_id,
             post_id: post.id,
-            media_type: choice_at(row, at(1), "m_media_type")?,
-            file_url: row.try_get(at(2))?,
-            file_size: row.try_get(at(3))?,
-            dimensions: row.try_get::<Option<Json<Dimensions>>, _>(at(4))?.map(|d| d.0),
-            alt_text: row.try_get(at(5))?,
-            order_index: row.try_get(at(6))?,
-            created_at: row.try_get(at(7))?,
-            content_hash: row.try_get(at(8))?,
+            media_type: cells.choice(1)?,
+            file_url: cells.string(2)?,
+            file_size: cells.i64(3)?,
+            dimensions: cells.json_or_null(4)?,
+            alt_text: cells.string(5)?,
+            order_index: cells.i32(6)?,
+            created_at: cells.time(7)?,
+            content_hash: cells.string_or_null(8)?,
         }))
     }
 }

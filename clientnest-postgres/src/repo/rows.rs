@@ -5,8 +5,8 @@
 
 use std::str::FromStr;
 
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{Column, Row};
 
 /// A core model read from (or written to) a row: `Db<Post>`, `Db<Schedule>`, ...
 #[derive(Debug)]
@@ -20,41 +20,6 @@ impl<T> Db<T> {
 }
 
 pub(crate) use crate::error::UnknownChoice;
-
-/// The text column at `index` (named `column`, for errors) parsed into its enum, read in place.
-pub(crate) fn choice_at<T: FromStr>(row: &PgRow, index: usize, column: &'static str) -> sqlx::Result<T> {
-    let text: &str = row.try_get(index)?;
-    text.parse::<T>().map_err(|_| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(UnknownChoice { value: text.to_owned() }),
-    })
-}
-
-/// The text array column at `index` (named `column`, for errors), each element parsed into its
-/// enum.
-pub(crate) fn choices_at<T: FromStr>(row: &PgRow, index: usize, column: &'static str) -> sqlx::Result<Vec<T>> {
-    let texts: Vec<String> = row.try_get(index)?;
-    texts.into_iter().map(|text| parse_choice(column, text)).collect()
-}
-
-/// Where named columns are in a result: looked up once, then each row is read by position.
-pub(crate) struct Positions<const N: usize>([usize; N]);
-
-impl<const N: usize> Positions<N> {
-    /// The positions of `names` in `row`'s result; a missing column is an error.
-    pub(crate) fn of(row: &PgRow, names: &[&'static str; N]) -> sqlx::Result<Self> {
-        let mut at = [0; N];
-        for (slot, name) in at.iter_mut().zip(names) {
-            *slot = row.try_column(*name)?.ordinal();
-        }
-        Ok(Self(at))
-    }
-
-    /// The position of the `i`-th name.
-    pub(crate) fn at(&self, i: usize) -> usize {
-        self.0[i]
-    }
-}
 
 /// The text column `column` parsed into its enum.
 pub(crate) fn choice_column<T: FromStr>(row: &PgRow, column: &'static str) -> sqlx::Result<T> {
