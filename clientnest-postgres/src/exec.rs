@@ -110,6 +110,33 @@ macro_rules! on_a_connection {
     }};
 }
 
+impl PoolExec {
+    /// Run `query` and hand its rows to `each` one by one as they arrive: a caller decodes a
+    /// row while the next ones are still on their way, and no `Vec` of rows is kept. Once
+    /// `each` fails, the remaining rows are read and dropped, so the connection ends the
+    /// statement as usual and stays in use, and `each`'s first error is returned.
+    pub(crate) async fn for_each_row<'q, E>(
+        &self,
+        query: E,
+        mut each: impl FnMut(PgRow) -> sqlx::Result<()>,
+    ) -> sqlx::Result<()>
+    where
+        E: 'q + Execute<'q, Postgres>,
+    {
+        on_a_connection!(self, |conn| async move {
+            let mut results = conn.fetch_many(query);
+            let mut failed = None;
+            while let Some(result) = results.try_next().await? {
+                if let (Either::Right(row), None) = (result, &failed) {
+                    failed = each(row).err();
+                }
+            }
+            failed.map_or(Ok(()), Err)
+        })
+        .await
+    }
+}
+
 impl fmt::Debug for PoolExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolExec").field("conns", &self.conns).field("bounced", &self.bounced).finish()

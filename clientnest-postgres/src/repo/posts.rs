@@ -300,7 +300,7 @@ fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
                 out.last_mut().ok_or(sqlx::Error::RowNotFound)?
             }
         };
-        if let Some(media) = media_at.media(row, &current.post)? {
+        if let Some(media) = media_at.media(row, current.post.team_id, current.post.id)? {
             current.media.push(media);
         }
     }
@@ -330,21 +330,16 @@ impl MediaAt {
         Columns::of(row, &MEDIA_COLUMNS).map(Self)
     }
 
-    /// Whether `row` holds a media item (its `m_id` is not NULL).
-    fn holds_media(&self, row: &PgRow) -> sqlx::Result<bool> {
-        Ok(self.0.cells(row).uuid_or_null(0)?.is_some())
-    }
-
-    /// The media item of `post` in `row`, if the row holds one.
-    fn media(&self, row: &PgRow, post: &Post) -> sqlx::Result<Option<PostMedia>> {
+    /// The media item of post `post` of team `team` in `row`, if the row holds one.
+    fn media(&self, row: &PgRow, team: TeamId, post: PostId) -> sqlx::Result<Option<PostMedia>> {
         let cells = self.0.cells(row);
         let Some(id) = cells.uuid_or_null(0)? else {
             return Ok(None);
         };
         Ok(Some(PostMedia {
             id: PostMediaId(id),
-            team_id: post.team_id,
-            post_id: post.id,
+            team_id: team,
+            post_id: post,
             media_type: cells.choice(1)?,
             file_url: cells.string(2)?,
             file_size: cells.i64(3)?,
@@ -367,7 +362,7 @@ macro_rules! post_columns {
 
 /// The seed's hot query: a team's published posts, newest first, with their media, in one
 /// round trip and each post's columns once: the page of posts, then its media, as one `UNION
-/// ALL` of two kinds of rows, read back by [`page_with_media`]. A post row has the post's
+/// ALL` of two kinds of rows, read back by [`FeedPage`]. A post row has the post's
 /// columns and NULL media columns (`m_id` NULL); a media row has the media item's `m_*` columns
 /// and its post's id in `id`, the other post columns NULL. The page is computed once
 /// (`MATERIALIZED`), through `idx_posts_team_status_created`; the media through
@@ -401,35 +396,49 @@ SELECT m.post_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NU
 FROM page JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id"#
 );
 
-/// The posts of a [`FEED`] page with their media: post rows decoded once each, newest first;
-/// each media row added to its post, in `order_index` order.
-fn page_with_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
-    let Some(first) = rows.first() else { return Ok(Vec::new()) };
-    let (post_at, media_at) = (PostAt::of(first)?, MediaAt::of(first)?);
-    let mut page: Vec<PostWithMedia> = Vec::new();
-    let mut media_rows = Vec::new();
-    for row in rows {
-        if media_at.holds_media(row)? {
-            media_rows.push(row);
-        } else {
-            page.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() });
-        }
+/// A [`FEED`] page read row by row, as its rows arrive ([`PoolExec::for_each_row`](crate::exec::PoolExec::for_each_row)): each post
+/// row decoded once, each media row kept with its post's id until [`finish`](Self::finish)
+/// puts it in its post.
+struct FeedPage {
+    team: TeamId,
+    columns: Option<(PostAt, MediaAt)>,
+    posts: Vec<PostWithMedia>,
+    media: Vec<PostMedia>,
+}
+
+impl FeedPage {
+    /// An empty page of `team`'s feed.
+    fn new(team: TeamId) -> Self {
+        Self { team, columns: None, posts: Vec::new(), media: Vec::new() }
     }
-    page.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
-    for row in media_rows {
-        let post = post_at.id(row)?;
-        let owner = page
-            .iter_mut()
-            .find(|p| p.post.id.0 == post)
-            .ok_or_else(|| sqlx::Error::Protocol(format!("a media row of post {post}, which is not on the page")))?;
-        if let Some(media) = media_at.media(row, &owner.post)? {
+
+    /// Add the post or the media item in `row`.
+    fn add(&mut self, row: &PgRow) -> sqlx::Result<()> {
+        let (post_at, media_at) = match &self.columns {
+            Some(columns) => columns,
+            None => self.columns.insert((PostAt::of(row)?, MediaAt::of(row)?)),
+        };
+        match media_at.media(row, self.team, PostId(post_at.id(row)?))? {
+            Some(media) => self.media.push(media),
+            None => self.posts.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() }),
+        }
+        Ok(())
+    }
+
+    /// The posts, newest first, each with its media in `order_index` order.
+    fn finish(mut self) -> sqlx::Result<Vec<PostWithMedia>> {
+        self.posts.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
+        for media in self.media {
+            let owner = self.posts.iter_mut().find(|p| p.post.id == media.post_id).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("a media row of post {}, which is not on the page", media.post_id))
+            })?;
             owner.media.push(media);
         }
+        for post in &mut self.posts {
+            post.media.sort_by_key(|m| m.order_index);
+        }
+        Ok(self.posts)
     }
-    for post in &mut page {
-        post.media.sort_by_key(|m| m.order_index);
-    }
-    Ok(page)
 }
 
 /// Post `$1` of team `$2`, with its media: one flat row per media item (the post's columns on
@@ -675,13 +684,17 @@ impl PostRepository for PgStore {
     async fn feed(&self, team: TeamId, page: PageRequest) -> Result<Page<PostWithMedia>> {
         let k = Keyset::of(&page)?;
         let sql = limit_written(FEED, "LIMIT $4", k.fetch);
-        let rows = self
-            .read(|pool| {
-                let sql = sql.clone();
-                async move { sqlx::query(sql).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch).fetch_all(&pool).await }
+        let posts = self
+            .read(|exec| {
+                let query = sqlx::query(sql.clone()).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch);
+                async move {
+                    let mut feed = FeedPage::new(team);
+                    exec.for_each_row(query, |row| feed.add(&row)).await?;
+                    feed.finish()
+                }
             })
             .await?;
-        Ok(Page::from_keyed(page_with_media(&rows).map_err(map_sqlx)?, page.limit))
+        Ok(Page::from_keyed(posts, page.limit))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(team = %team, post = %post))]

@@ -185,6 +185,61 @@ async fn a_bad_stored_choice_is_a_corrupt_row_of_postgres() {
     assert!(!shown.contains("corrupt row password") && !shown.contains("$argon2"), "{shown}");
 }
 
+/// A feed page is decoded row by row as it arrives. A corrupt row in the middle of a page (a
+/// media type no variant has, on the newest post's first media item, which the page's other
+/// media rows follow) fails the
+/// read as a corrupt row; the rest of the page is still read off the connection, so the
+/// store's one connection stays and serves the next read, on the same server session.
+#[tokio::test]
+async fn a_corrupt_row_mid_feed_fails_the_read_and_keeps_the_connection() {
+    let Some(db) = TestDb::new().await else { return };
+    let name = format!("cn-feed-{}", uuid::Uuid::new_v4().simple());
+    let config = PgConfig::new(db.url())
+        .with_search_path(db.schema.clone())
+        .with_application_name(name.clone())
+        .with_max_connections(1)
+        .with_min_connections(1);
+    let store = PgStore::connect(&config, keys()).await.expect("connect");
+    let hash = hash_password(&Secret::new("feed test password")).unwrap();
+    let user = store.create_user(NewUser::new("feed@example.com", hash, "Fe", "Ed")).await.unwrap();
+    let (team, _) = store.create_team(NewTeam::new("Feed", user.id, PlanType::Free)).await.unwrap();
+    let mut newest = None;
+    for i in 0..5 {
+        let mut post = NewPost::draft(user.id, format!("post {i}"));
+        post.status = PostStatus::Published;
+        post.media = (0..3)
+            .map(|m| NewPostMedia::new(MediaType::Image, format!("https://cdn.example.com/{i}/{m}.jpg"), 1024))
+            .collect();
+        let created = store.create_post(team.id, post).await.unwrap();
+        newest = Some(created.media[0].id);
+    }
+    let session = || {
+        sqlx::query_scalar::<_, i32>("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+            .bind(&name)
+            .fetch_all(db.pool())
+    };
+    let before = session().await.unwrap();
+    assert_eq!(before.len(), 1, "the store's one connection");
+    db.pool().execute("ALTER TABLE post_media DROP CONSTRAINT chk_post_media_media_type").await.unwrap();
+    let corrupt = |kind: &'static str| {
+        sqlx::query("UPDATE post_media SET media_type = $1 WHERE id = $2").bind(kind).bind(newest.map(|m| m.0))
+    };
+    corrupt("hologram").execute(db.pool()).await.unwrap();
+
+    let err = store.feed(team.id, PageRequest::first(10)).await.unwrap_err();
+    assert!(matches!(err, Error::Backend { store: "postgres", .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("hologram"), "{err}");
+
+    corrupt("video").execute(db.pool()).await.unwrap();
+    let page = store.feed(team.id, PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert!(page.items.iter().all(|p| p.media.len() == 3));
+    assert_eq!(page.items.iter().flat_map(|p| &p.media).filter(|m| m.media_type == MediaType::Video).count(), 1);
+    assert_eq!(session().await.unwrap(), before, "the same server session served both reads");
+    store.close().await;
+}
+
 /// A store of one connection whose session the server ended (`pg_terminate_backend`): the
 /// store's own connection is not given back after the failed call, so one call fails with
 /// the retryable `Unavailable` and the next runs on a new connection; with
