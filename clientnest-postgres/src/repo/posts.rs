@@ -300,7 +300,7 @@ fn group_media(rows: &[PgRow]) -> sqlx::Result<Vec<PostWithMedia>> {
                 out.last_mut().ok_or(sqlx::Error::RowNotFound)?
             }
         };
-        if let Some(media) = media_at.media(row, current.post.team_id, current.post.id)? {
+        if let Some(media) = media_at.media(row, current.post.team_id, || Ok(current.post.id))? {
             current.media.push(media);
         }
     }
@@ -330,8 +330,14 @@ impl MediaAt {
         Columns::of(row, &MEDIA_COLUMNS).map(Self)
     }
 
-    /// The media item of post `post` of team `team` in `row`, if the row holds one.
-    fn media(&self, row: &PgRow, team: TeamId, post: PostId) -> sqlx::Result<Option<PostMedia>> {
+    /// The media item in `row`, if the row holds one, of team `team` and of the post `post`
+    /// reads (called only for a media item).
+    fn media(
+        &self,
+        row: &PgRow,
+        team: TeamId,
+        post: impl FnOnce() -> sqlx::Result<PostId>,
+    ) -> sqlx::Result<Option<PostMedia>> {
         let cells = self.0.cells(row);
         let Some(id) = cells.uuid_or_null(0)? else {
             return Ok(None);
@@ -339,7 +345,7 @@ impl MediaAt {
         Ok(Some(PostMedia {
             id: PostMediaId(id),
             team_id: team,
-            post_id: post,
+            post_id: post()?,
             media_type: cells.choice(1)?,
             file_url: cells.string(2)?,
             file_size: cells.i64(3)?,
@@ -396,20 +402,21 @@ SELECT m.post_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NU
 FROM page JOIN post_media m ON m.team_id = page.team_id AND m.post_id = page.id"#
 );
 
-/// A [`FEED`] page read row by row, as its rows arrive ([`PoolExec::for_each_row`](crate::exec::PoolExec::for_each_row)): each post
-/// row decoded once, each media row kept with its post's id until [`finish`](Self::finish)
-/// puts it in its post.
+/// A [`FEED`] page read row by row, as its rows arrive
+/// ([`PoolExec::for_each_row`](crate::exec::PoolExec::for_each_row)): each post row decoded
+/// once, each media row put in its post, or kept until [`finish`](Self::finish) when it comes
+/// before its post's row.
 struct FeedPage {
     team: TeamId,
     columns: Option<(PostAt, MediaAt)>,
     posts: Vec<PostWithMedia>,
-    media: Vec<PostMedia>,
+    early_media: Vec<PostMedia>,
 }
 
 impl FeedPage {
-    /// An empty page of `team`'s feed.
-    fn new(team: TeamId) -> Self {
-        Self { team, columns: None, posts: Vec::new(), media: Vec::new() }
+    /// An empty page of `team`'s feed, with room for `posts` posts.
+    fn new(team: TeamId, posts: usize) -> Self {
+        Self { team, columns: None, posts: Vec::with_capacity(posts), early_media: Vec::new() }
     }
 
     /// Add the post or the media item in `row`.
@@ -418,22 +425,26 @@ impl FeedPage {
             Some(columns) => columns,
             None => self.columns.insert((PostAt::of(row)?, MediaAt::of(row)?)),
         };
-        match media_at.media(row, self.team, PostId(post_at.id(row)?))? {
-            Some(media) => self.media.push(media),
-            None => self.posts.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() }),
+        let Some(media) = media_at.media(row, self.team, || post_at.id(row).map(PostId))? else {
+            self.posts.push(PostWithMedia { post: post_at.post(row)?, media: Vec::new() });
+            return Ok(());
+        };
+        match self.posts.iter_mut().find(|p| p.post.id == media.post_id) {
+            Some(owner) => owner.media.push(media),
+            None => self.early_media.push(media),
         }
         Ok(())
     }
 
     /// The posts, newest first, each with its media in `order_index` order.
     fn finish(mut self) -> sqlx::Result<Vec<PostWithMedia>> {
-        self.posts.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
-        for media in self.media {
+        for media in self.early_media {
             let owner = self.posts.iter_mut().find(|p| p.post.id == media.post_id).ok_or_else(|| {
                 sqlx::Error::Protocol(format!("a media row of post {}, which is not on the page", media.post_id))
             })?;
             owner.media.push(media);
         }
+        self.posts.sort_by_key(|p| std::cmp::Reverse((p.post.created_at, p.post.id.0)));
         for post in &mut self.posts {
             post.media.sort_by_key(|m| m.order_index);
         }
@@ -688,7 +699,7 @@ impl PostRepository for PgStore {
             .read(|exec| {
                 let query = sqlx::query(sql.clone()).bind(team.0).bind(k.at).bind(k.id).bind(k.fetch);
                 async move {
-                    let mut feed = FeedPage::new(team);
+                    let mut feed = FeedPage::new(team, usize::try_from(k.fetch).unwrap_or(0));
                     exec.for_each_row(query, |row| feed.add(&row)).await?;
                     feed.finish()
                 }
