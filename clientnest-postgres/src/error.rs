@@ -58,6 +58,13 @@ pub(crate) struct UnknownChoice {
     pub(crate) value: String,
 }
 
+impl UnknownChoice {
+    /// `text` parsed into its enum, or the error naming it.
+    pub(crate) fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Self> {
+        text.parse().map_err(|_| Self { value: text.to_owned() })
+    }
+}
+
 impl From<PgError> for Error {
     fn from(e: PgError) -> Self {
         Error::backend(store::POSTGRES, e)

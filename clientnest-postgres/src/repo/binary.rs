@@ -142,7 +142,7 @@ impl<'r, const N: usize> Cells<'r, N> {
     }
 
     /// A text value, borrowed from the row.
-    pub(crate) fn str(&self, i: usize) -> sqlx::Result<&'r str> {
+    fn str(&self, i: usize) -> sqlx::Result<&'r str> {
         self.required(i, text)
     }
 
@@ -240,7 +240,7 @@ fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoxDynError> {
 }
 
 fn choice<T: FromStr>(text: &str) -> Result<T, BoxDynError> {
-    text.parse().map_err(|_| Box::new(UnknownChoice { value: text.to_owned() }) as BoxDynError)
+    Ok(UnknownChoice::parse(text)?)
 }
 
 /// The elements of a one-dimensional array in binary format, each a text value's bytes; a NULL

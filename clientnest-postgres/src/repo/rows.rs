@@ -35,8 +35,6 @@ pub(crate) fn choices_column<T: FromStr>(row: &PgRow, column: &'static str) -> s
 
 /// `text` parsed into its enum, or a decode error of `column`.
 pub(crate) fn parse_choice<T: FromStr>(column: &'static str, text: String) -> sqlx::Result<T> {
-    text.parse::<T>().map_err(|_| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(UnknownChoice { value: text }),
-    })
+    UnknownChoice::parse(&text)
+        .map_err(|unknown| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(unknown) })
 }
